@@ -1,0 +1,390 @@
+"""The Event Socket wire protocol, sans I/O: bytes in -> frames and events out,
+commands -> bytes. No socket, no greenlet, no clock (h11 style).
+
+Framing (checked against real FreeSWITCH captures, tests/data/esl-corpus):
+* a frame is a header block ended by a blank line, then exactly ``Content-Length``
+  bytes of body when that header is present (``command/reply`` and ``auth/request``
+  have none; events and ``api/response`` do; ``log/data`` has more headers after it);
+* several frames routinely arrive in one read, and one frame across many reads.
+
+Plain events are a second header block inside the body. Each value is URL-decoded
+*after* the block is split into lines, so a caller name holding ``%0A`` or ``%3A%20``
+can never forge a header (greenswitch decodes first: that is its header-injection bug).
+An event may carry a body of its own after an inner ``Content-Length`` and blank line
+(BACKGROUND_JOB output, ``sendevent`` bodies).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+from urllib.parse import unquote
+from xml.etree import ElementTree
+
+from esl.errors import FrameTooLarge, InvalidCommand, ProtocolError
+
+MAX_HEADER_BYTES = 64 * 1024
+MAX_BODY_BYTES = 16 * 1024 * 1024  # an api body (``show channels`` with thousands of calls) can be big
+
+# Content-Types FreeSWITCH sends (all seen in the captures but rude-rejection, which
+# mod_event_socket sends when an ACL refuses the client).
+AUTH_REQUEST = "auth/request"
+COMMAND_REPLY = "command/reply"
+API_RESPONSE = "api/response"
+EVENT_PLAIN = "text/event-plain"
+EVENT_JSON = "text/event-json"
+EVENT_XML = "text/event-xml"
+DISCONNECT_NOTICE = "text/disconnect-notice"
+RUDE_REJECTION = "text/rude-rejection"
+LOG_DATA = "log/data"
+KNOWN_CONTENT_TYPES = frozenset(
+    {AUTH_REQUEST, COMMAND_REPLY, API_RESPONSE, EVENT_PLAIN, EVENT_JSON, EVENT_XML,
+     DISCONNECT_NOTICE, RUDE_REJECTION, LOG_DATA}
+)
+EVENT_CONTENT_TYPES = frozenset({EVENT_PLAIN, EVENT_JSON, EVENT_XML})
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One outer message. Header values are exactly as on the wire (not decoded)."""
+
+    headers: dict[str, str]
+    body: bytes = b""
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    @property
+    def reply_text(self) -> str:
+        return self.headers.get("Reply-Text", "")
+
+    @property
+    def text(self) -> str:
+        # api bodies and log lines may hold any bytes FreeSWITCH printed; never fail on them
+        return self.body.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A decoded FreeSWITCH event: headers (decoded values, wire order) and its own body."""
+
+    headers: dict[str, str]
+    body: str = ""
+
+    @property
+    def name(self) -> str:
+        """``Event-Name``, or the subclass for CUSTOM events (``sofia::register``)."""
+        name = self.headers.get("Event-Name", "")
+        if name == "CUSTOM":
+            return self.headers.get("Event-Subclass", name)
+        return name
+
+    @property
+    def unique_id(self) -> str | None:
+        return self.headers.get("Unique-ID")
+
+    def get(self, header: str, default: str | None = None) -> str | None:
+        return self.headers.get(header, default)
+
+    def variable(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get("variable_" + name, default)
+
+
+def _split_headers(block: bytes) -> dict[str, str]:
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"header block is not UTF-8 at byte {exc.start}") from exc
+    headers: dict[str, str] = {}
+    for line in text.split("\n"):
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise ProtocolError(f"malformed header line {line[:80]!r}")
+        headers[name] = value[1:] if value.startswith(" ") else value
+    return headers
+
+
+class FrameParser:
+    """Incremental framer: ``feed(bytes)`` returns the complete frames so far.
+
+    Work is linear in the bytes received, however the stream is cut (a header block
+    half-received is not rescanned; a parsed header waits for its body).
+    After a ProtocolError the stream is unusable (the position of the next frame is
+    unknown): the connection owner must reset the connection.
+    """
+
+    __slots__ = ("_buf", "_max_body", "_broken", "_scanned", "_head", "_need")
+
+    def __init__(self, max_body: int = MAX_BODY_BYTES):
+        self._buf = bytearray()
+        self._max_body = max_body
+        self._broken = False
+        self._scanned = 0  # bytes of _buf already searched for the blank line
+        self._head: dict[str, str] | None = None  # parsed headers waiting for their body
+        self._need = 0
+
+    @property
+    def pending(self) -> int:
+        """Bytes received that do not yet form a whole frame (non-zero at EOF = truncated)."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[Frame]:
+        if self._broken:
+            raise ProtocolError("stream already failed; reset the connection")
+        buf = self._buf
+        buf += data
+        frames: list[Frame] = []
+        try:
+            while True:
+                if self._head is not None:
+                    if len(buf) < self._need:
+                        break
+                    frames.append(Frame(self._head, bytes(buf[:self._need])))
+                    del buf[:self._need]
+                    self._head = None
+                    continue
+                # FreeSWITCH never sends blank lines between frames, but tolerate stray ones
+                skip = 0
+                while skip < len(buf) and buf[skip] == 0x0A:
+                    skip += 1
+                if skip:
+                    del buf[:skip]
+                    self._scanned = 0
+                end = buf.find(b"\n\n", max(self._scanned - 1, 0))
+                if end < 0:
+                    self._scanned = len(buf)
+                    if len(buf) > MAX_HEADER_BYTES:
+                        raise FrameTooLarge(f"header block over {MAX_HEADER_BYTES} bytes without a blank line")
+                    break
+                if end > MAX_HEADER_BYTES:
+                    raise FrameTooLarge(f"header block over {MAX_HEADER_BYTES} bytes")
+                headers = _split_headers(bytes(buf[:end]))
+                del buf[:end + 2]
+                self._scanned = 0
+                length_text = headers.get("Content-Length")
+                if length_text is None:
+                    frames.append(Frame(headers))
+                    continue
+                if not length_text.isdigit():
+                    raise ProtocolError(f"invalid Content-Length {length_text[:40]!r}")
+                length = int(length_text)
+                if length > self._max_body:
+                    raise FrameTooLarge(f"body of {length} bytes exceeds the {self._max_body}-byte limit")
+                self._head, self._need = headers, length
+        except ProtocolError:
+            self._broken = True
+            raise
+        return frames
+
+
+def decode_event(frame: Frame) -> Event:
+    """Turn an event frame (plain, json or xml) into an Event."""
+    ctype = frame.content_type
+    if ctype == EVENT_PLAIN:
+        return parse_plain_event(frame.body)
+    if ctype == EVENT_JSON:
+        return parse_json_event(frame.body)
+    if ctype == EVENT_XML:
+        return parse_xml_event(frame.body)
+    raise ProtocolError(f"not an event frame: Content-Type {ctype!r}")
+
+
+def parse_plain_event(body: bytes) -> Event:
+    end = body.find(b"\n\n")
+    block, rest = (body, b"") if end < 0 else (body[:end], body[end + 2:])
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"plain event is not UTF-8 at byte {exc.start}") from exc
+    headers: dict[str, str] = {}
+    for line in text.split("\n"):
+        if not line:
+            continue
+        name, sep, value = line.partition(": ")
+        if not sep:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise ProtocolError(f"malformed event header line {line[:80]!r}")
+        if "%" in value:
+            value = unquote(value)
+        headers[name] = value
+    event_body = ""
+    if rest:
+        length_text = headers.get("Content-Length")
+        if length_text is None or not length_text.isdigit() or int(length_text) > len(rest):
+            raise ProtocolError("event body does not match its inner Content-Length")
+        event_body = rest[: int(length_text)].decode("utf-8", "replace")
+    return Event(headers, event_body)
+
+
+def parse_json_event(body: bytes) -> Event:
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"event-json body is not JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise ProtocolError("event-json body is not an object")
+    event_body = obj.pop("_body", "")
+    headers = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in obj.items()}
+    return Event(headers, event_body if isinstance(event_body, str) else str(event_body))
+
+
+def parse_xml_event(body: bytes) -> Event:
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as exc:
+        raise ProtocolError(f"event-xml body is not XML: {exc}") from exc
+    headers_el = root.find("headers")
+    if root.tag != "event" or headers_el is None:
+        raise ProtocolError("event-xml body has no <event><headers>")
+    headers = {child.tag: unquote(child.text or "") for child in headers_el}
+    body_el = root.find("body")
+    return Event(headers, body_el.text or "" if body_el is not None else "")
+
+
+def parse_channel_data(frame: Frame) -> Event:
+    """The outbound-socket ``connect`` reply: a CHANNEL_DATA header block, values URL-encoded."""
+    return Event({k: unquote(v) for k, v in frame.headers.items()})
+
+
+# ---------------------------------------------------------------- commands -> bytes
+
+def _check_line(text: str, what: str) -> str:
+    if "\n" in text or "\r" in text:
+        raise InvalidCommand(f"{what} must be one line: {text[:80]!r}")
+    return text
+
+
+def encode_command(command: str, headers: Mapping[str, str] | None = None, body: str | None = None) -> bytes:
+    """Serialise one client command: first line, optional headers, optional body."""
+    lines = [_check_line(command, "command")]
+    if not command.strip():
+        raise InvalidCommand("empty command")
+    for name, value in (headers or {}).items():
+        lines.append(f"{_check_line(name, 'header name')}: {_check_line(str(value), 'header value')}")
+    if body is not None:
+        data = body.encode("utf-8")
+        lines.append(f"content-length: {len(data)}")
+        return ("\n".join(lines) + "\n\n").encode("utf-8") + data
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def encode_api(command: str) -> bytes:
+    return encode_command("api " + command)
+
+
+def encode_bgapi(command: str, job_uuid: str | None = None) -> bytes:
+    return encode_command("bgapi " + command, {"Job-UUID": job_uuid} if job_uuid else None)
+
+
+def encode_sendmsg(uuid: str | None, app: str, arg: str = "", *, event_uuid: str | None = None,
+                   lock: bool = False) -> bytes:
+    """``sendmsg`` executing a dialplan application. The argument travels in a
+    text/plain body (as FreeSWITCH's own clients do), so it may hold newlines."""
+    headers = {"call-command": "execute", "execute-app-name": app}
+    if lock:
+        headers["event-lock"] = "true"
+    if event_uuid:
+        headers["Event-UUID"] = event_uuid
+    if arg:
+        headers["content-type"] = "text/plain"
+    return encode_command(f"sendmsg {uuid}" if uuid else "sendmsg", headers, arg or None)
+
+
+def encode_events(fmt: str, names: Iterable[str]) -> bytes:
+    if fmt not in ("plain", "json", "xml"):
+        raise InvalidCommand(f"unknown event format {fmt!r}")
+    names = list(names)
+    if not names:
+        raise InvalidCommand("empty subscription list")
+    return encode_command(f"event {fmt} " + " ".join(names))
+
+
+# ------------------------------------------------- events -> bytes (the simulator's side)
+
+# FreeSWITCH's switch_url_encode: these printable characters are escaped, as are bytes
+# outside 0x20..0x7E; ``, / ( ) ! * ' $ ~ -`` are not. A '%' already followed by two hex
+# digits is left alone (so FreeSWITCH's encoding is lossy for such values; we do the same).
+_ESCAPE = frozenset(b"\r\n #%&+:;<=>?@[\\]^`{|}\"")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def fs_url_encode(value: str) -> str:
+    data = value.encode("utf-8")
+    if all(0x20 < b < 0x7F and b not in _ESCAPE for b in data):
+        return value
+    out = []
+    n = len(data)
+    for i, b in enumerate(data):
+        if b == 0x25 and i + 2 < n and data[i + 1] in _HEX and data[i + 2] in _HEX:
+            out.append("%")
+        elif b < 0x20 or b > 0x7E or b in _ESCAPE:
+            out.append("%%%02X" % b)
+        else:
+            out.append(chr(b))
+    return "".join(out)
+
+
+def frame_bytes(headers: Iterable[tuple[str, str]], body: bytes = b"") -> bytes:
+    """Serialise an outer frame exactly as given (header order matters to FreeSWITCH fidelity)."""
+    head = "".join(f"{k}: {v}\n" for k, v in headers)
+    return head.encode("utf-8") + b"\n" + body
+
+
+def serialize_plain_event(headers: Iterable[tuple[str, str]], body: str = "") -> bytes:
+    items = list(headers)
+    text = "".join(f"{k}: {fs_url_encode(v)}\n" for k, v in items)
+    if body:
+        data = body.encode("utf-8")
+        return (text + f"Content-Length: {len(data)}\n\n").encode("utf-8") + data
+    return (text + "\n").encode("utf-8")
+
+
+def serialize_json_event(headers: Iterable[tuple[str, str]], body: str = "") -> bytes:
+    obj = dict(headers)
+    if body:
+        obj["Content-Length"] = str(len(body.encode("utf-8")))
+        obj["_body"] = body
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def serialize_xml_event(headers: Iterable[tuple[str, str]], body: str = "") -> bytes:
+    from xml.sax.saxutils import escape
+
+    parts = ["<event>\n  <headers>\n"]
+    for k, v in headers:
+        parts.append(f"    <{k}>{escape(fs_url_encode(v))}</{k}>\n")
+    parts.append("  </headers>\n")
+    if body:
+        parts[-1] = f"    <Content-Length>{len(body.encode('utf-8'))}</Content-Length>\n  </headers>\n"
+        parts.append(f"  <body>{escape(body)}</body>\n")
+    parts.append("</event>")
+    return "".join(parts).encode("utf-8")
+
+
+def event_frame(fmt: str, headers: Iterable[tuple[str, str]], body: str = "") -> bytes:
+    """A whole outer event frame as FreeSWITCH writes it (Content-Length first)."""
+    serializer = {"plain": serialize_plain_event, "json": serialize_json_event, "xml": serialize_xml_event}[fmt]
+    payload = serializer(headers, body)
+    ctype = {"plain": EVENT_PLAIN, "json": EVENT_JSON, "xml": EVENT_XML}[fmt]
+    return frame_bytes([("Content-Length", str(len(payload))), ("Content-Type", ctype)], payload)
+
+
+@dataclass(slots=True)
+class Reply:
+    """A command/reply or api/response classified: ok flag and text."""
+
+    ok: bool
+    text: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def classify_reply(frame: Frame) -> Reply:
+    if frame.content_type == COMMAND_REPLY:
+        text = frame.reply_text
+        return Reply(not text.startswith("-ERR"), text, frame.headers)
+    text = frame.text
+    return Reply(not text.startswith("-ERR") and not text.startswith("-USAGE"), text, frame.headers)

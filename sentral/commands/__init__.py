@@ -1,0 +1,1 @@
+"""Subcommands of `sentral`, one module per group (see sentral/cli.py)."""

@@ -1,0 +1,40 @@
+"""Shared test helpers: bounded polling (never sleep to synchronise) and free ports."""
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+
+
+def until(predicate, timeout: float = 5.0, interval: float = 0.01, message: str = ""):
+    """Poll ``predicate`` until it returns a truthy value; fail after ``timeout`` seconds.
+
+    The pause between polls only yields the CPU (under gevent it yields to greenlets);
+    correctness never depends on its length.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {message or predicate}")
+        _yield(interval)
+
+
+def _yield(interval: float) -> None:
+    """A pause between polls that lets in-process greenlets (simulator, client) run."""
+    if "gevent" in sys.modules:
+        import gevent
+
+        hub = gevent.get_hub()
+        hub.wait(hub.loop.timer(interval))
+    else:
+        threading.Event().wait(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
