@@ -1,0 +1,152 @@
+"""The deployment's routing configuration as the domain sees it: frozen dataclasses.
+
+`dialplan/` loads and validates the YAML that telecom engineers edit and builds these;
+the engine only ever reads them. A reload swaps the whole `Deployment` object, so a
+call in progress keeps the queue settings it was offered under until it ends.
+Pure: standard library only.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Mapping
+from zoneinfo import ZoneInfo
+
+
+class Strategy(enum.Enum):
+    LONGEST_IDLE = "longest-idle"
+    ROUND_ROBIN = "round-robin"
+    RING_ALL = "ring-all"
+    FEWEST_CALLS = "fewest-calls"
+    LEAST_TALK_TIME = "least-talk-time"
+    TOP_DOWN = "top-down"
+    RANDOM = "random"
+
+
+class OverflowKind(enum.Enum):
+    QUEUE = "queue"          # move to another queue, keeping the caller's entry time
+    VOICEMAIL = "voicemail"  # leave a message (target = mailbox)
+    CALLBACK = "callback"    # register a callback request, then a goodbye prompt
+    MESSAGE = "message"      # play a closing message, then hang up
+    TRANSFER = "transfer"    # transfer to a number (e.g. the agency's own reception)
+    HANGUP = "hangup"
+
+
+@dataclass(frozen=True)
+class Overflow:
+    kind: OverflowKind
+    target: str = ""   # queue id, mailbox, number; empty for MESSAGE/HANGUP
+    prompt: str = ""   # sound played first, if any
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: time
+    end: time  # exclusive; 24:00 is written as time.max
+
+    def contains(self, t: time) -> bool:
+        return self.start <= t < self.end or (self.end == time.max and t >= self.start)
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Weekly hours (0 = Monday) in the tenant's time zone, minus holidays.
+
+    `special` overrides a whole day (e.g. shortened hours on Christmas Eve);
+    an empty tuple there means closed that day.
+    """
+
+    timezone: str = "Europe/Oslo"
+    weekly: Mapping[int, tuple[TimeRange, ...]] = field(default_factory=dict)
+    holidays: frozenset[date] = frozenset()
+    special: Mapping[date, tuple[TimeRange, ...]] = field(default_factory=dict)
+    always_open: bool = False
+
+    def is_open(self, at: datetime) -> bool:
+        if self.always_open:
+            return True
+        if at.tzinfo is None:
+            raise ValueError("opening hours need an aware datetime")
+        local = at.astimezone(ZoneInfo(self.timezone))
+        day = local.date()
+        if day in self.special:
+            ranges = self.special[day]
+        elif day in self.holidays:
+            return False
+        else:
+            ranges = self.weekly.get(local.weekday(), ())
+        t = local.time().replace(tzinfo=None)
+        return any(r.contains(t) for r in ranges)
+
+
+@dataclass(frozen=True)
+class TierRule:
+    """Agents of `level` become eligible once the call has waited `after_seconds`."""
+
+    level: int
+    after_seconds: float
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    id: str
+    tenant: str
+    name: str
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    ring_timeout: float = 20.0
+    max_wait: float = 600.0
+    wrapup: float = 10.0
+    max_no_answer: int = 3
+    reject_delay: float = 10.0
+    busy_delay: float = 30.0
+    no_answer_delay: float = 0.0
+    moh: str = "local_stream://moh"
+    announce_every: float = 30.0          # 0 = no periodic announcement
+    announce_position: bool = True
+    announce_wait_time: bool = True
+    periodic_prompt: str = ""
+    overflow: Overflow = Overflow(OverflowKind.MESSAGE)
+    no_agents: Overflow = Overflow(OverflowKind.MESSAGE)
+    tiers: tuple[TierRule, ...] = ()      # empty = all levels at once
+    required_skills: frozenset[str] = frozenset()
+    priority: int = 0                     # higher is served first across queues
+    service_level_seconds: float = 20.0
+    callback_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    id: str
+    name: str
+    sip_user: str                          # user/<sip_user> in FreeSWITCH's directory
+    queues: Mapping[str, int] = field(default_factory=dict)  # queue id -> level (1 = first)
+    skills: frozenset[str] = frozenset()
+    password_hash: str = ""                # for the softphone directory (a1-hash), never plain
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    number: str                            # the dialled main number (destination)
+    tenant: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    id: str
+    name: str
+    caller_id_name: str = ""               # shown on the agent's phone ("Helsedir.")
+    opening_hours: OpeningHours = OpeningHours(always_open=True)
+    after_hours: Overflow = Overflow(OverflowKind.MESSAGE)
+    record_calls: bool = True
+    recording_notice: str = ""             # prompt played before anything else (R6)
+    welcome_prompt: str = ""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    tenants: Mapping[str, TenantConfig] = field(default_factory=dict)
+    queues: Mapping[str, QueueConfig] = field(default_factory=dict)
+    agents: Mapping[str, AgentConfig] = field(default_factory=dict)
+    entry_points: Mapping[str, EntryPoint] = field(default_factory=dict)  # by number

@@ -1,0 +1,34 @@
+"""engine/ is the pure domain: it imports only the standard library and itself."""
+from __future__ import annotations
+
+import ast
+import pathlib
+import sys
+
+ENGINE = pathlib.Path(__file__).resolve().parent.parent / "engine"
+FORBIDDEN = {"gevent", "socket", "greenswitch", "sqlalchemy", "psycopg2", "flask", "flask_socketio",
+             "ldap3", "requests", "esl", "agent_ui", "sync", "recordings", "store", "dialplan", "sentral",
+             "select", "selectors", "asyncio", "threading", "subprocess", "yaml"}
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module.split(".")[0]
+
+
+def test_engine_imports_only_stdlib_and_itself():
+    offenders = []
+    files = sorted(ENGINE.rglob("*.py"))
+    assert files, "engine/ has modules"
+    for path in files:
+        for lineno, top in _imports(path):
+            if top == "engine":
+                continue
+            if top in FORBIDDEN or top not in sys.stdlib_module_names:
+                offenders.append(f"{path.relative_to(ENGINE.parent)}:{lineno} imports {top}")
+    assert not offenders, "\n".join(offenders)
