@@ -1,0 +1,132 @@
+"""Outputs of the engine: what it wants done, as frozen dataclasses.
+
+The engine returns these from its decisions; the executor in esl/ turns call-control
+effects into FreeSWITCH commands, the runtime turns Journal/Notify/timer effects into
+store writes, console pushes and timers. Effects never carry a FreeSWITCH command
+string: the executor owns the one escaping builder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Originate:
+    """Call an agent's softphone (user/<sip_user>) into park, with our own leg UUID.
+
+    `variables` go on the new leg (cc_caller_uuid names the caller leg); the phone shows
+    caller_id_number / caller_id_name (the caller's number, the agency/queue name).
+    """
+
+    node: str
+    leg_uuid: str
+    sip_user: str
+    caller_id_number: str
+    caller_id_name: str
+    timeout: float
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bridge:
+    node: str
+    a_uuid: str
+    b_uuid: str
+
+
+@dataclass(frozen=True)
+class Play:
+    """Play a prompt to a leg (uuid_broadcast ... aleg). `loop` for music on hold."""
+
+    node: str
+    uuid: str
+    prompt: str
+    loop: bool = False
+
+
+@dataclass(frozen=True)
+class StopPlayback:
+    node: str
+    uuid: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    node: str
+    uuid: str
+    cause: str = "NORMAL_CLEARING"
+
+
+@dataclass(frozen=True)
+class SetVariables:
+    node: str
+    uuid: str
+    variables: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    node: str
+    uuid: str
+
+
+@dataclass(frozen=True)
+class Transfer:
+    node: str
+    uuid: str
+    destination: str
+    context: str = "default"
+
+
+@dataclass(frozen=True)
+class StartRecording:
+    node: str
+    uuid: str
+    path: str
+
+
+@dataclass(frozen=True)
+class StopRecording:
+    node: str
+    uuid: str
+    path: str
+
+
+@dataclass(frozen=True)
+class ScheduleTimer:
+    key: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    key: str
+
+
+@dataclass(frozen=True)
+class Journal:
+    """One append-only journal row. `seq` numbers an interaction's rows from 1, so a
+    replayed decision produces the same (interaction, seq) and the store drops the copy."""
+
+    interaction: str
+    seq: int
+    kind: str                        # entered_queue, offered, no_answer, answered, abandoned, ...
+    at: datetime
+    tenant: str
+    queue: str = ""
+    agent: str = ""
+    data: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A domain fact for consoles and wallboards (agent_paused, queue_changed, ...)."""
+
+    topic: str
+    payload: Mapping[str, object] = field(default_factory=dict)
+
+
+CALL_CONTROL = (Originate, Bridge, Play, StopPlayback, Hangup, SetVariables, Answer, Transfer,
+                StartRecording, StopRecording)
