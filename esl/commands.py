@@ -1,0 +1,132 @@
+"""The one builder of FreeSWITCH api command strings (STYLE 14).
+
+Every command the engine sends is made here, so escaping lives in one place:
+* tokens (UUIDs, variable names, causes, SIP users, paths) must be single words made of
+  safe characters — anything else is our bug and raises InvalidCommand (a LocalError);
+* values that may come from callers or engineers (caller names, agency names) are
+  sanitised: control characters dropped, `,` escaped as `\\,` inside `{...}` (FreeSWITCH
+  splits originate variables on commas), `'` replaced, values with spaces quoted `'...'`.
+"""
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+from esl.errors import InvalidCommand
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_.:@+\-]+$")
+_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CAUSE = re.compile(r"^[A-Z_]+$")
+_PATH = re.compile(r"^[A-Za-z0-9_.:@+\-/%(),;=$~]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def token(value: str, what: str = "token") -> str:
+    if not isinstance(value, str) or not _TOKEN.match(value):
+        raise InvalidCommand(f"{what} is not a safe token: {value!r}")
+    return value
+
+
+def var_name(name: str) -> str:
+    if not _VAR_NAME.match(name or ""):
+        raise InvalidCommand(f"not a channel variable name: {name!r}")
+    return name
+
+
+def path(value: str) -> str:
+    if not _PATH.match(value or ""):
+        raise InvalidCommand(f"not a safe media path: {value!r}")
+    return value
+
+
+def clean_text(value: str) -> str:
+    """Free text (caller names...) made safe for a command line: no control chars."""
+    return _CONTROL.sub("", str(value)).strip()
+
+
+def originate_value(value: str) -> str:
+    text = clean_text(value).replace("'", "\u2019").replace("}", ")").replace("{", "(")
+    text = text.replace("]", ")").replace("[", "(").replace(",", "\\,")
+    return f"'{text}'" if " " in text else text
+
+
+def originate_vars(variables: Mapping[str, str]) -> str:
+    if not variables:
+        return ""
+    inner = ",".join(f"{var_name(k)}={originate_value(v)}" for k, v in variables.items())
+    return "{" + inner + "}"
+
+
+def originate_user(leg_uuid: str, sip_user: str, *, caller_id_number: str, caller_id_name: str,
+                   timeout: float, variables: Mapping[str, str] | None = None) -> str:
+    """`originate {vars}user/<ext> &park()` — the agent leg rings, then parks when answered."""
+    merged = {
+        "origination_uuid": token(leg_uuid, "leg uuid"),
+        "origination_caller_id_number": caller_id_number,
+        "origination_caller_id_name": caller_id_name,
+        "originate_timeout": str(max(1, int(round(timeout)))),
+        "ignore_early_media": "true",
+        "hangup_after_bridge": "false",
+    }
+    merged.update(variables or {})
+    return f"originate {originate_vars(merged)}user/{token(sip_user, 'sip user')} &park()"
+
+
+def uuid_bridge(a: str, b: str) -> str:
+    return f"uuid_bridge {token(a, 'uuid')} {token(b, 'uuid')}"
+
+
+def uuid_broadcast(uuid: str, prompt: str, *, loop: bool = False, leg: str = "aleg") -> str:
+    media = path(prompt)
+    # local_stream:// (music on hold) never ends by itself; a file loops via endless_playback
+    if loop and not media.startswith(("local_stream://", "tone_stream://")):
+        media = f"endless_playback::{media}"
+    return f"uuid_broadcast {token(uuid, 'uuid')} {media} {leg}"
+
+
+def uuid_break(uuid: str) -> str:
+    return f"uuid_break {token(uuid, 'uuid')} all"
+
+
+def uuid_kill(uuid: str, cause: str = "NORMAL_CLEARING") -> str:
+    if not _CAUSE.match(cause or ""):
+        raise InvalidCommand(f"not a hangup cause: {cause!r}")
+    return f"uuid_kill {token(uuid, 'uuid')} {cause}"
+
+
+def uuid_setvar(uuid: str, name: str, value: str) -> str:
+    return f"uuid_setvar {token(uuid, 'uuid')} {var_name(name)} {clean_text(value)}"
+
+
+def uuid_setvar_multi(uuid: str, variables: Mapping[str, str]) -> list[str]:
+    """One `uuid_setvar_multi` for plain values; values holding `;` (its separator) or
+    spaces go through single `uuid_setvar` commands, whose value is the rest of the line."""
+    simple, single = {}, []
+    for k, v in variables.items():
+        text = clean_text(v)
+        if ";" in text or " " in text or not text:
+            single.append(uuid_setvar(uuid, k, text))
+        else:
+            simple[var_name(k)] = text
+    commands = []
+    if simple:
+        commands.append(f"uuid_setvar_multi {token(uuid, 'uuid')} " + ";".join(f"{k}={v}" for k, v in simple.items()))
+    return commands + single
+
+
+def uuid_answer(uuid: str) -> str:
+    return f"uuid_answer {token(uuid, 'uuid')}"
+
+
+def uuid_transfer(uuid: str, destination: str, context: str = "default") -> str:
+    return f"uuid_transfer {token(uuid, 'uuid')} {token(destination, 'destination')} XML {token(context, 'context')}"
+
+
+def uuid_record(uuid: str, action: str, file_path: str) -> str:
+    if action not in ("start", "stop"):
+        raise InvalidCommand(f"uuid_record action must be start|stop, not {action!r}")
+    return f"uuid_record {token(uuid, 'uuid')} {action} {path(file_path)}"
+
+
+def uuid_dump_json(uuid: str) -> str:
+    return f"uuid_dump {token(uuid, 'uuid')} json"

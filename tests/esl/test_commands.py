@@ -1,0 +1,62 @@
+"""The one command builder: escaping of caller-controlled text, refusal of unsafe tokens."""
+from __future__ import annotations
+
+import pytest
+
+from engine import effects as fx
+from esl import commands
+from esl.errors import InvalidCommand, LocalError
+from esl.executor import plan
+
+LEG = "8b1f3c1e-1d1c-4c43-9b7e-0d1e2f3a4b5c"
+CALLER = "1e8e5764-9561-4617-8e4c-0d88297feae3"
+
+
+def test_given_caller_name_with_commas_and_braces_when_originating_then_variables_cannot_break_out():
+    cmd = commands.originate_user(LEG, "1001", caller_id_number="+4722001000",
+                                  caller_id_name="Evil, Name} &bridge(x) 'q'", timeout=20,
+                                  variables={"cc_caller_uuid": CALLER})
+    head, _, tail = cmd.partition("}user/")
+    assert tail == "1001 &park()"
+    assert head.count("{") == 1 and "}" not in head
+    assert "Evil\\, Name) &bridge(x) \u2019q\u2019" in head
+    assert f"cc_caller_uuid={CALLER}" in head
+    assert f"origination_uuid={LEG}" in head
+
+
+@pytest.mark.parametrize("bad", ["a b", "x\nuuid_kill y", "", "a;b", "../etc"])
+def test_given_unsafe_token_when_building_then_local_error(bad):
+    with pytest.raises(LocalError):
+        commands.uuid_kill(bad)
+
+
+def test_given_invalid_cause_when_hanging_up_then_invalid_command():
+    with pytest.raises(InvalidCommand):
+        commands.uuid_kill(LEG, "normal clearing")
+
+
+def test_given_values_with_separators_when_setting_vars_then_split_safely():
+    cmds = commands.uuid_setvar_multi(CALLER, {"cc_tenant": "helsedir", "cc_note": "a;b c", "cc_q": "q1"})
+    assert cmds[0] == f"uuid_setvar_multi {CALLER} cc_tenant=helsedir;cc_q=q1"
+    assert cmds[1] == f"uuid_setvar {CALLER} cc_note a;b c"
+
+
+def test_given_file_prompt_with_loop_then_endless_playback_and_streams_untouched():
+    assert commands.uuid_broadcast(CALLER, "/snd/moh.wav", loop=True).endswith("endless_playback::/snd/moh.wav aleg")
+    assert commands.uuid_broadcast(CALLER, "local_stream://moh", loop=True).endswith(" local_stream://moh aleg")
+    assert commands.uuid_broadcast(CALLER, "/snd/notice.wav") == f"uuid_broadcast {CALLER} /snd/notice.wav aleg"
+
+
+def test_plan_maps_every_call_control_effect():
+    effects = [
+        fx.Originate("fs1", LEG, "1001", "+47", "Helsedir", 20, {"cc_caller_uuid": CALLER}),
+        fx.Bridge("fs1", CALLER, LEG), fx.Play("fs1", CALLER, "/a.wav"), fx.StopPlayback("fs1", CALLER),
+        fx.Hangup("fs1", LEG, "ORIGINATOR_CANCEL"), fx.SetVariables("fs1", CALLER, {"cc_x": "1"}),
+        fx.Answer("fs1", CALLER), fx.Transfer("fs1", CALLER, "1234"),
+        fx.StartRecording("fs1", CALLER, "/rec/a.wav"), fx.StopRecording("fs1", CALLER, "/rec/a.wav"),
+    ]
+    assert {type(e) for e in effects} == set(fx.CALL_CONTROL)
+    texts = [c.text.split()[0] for e in effects for c in plan(e)]
+    assert texts == ["originate", "uuid_bridge", "uuid_broadcast", "uuid_break", "uuid_kill",
+                     "uuid_setvar_multi", "uuid_answer", "uuid_transfer", "uuid_record", "uuid_record"]
+    assert plan(effects[0])[0].background
