@@ -1,0 +1,1 @@
+"""The switchboard directory domain: model, normalisation, presence, ranking (stdlib only)."""
