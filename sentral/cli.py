@@ -16,6 +16,7 @@ from sentral import __version__
 COMMANDS = (
     "sentral.commands.demo",
     "sentral.commands.simulate",
+    "sentral.commands.db",
 )
 
 
