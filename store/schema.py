@@ -12,6 +12,7 @@ from store.base import Base
 MODEL_MODULES = (
     "store.models",
     "store.accounts",
+    "store.directory",
 )
 
 

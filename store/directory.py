@@ -1,0 +1,225 @@
+"""The directory tables and `DirectoryStore`, the one write/read API for importers,
+syncs, the web modules and the CLI.
+
+Rules:
+- Rows are keyed by (tenant, external_id) as the source gives them; a person also has
+  a surrogate integer id for absences and search joins.
+- `upsert_persons` writes only `SOURCE_PERSON_FIELDS`; the local-only fields
+  (`LOCAL_PERSON_FIELDS`) are written only by `update_local`, so no sync can overwrite
+  what the agency maintains here.
+- `delete_missing` never deletes a person: it sets `gone_since` (kept findable);
+  `purge_gone(before)` deletes them after the retention period.
+- Absences are replaced per (person, source): one source never touches another's.
+- Each public call is one transaction; `batch()` groups several into one
+  (all-or-nothing). A failing source writes nothing, so the last good data stays.
+- Derived search columns come from `engine.directory.searchtext` on every write.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import fields, replace
+from datetime import datetime, timezone
+from typing import Iterable, Iterator, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.directory.model import (
+    LOCAL_PERSON_FIELDS, SOURCE_PERSON_FIELDS, Absence, AbsenceCategory, ChangeSummary,
+    OrgUnit, Person, PersonKey, Service, SourceStatus,
+)
+from engine.directory.searchtext import person_columns, service_columns
+from store.base import Base, BigId, JSONData, UTCDateTime
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _trgm(name: str, column: str) -> sa.Index:
+    """A pg_trgm GIN index on PostgreSQL; a plain index of the same name elsewhere
+    (SQLite, the demo, searches these columns by LIKE and a Python fuzzy pass)."""
+    return sa.Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
+class DirTenant(Base):
+    __tablename__ = "dir_tenants"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class DirUnit(Base):
+    __tablename__ = "dir_units"
+    tenant: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    parent_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    email: Mapped[str] = mapped_column(sa.String(200), default="")
+    location: Mapped[str] = mapped_column(sa.String(200), default="")
+    source: Mapped[str] = mapped_column(sa.String(64), default="import")
+
+
+class DirPerson(Base):
+    __tablename__ = "dir_persons"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant", "external_id"),
+        sa.Index("ix_dir_persons_name_text", "name_text", postgresql_ops={"name_text": "text_pattern_ops"}),
+        sa.Index("ix_dir_persons_family_first", "family_first",
+                 postgresql_ops={"family_first": "text_pattern_ops"}),
+        sa.Index("ix_dir_persons_initials", "initials"),
+        sa.Index("ix_dir_persons_tenant_source", "tenant", "source"),
+        *(_trgm(name, col) for name, col in (("ix_dir_persons_search_trgm", "search_text"),
+                                             ("ix_dir_persons_name_trgm", "name_text"),
+                                             ("ix_dir_persons_phones_trgm", "phones_text"))),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(sa.String(64))
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    given_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    family_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    unit_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    direct_phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    mobile_phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    switchboard_phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    email: Mapped[str] = mapped_column(sa.String(200), default="")
+    location: Mapped[str] = mapped_column(sa.String(200), default="")
+    keywords: Mapped[list] = mapped_column(JSONData, default=list)
+    substitute_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    source: Mapped[str] = mapped_column(sa.String(64), default="import")
+    operator_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    local_keywords: Mapped[list] = mapped_column(JSONData, default=list)
+    local_substitute_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    gone_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    name_text: Mapped[str] = mapped_column(sa.String(400), default="")
+    family_first: Mapped[str] = mapped_column(sa.String(400), default="")
+    initials: Mapped[str] = mapped_column(sa.String(32), default="")
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
+    phones_text: Mapped[str] = mapped_column(sa.String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DirService(Base):
+    __tablename__ = "dir_services"
+    __table_args__ = (_trgm("ix_dir_services_search_trgm", "search_text"),)
+    tenant: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    unit_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    email: Mapped[str] = mapped_column(sa.String(200), default="")
+    opening_hours: Mapped[str] = mapped_column(sa.String(200), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    keywords: Mapped[list] = mapped_column(JSONData, default=list)
+    source: Mapped[str] = mapped_column(sa.String(64), default="import")
+    name_text: Mapped[str] = mapped_column(sa.String(400), default="")
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
+    phones_text: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class DirAbsence(Base):
+    __tablename__ = "dir_absences"
+    __table_args__ = (sa.Index("ix_dir_absences_person", "tenant", "person_id", "end_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(sa.String(64))
+    person_id: Mapped[str] = mapped_column(sa.String(128))
+    source: Mapped[str] = mapped_column(sa.String(128))
+    external_id: Mapped[str] = mapped_column(sa.String(256), default="")
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    category: Mapped[str] = mapped_column(sa.String(32))
+    subject: Mapped[str] = mapped_column(sa.String(400), default="")
+    private: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    back_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_by: Mapped[str] = mapped_column(sa.String(128), default="")
+
+
+class DirSourceStatus(Base):
+    __tablename__ = "dir_source_status"
+    tenant: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    last_success: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+P, U, S, A, ST = (c.__table__ for c in (DirPerson, DirUnit, DirService, DirAbsence, DirSourceStatus))
+_PERSON_FIELDS = [f.name for f in fields(Person)]
+_UNIT_FIELDS = [f.name for f in fields(OrgUnit)]
+_SERVICE_FIELDS = [f.name for f in fields(Service)]
+
+
+def person_from_row(row) -> Person:
+    m = row._mapping
+    values = {k: m[k] for k in _PERSON_FIELDS}
+    values["keywords"] = tuple(values["keywords"] or ())
+    values["local_keywords"] = tuple(values["local_keywords"] or ())
+    return Person(**values)
+
+
+def unit_from_row(row) -> OrgUnit:
+    return OrgUnit(**{k: row._mapping[k] for k in _UNIT_FIELDS})
+
+
+def service_from_row(row) -> Service:
+    values = {k: row._mapping[k] for k in _SERVICE_FIELDS}
+    values["keywords"] = tuple(values["keywords"] or ())
+    return Service(**values)
+
+
+def absence_from_row(row) -> Absence:
+    m = row._mapping
+    return Absence(tenant=m["tenant"], person_id=m["person_id"], start=m["start_at"], end=m["end_at"],
+                   category=AbsenceCategory(m["category"]), source=m["source"],
+                   external_id=m["external_id"], subject=m["subject"], private=m["private"],
+                   back_at=m["back_at"], created_by=m["created_by"])
+
+
+def _absence_values(a: Absence) -> dict:
+    return {"tenant": a.tenant, "person_id": a.person_id, "source": a.source,
+            "external_id": a.external_id, "start_at": a.start, "end_at": a.end,
+            "category": a.category.value, "subject": "" if a.private else a.subject,
+            "private": a.private, "back_at": a.back_at, "created_by": a.created_by}
+
+
+def _person_values(p: Person, unit_name: str, now: datetime) -> dict:
+    values = {k: getattr(p, k) for k in SOURCE_PERSON_FIELDS}
+    values["keywords"] = list(p.keywords)
+    values.update(person_columns(p, unit_name), source=p.source, gone_since=None, updated_at=now)
+    return values
+
+
+class DirectoryStore:
+    """Thread-safe facade over an Engine; every method is one transaction."""
+
+    def __init__(self, engine: sa.Engine, clock=_utcnow):
+        self.engine = engine
+        self.clock = clock
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator["DirectoryWriter"]:
+        from store.directory_writer import DirectoryWriter
+        with self.engine.begin() as conn:
+            yield DirectoryWriter(conn, self.clock)
+
+    def __getattr__(self, name):
+        # Every DirectoryWriter method is also a one-transaction method of the store.
+        from store.directory_writer import DirectoryWriter
+        method = getattr(DirectoryWriter, name, None)
+        if method is None or name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args, **kwargs):
+            with self.batch() as w:
+                return getattr(w, name)(*args, **kwargs)
+        call.__doc__ = method.__doc__
+        return call
+
+    def search(self, query: str, tenant: str | None = None, limit: int = 20, now: datetime | None = None):
+        from store.directory_search import search
+        with self.engine.connect() as conn:
+            return search(conn, query, tenant=tenant, limit=limit, now=now or self.clock())
