@@ -1,0 +1,118 @@
+"""The append-only interaction journal: batched conflict-ignoring insert, queries, checks.
+
+Rules:
+- Rows are engine `Journal` effects; `(interaction, seq)` is their identity. Appending a
+  row whose identity exists already is a no-op (a replay after a restart or a retry
+  after a lost commit acknowledgement), so appending is idempotent and safe to retry.
+- There is no update or delete here, and the database refuses them (see 0001_core).
+- A whole batch goes in one statement family (SQLAlchemy "insertmanyvalues": multi-row
+  VALUES pages) inside the caller's transaction; the count of *new* rows comes from
+  RETURNING, which only yields rows actually inserted.
+- Order: one interaction's rows by seq; a range across interactions by (at, interaction, seq).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Iterator
+
+import sqlalchemy as sa
+
+from engine.effects import Journal
+from store.errors import InvalidRecord
+from store.models import JournalRow
+from store.upsert import insert_ignoring
+
+TABLE = JournalRow.__table__
+KEY = ("interaction", "seq")
+_COLUMNS = ("interaction", "seq", "kind", "at", "tenant", "queue", "agent", "data")
+
+
+@dataclass(frozen=True)
+class JournalProblem:
+    """One interaction whose seq numbers are not exactly 1..n."""
+
+    interaction: str
+    missing: tuple[int, ...]
+    duplicated: tuple[int, ...]
+    first: int
+
+    def __str__(self) -> str:
+        return (f"journal of {self.interaction}: first seq {self.first}, missing {list(self.missing)}, "
+                f"duplicated {list(self.duplicated)}")
+
+
+def to_params(row: Journal) -> dict:
+    if not isinstance(row.seq, int) or row.seq < 1:
+        raise InvalidRecord(f"journal row {row.interaction!r}: seq must be an int >= 1, got {row.seq!r}")
+    if not row.interaction or not row.kind:
+        raise InvalidRecord(f"journal row needs an interaction and a kind: {row!r}")
+    if not isinstance(row.at, datetime) or row.at.tzinfo is None:
+        raise InvalidRecord(f"journal row {row.interaction}/{row.seq}: `at` must be an aware datetime")
+    return {"interaction": row.interaction, "seq": row.seq, "kind": row.kind, "at": row.at,
+            "tenant": row.tenant, "queue": row.queue or "", "agent": row.agent or "",
+            "data": dict(row.data or {})}
+
+
+def append(conn: sa.Connection, rows: Iterable[Journal]) -> int:
+    """Insert `rows` (conflicts on (interaction, seq) dropped); return how many were new."""
+    params = [to_params(r) for r in rows]
+    if not params:
+        return 0
+    stmt = insert_ignoring(conn, TABLE, KEY).returning(TABLE.c.id)
+    return len(conn.execute(stmt, params).all())
+
+
+def _from_row(r) -> Journal:
+    return Journal(interaction=r.interaction, seq=r.seq, kind=r.kind, at=r.at, tenant=r.tenant,
+                   queue=r.queue, agent=r.agent, data=dict(r.data or {}))
+
+
+def select(interaction: str | None = None, since: datetime | None = None,
+           until: datetime | None = None, tenant: str | None = None):
+    """The query for journal rows; `since` inclusive, `until` exclusive."""
+    t = TABLE
+    stmt = sa.select(*(t.c[name] for name in _COLUMNS))
+    if interaction is not None:
+        stmt = stmt.where(t.c.interaction == interaction)
+    if tenant is not None:
+        stmt = stmt.where(t.c.tenant == tenant)
+    if since is not None:
+        stmt = stmt.where(t.c.at >= since)
+    if until is not None:
+        stmt = stmt.where(t.c.at < until)
+    if interaction is not None:
+        return stmt.order_by(t.c.seq)
+    return stmt.order_by(t.c.at, t.c.interaction, t.c.seq)
+
+
+def read(conn: sa.Connection, **filters) -> list[Journal]:
+    return [_from_row(r) for r in conn.execute(select(**filters))]
+
+
+def stream(conn: sa.Connection, batch: int = 5000, **filters) -> Iterator[Journal]:
+    """Like `read` but without holding every row in memory (server-side cursor on PostgreSQL)."""
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(select(**filters))
+    for r in result:
+        yield _from_row(r)
+
+
+def verify(conn: sa.Connection, interaction: str | None = None) -> list[JournalProblem]:
+    """Every interaction whose seqs are not exactly 1..n (a gap, a duplicate, a late start)."""
+    t = TABLE
+    summary = (sa.select(t.c.interaction)
+               .group_by(t.c.interaction)
+               .having(sa.or_(sa.func.min(t.c.seq) != 1,
+                              sa.func.max(t.c.seq) != sa.func.count(),
+                              sa.func.count(sa.distinct(t.c.seq)) != sa.func.count())))
+    if interaction is not None:
+        summary = summary.where(t.c.interaction == interaction)
+    problems = []
+    for (bad,) in conn.execute(summary.order_by(t.c.interaction)):
+        seqs = [s for (s,) in conn.execute(sa.select(t.c.seq).where(t.c.interaction == bad).order_by(t.c.seq))]
+        present = set(seqs)
+        missing = tuple(s for s in range(1, max(seqs) + 1) if s not in present)
+        duplicated = tuple(sorted(s for s, n in Counter(seqs).items() if n > 1))
+        problems.append(JournalProblem(bad, missing, duplicated, seqs[0]))
+    return problems

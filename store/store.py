@@ -1,0 +1,156 @@
+"""`Store(url)`: the runtime's one handle on the database (sync SQLAlchemy 2.x Core).
+
+Rules:
+- Every method is one transaction; `write(...)` puts journal rows, interaction and
+  agent-state upserts of one batch into a single transaction (what the writer uses).
+- The clock is injected (`clock=`) for the `updated_at`/`created_at` stamps.
+- Bad input raises `InvalidRecord` before anything is committed.
+- Under gevent with PostgreSQL call `store.gevent_support.make_psycopg2_green()` first.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Iterator
+
+import sqlalchemy as sa
+
+from engine.effects import Journal
+from store import journal as journal_rows
+from store import runtime, users
+from store.database import create_engine, safe_url
+from store.errors import InvalidRecord
+from store.records import AgentStateRecord, AuditRecord, CallbackRecord, InteractionRecord, UserRecord
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    def __init__(self, url: str | None = None, *, clock: Callable[[], datetime] = _utcnow,
+                 migrate: bool = False, **engine_options) -> None:
+        self.engine = create_engine(url, **engine_options)
+        self.url = safe_url(self.engine.url)
+        self.clock = clock
+        if migrate:
+            from store.migrate import migrate as upgrade
+
+            upgrade(self.engine.url.render_as_string(hide_password=False))
+
+    def __repr__(self) -> str:
+        return f"Store({self.url})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One transaction; a bad value in a record becomes `InvalidRecord`."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.StatementError as exc:
+            if isinstance(exc.orig, (ValueError, TypeError)):
+                raise InvalidRecord(str(exc.orig)) from exc
+            raise
+
+    # -- journal -------------------------------------------------------------
+    def append_journal(self, rows: Iterable[Journal]) -> int:
+        """Append rows in one batch; a row whose (interaction, seq) exists is dropped. Returns new rows."""
+        with self.transaction() as conn:
+            return journal_rows.append(conn, rows)
+
+    def journal(self, interaction: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, tenant: str | None = None) -> list[Journal]:
+        with self.engine.connect() as conn:
+            return journal_rows.read(conn, interaction=interaction, since=since, until=until, tenant=tenant)
+
+    def iter_journal(self, **filters) -> Iterator[Journal]:
+        with self.engine.connect() as conn:
+            yield from journal_rows.stream(conn, **filters)
+
+    def verify_journal(self, interaction: str | None = None) -> list[journal_rows.JournalProblem]:
+        with self.engine.connect() as conn:
+            return journal_rows.verify(conn, interaction)
+
+    # -- one batch of runtime writes ------------------------------------------
+    def write(self, journal: Iterable[Journal] = (), interactions: Iterable[InteractionRecord] = (),
+              agent_states: Iterable[AgentStateRecord] = ()) -> int:
+        """Journal rows + interaction and agent-state upserts in one transaction; returns new journal rows."""
+        now = self.clock()
+        with self.transaction() as conn:
+            new = journal_rows.append(conn, journal)
+            runtime.upsert_interactions(conn, interactions, now)
+            runtime.save_agent_states(conn, agent_states, now)
+            return new
+
+    # -- interactions, agents, callbacks --------------------------------------
+    def upsert_interaction(self, *records: InteractionRecord) -> None:
+        with self.transaction() as conn:
+            runtime.upsert_interactions(conn, records, self.clock())
+
+    def open_interactions(self, tenant: str | None = None) -> list[InteractionRecord]:
+        with self.engine.connect() as conn:
+            return runtime.open_interactions(conn, tenant)
+
+    def interaction(self, interaction_id: str) -> InteractionRecord | None:
+        with self.engine.connect() as conn:
+            return runtime.get_interaction(conn, interaction_id)
+
+    def save_agent_states(self, records: Iterable[AgentStateRecord]) -> None:
+        with self.transaction() as conn:
+            runtime.save_agent_states(conn, records, self.clock())
+
+    def load_agent_states(self) -> dict[str, AgentStateRecord]:
+        with self.engine.connect() as conn:
+            return runtime.load_agent_states(conn)
+
+    def save_callbacks(self, *records: CallbackRecord) -> None:
+        with self.transaction() as conn:
+            runtime.save_callbacks(conn, records)
+
+    def callbacks(self, state: str | None = "pending", queue: str | None = None,
+                  tenant: str | None = None) -> list[CallbackRecord]:
+        with self.engine.connect() as conn:
+            return runtime.callbacks(conn, state=state, queue=queue, tenant=tenant)
+
+    # -- web users and audit ---------------------------------------------------
+    def create_user(self, username: str, password: str, *, display_name: str = "",
+                    roles: Iterable[tuple[str, str]] = ()) -> UserRecord:
+        with self.transaction() as conn:
+            return users.create_user(conn, username, password, self.clock(), display_name=display_name, roles=roles)
+
+    def user(self, username: str) -> UserRecord | None:
+        with self.engine.connect() as conn:
+            return users.get_user(conn, username)
+
+    def authenticate(self, username: str, password: str) -> UserRecord | None:
+        with self.transaction() as conn:
+            return users.authenticate(conn, username, password, self.clock())
+
+    def set_password(self, username: str, password: str) -> None:
+        with self.transaction() as conn:
+            users.set_password(conn, username, password)
+
+    def set_roles(self, username: str, roles: Iterable[tuple[str, str]]) -> None:
+        with self.transaction() as conn:
+            users.set_roles(conn, username, roles)
+
+    def set_active(self, username: str, active: bool) -> None:
+        with self.transaction() as conn:
+            users.set_active(conn, username, active)
+
+    def audit(self, actor: str, action: str, target_kind: str, target_id: str, *,
+              tenant: str = "", detail: dict | None = None, at: datetime | None = None) -> None:
+        entry = AuditRecord(at=at or self.clock(), actor=actor, action=action, target_kind=target_kind,
+                            target_id=target_id, tenant=tenant, detail=detail or {})
+        with self.transaction() as conn:
+            users.audit(conn, [entry])
+
+    def audit_entries(self, **filters) -> list[AuditRecord]:
+        with self.engine.connect() as conn:
+            return users.audit_entries(conn, **filters)

@@ -1,0 +1,174 @@
+"""A gevent greenlet that writes the engine's journal rows (and state upserts) in batches.
+
+Rules:
+- `put()` never blocks and never touches the database: the engine's single writer
+  greenlet hands rows over and goes on deciding.
+- The writer takes the first waiting item, then everything else already queued (up to
+  `max_batch`), lingering at most `linger` seconds for more: latency is bounded by
+  linger + one commit, and batches grow by themselves under load.
+- One batch = one transaction (`Store.write`). A database error (any error but
+  `InvalidRecord`) never drops a row: the same batch is retried with exponential
+  backoff (idempotent: the journal ignores a row it already has, upserts are
+  last-wins) and logged.
+- A row the store refuses as invalid (`InvalidRecord`, a producer bug) cannot succeed by
+  retrying: the batch is split to isolate it, it is logged and kept in `rejected`,
+  the valid rows are written.
+- `flush()` waits until everything put so far is committed; `stop()` flushes and ends.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import gevent
+import gevent.event
+import gevent.queue
+
+from engine.effects import Journal
+from store.errors import InvalidRecord
+from store.records import AgentStateRecord, InteractionRecord
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+_KINDS = {Journal: "journal", InteractionRecord: "interactions", AgentStateRecord: "agent_states"}
+
+
+class JournalWriter:
+    def __init__(self, store, *, max_batch: int = 1000, linger: float = 0.005,
+                 retry_initial: float = 0.05, retry_max: float = 5.0) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self.linger = linger
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self._queue: gevent.queue.Queue = gevent.queue.Queue()
+        self._progress = gevent.event.Event()
+        self._greenlet: gevent.Greenlet | None = None
+        self._inflight: list = []
+        self.accepted = 0        # items put
+        self.done = 0            # items committed (or rejected)
+        self.new_journal_rows = 0
+        self.batches = 0
+        self.errors = 0          # failed attempts (each retried)
+        self.rejected: list = []
+
+    # -- producer side ---------------------------------------------------------
+    def put(self, item) -> None:
+        if type(item) not in _KINDS:
+            raise TypeError(f"the writer takes Journal, InteractionRecord, AgentStateRecord; got {type(item).__name__}")
+        self.accepted += 1
+        self._queue.put(item)
+
+    def put_many(self, items) -> None:
+        for item in items:
+            self.put(item)
+
+    @property
+    def pending(self) -> int:
+        return self.accepted - self.done
+
+    def pending_items(self) -> list:
+        """What is not committed yet (the batch in flight first), e.g. to dump at a failed stop."""
+        return list(self._inflight) + [i for i in list(self._queue.queue) if i is not _STOP]
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> "JournalWriter":
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._run)
+        return self
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every item put before this call is committed; False on timeout."""
+        if self._greenlet is None and self.pending:
+            raise RuntimeError("journal writer not started: call start() first")
+        target = self.accepted
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.done < target:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            self._progress.clear()
+            self._progress.wait(remaining)
+        return True
+
+    def stop(self, timeout: float | None = None) -> int:
+        """Flush, then end the greenlet. Returns how many items are still not written (0 = all)."""
+        if self._greenlet is None:
+            return self.pending
+        flushed = self.flush(timeout)
+        if not flushed:
+            log.error("journal writer stopping with %d unwritten items (database unavailable?)", self.pending)
+            self._greenlet.kill()
+        else:
+            self._queue.put(_STOP)
+            self._greenlet.join()
+        self._greenlet = None
+        return self.pending
+
+    # -- the greenlet ------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            self._inflight = batch
+            self._write_retrying(batch)
+            self._inflight = []
+            self.done += len(batch)
+            self.batches += 1
+            self._progress.set()
+
+    def _next_batch(self) -> list | None:
+        first = self._queue.get()
+        if first is _STOP:
+            return None
+        batch = [first]
+        deadline = time.monotonic() + self.linger
+        while len(batch) < self.max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except gevent.queue.Empty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except gevent.queue.Empty:
+                    break
+            if item is _STOP:
+                self._queue.put(_STOP)  # end after this batch
+                break
+            batch.append(item)
+        return batch
+
+    def _write_retrying(self, batch: list) -> None:
+        delay = self.retry_initial
+        while True:
+            try:
+                self._write(batch)
+                return
+            except InvalidRecord:
+                self._write_isolating(batch)
+                return
+            except Exception as exc:  # noqa: BLE001 - a row is never dropped: log, back off, retry
+                self.errors += 1
+                log.warning("journal writer: batch of %d not written (%s); retrying in %.2fs",
+                            len(batch), exc.__class__.__name__, delay, exc_info=self.errors == 1)
+                gevent.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+
+    def _write(self, batch: list) -> None:
+        groups = {"journal": [], "interactions": [], "agent_states": []}
+        for item in batch:
+            groups[_KINDS[type(item)]].append(item)
+        self.new_journal_rows += self.store.write(**groups)
+
+    def _write_isolating(self, batch: list) -> None:
+        if len(batch) == 1:
+            log.error("journal writer: the store refused %r; kept in writer.rejected", batch[0])
+            self.rejected.append(batch[0])
+            return
+        half = len(batch) // 2
+        for part in (batch[:half], batch[half:]):
+            self._write_retrying(part)
