@@ -1,0 +1,1 @@
+"""Calendar sync: sources → absence intervals (see README.md and docs/sync.md)."""

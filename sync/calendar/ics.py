@@ -1,0 +1,158 @@
+"""Reading iCalendar text safely: limits and line-numbered errors before icalendar parses.
+
+Rules:
+- The whole text is refused above `Limits.max_bytes` (CalendarTooLarge) before parsing.
+- A pre-scan walks the unfolded content lines and checks BEGIN/END nesting: a missing or
+  mismatched END is a CalendarSyntaxError naming the physical line of the unclosed BEGIN.
+- A content line longer than `Limits.max_line` is refused (naming line and property),
+  except ATTACH lines: attachments carry no absence information, so oversized ATTACH
+  values (inline base64 files) are dropped and reported as warnings.
+- After icalendar has parsed, each VEVENT is checked: property errors icalendar records
+  (bad dates) and a TZID that resolved to nothing (a floating time where a zone was
+  named) are CalendarSyntaxError with the VEVENT's line. Windows zone names
+  ("W. Europe Standard Time") are resolved by icalendar and are fine.
+- Every error carries the source name; nothing is returned on error (all or nothing).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import icalendar
+
+from sync.calendar.errors import CalendarSyntaxError, CalendarTooLarge
+
+log = logging.getLogger(__name__)
+
+_DROPPABLE = ("ATTACH",)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 50 * 1024 * 1024      # a whole feed
+    max_line: int = 256 * 1024             # one unfolded content line (ATTACH excepted)
+    max_occurrences: int = 20_000          # per calendar and window, after expansion
+
+
+@dataclass
+class ParsedCalendar:
+    calendar: icalendar.Calendar
+    event_lines: list[int]                 # physical line of each VEVENT, in document order
+    warnings: list[str] = field(default_factory=list)
+
+
+def _logical_lines(text: str):
+    """Yield (first physical line number, unfolded logical line)."""
+    start, parts = 0, []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw[:1] in (" ", "\t") and parts:
+            parts.append(raw[1:])
+            continue
+        if parts:
+            yield start, "".join(parts)
+        start, parts = number, [raw]
+    if parts:
+        yield start, "".join(parts)
+
+
+def _name_of(line: str) -> str:
+    cut = len(line)
+    for sep in (":", ";"):
+        pos = line.find(sep)
+        if 0 <= pos < cut:
+            cut = pos
+    return line[:cut].strip().upper()
+
+
+def prescan(text: str, source: str, limits: Limits) -> tuple[str, list[int], list[str]]:
+    """Check nesting and sizes; return (text to parse, VEVENT lines, warnings)."""
+    stack: list[tuple[str, int]] = []
+    kept: list[str] = []
+    event_lines: list[int] = []
+    warnings: list[str] = []
+    for number, line in _logical_lines(text):
+        if not line.strip():
+            continue
+        name = _name_of(line)
+        if len(line) > limits.max_line:
+            if name in _DROPPABLE:
+                warnings.append(f"{source}, line {number}: {name} of {len(line)} bytes dropped")
+                continue
+            raise CalendarTooLarge(source, f"{name} value of {len(line)} bytes exceeds the "
+                                           f"limit of {limits.max_line}", number)
+        if name == "BEGIN":
+            comp = line.split(":", 1)[-1].strip().upper()
+            stack.append((comp, number))
+            if comp == "VEVENT":
+                event_lines.append(number)
+        elif name == "END":
+            comp = line.split(":", 1)[-1].strip().upper()
+            if not stack:
+                raise CalendarSyntaxError(source, f"END:{comp} without BEGIN", number)
+            open_comp, open_line = stack.pop()
+            if open_comp != comp:
+                raise CalendarSyntaxError(
+                    source, f"END:{comp} but BEGIN:{open_comp} (line {open_line}) is still open",
+                    number)
+            if not stack and comp == "VCALENDAR":
+                kept.append(line)
+                continue
+        elif not stack:
+            raise CalendarSyntaxError(source, f"content outside BEGIN:VCALENDAR: {line[:40]!r}",
+                                      number)
+        kept.append(line)
+    if stack:
+        comp, number = stack[-1]
+        raise CalendarSyntaxError(source, f"BEGIN:{comp} is never closed (missing END:{comp})",
+                                  number)
+    if not kept:
+        raise CalendarSyntaxError(source, "empty calendar", 1)
+    return "\r\n".join(kept) + "\r\n", event_lines, warnings
+
+
+def _check_event(event, source: str, line: int) -> None:
+    if event.errors:
+        prop, message = event.errors[0]
+        raise CalendarSyntaxError(source, f"{prop}: {message}", line)
+    for prop in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+        value = event.get(prop)
+        if value is None:
+            continue
+        tzid = value.params.get("TZID")
+        dt = value.dt
+        if tzid and isinstance(dt, datetime) and dt.tzinfo is None:
+            raise CalendarSyntaxError(source, f"{prop}: unknown time zone TZID={tzid!r}", line)
+    if event.get("DTSTART") is None:
+        raise CalendarSyntaxError(source, "VEVENT without DTSTART", line)
+    rule = event.get("RRULE")
+    if rule is not None:
+        freq = (rule.get("FREQ") or [""])[0]
+        if str(freq).upper() in ("SECONDLY", "MINUTELY"):
+            raise CalendarTooLarge(source, f"RRULE FREQ={freq} cannot describe an absence", line)
+
+
+def parse_ics(data: bytes | str, source: str, limits: Limits = Limits()) -> ParsedCalendar:
+    """Parse one iCalendar text; raise a CalendarSourceError naming source and line."""
+    size = len(data)
+    if size > limits.max_bytes:
+        raise CalendarTooLarge(source, f"{size} bytes exceeds the limit of {limits.max_bytes}")
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise CalendarSyntaxError(source, f"not UTF-8 ({exc.reason})", line) from None
+    else:
+        text = data
+    cleaned, event_lines, warnings = prescan(text, source, limits)
+    try:
+        calendar = icalendar.Calendar.from_ical(cleaned)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise CalendarSyntaxError(source, f"not iCalendar: {exc}") from None
+    events = list(calendar.walk("VEVENT"))
+    for event, line in zip(events, event_lines):
+        _check_event(event, source, line)
+    for warning in warnings:
+        log.warning("%s", warning)
+    return ParsedCalendar(calendar, event_lines, warnings)
