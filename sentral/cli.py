@@ -14,6 +14,7 @@ import sys
 from sentral import __version__
 
 COMMANDS = (
+    "sentral.commands.directory",
     "sentral.commands.demo",
     "sentral.commands.simulate",
     "sentral.commands.db",

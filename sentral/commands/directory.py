@@ -1,0 +1,114 @@
+"""`sentral directory ...`: import the two directory files, search like an operator.
+
+    sentral directory import PERSONS UNITS --tenant T [--dry-run] [--db URL]
+    sentral directory search "QUERY" [--tenant T] [--json] [--limit N] [--db URL]
+
+Exit codes: 0 done, 1 invalid input (every problem printed as file:line: what), 2 usage.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+DB_HELP = "database URL (default: $SENTRAL_DATABASE_URL, else sqlite:///var/sentral.db)"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("directory", help="directory: import files, search persons and services")
+    dsub = p.add_subparsers(dest="directory_command", metavar="ACTION")
+
+    imp = dsub.add_parser("import", help="import a persons file and a units file (CSV or JSON), all-or-nothing",
+                          description="Import persons and organisation units (docs/directory.md, 'Import format'). "
+                                      "Persons no longer in the file are marked gone; units no longer in it are removed.")
+    imp.add_argument("persons", help="persons file (.csv with ; or , / .json)")
+    imp.add_argument("units", help="organisation units file (.csv / .json)")
+    imp.add_argument("--tenant", required=True, help="tenant (agency) id; '*' = every tenant in the files' tenant column")
+    imp.add_argument("--tenant-name", default="", help="display name of the tenant")
+    imp.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
+    imp.add_argument("--db", "--url", dest="db", help=DB_HELP)
+    imp.set_defaults(handler=import_command)
+
+    se = dsub.add_parser("search", help="search persons and services as an operator would, with presence")
+    se.add_argument("query")
+    se.add_argument("--tenant", help="limit to one tenant (default: all agencies)")
+    se.add_argument("--limit", type=int, default=20)
+    se.add_argument("--json", action="store_true", help="machine-readable output")
+    se.add_argument("--db", "--url", dest="db", help=DB_HELP)
+    se.set_defaults(handler=search_command)
+    p.set_defaults(handler=lambda args: p.print_help() or 2)
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    print(f"[import] {stage}: {done}/{total}", file=sys.stderr, flush=True)
+
+
+def import_command(args) -> int:
+    from store.database import create_engine, resolve_url
+    from store.directory import DirectoryStore
+    from store.migrate import migrate
+    from sync.formats import ImportFileError
+    from sync.importer import import_files
+
+    url = resolve_url(args.db)
+    migrate(url)
+    engine = create_engine(url)
+    started = time.monotonic()
+    try:
+        reports = import_files(DirectoryStore(engine), args.tenant, args.persons, args.units,
+                               dry_run=args.dry_run, tenant_name=args.tenant_name, progress=_progress)
+    except ImportFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"import refused: {len(exc.problems)} problem(s); nothing was written", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    for report in reports:
+        print("\n".join(report.lines()))
+    print(f"done in {time.monotonic() - started:.1f}s" + (" (dry run: nothing written)" if args.dry_run else ""))
+    return 0
+
+
+def hit_dict(hit) -> dict:
+    """The JSON form of a search hit (also used by the web module's API)."""
+    out = {"kind": hit.kind, "tenant": hit.tenant, "id": hit.external_id, "name": hit.name,
+           "rank": hit.rank.name.lower(), "score": round(hit.score, 3), "unit": hit.unit_name}
+    if hit.person:
+        p = hit.person
+        out.update(title=p.title, direct_phone=p.direct_phone, mobile_phone=p.mobile_phone,
+                   switchboard_phone=p.switchboard_phone, email=p.email, location=p.location,
+                   keywords=list(p.all_keywords), substitute=hit.substitute_name,
+                   gone_since=p.gone_since.isoformat() if p.gone_since else None)
+    else:
+        s = hit.service
+        out.update(phone=s.phone, email=s.email, opening_hours=s.opening_hours, description=s.description)
+    if hit.presence:
+        pr = hit.presence
+        out["presence"] = {"state": pr.state.value, "category": pr.category.value if pr.category else None,
+                           "back_at": pr.back_at.isoformat() if pr.back_at else None, "detail": pr.detail}
+    return out
+
+
+def search_command(args) -> int:
+    from store.database import create_engine
+    from store.directory import DirectoryStore
+
+    engine = create_engine(args.db)
+    try:
+        hits = DirectoryStore(engine).search(args.query, tenant=args.tenant, limit=args.limit)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps([hit_dict(h) for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("no hits")
+    for h in hits:
+        d = hit_dict(h)
+        phone = d.get("direct_phone") or d.get("phone") or d.get("switchboard_phone") or ""
+        presence = h.presence.label if h.presence else ""
+        extra = f" — substitute {h.substitute_name}" if h.substitute_name and presence != "free" else ""
+        print(f"{h.tenant:10} {h.name:28} {d.get('title', 'service'):24} {h.unit_name:24} {phone:14} "
+              f"{presence}{extra}".rstrip())
+    return 0

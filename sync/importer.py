@@ -1,0 +1,219 @@
+"""Directory import from two files (R17): organisation units and persons.
+
+Rules:
+- Formats: see docs/directory.md ("Import format") and `sync.formats`.
+- Everything is validated before anything is written: duplicate ids, unknown parent
+  unit, a cycle in the hierarchy, unknown unit or substitute of a person, a bad phone
+  number → `ImportFileError` listing every problem as `file:line: what`.
+- The import is one transaction (all-or-nothing). Units no longer in the file are
+  deleted; persons no longer in the file are marked gone (kept findable).
+  `dry_run=True` runs the same transaction and rolls it back, so the report says
+  exactly what a real run would change.
+- Re-importing the same files changes nothing (the report is empty).
+- The source name is "import"; LDAP/other syncs of the same tenant use their own.
+"""
+from __future__ import annotations
+
+import logging
+import pathlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from engine.directory.model import ChangeSummary, OrgUnit, Person
+from engine.directory.phones import PhoneNumberError, to_e164
+from sync.formats import ImportFileError, Problem, Record, read_records
+
+log = logging.getLogger(__name__)
+
+SOURCE = "import"
+ALL = "*"
+UNIT_COLUMNS = ("tenant", "id", "name", "parent_id", "phone", "email", "location")
+UNIT_REQUIRED = ("id", "name")
+PERSON_COLUMNS = ("tenant", "id", "given_name", "family_name", "title", "unit_id", "direct_phone", "mobile_phone",
+                  "switchboard_phone", "email", "location", "keywords", "substitute_id")
+PERSON_REQUIRED = ("id", "given_name", "family_name")
+PHONE_COLUMNS = ("direct_phone", "mobile_phone", "switchboard_phone")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    tenant: str
+    dry_run: bool
+    units: ChangeSummary
+    persons: ChangeSummary
+    names: dict = field(default_factory=dict)  # external id -> display name, for examples
+
+    @property
+    def is_empty(self) -> bool:
+        return self.units.is_empty and self.persons.is_empty
+
+    def lines(self, examples: int = 5) -> list[str]:
+        verb = "would be" if self.dry_run else "were"
+        out = [f"tenant {self.tenant}: " + ("no changes" if self.is_empty else
+                                            f"changes {verb} made" + (" (dry run: nothing written)" if self.dry_run else ""))]
+        for label, s in (("units", self.units), ("persons", self.persons)):
+            removed = "marked gone" if label == "persons" else "removed"
+            out.append(f"  {label}: {len(s.added)} added, {len(s.changed)} changed, "
+                       f"{len(s.removed)} {removed}, {s.unchanged} unchanged")
+            for kind, ids in (("added", s.added), ("changed", s.changed), (removed, s.removed)):
+                for i in ids[:examples]:
+                    out.append(f"    {kind}: {i} {self.names.get((label, i), '')}".rstrip())
+                if len(ids) > examples:
+                    out.append(f"    ... and {len(ids) - examples} more {kind}")
+        return out
+
+
+def read_units(path) -> list[Record]:
+    return read_records(path, UNIT_COLUMNS, UNIT_REQUIRED)
+
+
+def read_persons(path) -> list[Record]:
+    return read_records(path, PERSON_COLUMNS, PERSON_REQUIRED, list_columns=("keywords",))
+
+
+def _of_tenant(records: list[Record], tenant: str) -> list[Record]:
+    """Rows of one tenant: a row without a tenant column belongs to the tenant imported."""
+    return [r for r in records if r.values.get("tenant", tenant) in (tenant, "")]
+
+
+def parse_units(records: list[Record], tenant: str) -> list[tuple[Record, OrgUnit]]:
+    records = _of_tenant(records, tenant)
+    problems, out, seen = [], [], {}
+    for r in records:
+        v = r.values
+        if v["id"] in seen:
+            problems.append(Problem(r.file, r.line, f"duplicate unit id {v['id']!r} (first on line {seen[v['id']]})"))
+            continue
+        seen[v["id"]] = r.line
+        phone = _phone(r, "phone", problems)
+        out.append((r, OrgUnit(tenant, v["id"], v["name"], v.get("parent_id") or None, phone,
+                               v.get("email", ""), v.get("location", ""), SOURCE)))
+    ids = {u.external_id for _, u in out}
+    for r, u in out:
+        if u.parent_id and u.parent_id not in ids:
+            problems.append(Problem(r.file, r.line, f"unit {u.external_id!r}: unknown parent_id {u.parent_id!r}"))
+    problems += _cycles(out)
+    if problems:
+        raise ImportFileError(problems)
+    return out
+
+
+def _cycles(units: list[tuple[Record, OrgUnit]]) -> list[Problem]:
+    parent = {u.external_id: u.parent_id for _, u in units}
+    where = {u.external_id: r for r, u in units}
+    problems, reported = [], set()
+    for start in parent:
+        path, node = [], start
+        while node and node in parent and node not in path:
+            path.append(node)
+            node = parent[node]
+        if node and node in path:
+            cycle = path[path.index(node):]
+            if not reported & set(cycle):
+                reported |= set(cycle)
+                r = where[min(cycle, key=lambda i: where[i].line)]
+                problems.append(Problem(r.file, r.line, "cycle in the unit hierarchy: "
+                                        + " -> ".join(cycle + [node])))
+    return problems
+
+
+def parse_persons(records: list[Record], tenant: str, unit_ids: set[str]) -> list[tuple[Record, Person]]:
+    records = _of_tenant(records, tenant)
+    problems, out, seen = [], [], {}
+    for r in records:
+        v = r.values
+        if v["id"] in seen:
+            problems.append(Problem(r.file, r.line, f"duplicate person id {v['id']!r} (first on line {seen[v['id']]})"))
+            continue
+        seen[v["id"]] = r.line
+        unit = v.get("unit_id") or None
+        if unit and unit not in unit_ids:
+            problems.append(Problem(r.file, r.line, f"unknown unit_id {unit!r} (not in the units file)"))
+        phones = {c: _phone(r, c, problems) for c in PHONE_COLUMNS}
+        email = v.get("email", "")
+        if email and ("@" not in email or " " in email):
+            problems.append(Problem(r.file, r.line, f"email {email!r} is not an e-mail address"))
+        kw = v.get("keywords", "")
+        keywords = tuple(k.strip() for k in (kw if isinstance(kw, list) else kw.split("|")) if k.strip())
+        out.append((r, Person(tenant, v["id"], v["given_name"], v["family_name"], v.get("title", ""), unit,
+                              email=email, location=v.get("location", ""), keywords=keywords,
+                              substitute_id=v.get("substitute_id") or None, source=SOURCE, **phones)))
+    for r, p in out:
+        if p.substitute_id and p.substitute_id not in seen:
+            problems.append(Problem(r.file, r.line, f"unknown substitute_id {p.substitute_id!r}"))
+    if problems:
+        raise ImportFileError(problems)
+    return out
+
+
+def _phone(r: Record, column: str, problems: list[Problem]) -> str:
+    try:
+        return to_e164(r.values.get(column, ""))
+    except PhoneNumberError as exc:
+        problems.append(Problem(r.file, r.line, f"{column}: {exc}"))
+        return ""
+
+
+def import_files(store, tenant: str, persons_path, units_path, dry_run: bool = False,
+                 tenant_name: str = "", progress: Progress | None = None) -> list[ImportReport]:
+    """Validate both files, then apply them in one transaction (rolled back if dry_run).
+
+    `tenant` "*" imports every tenant named in the files' `tenant` column."""
+    progress = progress or (lambda stage, done, total: None)
+    unit_records = read_units(units_path)
+    progress("units read", len(unit_records), len(unit_records))
+    person_records = read_persons(persons_path)
+    progress("persons read", len(person_records), len(person_records))
+    if tenant == ALL:
+        tenants = sorted({r.values.get("tenant", "") for r in unit_records + person_records})
+        if "" in tenants:
+            raise ImportFileError([Problem(str(units_path), 1, "--tenant '*' needs a tenant column on every row")])
+    else:
+        tenants = [tenant]
+    parsed, problems = {}, []
+    for t in tenants:
+        try:
+            units = parse_units(unit_records, t)
+            parsed[t] = (units, parse_persons(person_records, t, {u.external_id for _, u in units}))
+        except ImportFileError as exc:
+            problems += exc.problems
+    if problems:
+        raise ImportFileError(problems)
+    reports = []
+    with store.engine.connect() as conn:
+        from store.directory_writer import DirectoryWriter
+        trans = conn.begin()
+        try:
+            w = DirectoryWriter(conn, store.clock)
+            for t, (units, persons) in parsed.items():
+                reports.append(_apply(w, t, units, persons, dry_run, tenant_name, progress))
+        except BaseException:
+            trans.rollback()
+            raise
+        if dry_run:
+            trans.rollback()
+        else:
+            trans.commit()
+    return reports
+
+
+def _apply(w, tenant, units, persons, dry_run, tenant_name, progress) -> ImportReport:
+    names = {("units", u.external_id): u.name for _, u in units}
+    names.update({("persons", p.external_id): p.display_name for _, p in persons})
+    w.ensure_tenant(tenant, tenant_name)
+    unit_summary = w.upsert_units(tenant, [u for _, u in units], SOURCE, remove_missing=True)
+    progress(f"{tenant}: units written", len(units), len(units))
+    person_summary = w.upsert_persons(tenant, [p for _, p in persons], SOURCE)
+    gone = w.delete_missing(tenant, SOURCE, [p.external_id for _, p in persons])
+    progress(f"{tenant}: persons written", len(persons), len(persons))
+    if not dry_run:
+        w.record_source_status(tenant, SOURCE, ok=True)
+    log.info("directory import for %s: %d persons, %d units (dry run: %s)", tenant, len(persons), len(units), dry_run)
+    return ImportReport(tenant, dry_run, unit_summary, person_summary.merged(gone), names)
+
+
+def default_examples() -> tuple[pathlib.Path, pathlib.Path]:
+    here = pathlib.Path(__file__).resolve().parent / "examples"
+    return here / "persons.csv", here / "units.csv"
