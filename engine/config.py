@@ -130,6 +130,9 @@ class EntryPoint:
     number: str                            # the dialled main number (destination)
     tenant: str
     queue: str
+    pattern: str = ""                      # a regex over the destination instead of one number
+    priority: int = 0                      # caller priority of calls entering here (cc_priority)
+    tags: Mapping[str, str] = field(default_factory=dict)  # extra cc_<name> channel variables
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,23 @@ class TenantConfig:
 
 
 @dataclass(frozen=True)
+class NodeConfig:
+    """One FreeSWITCH node the engine drives over the Event Socket."""
+
+    name: str
+    host: str = "127.0.0.1"
+    port: int = 8021
+    password: str = field(default="", repr=False)  # resolved from the environment at load, never in files
+
+
+@dataclass(frozen=True)
 class Deployment:
     tenants: Mapping[str, TenantConfig] = field(default_factory=dict)
     queues: Mapping[str, QueueConfig] = field(default_factory=dict)
     agents: Mapping[str, AgentConfig] = field(default_factory=dict)
     entry_points: Mapping[str, EntryPoint] = field(default_factory=dict)  # by number
+    nodes: tuple[NodeConfig, ...] = ()
+    database_url: str = ""                 # empty = the embedded default (SQLite)
+    recordings_dir: str = "var/recordings"
+    sip_domain: str = "127.0.0.1"          # directory domain of the agents' softphones (a1-hash realm)
+    engine_url: str = "http://127.0.0.1:8080"  # where FreeSWITCH's mod_xml_curl reaches the engine
