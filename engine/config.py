@@ -113,6 +113,8 @@ class QueueConfig:
     priority: int = 0                     # higher is served first across queues
     service_level_seconds: float = 20.0
     callback_enabled: bool = False
+    callback_digit: str = "1"             # the caller presses it to keep the place and hang up
+    callback_prompt: str = ""             # confirmation played before the engine hangs up
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class Originate:
     caller_id_name: str
     timeout: float
     variables: Mapping[str, str] = field(default_factory=dict)
+    destination: str = ""            # set for a callback: dial this external number, not user/<sip_user>
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,151 @@
+"""The engine facade: one object, `handle(event) -> list of effects` (single writer).
+
+Rules:
+* every input (ESL events, console commands, timers) enters through `handle`; the
+  clock is the event's `at` (or the injected clock for events without one), never
+  the wall clock;
+* a handler changes state and appends effects; routing that a change makes possible
+  (a call queued, an agent freed) is queued and run once the handler is done, so
+  decisions never nest;
+* after each event, one Notify per changed agent (`agent_changed`) and interaction
+  (`interaction_changed`) carries its snapshot: the runtime upserts them into the store
+  for recovery and pushes them to consoles;
+* a console command that the agent's state forbids is refused with a
+  Notify("command_refused") carrying the error id, never an exception into the caller.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import uuid as uuidlib
+from datetime import datetime, timedelta
+from typing import Callable
+
+from engine import effects as fx
+from engine import events as ev
+from engine.agents import EPOCH, Agent
+from engine.config import Deployment
+from engine.interactions import Interaction
+from engine.machine import IllegalTransition
+from engine.queues import QueueIndex
+from engine.statistics import Statistics
+
+log = logging.getLogger(__name__)
+
+
+def _new_uuid(kind: str) -> str:
+    return str(uuidlib.uuid4())
+
+
+class Engine:
+    def __init__(self, deployment: Deployment, *, rng: random.Random | None = None,
+                 new_id: Callable[[str], str] = _new_uuid,
+                 clock: Callable[[], datetime] | None = None):
+        self.deployment = deployment
+        self.rng = rng or random.Random()
+        self.new_id = new_id                     # new_id("leg") / new_id("interaction")
+        self.clock = clock
+        self.agents = {aid: Agent(cfg) for aid, cfg in deployment.agents.items()}
+        self.by_sip = {cfg.sip_user: aid for aid, cfg in deployment.agents.items()}
+        self.calls: dict[str, Interaction] = {}
+        self.by_leg: dict[str, str] = {}         # caller, agent and callback legs -> interaction
+        self.cancelled: dict[str, str] = {}      # legs we hung up while they rang -> node
+        self.index = QueueIndex(deployment, self.rng)
+        self.stats = Statistics()
+        self.down_nodes: set[str] = set()
+        self.now: datetime = EPOCH
+        self.arrivals = 0
+        self._out: list = []
+        self._route_calls: dict[str, None] = {}
+        self._route_agents: dict[str, None] = {}
+        self._touched_agents: dict[str, None] = {}
+        self._touched_calls: dict[str, Interaction] = {}
+
+    # the one entry ----------------------------------------------------------------
+    def handle(self, event) -> list:
+        from engine.handlers import HANDLERS
+        at = getattr(event, "at", None)
+        self.now = at if at is not None else (self.clock() if self.clock else self.now)
+        self._out = []
+        handler = HANDLERS.get(type(event))
+        if handler is None:
+            log.debug("ignored %s", type(event).__name__)
+            return []
+        try:
+            handler(self, event)
+        except IllegalTransition as exc:
+            if not isinstance(event, (ev.AgentLogin, ev.AgentLogout, ev.AgentPause, ev.AgentResume)):
+                raise
+            log.warning("refused %s: %s", type(event).__name__, exc)
+            self.emit(fx.Notify("command_refused", {"error_id": exc.error_id, "agent": event.agent,
+                                                    "state": exc.state.value, "event": exc.event.value}))
+        self.run_routing()
+        return self._flush()
+
+    def _flush(self) -> list:
+        for aid in self._touched_agents:
+            self._out.append(fx.Notify("agent_changed", self.agents[aid].snapshot()))
+        for ix in self._touched_calls.values():
+            self._out.append(fx.Notify("interaction_changed", ix.snapshot()))
+        self._touched_agents.clear()
+        self._touched_calls.clear()
+        out, self._out = self._out, []
+        return out
+
+    def run_routing(self) -> None:
+        from engine import offers
+        while self._route_calls or self._route_agents:
+            if self._route_calls:
+                ixid = next(iter(self._route_calls))
+                del self._route_calls[ixid]
+                ix = self.calls.get(ixid)
+                if ix is not None:
+                    offers.route_call(self, ix)
+            else:
+                aid = next(iter(self._route_agents))
+                del self._route_agents[aid]
+                offers.route_agent(self, self.agents[aid])
+
+    # helpers for handlers ------------------------------------------------------------
+    def emit(self, *effects) -> None:
+        self._out.extend(effects)
+
+    def journal(self, ix: Interaction, kind: str, agent: str = "", **data) -> None:
+        self._out.append(ix.journal(kind, self.now, agent=agent, **data))
+        self._touched_calls[ix.id] = ix
+
+    def end(self, ix: Interaction, reason: str) -> None:
+        row = ix.end(self.now, reason)
+        if row is not None:
+            self._out.append(row)
+            self._touched_calls[ix.id] = ix
+
+    def touch_agent(self, agent: Agent) -> None:
+        self.index.sync(agent)
+        self._touched_agents[agent.id] = None
+
+    def touch_call(self, ix: Interaction) -> None:
+        self._touched_calls[ix.id] = ix
+
+    def want_route_call(self, ix: Interaction) -> None:
+        self._route_calls[ix.id] = None
+
+    def want_route_agent(self, agent: Agent) -> None:
+        self._route_agents[agent.id] = None
+
+    def schedule(self, key: str, seconds: float) -> None:
+        self.emit(fx.ScheduleTimer(key, self.now + timedelta(seconds=seconds)))
+
+    def forget(self, ix: Interaction) -> None:
+        self.index.remove_call(ix)
+        self.calls.pop(ix.id, None)
+        for leg in (ix.uuid, ix.agent_leg, ix.callback_leg, *ix.legs):
+            if leg and self.by_leg.get(leg) == ix.id:
+                del self.by_leg[leg]
+        self._touched_calls[ix.id] = ix
+
+    def queue_of(self, ix: Interaction):
+        return self.deployment.queues[ix.queue]
+
+    def tenant_of(self, ix: Interaction):
+        return self.deployment.tenants.get(ix.tenant)

@@ -1,0 +1,121 @@
+"""Agent commands from the console (login, logout, pause, resume) and softphone registration.
+
+Rules:
+* commands are idempotent where that is harmless (login when logged in, logout when
+  logged out); a command the state table forbids raises IllegalTransition, which the
+  facade turns into Notify("command_refused");
+* pause or logout during a call is kept as pending and applied at the end of wrap-up;
+  during wrap-up it ends the wrap-up; while a leg rings it cancels the leg first;
+* an unregistered softphone makes the agent unroutable but not logged out;
+* when the last logged-in agent of a queue leaves, the queue's waiting callers go to
+  its "no agents" overflow.
+"""
+from __future__ import annotations
+
+from engine import callflow
+from engine import events as ev
+from engine import offers
+from engine.agents import Agent, AgentEvent, AgentState
+from engine.interactions import CallState
+
+
+def login(eng, e: ev.AgentLogin) -> None:
+    agent = eng.agents[e.agent]
+    if agent.state is not AgentState.LOGGED_OUT:
+        return
+    agent.apply(AgentEvent.LOGIN, eng.now)
+    agent.idle_since = eng.now
+    agent.no_answers = 0
+    eng.touch_agent(agent)
+    eng.want_route_agent(agent)
+
+
+def logout(eng, e: ev.AgentLogout) -> None:
+    agent = eng.agents[e.agent]
+    if agent.state is AgentState.LOGGED_OUT:
+        return
+    if _defer(agent, ("logout", "")):
+        return
+    _leave_call(eng, agent, "agent_logout")
+    if agent.state is AgentState.WRAP_UP:
+        agent.pending = ("logout", "")
+        offers.wrapup_end(eng, agent)
+    else:
+        agent.apply(AgentEvent.LOGOUT, eng.now)
+    agent.ready_at = None
+    eng.touch_agent(agent)
+    _unstaffed_queues(eng, agent)
+
+
+def pause(eng, e: ev.AgentPause) -> None:
+    agent = eng.agents[e.agent]
+    if _defer(agent, ("pause", e.reason)):
+        return
+    _leave_call(eng, agent, "agent_pause")
+    if agent.state is AgentState.WRAP_UP:
+        agent.pending = ("pause", e.reason)
+        offers.wrapup_end(eng, agent)
+    else:
+        agent.apply(AgentEvent.PAUSE, eng.now, e.reason)
+    eng.touch_agent(agent)
+
+
+def resume(eng, e: ev.AgentResume) -> None:
+    agent = eng.agents[e.agent]
+    if agent.pending and agent.pending[0] == "pause":
+        agent.pending = None
+        return
+    agent.apply(AgentEvent.RESUME, eng.now)
+    agent.no_answers = 0
+    eng.touch_agent(agent)
+    eng.want_route_agent(agent)
+
+
+def registration(eng, e: ev.RegistrationChanged) -> None:
+    aid = eng.by_sip.get(e.sip_user)
+    if aid is None:
+        return
+    agent = eng.agents[aid]
+    if agent.registered == e.registered:
+        return
+    agent.registered = e.registered
+    eng.touch_agent(agent)
+    if e.registered:
+        eng.want_route_agent(agent)
+
+
+def ready(eng, agent: Agent) -> None:
+    """The reject/busy/no-answer delay is over."""
+    if agent.ready_at is not None and agent.ready_at <= eng.now:
+        agent.ready_at = None
+        eng.touch_agent(agent)
+        eng.want_route_agent(agent)
+
+
+def _defer(agent: Agent, request: tuple[str, str]) -> bool:
+    if agent.state is AgentState.ON_CALL:
+        agent.pending = request
+        return True
+    return False
+
+
+def _leave_call(eng, agent: Agent, reason: str) -> None:
+    if agent.state is AgentState.OFFERED:
+        ix = eng.calls.get(agent.interaction)
+        if ix is not None and agent.leg in ix.legs:
+            leg = agent.leg
+            offers.cancel_leg(eng, ix, leg, reason)
+            if not ix.legs and ix.state in (CallState.OFFERING, CallState.CALLBACK_OFFERING):
+                from engine.interactions import CallEvent
+                ix.apply(CallEvent.OFFER_FAILED, eng.now)
+                ix.last_agent = agent.id
+                eng.want_route_call(ix)
+
+
+def _unstaffed_queues(eng, agent: Agent) -> None:
+    for qid, _ in eng.index.members.get(agent.id, ()):
+        q = eng.index.queues[qid]
+        if q.staffed:
+            continue
+        for ix in [ix for ix in q.waiting_calls() if ix.state is CallState.QUEUED]:
+            callflow.overflow(eng, ix, q.config.no_agents, "no_agents")

@@ -1,0 +1,133 @@
+"""The engine's subscription list: which function handles which input event (STYLE 8).
+
+Rules: one entry per event class; leg events are routed by the leg's role (caller leg,
+ringing agent leg, connected agent leg, callback leg) found in `Engine.by_leg`; an event
+for a leg the engine does not know (already ended, duplicated, or not ours) changes
+nothing and journals nothing.
+"""
+from __future__ import annotations
+
+from engine import callflow, desk, offers, recovery
+from engine import events as ev
+from engine.effects import Hangup
+from engine.interactions import CallEvent, CallState, Interaction
+
+
+def leg_answered(eng, e: ev.LegAnswered) -> None:
+    offers.leg_answered(eng, e.uuid)
+
+
+def leg_gone(eng, e) -> None:
+    """LegHungUp or LegFailed."""
+    if e.uuid in eng.cancelled:
+        del eng.cancelled[e.uuid]
+        return
+    ix = eng.calls.get(eng.by_leg.get(e.uuid, ""))
+    if ix is None:
+        return
+    if e.uuid == ix.uuid:
+        caller_left(eng, ix, e.cause)
+    elif e.uuid in ix.legs:
+        offers.leg_failed(eng, ix, e.uuid, e.cause)
+    elif e.uuid == ix.agent_leg:
+        if ix.state is CallState.CONNECTED:
+            offers.talk_end(eng, ix, "agent")
+        elif ix.state is CallState.CALLING_BACK:
+            eng.by_leg.pop(ix.agent_leg, None)
+            ix.agent_leg = ""
+            if ix.callback_leg:
+                eng.cancelled[ix.callback_leg] = ix.node
+                eng.emit(Hangup(ix.node, ix.callback_leg, "ORIGINATOR_CANCEL"))
+            offers.callback_failed(eng, ix, "AGENT_HANGUP")
+    elif e.uuid == ix.callback_leg:
+        offers.callback_failed(eng, ix, e.cause)
+
+
+def caller_left(eng, ix: Interaction, cause: str) -> None:
+    eng.by_leg.pop(ix.uuid, None)
+    state = ix.state
+    if state is CallState.CONNECTED:
+        offers.talk_end(eng, ix, "caller")
+        return
+    ix.uuid = ""
+    eng.touch_call(ix)
+    if state in (CallState.CALLBACK, CallState.CALLBACK_OFFERING):
+        eng.want_route_call(ix)                   # the place is kept; now it may be called back
+        return
+    if state is CallState.OVERFLOWED:
+        eng.end(ix, "overflowed")
+        eng.forget(ix)
+        return
+    if state in (CallState.ARRIVED, CallState.NOTICE, CallState.QUEUED, CallState.OFFERING):
+        for leg in list(ix.legs):
+            offers.cancel_leg(eng, ix, leg, "caller_left")
+        ix.apply(CallEvent.CALLER_LEFT, eng.now)
+        callflow.cancel_waiting_timers(eng, ix)
+        waited = ix.waited(eng.now)
+        if ix.queue in eng.deployment.queues and state is not CallState.ARRIVED:
+            eng.stats.abandoned(ix.queue, waited, eng.queue_of(ix).service_level_seconds)
+        eng.journal(ix, "abandoned", waited=f"{waited:.3f}", cause=cause, stage=state.value)
+        eng.end(ix, "abandoned")
+        eng.forget(ix)
+
+
+def timer(eng, e: ev.TimerFired) -> None:
+    kind, _, key = e.key.partition(":")
+    if kind == "ring":
+        offers.ring_timeout(eng, key)
+    elif kind == "wrapup" and key in eng.agents:
+        offers.wrapup_end(eng, eng.agents[key])
+    elif kind == "ready" and key in eng.agents:
+        desk.ready(eng, eng.agents[key])
+    elif kind in ("maxwait", "announce", "tier") and key in eng.calls:
+        ix = eng.calls[key]
+        if kind == "maxwait":
+            callflow.max_wait(eng, ix)
+        elif kind == "announce":
+            callflow.announce(eng, ix)
+        else:
+            _widen(eng, ix)
+
+
+def _widen(eng, ix: Interaction) -> None:
+    from engine.routing import next_widening
+    q = eng.queue_of(ix)
+    if ix.state is not CallState.QUEUED:
+        return
+    widen = next_widening(q, ix.waited(eng.now))
+    if widen is not None:
+        eng.schedule(f"tier:{ix.id}", widen - ix.waited(eng.now))
+    eng.want_route_call(ix)
+
+
+def bridged(eng, e: ev.Bridged) -> None:
+    for uuid in (e.a_uuid, e.b_uuid):
+        ix = eng.calls.get(eng.by_leg.get(uuid, ""))
+        if ix is not None and ix.state is CallState.CONNECTED and not ix.bridged \
+                and {e.a_uuid, e.b_uuid} == {ix.uuid, ix.agent_leg}:
+            ix.bridged = True
+            eng.journal(ix, "bridged", agent=ix.agent)
+            return
+
+
+def node_lost(eng, e: ev.NodeLost) -> None:
+    eng.down_nodes.add(e.node)
+
+
+HANDLERS = {
+    ev.CallParked: callflow.arrive,
+    ev.LegAnswered: leg_answered,
+    ev.LegFailed: leg_gone,
+    ev.LegHungUp: leg_gone,
+    ev.Bridged: bridged,
+    ev.PlaybackFinished: callflow.playback_finished,
+    ev.DigitPressed: callflow.digit,
+    ev.RegistrationChanged: desk.registration,
+    ev.TimerFired: timer,
+    ev.AgentLogin: desk.login,
+    ev.AgentLogout: desk.logout,
+    ev.AgentPause: desk.pause,
+    ev.AgentResume: desk.resume,
+    ev.NodeLost: node_lost,
+    ev.NodeResynced: recovery.resync,
+}

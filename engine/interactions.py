@@ -1,0 +1,177 @@
+"""Interactions (calls): the call state machine as a table, the runtime record, its journal.
+
+Rules:
+* the caller leg's life in the ACD follows CALL_TABLE; terminal states are ENDED,
+  ABANDONED and OVERFLOWED (the caller leg may still play a closing prompt there);
+* every journal row of an interaction comes from `Interaction.journal`, which numbers
+  rows per interaction (`seq` from 1). The engine only journals on a state change it
+  accepted, so a duplicated or late event writes nothing and a replay of the same
+  decisions writes the same (interaction, seq);
+* every interaction gets exactly one final `ended` row;
+* `position_at` is the caller's place in the queue: it survives an overflow to another
+  queue and a callback request; `queue_entered_at` restarts the max-wait clock.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from engine.effects import Journal
+from engine.machine import step
+
+
+class CallState(enum.Enum):
+    ARRIVED = "arrived"
+    NOTICE = "notice"                      # recording notice playing
+    QUEUED = "queued"
+    OFFERING = "offering"                  # agent leg(s) ringing
+    CONNECTED = "connected"
+    WRAP_UP = "wrap_up"                    # talk over, agent in wrap-up
+    ENDED = "ended"
+    ABANDONED = "abandoned"
+    OVERFLOWED = "overflowed"
+    CALLBACK = "callback"                  # caller hung up, a callback keeps the place
+    CALLBACK_OFFERING = "callback_offering"
+    CALLING_BACK = "calling_back"          # agent on the line, caller's phone rings
+
+
+class CallEvent(enum.Enum):
+    PLAY_NOTICE = "play_notice"
+    ENQUEUE = "enqueue"
+    MOVE = "move"                          # overflow to another queue
+    OFFER = "offer"
+    ANSWER = "answer"
+    OFFER_FAILED = "offer_failed"
+    CALLER_LEFT = "caller_left"
+    OVERFLOW = "overflow"
+    CLOSED = "closed"                      # after hours
+    REQUEST_CALLBACK = "request_callback"
+    TALK_END = "talk_end"
+    WRAP_END = "wrap_end"
+    CALLBACK_FAILED = "callback_failed"
+    LOST = "lost"                          # gone from the node at resync / restart
+
+
+C, V = CallState, CallEvent
+CALL_TABLE: dict[CallState, dict[CallEvent, CallState]] = {
+    C.ARRIVED: {V.PLAY_NOTICE: C.NOTICE, V.ENQUEUE: C.QUEUED, V.CLOSED: C.OVERFLOWED,
+                V.OVERFLOW: C.OVERFLOWED, V.CALLER_LEFT: C.ABANDONED, V.LOST: C.ENDED},
+    C.NOTICE: {V.ENQUEUE: C.QUEUED, V.CLOSED: C.OVERFLOWED, V.OVERFLOW: C.OVERFLOWED,
+               V.CALLER_LEFT: C.ABANDONED, V.LOST: C.ENDED},
+    C.QUEUED: {V.OFFER: C.OFFERING, V.MOVE: C.QUEUED, V.OVERFLOW: C.OVERFLOWED,
+               V.REQUEST_CALLBACK: C.CALLBACK, V.CALLER_LEFT: C.ABANDONED, V.LOST: C.ENDED},
+    C.OFFERING: {V.ANSWER: C.CONNECTED, V.OFFER_FAILED: C.QUEUED, V.CALLER_LEFT: C.ABANDONED,
+                 V.LOST: C.ENDED},
+    C.CONNECTED: {V.TALK_END: C.WRAP_UP, V.LOST: C.ENDED},
+    C.WRAP_UP: {V.WRAP_END: C.ENDED},
+    C.CALLBACK: {V.OFFER: C.CALLBACK_OFFERING, V.LOST: C.ENDED},
+    C.CALLBACK_OFFERING: {V.ANSWER: C.CALLING_BACK, V.OFFER_FAILED: C.CALLBACK, V.LOST: C.ENDED},
+    C.CALLING_BACK: {V.ANSWER: C.CONNECTED, V.CALLBACK_FAILED: C.ENDED, V.LOST: C.ENDED},
+    C.ENDED: {},
+    C.ABANDONED: {},
+    C.OVERFLOWED: {},
+}
+del C, V
+
+WAITING = frozenset({CallState.QUEUED, CallState.OFFERING, CallState.CALLBACK, CallState.CALLBACK_OFFERING})
+ROUTABLE = frozenset({CallState.QUEUED, CallState.CALLBACK})
+TERMINAL = frozenset({CallState.ENDED, CallState.ABANDONED, CallState.OVERFLOWED})
+
+
+@dataclass
+class Interaction:
+    id: str
+    node: str
+    uuid: str                              # the caller leg ("" once it is gone)
+    tenant: str
+    queue: str
+    caller_number: str
+    caller_name: str
+    destination: str
+    arrived_at: datetime
+    position_at: datetime                  # place in queue (kept across overflow/callback)
+    queue_entered_at: datetime | None = None
+    priority: int = 0
+    skills: frozenset[str] = frozenset()   # required by this call on top of the queue's
+    state: CallState = CallState.ARRIVED
+    seq: int = 0                           # last journal row written
+    order: int = 0                         # tie-break of equal places (arrival order)
+    agent: str = ""                        # the connected agent
+    agent_leg: str = ""                    # the connected agent leg
+    legs: dict[str, str] = field(default_factory=dict)  # ringing agent legs -> agent
+    answered_at: datetime | None = None
+    bridged: bool = False
+    playing: str = ""                      # the prompt we expect to finish next
+    playlist: list[str] = field(default_factory=list)   # prompts after `playing`
+    then: tuple = ()                       # after the last prompt: ("moh",) ("continue",) ("hangup",) ("transfer", dest, context)
+    overflow_due: bool = False             # max wait passed while an agent leg rang
+    callback_leg: str = ""                 # the leg calling the caller back
+    ended: bool = False                    # the final `ended` row is written
+    hops: int = 0                          # overflows to another queue (loop guard)
+    last_agent: str = ""                   # the agent whose offer just failed
+
+    def apply(self, event: CallEvent, at: datetime) -> CallState:
+        self.state = step(CALL_TABLE, f"interaction {self.id}", self.state, event)
+        return self.state
+
+    def journal(self, kind: str, at: datetime, agent: str = "", **data) -> Journal:
+        self.seq += 1
+        row = Journal(interaction=self.id, seq=self.seq, kind=kind, at=at, tenant=self.tenant,
+                      queue=self.queue, agent=agent,
+                      data={k: str(v) for k, v in data.items()})
+        return row
+
+    def end(self, at: datetime, reason: str) -> Journal | None:
+        if self.ended:
+            return None
+        self.ended = True
+        return self.journal("ended", at, agent=self.agent, reason=reason)
+
+    def waited(self, at: datetime) -> float:
+        return max(0.0, (at - self.position_at).total_seconds())
+
+    def sort_key(self) -> tuple:
+        """Place in the queue: caller priority first, then the original entry time."""
+        return (-self.priority, self.position_at, self.order, self.id)
+
+    def snapshot(self) -> dict:
+        """Everything needed to rebuild this record after a restart (the store keeps it)."""
+        return {"id": self.id, "node": self.node, "caller_uuid": self.uuid, "tenant": self.tenant,
+                "queue": self.queue, "state": self.state.value, "priority": self.priority,
+                "arrived_at": self.arrived_at.isoformat(), "entered_at": self.position_at.isoformat(),
+                "queue_entered_at": _iso(self.queue_entered_at), "answered_at": _iso(self.answered_at),
+                "agent": self.agent, "agent_uuid": self.agent_leg, "legs": dict(self.legs),
+                "callback_leg": self.callback_leg, "last_seq": self.seq, "order": self.order,
+                "caller_number": self.caller_number, "caller_name": self.caller_name,
+                "destination": self.destination, "skills": ",".join(sorted(self.skills)),
+                "hops": self.hops, "bridged": self.bridged, "ended": self.ended}
+
+    @classmethod
+    def restore(cls, stored: dict) -> "Interaction":
+        return cls(
+            id=stored["id"], node=stored.get("node", ""), uuid=stored.get("caller_uuid", ""),
+            tenant=stored.get("tenant", ""), queue=stored.get("queue", ""),
+            caller_number=stored.get("caller_number", ""), caller_name=stored.get("caller_name", ""),
+            destination=stored.get("destination", ""),
+            arrived_at=_parse(stored.get("arrived_at") or stored["entered_at"]),
+            position_at=_parse(stored["entered_at"]),
+            queue_entered_at=_parse(stored.get("queue_entered_at")),
+            answered_at=_parse(stored.get("answered_at")),
+            priority=int(stored.get("priority", 0)), state=CallState(stored.get("state", "arrived")),
+            seq=int(stored.get("last_seq", 0)), order=int(stored.get("order", 0)),
+            agent=stored.get("agent", ""), agent_leg=stored.get("agent_uuid", ""),
+            legs=dict(stored.get("legs", {})), callback_leg=stored.get("callback_leg", ""),
+            skills=frozenset(s for s in stored.get("skills", "").split(",") if s),
+            hops=int(stored.get("hops", 0)), bridged=bool(stored.get("bridged", False)),
+            ended=bool(stored.get("ended", False)))
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _parse(value) -> datetime | None:
+    if isinstance(value, datetime) or value is None:
+        return value
+    return datetime.fromisoformat(value) if value else None

@@ -1,0 +1,44 @@
+"""Table-driven state machines: `{State: {Event: Next}}` with enum states and events.
+
+Rules:
+* a transition is a dictionary lookup, nothing else; an illegal (state, event) pair
+  raises `IllegalTransition` naming the entity, the state and the event;
+* every transition is logged once, as `entity: state -[event]-> next`;
+* tables are plain data, so `engine.diagrams` draws them and tests walk them.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Mapping, TypeVar
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=enum.Enum)
+E = TypeVar("E", bound=enum.Enum)
+
+
+class IllegalTransition(Exception):
+    """An event that the entity's state table does not allow."""
+
+    error_id = "engine.illegal_transition"
+
+    def __init__(self, entity: str, state: enum.Enum, event: enum.Enum):
+        self.entity = entity
+        self.state = state
+        self.event = event
+        super().__init__(f"{entity}: event {event.value!r} is not allowed in state {state.value!r}")
+
+
+def step(table: Mapping[S, Mapping[E, S]], entity: str, state: S, event: E) -> S:
+    """The next state of `entity` for `event`, or IllegalTransition."""
+    try:
+        following = table[state][event]
+    except KeyError:
+        raise IllegalTransition(entity, state, event) from None
+    log.info("%s: %s -[%s]-> %s", entity, state.value, event.value, following.value)
+    return following
+
+
+def allowed(table: Mapping[S, Mapping[E, S]], state: S, event: E) -> bool:
+    return event in table.get(state, {})

@@ -1,0 +1,321 @@
+"""Offering calls to agents and everything that happens to agent legs.
+
+Rules:
+* an agent leg is originated with our own uuid to user/<sip_user>, showing the caller's
+  number and the agency/queue name, carrying cc_caller_uuid (the caller leg) and the
+  interaction id; a ring timer backs FreeSWITCH's own originate timeout;
+* an agent is offered one call at a time: offering takes it out of every queue index
+  in the same step, so another queue cannot offer it at the same instant;
+* the first agent leg to answer wins: playback stops, the legs are bridged, other
+  ringing legs (ring-all) are hung up and journaled `offer_cancelled`;
+* a leg we hung up is remembered until FreeSWITCH confirms its end: if it answers
+  anyway (the caller left meanwhile) it is hung up again and changes nothing else;
+* after a failed offer the call is routed before the failed agent gets a new call, so
+  another available agent is preferred.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from engine import callflow
+from engine import effects as fx
+from engine.agents import NO_ANSWER_REASON, Agent, AgentEvent, AgentState
+from engine.interactions import ROUTABLE, CallEvent, CallState, Interaction
+from engine.routing import eligible, max_level
+
+log = logging.getLogger(__name__)
+RING_GRACE = 2.0          # seconds after the originate timeout before our own ring timer acts
+SCAN_LIMIT = 200          # waiting calls looked at per queue when an agent frees up
+
+NO_ANSWER_CAUSES = frozenset({"NO_ANSWER", "NO_USER_RESPONSE", "ALLOTTED_TIMEOUT", "PROGRESS_TIMEOUT",
+                              "RECOVERY_ON_TIMER_EXPIRE", "ORIGINATOR_CANCEL"})
+UNREGISTERED_CAUSES = frozenset({"USER_NOT_REGISTERED", "SUBSCRIBER_ABSENT"})
+
+
+def route_call(eng, ix: Interaction) -> None:
+    if ix.state not in ROUTABLE or ix.node in eng.down_nodes:
+        return
+    if ix.state is CallState.CALLBACK and ix.uuid:
+        return                                  # the caller is still hearing the confirmation
+    q = eng.queue_of(ix)
+    top = max_level(q, ix.waited(eng.now))
+    every = q.strategy.value == "ring-all" and ix.state is CallState.QUEUED
+
+    def accept(aid: str) -> bool:
+        return aid != ix.last_agent and ix.skills <= eng.agents[aid].config.skills
+
+    chosen = eng.index.pick(ix.queue, top, accept, every)
+    if not chosen and ix.last_agent:
+        chosen = eng.index.pick(ix.queue, top, lambda aid: ix.skills <= eng.agents[aid].config.skills, every)
+    if chosen:
+        offer(eng, ix, [eng.agents[aid] for aid in chosen])
+
+
+def next_call(eng, agent: Agent) -> Interaction | None:
+    """Across the agent's queues: highest queue priority, then caller priority, then place."""
+    best, best_rank = None, None
+    for qid, level in eng.index.members.get(agent.id, ()):
+        q = eng.index.queues[qid]
+        for n, key in enumerate(q.waiting):
+            if n >= SCAN_LIMIT:
+                break
+            ix = q.calls[key[-1]]
+            if (ix.state not in ROUTABLE or ix.node in eng.down_nodes
+                    or (ix.state is CallState.CALLBACK and ix.uuid)
+                    or not eligible(q.config, level, ix.waited(eng.now))
+                    or not ix.skills <= agent.config.skills):
+                continue
+            rank = (-q.config.priority,) + key
+            if best_rank is None or rank < best_rank:
+                best, best_rank = ix, rank
+            break
+    return best
+
+
+def route_agent(eng, agent: Agent) -> None:
+    while agent.routable:
+        ix = next_call(eng, agent)
+        if ix is None:
+            return
+        if eng.queue_of(ix).strategy.value == "ring-all" and ix.state is CallState.QUEUED:
+            route_call(eng, ix)
+        else:
+            offer(eng, ix, [agent])
+        if ix.state in ROUTABLE:
+            return                              # no progress: do not spin
+
+
+def offer(eng, ix: Interaction, agents: list[Agent]) -> None:
+    q = eng.queue_of(ix)
+    tenant = eng.tenant_of(ix)
+    ix.apply(CallEvent.OFFER, eng.now)
+    runtime = eng.index.queues[ix.queue]
+    callback = ix.state is CallState.CALLBACK_OFFERING
+    if callback:
+        ix.callback_leg = eng.new_id("leg")
+    for agent in agents:
+        leg = eng.new_id("leg")
+        agent.apply(AgentEvent.OFFER, eng.now)
+        agent.interaction, agent.leg = ix.id, leg
+        runtime.turn += 1
+        agent.turns[ix.queue] = runtime.turn
+        eng.touch_agent(agent)
+        ix.legs[leg] = agent.id
+        eng.by_leg[leg] = ix.id
+        eng.emit(fx.Originate(
+            node=ix.node, leg_uuid=leg, sip_user=agent.config.sip_user,
+            caller_id_number=ix.caller_number,
+            caller_id_name=f"{tenant.caller_id_name or tenant.name}/{q.name}",
+            timeout=q.ring_timeout,
+            variables={"cc_caller_uuid": ix.callback_leg if callback else ix.uuid,
+                       "cc_interaction_id": ix.id, "cc_agent": agent.id, "cc_queue": ix.queue,
+                       "cc_tenant": ix.tenant, "cc_offered_at": eng.now.isoformat(),
+                       **({"cc_callback": "1"} if callback else {})}))
+        eng.schedule(f"ring:{leg}", q.ring_timeout + RING_GRACE)
+        eng.journal(ix, "offered", agent=agent.id, leg=leg)
+
+
+def leg_answered(eng, uuid: str) -> None:
+    if uuid in eng.cancelled:                   # answered after we hung it up: again, nothing else
+        eng.emit(fx.Hangup(eng.cancelled[uuid], uuid, "ORIGINATOR_CANCEL"))
+        return
+    ix = eng.calls.get(eng.by_leg.get(uuid, ""))
+    if ix is None:
+        return
+    if uuid in ix.legs and ix.state is CallState.OFFERING:
+        _connect(eng, ix, uuid)
+    elif uuid in ix.legs and ix.state is CallState.CALLBACK_OFFERING:
+        _call_back(eng, ix, uuid)
+    elif uuid == ix.callback_leg and ix.state is CallState.CALLING_BACK:
+        ix.apply(CallEvent.ANSWER, eng.now)
+        ix.uuid, ix.callback_leg = uuid, ""
+        eng.emit(fx.CancelTimer(f"ring:{uuid}"), fx.Bridge(ix.node, uuid, ix.agent_leg),
+                 fx.SetVariables(ix.node, uuid, {"cc_state": "connected", "cc_agent": ix.agent,
+                                                 "cc_agent_uuid": ix.agent_leg, "cc_seq": str(ix.seq + 1)}))
+        eng.journal(ix, "callback_connected", agent=ix.agent)
+
+
+def _take(eng, ix: Interaction, leg: str) -> Agent:
+    """The winning leg: cancel the others, mark the agent on call."""
+    aid = ix.legs.pop(leg)
+    for other in list(ix.legs):
+        cancel_leg(eng, ix, other, "answered_elsewhere")
+    agent = eng.agents[aid]
+    agent.apply(AgentEvent.ANSWER, eng.now)
+    agent.no_answers = 0
+    agent.calls_answered += 1
+    eng.touch_agent(agent)
+    ix.agent, ix.agent_leg, ix.answered_at = aid, leg, eng.now
+    eng.emit(fx.CancelTimer(f"ring:{leg}"))
+    return agent
+
+
+def _connect(eng, ix: Interaction, leg: str) -> None:
+    agent = _take(eng, ix, leg)
+    ix.apply(CallEvent.ANSWER, eng.now)
+    eng.index.remove_call(ix)
+    callflow.cancel_waiting_timers(eng, ix)
+    q = eng.queue_of(ix)
+    waited = ix.waited(eng.now)
+    eng.stats.answered(ix.queue, waited, q.service_level_seconds)
+    ix.playing, ix.playlist, ix.then = "", [], ()
+    eng.emit(fx.StopPlayback(ix.node, ix.uuid), fx.Bridge(ix.node, ix.uuid, leg))
+    eng.journal(ix, "answered", agent=agent.id, waited=f"{waited:.3f}", leg=leg)
+    eng.emit(fx.SetVariables(ix.node, ix.uuid, {
+        "cc_state": "connected", "cc_agent": agent.id, "cc_agent_uuid": leg,
+        "cc_answered_at": eng.now.isoformat(), "cc_seq": str(ix.seq)}))
+
+
+def _call_back(eng, ix: Interaction, leg: str) -> None:
+    agent = _take(eng, ix, leg)
+    ix.apply(CallEvent.ANSWER, eng.now)
+    eng.index.remove_call(ix)
+    q, tenant = eng.queue_of(ix), eng.tenant_of(ix)
+    eng.journal(ix, "answered", agent=agent.id, waited=f"{ix.waited(eng.now):.3f}", leg=leg, callback="1")
+    eng.by_leg[ix.callback_leg] = ix.id
+    eng.emit(fx.Originate(
+        node=ix.node, leg_uuid=ix.callback_leg, sip_user="", destination=ix.caller_number,
+        caller_id_number=ix.destination, caller_id_name=tenant.caller_id_name or tenant.name,
+        timeout=q.ring_timeout * 2,
+        variables={"cc_caller_uuid": leg, "cc_interaction_id": ix.id, "cc_tenant": ix.tenant,
+                   "cc_queue": ix.queue, "cc_callback": "1", "cc_entered_at": ix.position_at.isoformat()}))
+    eng.schedule(f"ring:{ix.callback_leg}", q.ring_timeout * 2 + RING_GRACE)
+
+
+def cancel_leg(eng, ix: Interaction, leg: str, reason: str) -> None:
+    aid = ix.legs.pop(leg)
+    eng.by_leg.pop(leg, None)
+    eng.cancelled[leg] = ix.node
+    eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"), fx.CancelTimer(f"ring:{leg}"))
+    eng.journal(ix, "offer_cancelled", agent=aid, reason=reason)
+    agent = eng.agents[aid]
+    if agent.state is AgentState.OFFERED and agent.leg == leg:
+        agent.apply(AgentEvent.CANCEL, eng.now)
+        eng.touch_agent(agent)
+        eng.want_route_agent(agent)
+
+
+def leg_failed(eng, ix: Interaction, leg: str, cause: str) -> None:
+    """A ringing agent leg ended without answer (busy, reject, no answer, failure)."""
+    aid = ix.legs.pop(leg)
+    eng.by_leg.pop(leg, None)
+    eng.emit(fx.CancelTimer(f"ring:{leg}"))
+    q = eng.queue_of(ix)
+    agent = eng.agents[aid]
+    delay = 0.0
+    if cause == "USER_BUSY":
+        kind, event, delay = "busy", AgentEvent.BUSY, q.busy_delay
+    elif cause == "CALL_REJECTED":
+        kind, event, delay = "rejected", AgentEvent.REJECT, q.reject_delay
+    elif cause in NO_ANSWER_CAUSES:
+        kind, event, delay = "no_answer", AgentEvent.NO_ANSWER, q.no_answer_delay
+        agent.no_answers += 1
+        if agent.no_answers >= q.max_no_answer:
+            event = AgentEvent.NO_ANSWER_LIMIT
+    else:
+        kind, event, delay = "offer_failed", AgentEvent.FAIL, q.busy_delay
+        if cause in UNREGISTERED_CAUSES:
+            agent.registered = False
+    eng.journal(ix, kind, agent=aid, cause=cause)
+    if agent.state is AgentState.OFFERED and agent.leg == leg:
+        agent.apply(event, eng.now, NO_ANSWER_REASON if event is AgentEvent.NO_ANSWER_LIMIT else "")
+        if event is AgentEvent.NO_ANSWER_LIMIT:
+            eng.emit(fx.Notify("agent_paused", {"agent": aid, "reason": NO_ANSWER_REASON}))
+        elif delay > 0:
+            agent.ready_at = eng.now + timedelta(seconds=delay)
+            eng.schedule(f"ready:{aid}", delay)
+        eng.touch_agent(agent)
+        eng.want_route_agent(agent)
+    if ix.legs:
+        return
+    ix.last_agent = aid
+    ix.apply(CallEvent.OFFER_FAILED, eng.now)
+    eng.touch_call(ix)
+    if ix.overflow_due and ix.state is CallState.QUEUED:
+        ix.overflow_due = False
+        callflow.overflow(eng, ix, q.overflow, "max_wait")
+    else:
+        route_call(eng, ix)
+
+
+def ring_timeout(eng, leg: str) -> None:
+    ix = eng.calls.get(eng.by_leg.get(leg, ""))
+    if ix is None:
+        return
+    if leg in ix.legs:
+        eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"))
+        eng.cancelled[leg] = ix.node
+        leg_failed(eng, ix, leg, "NO_ANSWER")
+    elif leg == ix.callback_leg and ix.state is CallState.CALLING_BACK:
+        eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"))
+        eng.cancelled[leg] = ix.node
+        callback_failed(eng, ix, "NO_ANSWER")
+
+
+def callback_failed(eng, ix: Interaction, cause: str) -> None:
+    eng.by_leg.pop(ix.callback_leg, None)
+    ix.callback_leg = ""
+    ix.apply(CallEvent.CALLBACK_FAILED, eng.now)
+    eng.journal(ix, "callback_failed", agent=ix.agent, cause=cause)
+    if ix.agent_leg:
+        eng.emit(fx.Hangup(ix.node, ix.agent_leg))
+        eng.by_leg.pop(ix.agent_leg, None)
+        ix.agent_leg = ""
+    agent_call_end(eng, ix, talk=0.0)
+    eng.end(ix, "callback_failed")
+    eng.forget(ix)
+
+
+def talk_end(eng, ix: Interaction, by: str) -> None:
+    """Either side of a connected call hung up: hang the other up, agent into wrap-up."""
+    other = ix.agent_leg if by == "caller" else ix.uuid
+    if other:
+        eng.emit(fx.Hangup(ix.node, other))
+    for leg in (ix.uuid, ix.agent_leg):
+        if leg:
+            eng.by_leg.pop(leg, None)
+    ix.uuid = ix.agent_leg = ""
+    talk = (eng.now - ix.answered_at).total_seconds() if ix.answered_at else 0.0
+    ix.apply(CallEvent.TALK_END, eng.now)
+    eng.journal(ix, "talk_ended", agent=ix.agent, by=by, talk=f"{talk:.3f}")
+    agent_call_end(eng, ix, talk)
+
+
+def agent_call_end(eng, ix: Interaction, talk: float) -> None:
+    agent = eng.agents.get(ix.agent)
+    if agent is None or agent.state is not AgentState.ON_CALL or agent.interaction != ix.id:
+        return
+    q = eng.queue_of(ix)
+    agent.talk_time += talk
+    agent.idle_since = eng.now
+    agent.apply(AgentEvent.CALL_END, eng.now)
+    agent.leg = ""
+    eng.stats.handled(ix.queue, talk + q.wrapup)
+    eng.touch_agent(agent)
+    if q.wrapup > 0:
+        eng.schedule(f"wrapup:{agent.id}", q.wrapup)
+    else:
+        wrapup_end(eng, agent)
+
+
+def wrapup_end(eng, agent: Agent) -> None:
+    """Wrap-up over (timer, pause or logout): close the interaction, apply a pending request."""
+    if agent.state is not AgentState.WRAP_UP:
+        return
+    ix = eng.calls.get(agent.interaction)
+    pending, agent.pending = agent.pending, None
+    if pending and pending[0] == "pause":
+        agent.apply(AgentEvent.PAUSE, eng.now, pending[1])
+    elif pending and pending[0] == "logout":
+        agent.apply(AgentEvent.LOGOUT, eng.now)
+    else:
+        agent.apply(AgentEvent.WRAPUP_END, eng.now)
+        eng.want_route_agent(agent)
+    eng.emit(fx.CancelTimer(f"wrapup:{agent.id}"))
+    eng.touch_agent(agent)
+    if ix is not None and ix.state is CallState.WRAP_UP:
+        ix.apply(CallEvent.WRAP_END, eng.now)
+        eng.journal(ix, "wrapup_end", agent=agent.id)
+        eng.end(ix, "completed")
+        eng.forget(ix)

@@ -1,0 +1,235 @@
+"""Coming back after a restart or an Event Socket reconnect without losing a call.
+
+What is stored where:
+* on the caller channel (SetVariables, survives the engine): cc_interaction_id,
+  cc_tenant, cc_queue, cc_entered_at (the place in queue), cc_queue_entered_at,
+  cc_priority, cc_state (queued / callback / connected / overflowed), cc_agent,
+  cc_agent_uuid, cc_answered_at, cc_seq (journal rows written so far);
+* on an agent leg (Originate variables): cc_caller_uuid, cc_interaction_id, cc_agent,
+  cc_queue, cc_tenant, cc_offered_at;
+* in the store (Notify agent_changed / interaction_changed snapshots, upserted by the
+  runtime): every agent record and every open interaction, with its last journal seq.
+
+Rules:
+* the node's channels are the truth for calls: a leg the engine knows that is not on
+  the node ended while we were away, and is closed through the same code as a hangup
+  (so the journal gets exactly the rows a live hangup would, once);
+* a leg we took for ringing that the node shows answered is treated as answered;
+* a channel the engine does not know is adopted from its cc_* variables (place and
+  entry time kept); one without them is a fresh parked call;
+* the journal continues at max(stored seq, channel cc_seq) so no row is duplicated;
+* timers do not survive a restart: `recover` schedules them again from stored times.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Iterable, Mapping, Sequence
+
+from engine import callflow, offers
+from engine import effects as fx
+from engine import events as ev
+from engine.agents import Agent, AgentEvent, AgentState
+from engine.interactions import ROUTABLE, WAITING, CallState, Interaction
+
+log = logging.getLogger(__name__)
+
+
+def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
+            agents: Iterable[dict] = (), interactions: Iterable[dict] = (),
+            at: datetime | None = None, **engine_options):
+    """A new engine rebuilt from stored records and the nodes' live channels -> (engine, effects)."""
+    from engine.core import Engine
+    eng = Engine(deployment, **engine_options)
+    eng.now = at or datetime.now().astimezone()
+    for stored in agents:
+        cfg = deployment.agents.get(stored.get("agent", ""))
+        if cfg is not None:
+            eng.agents[cfg.id] = Agent.restore(cfg, stored)
+    for stored in interactions:
+        ix = Interaction.restore(stored)
+        if ix.ended or ix.queue not in deployment.queues and ix.state in WAITING:
+            continue
+        _track(eng, ix)
+        eng.arrivals = max(eng.arrivals, ix.order)
+    for agent in eng.agents.values():
+        eng.index.sync(agent)
+    effects = []
+    for node, chans in channels.items():
+        effects += eng.handle(ev.NodeResynced(node, tuple(chans), eng.now))
+    eng._out = []
+    _settle_agents(eng)
+    _rearm_timers(eng)
+    eng.run_routing()
+    return eng, effects + eng._flush()
+
+
+def resync(eng, e: ev.NodeResynced) -> None:
+    eng.down_nodes.discard(e.node)
+    live = {c.uuid: c for c in e.channels}
+    for leg in [leg for leg, node in eng.cancelled.items() if node == e.node and leg not in live]:
+        del eng.cancelled[leg]
+    for ix in [ix for ix in eng.calls.values() if ix.node == e.node]:
+        _reconcile(eng, ix, live)
+    _adopt(eng, e, live)
+
+
+def _track(eng, ix: Interaction) -> None:
+    eng.calls[ix.id] = ix
+    for leg in (ix.uuid, ix.agent_leg, ix.callback_leg, *ix.legs):
+        if leg:
+            eng.by_leg[leg] = ix.id
+    if ix.state in WAITING and ix.queue in eng.index.queues:
+        eng.index.add_call(ix)
+
+
+def _seq_of(chan: ev.ChannelSnapshot | None) -> int:
+    try:
+        return int(chan.variables.get("cc_seq", "0")) if chan else 0
+    except ValueError:
+        return 0
+
+
+def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> None:
+    ix.seq = max(ix.seq, _seq_of(live.get(ix.uuid)))
+    for leg in list(ix.legs):
+        chan = live.get(leg)
+        if chan is None:
+            offers.leg_failed(eng, ix, leg, "LOST")
+        elif chan.answered and ix.id in eng.calls:
+            offers.leg_answered(eng, leg)
+    if ix.id not in eng.calls:
+        return
+    if ix.state is CallState.CONNECTED and ix.agent_leg in live and not ix.bridged \
+            and live[ix.agent_leg].bridged_to != ix.uuid and ix.uuid in live:
+        eng.emit(fx.Bridge(ix.node, ix.uuid, ix.agent_leg))   # answered, never bridged
+    for leg in (ix.callback_leg, ix.agent_leg, ix.uuid):
+        if leg and leg not in live and ix.id in eng.calls:
+            from engine.handlers import leg_gone
+            leg_gone(eng, ev.LegHungUp(ix.node, leg, "LOST", eng.now))
+    if ix.id in eng.calls and not ix.uuid and ix.state not in (CallState.CALLBACK, CallState.CALLBACK_OFFERING,
+                                                                CallState.CALLING_BACK, CallState.WRAP_UP):
+        eng.end(ix, "lost")
+        eng.forget(ix)
+
+
+def _adopt(eng, e: ev.NodeResynced, live: Mapping[str, ev.ChannelSnapshot]) -> None:
+    agent_legs: dict[str, list[ev.ChannelSnapshot]] = {}
+    for chan in e.channels:
+        if "cc_caller_uuid" in chan.variables:
+            agent_legs.setdefault(chan.variables["cc_caller_uuid"], []).append(chan)
+    for chan in e.channels:
+        if chan.uuid in eng.by_leg or chan.uuid in eng.cancelled or "cc_caller_uuid" in chan.variables:
+            continue
+        v = chan.variables
+        if not v.get("cc_interaction_id"):
+            if chan.destination in eng.deployment.entry_points and not chan.bridged_to:
+                callflow.arrive(eng, ev.CallParked(e.node, chan.uuid, chan.destination, chan.caller_number,
+                                                   chan.caller_name, eng.now, variables=dict(v)))
+            continue
+        _adopt_caller(eng, e.node, chan, agent_legs.get(chan.uuid, []), live)
+    for caller, legs in agent_legs.items():
+        for chan in legs:
+            if chan.uuid not in eng.by_leg and chan.uuid not in eng.cancelled:
+                log.info("orphan agent leg %s (caller %s gone): hanging up", chan.uuid, caller)
+                eng.cancelled[chan.uuid] = e.node
+                eng.emit(fx.Hangup(e.node, chan.uuid, "ORIGINATOR_CANCEL"))
+
+
+def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.ChannelSnapshot],
+                  live: Mapping[str, ev.ChannelSnapshot]) -> None:
+    v = chan.variables
+    state = v.get("cc_state", "")
+    if v["cc_interaction_id"] in eng.calls or v.get("cc_queue") not in eng.deployment.queues:
+        return
+    if state not in ("queued", "callback", "connected", "overflowed"):
+        callflow.arrive(eng, ev.CallParked(node, chan.uuid, chan.destination, chan.caller_number,
+                                           chan.caller_name, chan.created_at, v.get("cc_tenant", ""),
+                                           v.get("cc_queue", ""), dict(v)), adopted=True)
+        return
+    entered = _time(v.get("cc_entered_at")) or chan.created_at
+    eng.arrivals += 1
+    ix = Interaction(
+        id=v["cc_interaction_id"], node=node, uuid=chan.uuid, tenant=v.get("cc_tenant", ""),
+        queue=v["cc_queue"], caller_number=chan.caller_number, caller_name=chan.caller_name,
+        destination=chan.destination, arrived_at=chan.created_at, position_at=entered,
+        queue_entered_at=_time(v.get("cc_queue_entered_at")) or entered,
+        priority=int(v.get("cc_priority", "0") or 0), seq=_seq_of(chan), order=eng.arrivals,
+        state={"queued": CallState.QUEUED, "callback": CallState.CALLBACK,
+               "connected": CallState.CONNECTED, "overflowed": CallState.OVERFLOWED}[state])
+    if ix.state is CallState.CONNECTED:
+        ix.agent, ix.agent_leg = v.get("cc_agent", ""), v.get("cc_agent_uuid", "") or chan.bridged_to
+        ix.answered_at = _time(v.get("cc_answered_at")) or eng.now
+        ix.bridged = bool(chan.bridged_to)
+        agent = eng.agents.get(ix.agent)
+        if agent is not None:
+            agent.state, agent.interaction, agent.leg = AgentState.ON_CALL, ix.id, ix.agent_leg
+            eng.touch_agent(agent)
+    _track(eng, ix)
+    eng.touch_call(ix)
+    if ix.state is CallState.CONNECTED:
+        _reconcile(eng, ix, live)
+        return
+    for leg in legs:                                   # agent legs still ringing for this caller
+        agent = eng.agents.get(leg.variables.get("cc_agent", ""))
+        if agent is None or ix.state is not CallState.QUEUED or agent.state not in (
+                AgentState.AVAILABLE, AgentState.OFFERED):
+            continue
+        ix.state = CallState.OFFERING
+        ix.legs[leg.uuid] = agent.id
+        eng.by_leg[leg.uuid] = ix.id
+        agent.state, agent.interaction, agent.leg = AgentState.OFFERED, ix.id, leg.uuid
+        eng.touch_agent(agent)
+        if leg.answered:
+            offers.leg_answered(eng, leg.uuid)
+    if ix.state in ROUTABLE:
+        eng.want_route_call(ix)
+
+
+def _settle_agents(eng) -> None:
+    """Agents whose stored call is gone: back to a state the engine can continue from."""
+    for agent in eng.agents.values():
+        ix = eng.calls.get(agent.interaction)
+        if agent.state is AgentState.OFFERED and (ix is None or agent.leg not in ix.legs):
+            agent.apply(AgentEvent.CANCEL, eng.now)
+        elif agent.state is AgentState.ON_CALL and (ix is None or ix.agent != agent.id
+                                                    or ix.state is not CallState.CONNECTED):
+            agent.apply(AgentEvent.CALL_END, eng.now)
+            offers.wrapup_end(eng, agent)
+        elif agent.state is AgentState.WRAP_UP and ix is not None and ix.state is CallState.CONNECTED:
+            agent.state = AgentState.ON_CALL
+        else:
+            continue
+        eng.touch_agent(agent)
+        eng.want_route_agent(agent)
+    for agent in eng.agents.values():
+        eng.index.sync(agent)
+        if agent.routable:
+            eng.want_route_agent(agent)
+
+
+def _rearm_timers(eng) -> None:
+    now = eng.now
+    for ix in eng.calls.values():
+        q = eng.deployment.queues.get(ix.queue)
+        if q is None:
+            continue
+        if ix.state is CallState.QUEUED and ix.queue_entered_at:
+            eng.emit(fx.ScheduleTimer(f"maxwait:{ix.id}", max(now, ix.queue_entered_at + timedelta(seconds=q.max_wait))))
+            if q.announce_every > 0:
+                eng.schedule(f"announce:{ix.id}", q.announce_every)
+        for leg in ix.legs:
+            eng.schedule(f"ring:{leg}", q.ring_timeout + offers.RING_GRACE)
+    for agent in eng.agents.values():
+        if agent.state is AgentState.WRAP_UP:
+            ix = eng.calls.get(agent.interaction)
+            q = eng.deployment.queues.get(ix.queue) if ix else None
+            end = agent.since + timedelta(seconds=q.wrapup if q else 0)
+            eng.emit(fx.ScheduleTimer(f"wrapup:{agent.id}", max(now, end)))
+
+
+def _time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
