@@ -91,6 +91,13 @@ class Event:
         return self.headers.get("variable_" + name, default)
 
 
+def _length(text: str, what: str) -> int:
+    # str.isdigit() accepts '²' and other non-ASCII digits that int() refuses
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        raise ProtocolError(f"invalid {what} {text[:40]!r}")
+    return int(text)
+
+
 def _split_headers(block: bytes) -> dict[str, str]:
     try:
         text = block.decode("utf-8")
@@ -110,26 +117,37 @@ def _split_headers(block: bytes) -> dict[str, str]:
 class FrameParser:
     """Incremental framer: ``feed(bytes)`` returns the complete frames so far.
 
-    Work is linear in the bytes received, however the stream is cut (a header block
-    half-received is not rescanned; a parsed header waits for its body).
+    Work is linear in the bytes received, however the stream is cut: a read offset walks
+    the buffer and consumed bytes are dropped once per ``feed`` (never once per frame);
+    a header block half-received is not rescanned; a parsed header waits for its body.
+    ``strict=True`` (the connection's setting) also refuses a frame whose Content-Type
+    FreeSWITCH never sends. ``close()`` at EOF raises if a frame was cut off.
     After a ProtocolError the stream is unusable (the position of the next frame is
     unknown): the connection owner must reset the connection.
     """
 
-    __slots__ = ("_buf", "_max_body", "_broken", "_scanned", "_head", "_need")
+    __slots__ = ("_buf", "_max_body", "_broken", "_scanned", "_head", "_need", "_strict")
 
-    def __init__(self, max_body: int = MAX_BODY_BYTES):
+    def __init__(self, max_body: int = MAX_BODY_BYTES, *, strict: bool = False):
         self._buf = bytearray()
         self._max_body = max_body
         self._broken = False
         self._scanned = 0  # bytes of _buf already searched for the blank line
         self._head: dict[str, str] | None = None  # parsed headers waiting for their body
         self._need = 0
+        self._strict = strict
 
     @property
     def pending(self) -> int:
         """Bytes received that do not yet form a whole frame (non-zero at EOF = truncated)."""
         return len(self._buf)
+
+    def close(self) -> None:
+        """The peer closed the stream: a partial frame left over is a ProtocolError."""
+        if self._buf and not self._broken:
+            self._broken = True
+            what = f"body ({len(self._buf)} of {self._need} bytes)" if self._head is not None else "header block"
+            raise ProtocolError(f"stream ended inside a frame's {what}")
 
     def feed(self, data: bytes) -> list[Frame]:
         if self._broken:
@@ -137,46 +155,54 @@ class FrameParser:
         buf = self._buf
         buf += data
         frames: list[Frame] = []
+        pos = 0
+        size = len(buf)
+        head = self._head
+        need = self._need
         try:
             while True:
-                if self._head is not None:
-                    if len(buf) < self._need:
+                if head is not None:
+                    end = pos + need
+                    if end > size:
                         break
-                    frames.append(Frame(self._head, bytes(buf[:self._need])))
-                    del buf[:self._need]
-                    self._head = None
+                    frames.append(Frame(head, bytes(buf[pos:end])))
+                    pos = end
+                    head = None
                     continue
                 # FreeSWITCH never sends blank lines between frames, but tolerate stray ones
-                skip = 0
-                while skip < len(buf) and buf[skip] == 0x0A:
-                    skip += 1
-                if skip:
-                    del buf[:skip]
-                    self._scanned = 0
-                end = buf.find(b"\n\n", max(self._scanned - 1, 0))
+                while pos < size and buf[pos] == 0x0A:
+                    pos += 1
+                end = buf.find(b"\n\n", max(self._scanned - 1, pos))
                 if end < 0:
-                    self._scanned = len(buf)
-                    if len(buf) > MAX_HEADER_BYTES:
+                    self._scanned = size
+                    if size - pos > MAX_HEADER_BYTES:
                         raise FrameTooLarge(f"header block over {MAX_HEADER_BYTES} bytes without a blank line")
                     break
-                if end > MAX_HEADER_BYTES:
+                if end - pos > MAX_HEADER_BYTES:
                     raise FrameTooLarge(f"header block over {MAX_HEADER_BYTES} bytes")
-                headers = _split_headers(bytes(buf[:end]))
-                del buf[:end + 2]
+                headers = _split_headers(bytes(buf[pos:end]))
+                pos = end + 2
                 self._scanned = 0
+                if self._strict:
+                    ctype = headers.get("Content-Type")
+                    if ctype not in KNOWN_CONTENT_TYPES:
+                        raise ProtocolError(f"unknown Content-Type {str(ctype)[:60]!r}")
                 length_text = headers.get("Content-Length")
                 if length_text is None:
                     frames.append(Frame(headers))
                     continue
-                if not length_text.isdigit():
-                    raise ProtocolError(f"invalid Content-Length {length_text[:40]!r}")
-                length = int(length_text)
+                length = _length(length_text, "Content-Length")
                 if length > self._max_body:
                     raise FrameTooLarge(f"body of {length} bytes exceeds the {self._max_body}-byte limit")
-                self._head, self._need = headers, length
+                head, need = headers, length
         except ProtocolError:
             self._broken = True
             raise
+        finally:
+            if pos:
+                del buf[:pos]
+                self._scanned = max(self._scanned - pos, 0)
+            self._head, self._need = head, need
         return frames
 
 
@@ -214,17 +240,18 @@ def parse_plain_event(body: bytes) -> Event:
     event_body = ""
     if rest:
         length_text = headers.get("Content-Length")
-        if length_text is None or not length_text.isdigit() or int(length_text) > len(rest):
-            raise ProtocolError("event body does not match its inner Content-Length")
-        event_body = rest[: int(length_text)].decode("utf-8", "replace")
+        length = _length(length_text or "", "inner Content-Length")
+        if length > len(rest):
+            raise ProtocolError("event body is shorter than its inner Content-Length")
+        event_body = rest[:length].decode("utf-8", "replace")
     return Event(headers, event_body)
 
 
 def parse_json_event(body: bytes) -> Event:
     try:
         obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"event-json body is not JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ProtocolError(f"event-json body is not JSON: {str(exc)[:80]}") from exc
     if not isinstance(obj, dict):
         raise ProtocolError("event-json body is not an object")
     event_body = obj.pop("_body", "")
@@ -235,8 +262,8 @@ def parse_json_event(body: bytes) -> Event:
 def parse_xml_event(body: bytes) -> Event:
     try:
         root = ElementTree.fromstring(body)
-    except ElementTree.ParseError as exc:
-        raise ProtocolError(f"event-xml body is not XML: {exc}") from exc
+    except (ElementTree.ParseError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"event-xml body is not XML: {str(exc)[:80]}") from exc
     headers_el = root.find("headers")
     if root.tag != "event" or headers_el is None:
         raise ProtocolError("event-xml body has no <event><headers>")
@@ -388,3 +415,67 @@ def classify_reply(frame: Frame) -> Reply:
         return Reply(not text.startswith("-ERR"), text, frame.headers)
     text = frame.text
     return Reply(not text.startswith("-ERR") and not text.startswith("-USAGE"), text, frame.headers)
+
+
+# ------------------------------------------------- client commands (the simulator's side)
+
+@dataclass(frozen=True, slots=True)
+class ClientCommand:
+    """One command as a client wrote it: first line, headers (wire order), body."""
+
+    line: str
+    headers: dict[str, str]
+    body: str = ""
+
+
+class CommandParser:
+    """Incremental parser for what a client sends: ``line\\n[Name: value\\n...]\\n[body]``.
+
+    A ``content-length`` header (any case) announces a body of that many bytes.
+    Bad input raises ProtocolError (the server answers by closing the connection).
+    """
+
+    __slots__ = ("_buf", "_head", "_need")
+
+    def __init__(self):
+        self._buf = bytearray()
+        self._head: tuple[str, dict[str, str]] | None = None
+        self._need = 0
+
+    def feed(self, data: bytes) -> list[ClientCommand]:
+        buf = self._buf
+        buf += data
+        out: list[ClientCommand] = []
+        while True:
+            if self._head is not None:
+                if len(buf) < self._need:
+                    break
+                body = bytes(buf[:self._need]).decode("utf-8", "replace")
+                del buf[:self._need]
+                out.append(ClientCommand(self._head[0], self._head[1], body))
+                self._head = None
+                continue
+            while buf[:1] in (b"\n", b"\r"):
+                del buf[:1]
+            end = buf.find(b"\n\n")
+            if end < 0:
+                if len(buf) > MAX_HEADER_BYTES:
+                    raise FrameTooLarge("command header block too large")
+                break
+            text = bytes(buf[:end]).decode("utf-8", "replace").replace("\r", "")
+            del buf[:end + 2]
+            line, *rest = text.split("\n")
+            headers: dict[str, str] = {}
+            for raw in rest:
+                name, sep, value = raw.partition(":")
+                if not sep:
+                    raise ProtocolError(f"malformed command header {raw[:80]!r}")
+                headers[name.strip()] = value.strip()
+            length = next((v for k, v in headers.items() if k.lower() == "content-length"), None)
+            if length is not None:
+                if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+                    raise ProtocolError(f"invalid content-length {length[:40]!r}")
+                self._head, self._need = (line.strip(), headers), int(length)
+                continue
+            out.append(ClientCommand(line.strip(), headers))
+        return out

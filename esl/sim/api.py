@@ -1,0 +1,340 @@
+"""api commands: ``run(switch, "name args") -> body`` with FreeSWITCH's exact reply bodies
+(tests/data/esl-corpus/FACTS.md): most end with ``\\n``; ``uuid_exists``, ``uuid_getvar``,
+``global_getvar`` and ``sofia_contact`` do not; ``show ... as json`` is compact without a
+newline when it has rows and ``{"row_count": 0}\\n`` when empty. Blocking commands
+(originate) block only the calling greenlet.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from esl.sim import apps
+from esl.sim.originate import originate
+from esl.sim.switch import uptime_text
+
+VERSION = "FreeSWITCH Version 1.11.3-dev~64bit ( 64bit)"
+NO_CHANNEL = "-ERR No such channel!\n"
+
+
+def run(switch, command: str) -> str:
+    name, _, arg = command.strip().partition(" ")
+    fn = COMMANDS.get(name)
+    if fn is None:
+        return f"-ERR {name} Command not found!\n"
+    return fn(switch, arg.strip())
+
+
+def _ch(switch, arg: str):
+    return switch.channels.get(arg.split()[0]) if arg.split() else None
+
+
+def status(switch, arg):
+    up = switch.uptime()
+    return (f"UP {uptime_text(up)}\nFreeSWITCH (Version 1.11.3-dev  64bit) is ready\n"
+            f"{switch.sessions_since_start} session(s) since startup\n"
+            f"{len(switch.channels)} session(s) - peak {len(switch.channels)}, last 5min 0 \n"
+            "0 session(s) per Sec out of max 30, peak 0, last 5min 0 \n1000 session(s) max\n"
+            "min idle cpu 0.00/99.00\nCurrent Stack Size/Max 240K/8192K\n")
+
+
+def version(switch, arg):
+    return VERSION + "\n"
+
+
+def global_getvar(switch, arg):
+    if not arg:
+        return "".join(f"{k}={v}\n" for k, v in switch.global_vars.items())
+    return switch.global_vars.get(arg, "")
+
+
+def uuid_kill(switch, arg):
+    ch = _ch(switch, arg)
+    if ch is None:
+        return NO_CHANNEL
+    parts = arg.split()
+    ch.hangup(parts[1] if len(parts) > 1 else "NORMAL_CLEARING")
+    apps.start_runner(ch)
+    return "+OK\n"
+
+
+def uuid_exists(switch, arg):
+    return "true" if _ch(switch, arg) else "false"
+
+
+def uuid_setvar(switch, arg):
+    parts = arg.split(None, 2)
+    ch = _ch(switch, arg)
+    if len(parts) < 2:
+        return "-USAGE: <uuid> <var> [value]\n"
+    if ch is None:
+        return NO_CHANNEL
+    if len(parts) == 2 or parts[2] in ("", "undef"):
+        ch.variables.pop(parts[1], None)
+    else:
+        ch.variables[parts[1]] = parts[2]
+    return "+OK\n"
+
+
+def uuid_setvar_multi(switch, arg):
+    ch = _ch(switch, arg)
+    if ch is None:
+        return NO_CHANNEL
+    for item in arg.split(None, 1)[1].split(";") if len(arg.split(None, 1)) > 1 else []:
+        name, _, value = item.partition("=")
+        if name:
+            ch.variables[name] = value
+    return "+OK\n"
+
+
+def uuid_getvar(switch, arg):
+    ch = _ch(switch, arg)
+    parts = arg.split()
+    if ch is None:
+        return NO_CHANNEL
+    if len(parts) < 2:
+        return "-USAGE: <uuid> <var>\n"
+    return ch.variables.get(parts[1], "_undef_")
+
+
+def uuid_answer(switch, arg):
+    ch = _ch(switch, arg)
+    if ch is None or ch.hanging:
+        return "-ERROR\n"
+    ch.answer()
+    return "+OK\n"
+
+
+def uuid_bridge(switch, arg):
+    parts = arg.split()
+    a = switch.channels.get(parts[0]) if parts else None
+    b = switch.channels.get(parts[1]) if len(parts) > 1 else None
+    if a is None or b is None or a.hanging or b.hanging:
+        return "-ERR Invalid uuid\n"
+    switch.bridge(a, b)
+    return f"+OK {b.uuid}\n"
+
+
+def uuid_transfer(switch, arg):
+    parts = arg.split()
+    ch = _ch(switch, arg)
+    if ch is None:
+        return NO_CHANNEL
+    leg, rest = "", parts[1:]
+    if rest and rest[0] in ("-bleg", "-both"):
+        leg, rest = rest[0], rest[1:]
+    if not rest:
+        return "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n"
+    dest = rest[0]
+    targets = [ch]
+    if leg == "-bleg":
+        targets = [ch.bridged] if ch.bridged else []
+    elif leg == "-both":
+        targets = [ch] + ([ch.bridged] if ch.bridged else [])
+    if not targets:
+        return "-ERR No such channel!\n"
+    for t in targets:
+        switch.transfer(t, dest)
+    return "+OK\n"
+
+
+def uuid_break(switch, arg):
+    ch = _ch(switch, arg)
+    if ch is None:
+        return NO_CHANNEL
+    if ch.current_app in ("playback", "endless_playback", "sleep"):
+        ch.wake("break_all" if "all" in arg.split()[1:] else "break")
+    elif "all" in arg.split()[1:]:
+        ch.queue.clear()
+    return "+OK\n"
+
+
+def uuid_broadcast(switch, arg):
+    parts = arg.split()
+    ch = _ch(switch, arg)
+    if ch is None or len(parts) < 2:
+        return NO_CHANNEL if ch is None else "-USAGE: <uuid> <path> [aleg|bleg|both]\n"
+    path, leg = parts[1], (parts[2] if len(parts) > 2 else "aleg")
+    app, _, appargs = path.partition("::")
+    targets = {"aleg": [ch], "bleg": [ch.bridged], "both": [ch, ch.bridged]}.get(leg, [ch])
+    for t in targets:
+        if t is not None:
+            if appargs:
+                apps.enqueue(t, app, appargs, private=True)
+            else:
+                apps.enqueue(t, "playback", path, private=True)
+    return "+OK Message sent\n"
+
+
+def uuid_record(switch, arg):
+    parts = arg.split()
+    ch = _ch(switch, arg)
+    if ch is None:
+        return NO_CHANNEL
+    if len(parts) < 3:
+        return "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>]\n"
+    if parts[1] == "start":
+        switch.recorder.start(ch, parts[2])
+        return "+OK Success\n"
+    if parts[1] == "stop":
+        return "+OK Success\n" if switch.recorder.stop(ch, parts[2]) else "-ERR Cannot stop record session!\n"
+    return "-ERR Invalid action\n"
+
+
+def uuid_hold(switch, arg):
+    parts = arg.split()
+    mode = parts[0] if parts and parts[0] in ("off", "toggle") else ""
+    ch = switch.channels.get(parts[1] if mode else (parts[0] if parts else ""))
+    if ch is None:
+        return "-ERR Operation failed\n"
+    on = not ch.held if mode == "toggle" else mode != "off"
+    if on == ch.held:
+        return "+OK Success\n"
+    ch.held = on
+    peer = ch.bridged
+    if on:
+        ch.times["last_hold"] = time.time()
+        ch.set_callstate("HELD")
+        ch.emit("CHANNEL_HOLD")
+        if peer is not None:
+            apps.enqueue(peer, "playback", "local_stream://moh", private=True)
+    else:
+        ch.times["hold_accum"] += time.time() - ch.times["last_hold"]
+        ch.set_callstate("UNHELD")
+        if peer is not None and peer.current_app == "playback":
+            peer.wake("break")
+        ch.emit("CHANNEL_UNHOLD")
+    return "+OK Success\n"
+
+
+def uuid_recv_dtmf(switch, arg):
+    parts = arg.split()
+    ch = _ch(switch, arg)
+    if ch is None or len(parts) < 2:
+        return NO_CHANNEL
+    for digit in parts[1]:
+        ch.emit("DTMF", {"DTMF-Digit": digit, "DTMF-Duration": "2000", "DTMF-Source": "APP"})
+    return f"+OK {ch.uuid} received DTMF {parts[1]}.\n"
+
+
+def uuid_dump(switch, arg):
+    ch = _ch(switch, arg)
+    if ch is None:
+        return NO_CHANNEL
+    headers = ch.channel_block() + ch.other_leg_block() + ch.variable_block()
+    return "".join(f"{k}: {v}\n" for k, v in headers)
+
+
+def _row(ch):
+    created = ch.times["created"]
+    codec = ch.codec or ("", "", "")
+    return {
+        "uuid": ch.uuid, "direction": ch.direction,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created)),
+        "created_epoch": str(int(created)), "name": ch.name, "state": ch.state,
+        "cid_name": ch.profile["caller_name"], "cid_num": ch.profile["caller_number"],
+        "ip_addr": ch.profile["network_addr"], "dest": ch.profile["destination"],
+        "application": ch.current_app, "application_data": ch.current_app_data,
+        "dialplan": "", "context": ch.profile["context"],
+        "read_codec": codec[0], "read_rate": codec[1], "read_bit_rate": codec[2],
+        "write_codec": codec[0], "write_rate": codec[1], "write_bit_rate": codec[2],
+        "secure": "", "hostname": switch_host(ch), "presence_id": ch.variables.get("presence_id", ""),
+        "presence_data": "", "accountcode": "", "callstate": ch.callstate,
+        "callee_name": ch.profile["callee_name"], "callee_num": ch.profile["callee_number"],
+        "callee_direction": "", "call_uuid": ch.uuid, "sent_callee_name": "", "sent_callee_num": "",
+        "initial_cid_name": ch.profile["orig_name"], "initial_cid_num": ch.profile["orig_number"],
+        "initial_ip_addr": ch.profile["network_addr"], "initial_dest": ch.profile["destination"],
+        "initial_dialplan": ch.profile["dialplan"].lower(), "initial_context": ch.profile["context"],
+    }
+
+
+CALL_KEYS = ("uuid", "direction", "created", "created_epoch", "name", "state", "cid_name", "cid_num",
+             "ip_addr", "dest", "presence_id", "presence_data", "accountcode", "callstate",
+             "callee_name", "callee_num", "callee_direction", "call_uuid", "hostname",
+             "sent_callee_name", "sent_callee_num")
+
+
+def switch_host(ch):
+    return ch.switch.bus.hostname
+
+
+def _json(rows):
+    if not rows:
+        return '{"row_count": 0}\n'
+    return json.dumps({"row_count": len(rows), "rows": rows}, separators=(",", ":"))
+
+
+def show(switch, arg):
+    words = arg.split()
+    what = words[0] if words else ""
+    chans = sorted(switch.channels.values(), key=lambda c: c.times["created"])
+    if what in ("channels", "calls"):
+        if what == "calls":
+            rows = []
+            for ch in chans:
+                row = {k: _row(ch)[k] for k in CALL_KEYS}
+                peer = ch.bridged
+                prow = _row(peer) if peer is not None else dict.fromkeys(CALL_KEYS, "")
+                row.update({f"b_{k}": prow[k] for k in CALL_KEYS if k not in ("call_uuid", "hostname")})
+                row["call_created_epoch"] = row["created_epoch"]
+                rows.append(row)
+        else:
+            rows = [_row(ch) for ch in chans]
+        if words[-2:] == ["as", "json"]:
+            return _json(rows)
+        if "count" in words:
+            return f"\n{len(rows)} total.\n"
+        if not rows:
+            return "\n0 total.\n"
+        keys = list(rows[0])
+        lines = [",".join(keys)] + [",".join(str(r[k]) for k in keys) for r in rows]
+        return "\n".join(lines) + f"\n\n{len(rows)} total.\n"
+    if what == "registrations":
+        return _json([]) if words[-2:] == ["as", "json"] else "\n0 total.\n"
+    return "-USAGE: codec|endpoint|application|api|dialplan|file|timer|calls [count]|channels [count|like <match string>]|calls|detailed_calls|bridged_calls|detailed_bridged_calls|aliases|complete|chat|management|modules|nat_map|say|interfaces|interface_types|tasks|limits|status\n"
+
+
+def sofia(switch, arg):
+    if arg.split()[:4] == ["status", "profile", "internal", "reg"]:
+        users = switch.users.registered()
+        out = ["", "Registrations:", "=" * 97]
+        for u in users:
+            out += [f"Call-ID:    \t{u.call_id}", f"User:       \t{u.ext}@{u.domain}",
+                    f"Contact:    \t{u.contact}", "Agent:      \tsentral-sim",
+                    "Status:     \tRegistered(UDP)(unknown) EXP(2099-01-01 00:00:00) EXPSECS(120)",
+                    "Ping-Status:\tReachable", "Ping-Time:\t0.00", f"Host:       \t{switch.bus.hostname}",
+                    "IP:         \t127.0.0.1", f"Port:       \t{u.port}", f"Auth-User:  \t{u.ext}",
+                    f"Auth-Realm: \t{u.domain}", f"MWI-Account:\t{u.ext}@{u.domain}", ""]
+        out += [f"Total items returned: {len(users)}", "=" * 97, ""]
+        return "\n".join(out)
+    return "+OK\n"
+
+
+def sofia_contact(switch, arg):
+    user = switch.users.users.get(arg.split("@")[0].split("/")[-1])
+    if user is None or not user.registered:
+        return "error/user_not_registered"
+    return f"sofia/internal/sip:{user.ext}@127.0.0.1:{user.port}"
+
+
+def hupall(switch, arg):
+    cause = arg.split()[0] if arg.split() else "MANAGER_REQUEST"
+    switch.hupall(cause)
+    return f"+OK hangup all channels with cause {cause}\n"
+
+
+def reloadxml(switch, arg):
+    switch.reloadxml()
+    return "+OK [Success]\n"
+
+
+COMMANDS = {
+    "status": status, "version": version, "global_getvar": global_getvar,
+    "originate": originate, "uuid_kill": uuid_kill, "uuid_exists": uuid_exists,
+    "uuid_setvar": uuid_setvar, "uuid_setvar_multi": uuid_setvar_multi, "uuid_getvar": uuid_getvar,
+    "uuid_answer": uuid_answer, "uuid_bridge": uuid_bridge, "uuid_transfer": uuid_transfer,
+    "uuid_break": uuid_break, "uuid_broadcast": uuid_broadcast, "uuid_record": uuid_record,
+    "uuid_hold": uuid_hold, "uuid_recv_dtmf": uuid_recv_dtmf, "uuid_dump": uuid_dump,
+    "show": show, "sofia": sofia, "sofia_contact": sofia_contact, "hupall": hupall,
+    "reloadxml": reloadxml,
+}

@@ -1,0 +1,242 @@
+"""Dialplan applications and the per-channel runner that executes them.
+
+Rules: each channel has one runner greenlet executing its queue of applications in order,
+each wrapped in CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE (with Application-UUID when
+the client gave an Event-UUID). Blocking applications (park, playback, bridge, eavesdrop,
+echo, sleep) wait on the channel's signal; ``park`` and ``bridge`` run messages that
+arrive meanwhile (sendmsg, uuid_broadcast) inline, as FreeSWITCH does. When the queue is
+empty the dialplan has ended and the channel hangs up (NORMAL_CLEARING); a hangup unwinds
+the running application, then the channel tears down (HANGUP_COMPLETE, DESTROY).
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import gevent
+
+from esl.sim.channel import Channel
+
+log = logging.getLogger(__name__)
+NONE = "_none_"
+
+
+def enqueue(ch: Channel, app: str, arg: str = "", app_uuid: str = "", *, front: bool = False,
+            on_done=None, private: bool = False) -> None:
+    item = (app, arg, app_uuid, on_done, private)
+    if front:
+        ch.queue.appendleft(item)
+    else:
+        ch.queue.append(item)
+    ch.signal.set()
+    start_runner(ch)
+
+
+def start_runner(ch: Channel) -> None:
+    if getattr(ch, "runner", None) is None and not ch.destroyed:
+        ch.runner = gevent.spawn(run, ch)
+
+
+def run(ch: Channel) -> None:
+    try:
+        while not ch.hanging:
+            if ch.interrupt == "transfer":
+                ch.interrupt = ""
+                ch.switch.route(ch, ch.transfer_to, transfer=True)
+                continue
+            if not ch.queue:
+                if getattr(ch, "hold_open", False):
+                    ch.wait()
+                    continue
+                ch.hangup("NORMAL_CLEARING")
+                break
+            execute(ch, *ch.queue.popleft())
+        ch.teardown()
+    except Exception:
+        log.exception("channel %s runner failed", ch.uuid)
+        ch.hanging = True
+        ch.teardown()
+
+
+def execute(ch: Channel, app: str, arg: str, app_uuid: str, on_done=None, private: bool = False) -> str:
+    fn = APPS.get(app)
+    if ch.state not in ("CS_EXECUTE", "CS_SOFT_EXECUTE", "CS_EXCHANGE_MEDIA", "CS_PARK") and not ch.hanging:
+        ch.set_state("CS_EXECUTE")
+    values = {"Application": app}
+    if arg:
+        values["Application-Data"] = arg
+    if app_uuid:
+        values["Application-UUID"] = app_uuid
+    prev = ch.current_app, ch.current_app_data
+    ch.current_app, ch.current_app_data = app, arg
+    ch.variables["current_application"] = app
+    if arg:
+        ch.variables["current_application_data"] = arg
+    ch.emit("CHANNEL_EXECUTE", values)
+    if fn is None:
+        response = "-ERR invalid application"
+    else:
+        response = fn(ch, arg) or NONE
+    ch.emit("CHANNEL_EXECUTE_COMPLETE", {**values, "Application-Response": response})
+    if private:
+        ch.emit("PRIVATE_COMMAND")
+    ch.current_app, ch.current_app_data = prev
+    if on_done:
+        on_done(response)
+    return response
+
+
+def _serve(ch: Channel, stop_on: tuple[str, ...], timeout: float | None = None) -> str:
+    """Wait, running queued messages inline, until one of ``stop_on`` (or hangup/timeout)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        why = ch.wait(left)
+        if why == "hangup" or why == "timeout" or why in stop_on:
+            return why
+        if why == "msg" and ch.queue:
+            execute(ch, *ch.queue.popleft())
+            continue
+        if why in ("break", "break_all"):
+            ch.interrupt = ""  # nothing to break here
+
+
+def app_park(ch: Channel, arg: str) -> str:
+    ch.emit("CHANNEL_PARK")
+    _serve(ch, ("transfer", "bridge"))
+    ch.emit("CHANNEL_UNPARK")
+    if ch.interrupt == "bridge":
+        ch.interrupt = ""
+    return NONE
+
+
+def app_answer(ch: Channel, arg: str) -> str:
+    ch.answer()
+    return NONE
+
+
+def app_pre_answer(ch: Channel, arg: str) -> str:
+    ch.early_media()
+    return NONE
+
+
+def app_set(ch: Channel, arg: str) -> str:
+    name, _, value = arg.partition("=")
+    if name:
+        if value == "":
+            ch.variables.pop(name, None)
+        else:
+            ch.variables[name] = value
+    return NONE
+
+
+def app_unset(ch: Channel, arg: str) -> str:
+    ch.variables.pop(arg, None)
+    return NONE
+
+
+def app_hangup(ch: Channel, arg: str) -> str:
+    ch.hangup(arg or "NORMAL_CLEARING")
+    return NONE
+
+
+def app_playback(ch: Channel, arg: str) -> str:
+    kind = arg.split("://", 1)[0] if "://" in arg else "file"
+    ch.emit("PLAYBACK_START", {"Playback-File-Type": kind, "Playback-File-Path": arg})
+    seconds = ch.switch.prompt_seconds(arg)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    status = "done"
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        why = ch.wait(left)
+        if why == "timeout":
+            break
+        if why in ("hangup", "transfer", "bridge"):
+            status = "break"
+            break
+        if why in ("break", "break_all"):
+            ch.interrupt = ""
+            status = "break"
+            if why == "break_all":
+                ch.queue.clear()
+            break
+        if why == "msg":
+            ch.signal.clear()
+            gevent.sleep(min(left or 0.01, 0.01))  # queued messages run after the playback
+    ch.emit("PLAYBACK_STOP", {"Playback-File-Type": kind, "Playback-File-Path": arg,
+                              "Playback-Status": status})
+    return "FILE PLAYED" if status == "done" else "FILE NOT FOUND" if status == "missing" else "PLAYBACK ERROR"
+
+
+def app_sleep(ch: Channel, arg: str) -> str:
+    seconds = (int(arg) if arg.isdigit() else 0) / 1000 * ch.switch.time_factor
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ch.wait(deadline - time.monotonic()) in ("hangup", "transfer"):
+            break
+    return NONE
+
+
+def app_wait_hangup(ch: Channel, arg: str) -> str:
+    _serve(ch, ("transfer",))
+    return NONE
+
+
+def app_eavesdrop(ch: Channel, arg: str) -> str:
+    target = ch.switch.channels.get(arg.strip())
+    if target is None:
+        return NONE
+    ch.other_leg = target
+    _serve(ch, ("transfer",))
+    return NONE
+
+
+def app_record_session(ch: Channel, arg: str) -> str:
+    ch.switch.recorder.start(ch, arg)
+    return NONE
+
+
+def app_transfer(ch: Channel, arg: str) -> str:
+    ch.transfer_to = arg.split()[0] if arg.split() else ""
+    ch.wake("transfer")
+    return NONE
+
+
+def app_bridge_leg(ch: Channel, arg: str) -> str:
+    """The internal bridge loop run on both legs of ``uuid_bridge`` (or ``bridge``)."""
+    peer = ch.bridged
+    if peer is None:
+        return NONE
+    if getattr(ch, "bridge_a", False):
+        ch.emit("CHANNEL_BRIDGE", {"Bridge-A-Unique-ID": ch.uuid, "Bridge-B-Unique-ID": peer.uuid})
+    why = _serve(ch, ("transfer", "unbridge"))
+    if ch.interrupt == "unbridge":
+        ch.interrupt = ""
+    if getattr(ch, "bridge_a", False):
+        ch.emit("CHANNEL_UNBRIDGE", {"Bridge-A-Unique-ID": ch.uuid, "Bridge-B-Unique-ID": peer.uuid})
+    ch.switch.unbridge(ch, peer)
+    if why == "hangup" or ch.hanging or why == "transfer":
+        return NONE
+    if ch.variables.get("park_after_bridge") == "true":
+        enqueue(ch, "park", front=True)
+    elif not ch.queue:
+        ch.hangup("NORMAL_CLEARING")
+    return NONE
+
+
+def app_bridge(ch: Channel, arg: str) -> str:
+    result = ch.switch.originate_for_bridge(ch, arg)
+    if isinstance(result, str):
+        ch.variables["originate_disposition"] = result
+        return NONE
+    ch.switch.join(ch, result)
+    return app_bridge_leg(ch, "")
+
+
+APPS = {
+    "park": app_park, "answer": app_answer, "pre_answer": app_pre_answer, "set": app_set,
+    "export": app_set, "unset": app_unset, "hangup": app_hangup, "playback": app_playback,
+    "sleep": app_sleep, "echo": app_wait_hangup, "eavesdrop": app_eavesdrop,
+    "three_way": app_eavesdrop, "record_session": app_record_session, "transfer": app_transfer,
+    "uuid_bridge": app_bridge_leg, "bridge": app_bridge, "endless_playback": app_playback,
+}

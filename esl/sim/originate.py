@@ -1,0 +1,248 @@
+"""``originate``: dial strings, endpoints and the outbound leg's life until answer or failure.
+
+Dial string: ``{a=1,b=2}[c=3]endpoint`` (both variable blocks optional; ``origination_uuid``,
+``origination_caller_id_number/name``, ``originate_timeout`` are honoured, every other
+variable is set on the channel). Endpoints: ``null/<n>`` (answers at once),
+``loopback/<dest>[/<context>]`` (an A leg plus a B leg running the dialplan for dest),
+``user/<ext>[@domain]`` (simulated SIP users), ``sofia/<profile>/<user>@<host>[:port]``
+(scripted endpoints). Failures answer ``-ERR <CAUSE>``: USER_BUSY, CALL_REJECTED,
+NO_ANSWER (after originate_timeout, default 60 s), USER_NOT_REGISTERED, SUBSCRIBER_ABSENT,
+NORMAL_TEMPORARY_FAILURE (unreachable), NO_ROUTE_DESTINATION, CHAN_NOT_IMPLEMENTED.
+The caller of ``place`` blocks (a greenlet) until the leg answers or fails.
+"""
+from __future__ import annotations
+
+import time
+import uuid as uuidlib
+
+import gevent
+import gevent.event
+
+from esl.sim import apps
+from esl.sim.channel import Channel
+from esl.sim.users import CAUSE, Script
+
+
+class DialError(ValueError):
+    pass
+
+
+def split_vars(text: str) -> tuple[dict[str, str], str]:
+    """Leading ``{...}`` / ``[...]`` / ``<...>`` blocks -> variables, rest of the dial string."""
+    variables: dict[str, str] = {}
+    pairs = {"{": "}", "[": "]", "<": ">"}
+    while text and text[0] in pairs:
+        end = text.find(pairs[text[0]])
+        if end < 0:
+            raise DialError("unterminated variable block")
+        for item in _split_commas(text[1:end]):
+            name, sep, value = item.partition("=")
+            if sep and name.strip():
+                variables[name.strip()] = value.strip().strip("'")
+        text = text[end + 1:]
+    return variables, text
+
+
+def _split_commas(text: str) -> list[str]:
+    out, depth, cur = [], 0, []
+    for c in text:
+        if c == "'":
+            depth ^= 1
+        if c == "," and not depth:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+def parse_app(text: str) -> tuple[str, str] | None:
+    """``&park()`` / ``&park`` / ``&playback(file)`` -> (app, arg); None if not an app."""
+    text = text.strip()
+    if not text.startswith("&"):
+        return None
+    text = text[1:]
+    if "(" in text and text.endswith(")"):
+        name, _, arg = text.partition("(")
+        return name.strip(), arg[:-1]
+    name, _, arg = text.partition(" ")
+    return name.strip(), arg.strip()
+
+
+def originate(switch, argument: str) -> str:
+    """The api command: returns its body (``+OK <uuid>\\n`` or ``-ERR <CAUSE>\\n``)."""
+    parts = argument.strip().split(None, 1)
+    if len(parts) < 2:
+        return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
+    dialstring, target = parts
+    app = parse_app(target)
+    if app is not None and app[0] not in apps.APPS:
+        return "-ERR NO_ROUTE_DESTINATION\n" if not app[0] else "-ERR DESTINATION_OUT_OF_ORDER\n"
+    result = place(switch, dialstring)
+    if isinstance(result, str):
+        return f"-ERR {result}\n"
+    ch = result
+    if app is not None:
+        apps.enqueue(ch, app[0], app[1])
+    else:
+        ch.profile["destination"] = target.split()[0]
+        switch.route(ch, target.split()[0])
+    return f"+OK {ch.uuid}\n"
+
+
+def place(switch, dialstring: str, originator: Channel | None = None):
+    """Create the outbound leg and wait for its far end. Returns the Channel or a cause."""
+    try:
+        variables, endpoint = split_vars(dialstring.strip())
+    except DialError:
+        return "INVALID_NUMBER_FORMAT"
+    kind, _, rest = endpoint.partition("/")
+    timeout = float(variables.get("originate_timeout") or variables.get("leg_timeout") or 60)
+    uuid = variables.get("origination_uuid") or str(uuidlib.uuid4())
+    cid_num = variables.get("origination_caller_id_number", "0000000000")
+    cid_name = variables.get("origination_caller_id_name", "Outbound Call" if not originator else "")
+    if originator is not None:
+        cid_num = variables.get("origination_caller_id_number", originator.profile["caller_number"])
+        cid_name = variables.get("origination_caller_id_name", originator.profile["caller_name"])
+    if kind == "null":
+        return _leg(switch, uuid, f"null/{rest}", rest, cid_name, cid_num, variables, "mod_null",
+                    Script("answer"), timeout, originator)
+    if kind == "loopback":
+        return _loopback(switch, uuid, rest, cid_name, cid_num, variables, timeout, originator)
+    if kind == "user":
+        ext = rest.split("@")[0]
+        user = switch.users.users.get(ext)
+        if user is None:
+            return "SUBSCRIBER_ABSENT"
+        if not user.registered:
+            return "USER_NOT_REGISTERED"
+        user.calls += 1
+        name = f"sofia/internal/{ext}@127.0.0.1:{user.port}"
+        variables.setdefault("dialed_user", ext)
+        variables.setdefault("dialed_domain", user.domain)
+        return _leg(switch, uuid, name, ext, cid_name, cid_num, variables, "mod_sofia",
+                    user.script, timeout, originator)
+    if kind == "sofia":
+        uri = rest.split("/", 1)[1] if "/" in rest else rest
+        script = switch.users.endpoints.get(uri)
+        user_part = uri.split("@")[0]
+        if script is None:
+            host = uri.split("@", 1)[1] if "@" in uri else ""
+            if host in ("127.0.0.1", "127.0.0.1:5060"):
+                return "NO_ROUTE_DESTINATION"
+        return _leg(switch, uuid, f"sofia/{rest}", user_part, cid_name, cid_num, variables,
+                    "mod_sofia", script, timeout, originator)
+    return "CHAN_NOT_IMPLEMENTED"
+
+
+def _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source, originator):
+    ch = Channel(switch, uuid, name, "outbound", caller_name=cid_name, caller_number=cid_num,
+                 destination=dest, source=source, dialplan="" if source != "mod_loopback" else "XML",
+                 variables={k: v for k, v in variables.items()})
+    ch.profile["callee_number"] = cid_num
+    if originator is not None:
+        ch.other_leg = originator
+        ch.variables["originator"] = originator.uuid
+    switch.add(ch)
+    ch.emit("CHANNEL_OUTGOING")
+    ch.set_state("CS_INIT")
+    ch.emit("CHANNEL_CREATE")
+    ch.emit("CHANNEL_ORIGINATE")
+    ch.set_state("CS_ROUTING")
+    ch.set_state("CS_CONSUME_MEDIA")
+    ch.hold_open = True
+    return ch
+
+
+def _await(ch: Channel, timeout: float):
+    """Block until ``ch`` is answered (-> ch) or hung up / timed out (-> cause)."""
+    done = gevent.event.AsyncResult()
+
+    def watch(_c, what):
+        if what == "answer" and not done.ready():
+            done.set(ch)
+        elif what == "hangup" and not done.ready():
+            done.set(ch.hangup_cause or "NORMAL_CLEARING")
+
+    ch.watchers.append(watch)
+    if ch.answer_state == "answered":
+        done.set(ch)
+    try:
+        result = done.get(timeout=timeout)
+    except gevent.Timeout:
+        ch.hangup("NO_ANSWER")
+        apps.start_runner(ch)
+        result = "NO_ANSWER"
+    finally:
+        if watch in ch.watchers:
+            ch.watchers.remove(watch)
+    if isinstance(result, str):
+        apps.start_runner(ch)
+    else:
+        ch.hold_open = False
+    return result
+
+
+def _far_end(ch: Channel, script: Script | None) -> None:
+    tf = ch.switch.time_factor
+    if script is None:  # nothing answers at that address
+        gevent.sleep(0)
+        ch.hangup("NORMAL_TEMPORARY_FAILURE")
+        return
+    if script.action == "noanswer" or script.ring:
+        ch.ring()
+    if script.ring:
+        gevent.sleep(script.ring * tf)
+    if ch.hanging or script.action == "noanswer":
+        return
+    if script.action in CAUSE:
+        ch.hangup(CAUSE[script.action])
+        return
+    ch.answer()
+    if script.talk is not None:
+        gevent.sleep(script.talk * tf)
+        ch.hangup("NORMAL_CLEARING")
+
+
+def _leg(switch, uuid, name, dest, cid_name, cid_num, variables, source, script, timeout, originator):
+    ch = _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source, originator)
+    ch.far_end = gevent.spawn(_far_end, ch, script)
+    return _await(ch, timeout)
+
+
+def _loopback(switch, uuid, rest, cid_name, cid_num, variables, timeout, originator):
+    dest = rest.split("/")[0]
+    a = _new_outbound(switch, uuid, f"loopback/{dest}-a", dest, cid_name, cid_num, variables,
+                      "mod_loopback", originator)
+    b = Channel(switch, str(uuidlib.uuid4()), f"loopback/{dest}-b", "inbound",
+                caller_name=cid_name, caller_number=cid_num, destination=dest, source="mod_loopback")
+    a.variables.update(other_loopback_leg_uuid=b.uuid, loopback_leg="A")
+    b.variables.update(other_loopback_leg_uuid=a.uuid, loopback_leg="B")
+    switch.add(b)
+    b.set_state("CS_INIT")
+    b.emit("CHANNEL_CREATE")
+    b.set_callstate("RINGING")
+
+    def b_event(_c, what):
+        if what == "answer":
+            a.answer()
+        elif what == "hangup":
+            a.hangup(b.hangup_cause)
+            apps.start_runner(a)
+
+    def a_event(_c, what):
+        if what == "hangup":
+            b.hangup(a.hangup_cause)
+            apps.start_runner(b)
+
+    b.watchers.append(b_event)
+    a.watchers.append(a_event)
+    if not switch.route(b, dest):
+        gevent.sleep(0)
+    return _await(a, timeout)
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,386 @@
+"""One Event Socket connection (inbound client, or an outbound socket the switch dialled).
+
+Rules (FACTS.md): replies are ``command/reply`` without Content-Length, ``api/response``
+with it; before auth only ``auth``/``exit`` work (``-ERR command not found``, connection
+stays open); a wrong password gets ``-ERR invalid``, the 67-byte disconnect notice and a
+close. Commands run one at a time (a blocking ``api originate`` holds this connection's
+later commands, as FreeSWITCH does) while events keep flowing through a writer greenlet.
+"""
+from __future__ import annotations
+
+import logging
+import uuid as uuidlib
+
+import gevent
+import gevent.queue
+
+from esl import protocol as P
+from esl.errors import ProtocolError
+from esl.sim import api, apps
+from esl.sim.bus import SimEvent
+
+log = logging.getLogger(__name__)
+
+GOODBYE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
+FORMATS = ("plain", "json", "xml")
+
+
+def reply(text: str, extra: list[tuple[str, str]] = ()) -> bytes:
+    return P.frame_bytes([("Content-Type", P.COMMAND_REPLY), ("Reply-Text", text), *extra])
+
+
+def api_response(body: str) -> bytes:
+    data = body.encode("utf-8")
+    return P.frame_bytes([("Content-Type", P.API_RESPONSE), ("Content-Length", str(len(data)))], data)
+
+
+def notice(body: str = GOODBYE, extra: list[tuple[str, str]] = ()) -> bytes:
+    data = body.encode("utf-8")
+    return P.frame_bytes([("Content-Type", P.DISCONNECT_NOTICE), *extra,
+                          ("Content-Length", str(len(data)))], data)
+
+
+class Session:
+    def __init__(self, sim, sock, channel=None, async_mode: bool = True, full: bool = True):
+        self.sim = sim
+        self.switch = sim.switch
+        self.sock = sock
+        self.channel = channel  # outbound socket: the controlled channel
+        self.async_mode = async_mode
+        self.full = full
+        self.authed = channel is not None
+        self.fmt = "plain"
+        self.subs: set[str] = set()
+        self.custom: set[str] = set()
+        self.filters: list[tuple[str, str]] = []
+        self.my_uuid: str | None = None
+        self.linger = False
+        self.log_level: int | None = None
+        self.closed = False
+        self.out: gevent.queue.Queue = gevent.queue.Queue()
+        self.writer = None
+
+    # ------------------------------------------------------------------ I/O
+    def serve(self) -> None:
+        self.writer = gevent.spawn(self._write_loop)
+        self.switch.bus.listen(self.on_event)
+        parser = P.CommandParser()
+        try:
+            if self.channel is None:
+                self.send(P.frame_bytes([("Content-Type", P.AUTH_REQUEST)]))
+            while not self.closed:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                for cmd in parser.feed(data):
+                    if self.closed:
+                        break
+                    self.handle(cmd)
+        except (OSError, ProtocolError) as exc:
+            log.debug("session ended: %s", exc)
+        finally:
+            self.close(flush=True)
+            self.writer.join(timeout=5)  # the server closes the socket when serve() returns
+
+    def send(self, data: bytes) -> None:
+        if not self.closed:
+            self.out.put(data)
+
+    def _write_loop(self) -> None:
+        try:
+            for data in self.out:
+                if data is None:
+                    break
+                self.sock.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._shutdown()
+
+    def close(self, flush: bool = True) -> None:
+        """Stop reading; the writer sends what is queued (if flush) then closes the socket."""
+        if self.closed:
+            return
+        self.closed = True
+        self.switch.bus.unlisten(self.on_event)
+        self.sim.sessions.discard(self)
+        if not flush:
+            self._shutdown()
+        self.out.put(None)
+        if self.channel is not None:
+            self.channel.hold_open = False
+            self.channel.signal.set()
+
+    def _shutdown(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------------ events
+    def wants(self, ev: SimEvent) -> bool:
+        if self.my_uuid is not None:
+            if ev.get("Unique-ID") != self.my_uuid:
+                return False
+            if self.channel is None and not self.subs:
+                return True
+        if not self.subs and self.my_uuid is None:
+            return False
+        if ev.name == "BACKGROUND_JOB" or "ALL" in self.subs or self.my_uuid is not None and not self.subs:
+            ok = "ALL" in self.subs or ev.name in self.subs or self.my_uuid is not None
+        elif ev.get("Event-Name") == "CUSTOM":
+            ok = ev.name in self.custom or ("CUSTOM" in self.subs and not self.custom)
+        else:
+            ok = ev.name in self.subs
+        if ok and self.filters:
+            ok = any(ev.get(h) == v for h, v in self.filters)
+        return ok
+
+    def on_event(self, ev: SimEvent) -> None:
+        if self.closed:
+            return
+        if self.my_uuid is not None and ev.name == "CHANNEL_HANGUP" and ev.get("Unique-ID") == self.my_uuid:
+            if self.linger:
+                if self.wants(ev):
+                    self.send(P.event_frame(self.fmt, ev.headers, ev.body))
+                self.send(notice("", [("Controlled-Session-UUID", self.my_uuid),
+                                      ("Content-Disposition", "linger"),
+                                      ("Channel-Name", ev.get("Channel-Name")),
+                                      ("Linger-Time", "-1")]))
+                return
+            if self.channel is not None and self.wants(ev):
+                self.send(P.event_frame(self.fmt, ev.headers, ev.body))
+            self.send(notice(GOODBYE, [("Controlled-Session-UUID", self.my_uuid),
+                                       ("Content-Disposition", "disconnect")]))
+            self.close()
+            return
+        if self.wants(ev):
+            self.send(P.event_frame(self.fmt, ev.headers, ev.body))
+
+    # ------------------------------------------------------------------ commands
+    def handle(self, cmd: P.ClientCommand) -> None:
+        line = cmd.line
+        word, _, rest = line.partition(" ")
+        if self.sim.faults.before(self, line):
+            return
+        if not self.authed:
+            if word == "auth":
+                if rest.strip() == self.sim.password:
+                    self.authed = True
+                    self.send(reply("+OK accepted"))
+                else:
+                    self.send(reply("-ERR invalid"))
+                    self.send(notice())
+                    self.close()
+            elif word == "exit":
+                self.exit()
+            else:
+                self.send(reply("-ERR command not found"))
+            return
+        handler = getattr(self, "cmd_" + word, None)
+        if handler is None:
+            self.send(reply("-ERR command not found"))
+            return
+        handler(rest.strip(), cmd)
+
+    def exit(self) -> None:
+        self.send(reply("+OK bye"))
+        extra = [("Controlled-Session-UUID", self.my_uuid), ("Content-Disposition", "disconnect")] \
+            if self.channel is not None else []
+        self.send(notice(GOODBYE, extra))
+        self.close()
+
+    def cmd_exit(self, rest, cmd):
+        self.exit()
+
+    def cmd_auth(self, rest, cmd):
+        self.send(reply("-ERR already authenticated" if False else "+OK accepted"))
+
+    def fire_api_event(self, command: str) -> None:
+        name, _, arg = command.strip().partition(" ")
+        extra = [("API-Command", name)] + ([("API-Command-Argument", arg)] if arg else [])
+        self.switch.bus.fire("API", extra)
+
+    def cmd_api(self, rest, cmd):
+        self.fire_api_event(rest)
+        self.send(api_response(api.run(self.switch, rest)))
+
+    def cmd_bgapi(self, rest, cmd):
+        job = cmd.headers.get("Job-UUID") or str(uuidlib.uuid4())
+        self.send(reply(f"+OK Job-UUID: {job}", [("Job-UUID", job)]))
+        gevent.spawn(self._bg_job, job, rest)
+
+    def _bg_job(self, job: str, command: str) -> None:
+        self.fire_api_event(command)
+        body = api.run(self.switch, command)
+        name, _, arg = command.strip().partition(" ")
+        extra = [("Job-UUID", job), ("Job-Command", name)] + ([("Job-Command-Arg", arg)] if arg else [])
+        self.switch.bus.fire("BACKGROUND_JOB", extra, body=body)
+
+    def cmd_event(self, rest, cmd):
+        words = rest.split()
+        if words and words[0] in FORMATS:
+            self.fmt = words.pop(0)
+        custom = False
+        for w in words:
+            if w == "CUSTOM":
+                custom = True
+                self.subs.add(w)
+            elif custom or "::" in w:
+                self.custom.add(w)
+            else:
+                self.subs.add(w)
+        self.send(reply(f"+OK event listener enabled {self.fmt}"))
+
+    def cmd_noevents(self, rest, cmd):
+        if not self.subs and not self.custom:
+            self.send(reply("-ERR not listening for events"))
+            return
+        self.subs.clear()
+        self.custom.clear()
+        self.send(reply("+OK no longer listening for events"))
+
+    def cmd_nixevent(self, rest, cmd):
+        for w in rest.split():
+            if w == "ALL":
+                self.subs.clear()
+                self.custom.clear()
+            self.subs.discard(w)
+            self.custom.discard(w)
+        self.send(reply("+OK events nixed"))
+
+    def cmd_filter(self, rest, cmd):
+        words = rest.split(None, 2)
+        if words and words[0] == "delete":
+            header = words[1] if len(words) > 1 else ""
+            value = words[2] if len(words) > 2 else ""
+            if header == "all":
+                self.filters.clear()
+            else:
+                self.filters = [(h, v) for h, v in self.filters if not (h == header and (not value or v == value))]
+            self.send(reply(f"+OK filter deleted. [{header}][{value}]"))
+            return
+        if len(words) < 2:
+            self.send(reply("-ERR invalid syntax"))
+            return
+        header, value = words[0], rest.split(None, 1)[1]
+        self.filters.append((header, value))
+        self.send(reply(f"+OK filter added. [{header}]=[{value}]"))
+
+    def cmd_myevents(self, rest, cmd):
+        if self.my_uuid is not None:
+            self.send(reply("-ERR aready enabled."))
+            return
+        words = rest.split()
+        if self.channel is not None:
+            uuid = self.channel.uuid
+            fmt = words[0] if words and words[0] in FORMATS else "plain"
+        else:
+            if not words or words[0] not in self.switch.channels:
+                self.send(reply("-ERR invalid uuid"))
+                return
+            uuid = words[0]
+            fmt = words[1] if len(words) > 1 and words[1] in FORMATS else "plain"
+        self.my_uuid, self.fmt = uuid, fmt
+        self.send(reply("+OK Events Enabled"))
+
+    def cmd_linger(self, rest, cmd):
+        self.linger = True
+        self.send(reply(f"+OK will linger {rest} seconds" if rest else "+OK will linger"))
+
+    def cmd_nolinger(self, rest, cmd):
+        self.linger = False
+        self.send(reply("+OK will not linger"))
+
+    def cmd_log(self, rest, cmd):
+        level = rest.split()[0] if rest.split() else "7"
+        self.log_level = int(level) if level.isdigit() else 7
+        self.send(reply(f"+OK log level {level} [{self.log_level}]"))
+
+    def cmd_nolog(self, rest, cmd):
+        if self.log_level is None:
+            self.send(reply("-ERR not loging"))
+            return
+        self.log_level = None
+        self.send(reply("+OK no longer logging"))
+
+    def cmd_sendevent(self, rest, cmd):
+        name = rest.split()[0] if rest.split() else "CUSTOM"
+        event_uuid = str(uuidlib.uuid4())
+        subclass = cmd.headers.get("Event-Subclass")
+        head = [("Event-Subclass", subclass)] if subclass else []
+        head.append(("Command", f"sendevent {name}"))
+        head += [(k, v) for k, v in cmd.headers.items() if k != "Event-Subclass"]
+        head.append(("Event-UUID", event_uuid))
+        core = self.switch.bus.core(name, "sendevent")
+        body = cmd.body
+        self.switch.bus.publish(SimEvent(subclass if name == "CUSTOM" and subclass else name,
+                                         head + core, body))
+        self.send(reply(f"+OK {event_uuid}"))
+
+    def cmd_sendmsg(self, rest, cmd):
+        uuid = rest.split()[0] if rest.split() else (self.channel.uuid if self.channel else "")
+        ch = self.switch.channels.get(uuid)
+        if ch is None:
+            self.send(reply("-ERR invalid session id [%s]" % uuid))
+            return
+        h = {k.lower(): v for k, v in cmd.headers.items()}
+        command = h.get("call-command", "")
+        if command == "execute":
+            app = h.get("execute-app-name", "")
+            arg = cmd.body if cmd.body and "execute-app-arg" not in h else h.get("execute-app-arg", "")
+            loops = int(h.get("loops", "1")) if h.get("loops", "1").isdigit() else 1
+            event_uuid = cmd.headers.get("Event-UUID", "")
+            sync = self.channel is not None and not self.async_mode
+            if sync:
+                done = gevent.event.Event()
+                for i in range(loops):
+                    apps.enqueue(ch, app, arg, event_uuid, on_done=(lambda r: done.set()) if i == loops - 1 else None)
+                gevent.spawn(self._sync_reply, done, ch)
+                return
+            for _ in range(loops):
+                apps.enqueue(ch, app, arg, event_uuid)
+        elif command == "hangup":
+            ch.hangup(h.get("hangup-cause", "NORMAL_CLEARING"))
+            apps.start_runner(ch)
+        elif command == "unicast" or command == "nomedia":
+            pass
+        else:
+            self.send(reply("-ERR invalid command"))
+            return
+        self.send(reply("+OK"))
+
+    def _sync_reply(self, done, ch) -> None:
+        while not done.wait(0.05):
+            if ch.destroyed or ch.hanging:
+                break
+        self.send(reply("+OK"))
+
+    # -------------------------------------------------------- outbound-socket commands
+    def cmd_connect(self, rest, cmd):
+        ch = self.channel
+        if ch is None:
+            self.send(reply("-ERR command not found"))
+            return
+        head = [("Event-Name", "CHANNEL_DATA")] + self.switch.bus.core("CHANNEL_DATA")[1:]
+        head += ch.channel_block() + ch.variable_block()
+        enc = [(k, P.fs_url_encode(v)) for k, v in head]
+        enc += [("Content-Type", P.COMMAND_REPLY), ("Reply-Text", "%2BOK%0A"),
+                ("Socket-Mode", "async" if self.async_mode else "static"),
+                ("Control", "full" if self.full else "single-channel")]
+        self.send(P.frame_bytes(enc))
+
+    def cmd_getvar(self, rest, cmd):
+        ch = self.channel
+        value = ch.variables.get(rest.strip()) if ch is not None else None
+        if value is None and ch is not None:
+            value = {"caller_id_number": ch.profile["caller_number"],
+                     "caller_id_name": ch.profile["caller_name"],
+                     "destination_number": ch.profile["destination"]}.get(rest.strip())
+        self.send(reply(value if value is not None else "-ERR command not found"))
+
+    def cmd_resume(self, rest, cmd):
+        self.send(reply("+OK"))
+
+    def cmd_divert_events(self, rest, cmd):
+        self.send(reply("+OK events diverted" if rest.strip() == "on" else "+OK events not diverted"))

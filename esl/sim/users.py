@@ -1,0 +1,108 @@
+"""Simulated SIP users (agents' softphones) and scripted far ends.
+
+A user registers and unregisters (CUSTOM sofia::register / sofia::unregister with the
+corpus' header set) and, per call, follows its script: ``answer`` after ``ring`` seconds,
+``reject`` (CALL_REJECTED), ``busy`` (USER_BUSY), ``noanswer`` (rings until the
+originator gives up: NO_ANSWER); once answered it hangs up after ``talk`` seconds
+(None = stays until the other side hangs up). Durations scale by the switch's time factor.
+Endpoints addressed by SIP URI (``sofia/internal/agentA@127.0.0.1:5094``) use the same
+scripts, registered with ``Directory.endpoint``.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+ACTIONS = ("answer", "reject", "busy", "noanswer")
+CAUSE = {"reject": "CALL_REJECTED", "busy": "USER_BUSY"}
+_ports = itertools.count(5100)
+
+
+@dataclass
+class Script:
+    action: str = "answer"
+    ring: float = 0.0
+    talk: float | None = None
+
+    def __post_init__(self):
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown far-end action {self.action!r} (one of {', '.join(ACTIONS)})")
+
+
+@dataclass
+class SimUser:
+    ext: str
+    script: Script = field(default_factory=Script)
+    registered: bool = False
+    port: int = 0
+    call_id: str = ""
+    domain: str = "127.0.0.1"
+    calls: int = 0
+
+    @property
+    def contact(self) -> str:
+        return f'"" <sip:{self.ext}@127.0.0.1:{self.port}>'
+
+
+class Directory:
+    def __init__(self, switch):
+        self.switch = switch
+        self.users: dict[str, SimUser] = {}
+        self.endpoints: dict[str, Script] = {}
+
+    def add(self, ext: str, action: str = "answer", ring: float = 0.0, talk: float | None = None,
+            register: bool = True) -> SimUser:
+        user = self.users.get(ext) or SimUser(ext, port=next(_ports))
+        user.script = Script(action, ring, talk)
+        self.users[ext] = user
+        if register and not user.registered:
+            self.register(ext)
+        return user
+
+    def endpoint(self, uri: str, action: str = "answer", ring: float = 0.0, talk: float | None = None) -> None:
+        """A far end reached by SIP URI (``user@host:port``), as sipp UAS in the corpus."""
+        self.endpoints[uri] = Script(action, ring, talk)
+
+    def _user_headers(self, user: SimUser) -> list[tuple[str, str]]:
+        return [("sip_number_alias", user.ext), ("sip_auth_username", user.ext),
+                ("sip_auth_realm", user.domain), ("number_alias", user.ext), ("user_name", user.ext),
+                ("domain_name", user.domain), ("record_stereo", "true"),
+                ("default_gateway", "example.com"), ("default_areacode", "918"),
+                ("transfer_fallback_extension", "operator"), ("toll_allow", "domestic,international,local"),
+                ("accountcode", user.ext), ("user_context", "default"),
+                ("effective_caller_id_name", f"Extension {user.ext}"),
+                ("effective_caller_id_number", user.ext), ("outbound_caller_id_name", "FreeSWITCH"),
+                ("outbound_caller_id_number", "0000000000"), ("callgroup", "techsupport")]
+
+    def register(self, ext: str, expires: int = 120) -> SimUser:
+        user = self.users.get(ext) or self.add(ext, register=False)
+        user.registered = True
+        user.call_id = f"{next(_ports)}-sim@127.0.0.1"
+        self.switch.bus.fire("CUSTOM", subclass="sofia::register", extra=[
+            ("profile-name", "internal"), ("from-user", ext), ("from-host", user.domain),
+            ("presence-hosts", "127.0.0.1,127.0.0.1"), ("contact", user.contact),
+            ("call-id", user.call_id), ("rpid", "unknown"), ("status", "Registered(UDP)"),
+            ("expires", str(expires)), ("to-user", ext), ("to-host", user.domain),
+            ("network-ip", "127.0.0.1"), ("network-port", str(user.port)), ("username", ext),
+            ("realm", user.domain), ("user-agent", "sentral-sim"), *self._user_headers(user)])
+        return user
+
+    def unregister(self, ext: str) -> None:
+        user = self.users.get(ext)
+        if user is None or not user.registered:
+            return
+        user.registered = False
+        bus = self.switch.bus
+        bus.fire("PRESENCE_IN", [
+            ("proto", "sip"), ("login", f"sip:mod_sofia@127.0.0.1:5060"),
+            ("from", f"{ext}@{user.domain}"), ("rpid", "unknown"), ("status", "Unregistered"),
+            ("event_type", "presence"), ("alt_event_type", "dialog"), ("event_count", "1")])
+        bus.fire("CUSTOM", subclass="sofia::unregister", extra=[
+            ("profile-name", "internal"), ("username", ext), ("from-user", ext),
+            ("from-host", user.domain), ("contact", user.contact), ("call-id", user.call_id),
+            ("rpid", "unknown"), ("realm", user.domain), ("network-ip", "127.0.0.1"),
+            ("network-port", str(user.port)), ("user-agent", "sentral-sim"), ("expires", "0"),
+            *self._user_headers(user)])
+
+    def registered(self) -> list[SimUser]:
+        return [u for u in self.users.values() if u.registered]
