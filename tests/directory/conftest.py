@@ -9,17 +9,57 @@ import pytest
 from engine.directory.model import Absence, AbsenceCategory, OrgUnit, Person
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "sync" / "examples"
+DIRECTORY_TABLES = ("dir_tenants", "dir_units", "dir_persons", "dir_services", "dir_absences",
+                    "dir_source_status", "web_user_roles", "web_users")
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=timezone.utc)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    """A migrated, empty database of each kind (PostgreSQL from the pg_url fixture)."""
-    from store.migrate import migrate
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory):
+    """Migrate once per session: a SQLite file each test copies, and a PostgreSQL
+    database each test empties (a migration per test would take seconds)."""
+    import uuid
 
-    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else f"sqlite:///{tmp_path}/dir.db"
-    migrate(url)
-    return url
+    import sqlalchemy as sa
+
+    from store.migrate import migrate
+    from tests.conftest import PG_ADMIN_URL
+
+    sqlite_file = tmp_path_factory.mktemp("dirtemplate") / "template.db"
+    migrate(f"sqlite:///{sqlite_file}")
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = "sentral_tpl_" + uuid.uuid4().hex[:12]
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    migrate(sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield sqlite_file, name, admin
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path, migrated_templates):
+    """A fresh migrated, empty database of each kind (real PostgreSQL; dropped afterwards)."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    sqlite_file, template, admin = migrated_templates
+    if request.param == "sqlite":
+        shutil.copy(sqlite_file, tmp_path / "dir.db")
+        yield f"sqlite:///{tmp_path}/dir.db"
+        return
+    # One migrated PostgreSQL database per session, emptied before each test
+    # (creating a database per test costs ~1 s each on this machine).
+    url = admin.url.set(database=template).render_as_string(hide_password=False)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE " + ", ".join(DIRECTORY_TABLES) + " RESTART IDENTITY"))
+    engine.dispose()
+    yield url
 
 
 @pytest.fixture
