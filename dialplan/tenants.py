@@ -1,0 +1,146 @@
+"""One tenant (client agency) mapping → TenantConfig, its queues and its entry points.
+
+Rules: queues are written under their tenant (so a queue always has one); a main number
+is `"+4722000001"` (to the tenant's first queue) or `{number|pattern, queue, priority,
+tags}`; numbers are digits with an optional leading `+`; a `pattern` must compile as a
+regular expression (FreeSWITCH uses PCRE; Python's `re` accepts what we write).
+Entry-point queues must be the tenant's own; other references are checked later.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from dialplan import hours, queues
+from dialplan import yamlnodes as y
+from engine.config import EntryPoint, QueueConfig, TenantConfig
+
+TENANT_KEYS = ("id", "name", "caller_id_name", "timezone", "numbers", "hours", "holidays", "special_days",
+               "after_hours", "recording", "welcome_prompt", "queues")
+NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
+TAG = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+@dataclass
+class Parsed:
+    """What the tenant files produced, with the nodes needed to place later problems."""
+
+    tenants: dict = field(default_factory=dict)         # id -> TenantConfig
+    queues: dict = field(default_factory=dict)          # id -> QueueConfig
+    entries: dict = field(default_factory=dict)         # number or pattern -> EntryPoint
+    places: dict = field(default_factory=dict)          # ("queue"|"tenant"|"number", id) -> (ctx, node)
+    queue_refs: list = field(default_factory=list)      # (ctx, node, queue id, owner queue id or "")
+    entry_refs: list = field(default_factory=list)      # (ctx, node, queue id, tenant id)
+
+
+def remember(parsed: Parsed, ctx, kind: str, key: str, node) -> bool:
+    """Record where `key` was defined; a second definition is a `duplicate` problem."""
+    if (kind, key) in parsed.places:
+        first_ctx, first = parsed.places[(kind, key)]
+        ctx.at(node, "duplicate", f"{kind} {key!r} is defined twice "
+               f"(first at {first_ctx.file}:{first.start_mark.line + 1}:{first.start_mark.column + 1})",
+               f"a unique {kind}")
+        return False
+    parsed.places[(kind, key)] = (ctx, node)
+    return True
+
+
+def _numbers(ctx, node, tenant_id: str, first_queue: str, parsed: Parsed) -> None:
+    for item in y.sequence(ctx, node, "numbers") or ():
+        if isinstance(item, yaml.ScalarNode):
+            m = {"number": (item, item)}
+        else:
+            m = y.mapping(ctx, item, "a number entry", ("number", "pattern", "queue", "priority", "tags"))
+            if m is None:
+                continue
+        if ("number" in m) == ("pattern" in m):
+            ctx.at(item, "bad-number", "a number entry needs exactly one of 'number' or 'pattern'",
+                   "{number: '+4722000001', queue: ID} or {pattern: '^\\+?4722\\d{6}$', queue: ID}")
+            continue
+        key_node = m.get("number", m.get("pattern"))[1]
+        raw = y.scalar(ctx, key_node, "number")
+        if raw is None:
+            continue
+        pattern = ""
+        if "pattern" in m:
+            try:
+                re.compile(raw)
+            except re.error as exc:
+                ctx.at(key_node, "bad-regex", f"pattern {raw!r} does not compile: {exc}", "a regular expression")
+                continue
+            pattern = raw
+        elif not NUMBER.match(raw):
+            ctx.at(key_node, "bad-number", f"{raw!r} is not a phone number", "digits with an optional leading +")
+            continue
+        queue = y.ident(ctx, m["queue"][1], "number queue") if "queue" in m else first_queue
+        if not queue:
+            if "queue" not in m:
+                ctx.at(item, "missing-key", f"number {raw!r} has no queue and the tenant has none", "a 'queue' key")
+            continue
+        priority = y.integer(ctx, m["priority"][1], "number priority", low=-100, high=100) if "priority" in m else 0
+        tags = {}
+        for tag_node, value_node in (y.items(ctx, m["tags"][1], "tags") or ()) if "tags" in m else ():
+            if not TAG.match(tag_node.value):
+                ctx.at(tag_node, "bad-id", f"tag name {tag_node.value!r} is not allowed",
+                       "lower-case letters, digits and _ (it becomes the channel variable cc_<name>)")
+            elif (value := y.text(ctx, value_node, f"tag {tag_node.value}", allow_empty=True)) is not None:
+                tags[tag_node.value] = value
+        parsed.entry_refs.append((ctx, m["queue"][1] if "queue" in m else item, queue, tenant_id))
+        if remember(parsed, ctx, "number", raw, key_node):
+            parsed.entries[raw] = EntryPoint(raw, tenant_id, queue, pattern=pattern, priority=priority or 0, tags=tags)
+
+
+def tenant(ctx, node, defaults: dict, years: range, parsed: Parsed) -> None:
+    m = y.mapping(ctx, node, "a tenant", TENANT_KEYS, ("id", "name"))
+    if m is None or "id" not in m:
+        return
+    tenant_id = y.ident(ctx, m["id"][1], "tenant id")
+    name = y.text(ctx, m["name"][1], "tenant name") if "name" in m else None
+    if tenant_id is None or not remember(parsed, ctx, "tenant", tenant_id, m["id"][1]):
+        return
+    timezone = "Europe/Oslo"
+    if "timezone" in m and (tz := y.scalar(ctx, m["timezone"][1], "timezone")) is not None:
+        if hours.check_timezone(ctx, m["timezone"][1], tz):
+            timezone = tz
+    kwargs = {"opening_hours": hours.opening_hours(ctx, m, timezone, years)}
+    if "caller_id_name" in m and (v := y.text(ctx, m["caller_id_name"][1], "caller_id_name")) is not None:
+        kwargs["caller_id_name"] = v
+    if "welcome_prompt" in m and (v := y.prompt(ctx, m["welcome_prompt"][1], "welcome_prompt")) is not None:
+        kwargs["welcome_prompt"] = v
+    if "after_hours" in m:
+        refs: list = []
+        if (v := queues.overflow(ctx, m["after_hours"][1], "after_hours", refs)) is not None:
+            kwargs["after_hours"] = v
+        parsed.queue_refs.extend((ctx, n, q, "") for n, q in refs)
+    if "recording" in m and (r := y.mapping(ctx, m["recording"][1], "recording", ("enabled", "notice"))) is not None:
+        if "enabled" in r and (v := y.boolean(ctx, r["enabled"][1], "recording enabled")) is not None:
+            kwargs["record_calls"] = v
+        if "notice" in r and (v := y.prompt(ctx, r["notice"][1], "recording notice")) is not None:
+            kwargs["recording_notice"] = v
+        if kwargs.get("record_calls", True) and not kwargs.get("recording_notice"):
+            ctx.at(m["recording"][1], "missing-key", "calls are recorded but no notice prompt is set",
+                   "recording: {notice: PROMPT} (callers must hear that the call is recorded)")
+    parsed.tenants[tenant_id] = TenantConfig(tenant_id, name or tenant_id, **kwargs)
+    first_queue = ""
+    for queue_node in (y.sequence(ctx, m["queues"][1], "queues") or ()) if "queues" in m else ():
+        queue_id = _queue(ctx, queue_node, tenant_id, defaults, parsed)
+        first_queue = first_queue or queue_id or ""
+    if "numbers" in m:
+        _numbers(ctx, m["numbers"][1], tenant_id, first_queue, parsed)
+
+
+def _queue(ctx, node, tenant_id: str, defaults: dict, parsed: Parsed) -> str | None:
+    m = y.mapping(ctx, node, "a queue", queues.QUEUE_KEYS, ("id",))
+    if m is None or "id" not in m:
+        return None
+    queue_id = y.ident(ctx, m["id"][1], "queue id")
+    name = y.text(ctx, m["name"][1], "queue name") if "name" in m else None
+    refs: list = []
+    kwargs = {**defaults, **queues.settings(ctx, m, refs)}
+    if queue_id is None or not remember(parsed, ctx, "queue", queue_id, m["id"][1]):
+        return None
+    parsed.queue_refs.extend((ctx, n, q, queue_id) for n, q in refs)
+    parsed.queues[queue_id] = QueueConfig(queue_id, tenant_id, name or queue_id, **kwargs)
+    return queue_id
