@@ -21,6 +21,7 @@ TENANT_KEYS = ("id", "name", "caller_id_name", "timezone", "numbers", "hours", "
                "after_hours", "recording", "welcome_prompt", "queues")
 NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 TAG = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+RESERVED_TAGS = frozenset({"tenant", "queue", "entry", "priority", "agent", "caller_uuid"})
 
 
 @dataclass
@@ -70,6 +71,9 @@ def _numbers(ctx, node, tenant_id: str, first_queue: str, parsed: Parsed) -> Non
             except re.error as exc:
                 ctx.at(key_node, "bad-regex", f"pattern {raw!r} does not compile: {exc}", "a regular expression")
                 continue
+            if "${" in raw:
+                ctx.at(key_node, "bad-regex", f"pattern {raw!r} holds '${{'", "a regular expression without FreeSWITCH variables")
+                continue
             pattern = raw
         elif not NUMBER.match(raw):
             ctx.at(key_node, "bad-number", f"{raw!r} is not a phone number", "digits with an optional leading +")
@@ -82,7 +86,10 @@ def _numbers(ctx, node, tenant_id: str, first_queue: str, parsed: Parsed) -> Non
         priority = y.integer(ctx, m["priority"][1], "number priority", low=-100, high=100) if "priority" in m else 0
         tags = {}
         for tag_node, value_node in (y.items(ctx, m["tags"][1], "tags") or ()) if "tags" in m else ():
-            if not TAG.match(tag_node.value):
+            if tag_node.value in RESERVED_TAGS:
+                ctx.at(tag_node, "bad-id", f"tag name {tag_node.value!r} is reserved",
+                       "a name other than " + ", ".join(sorted(RESERVED_TAGS)))
+            elif not TAG.match(tag_node.value):
                 ctx.at(tag_node, "bad-id", f"tag name {tag_node.value!r} is not allowed",
                        "lower-case letters, digits and _ (it becomes the channel variable cc_<name>)")
             elif (value := y.text(ctx, value_node, f"tag {tag_node.value}", allow_empty=True)) is not None:

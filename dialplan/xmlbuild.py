@@ -1,0 +1,69 @@
+"""The one escaping builder for the XML we give FreeSWITCH (STYLE 14).
+
+Rules: every attribute value comes through `element()`. A value we wrote in code is
+marked `Raw` (it may use FreeSWITCH's `${...}` on purpose); anything else came from a
+file an engineer edits or from a caller, and is made inert by `fs_value()`:
+control characters are dropped (XML 1.0 cannot carry them and FreeSWITCH's own
+parser stops at them) and `$` becomes U+FF04, so `${...}` / `$${...}` is never
+expanded by FreeSWITCH's pre-processor or at run time. XML quoting itself (`&<>"`)
+is ElementTree's. Values for a `{var=value}` string go through `dial_vars()`, which
+adds esl.commands' rule for commas, quotes and braces. Regular expressions are the
+one exception: `regex()` keeps `$` (an anchor) but refuses `${`.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import Mapping
+
+from esl.commands import originate_vars
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[\r\n\t]")
+
+
+class Raw(str):
+    """A constant written in our code, passed to FreeSWITCH as it is."""
+
+
+class UnsafeValue(ValueError):
+    error_id = "dialplan.unsafe_value"
+
+
+def fs_value(value) -> str:
+    if isinstance(value, Raw):
+        return str(value)
+    return _CONTROL.sub("", str(value)).replace("$", "\uff04")
+
+
+def regex(pattern: str) -> Raw:
+    if "${" in pattern or _CONTROL.search(pattern):
+        raise UnsafeValue(f"a dialplan expression may not hold '${{' or control characters: {pattern!r}")
+    re.compile(pattern)
+    return Raw(pattern)
+
+
+def dial_vars(variables: Mapping[str, str]) -> str:
+    """`{name=value,...}` with every value made inert (for dial strings and originate)."""
+    return originate_vars({name: fs_value(value) for name, value in variables.items()})
+
+
+def element(parent, tag: str, **attrs) -> ET.Element:
+    """A child element (or a root if `parent` is None); trailing `_` in a name is dropped
+    (`class_=` for `class`)."""
+    clean = {name.rstrip("_").replace("__", "-"): fs_value(value) for name, value in attrs.items()}
+    return ET.Element(tag, clean) if parent is None else ET.SubElement(parent, tag, clean)
+
+
+def set_action(parent, name: str, value) -> ET.Element:
+    """`<action application="set" data="name=value"/>` (the name is ours, the value inert)."""
+    return element(parent, "action", application=Raw("set"), data=Raw(f"{name}=") + Raw(fs_value(value)))
+
+
+def render(root: ET.Element, *, comment: str = "", declaration: bool = True) -> str:
+    """The document as text. Files pulled in by FreeSWITCH's X-PRE-PROCESS include must
+    not carry an XML declaration (`declaration=False`); mod_xml_curl answers do."""
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode")
+    head = f"<!-- {comment.replace('--', '- -')} -->\n" if comment else ""
+    decl = '<?xml version="1.0" encoding="utf-8"?>\n' if declaration else ""
+    return f"{decl}{head}{body}\n"
