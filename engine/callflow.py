@@ -70,7 +70,7 @@ def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
     if tenant_cfg is None or queue not in eng.deployment.queues:
         log.warning("call %s to %s: no tenant/queue configured", e.uuid, e.destination)
         ix.apply(CallEvent.OVERFLOW, eng.now)
-        eng.journal(ix, "overflowed", reason="unknown_number", kind="hangup")
+        eng.journal(ix, "overflowed", reason="unknown_number", to="hangup")
         eng.emit(fx.Hangup(ix.node, ix.uuid, "UNALLOCATED_NUMBER"))
         return
     eng.emit(fx.Answer(ix.node, ix.uuid),
@@ -199,7 +199,7 @@ def overflow(eng, ix: Interaction, target: Overflow, reason: str) -> None:
     if kind is OverflowKind.QUEUE and (target.target not in eng.deployment.queues or ix.hops >= MAX_HOPS):
         log.warning("interaction %s: overflow queue %r unusable, closing message instead", ix.id, target.target)
         kind = OverflowKind.MESSAGE
-    eng.journal(ix, "overflowed", reason=reason, kind=kind.value, target=target.target)
+    eng.journal(ix, "overflowed", reason=reason, to=kind.value, target=target.target)
     if kind is OverflowKind.QUEUE:
         ix.hops += 1
         enqueue(eng, ix, target.target)
