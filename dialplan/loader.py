@@ -29,13 +29,16 @@ ENV_OVERRIDES = ("SENTRAL_DATABASE_URL", "SENTRAL_FREESWITCH_HOST", "SENTRAL_FRE
 
 
 def load(path: str, env: Mapping[str, str] | None = None, *, require_env: bool = True,
-         today: date | None = None) -> Deployment:
+         today: date | None = None, unset_env: list | None = None) -> Deployment:
+    """`unset_env`, if given, receives the names of `{env: NAME}` variables that were not
+    set (only possible with `require_env=False`, e.g. for `sentral config check`)."""
     env = os.environ if env is None else env
-    deployment = load_file(path, env, require_env=require_env, today=today)
+    deployment = load_file(path, env, require_env=require_env, today=today, unset_env=unset_env)
     return apply_overrides(deployment, env=env)
 
 
-def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, today: date | None = None) -> Deployment:
+def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, today: date | None = None,
+              unset_env: list | None = None) -> Deployment:
     """The file's own content, validated (no environment overrides)."""
     problems: list = []
     doc = compose_file(path, problems)
@@ -44,7 +47,7 @@ def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, to
     ctx = y.Ctx(path, problems)
     today = today or date.today()
     years = range(today.year - 1, today.year + 11)
-    envr = EnvReader(env, require_env)
+    envr = EnvReader(env, require_env, unset_env if unset_env is not None else [])
     m = y.mapping(ctx, doc.root, "the deployment file", TOP_KEYS) or {}
     if "version" in m:
         y.integer(ctx, m["version"][1], "version", low=1, high=1)

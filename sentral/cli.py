@@ -18,6 +18,7 @@ COMMANDS = (
     "sentral.commands.demo",
     "sentral.commands.simulate",
     "sentral.commands.db",
+    "sentral.commands.config",
 )
 
 
