@@ -72,6 +72,9 @@ def resync(eng, e: ev.NodeResynced) -> None:
     for ix in [ix for ix in eng.calls.values() if ix.node == e.node]:
         _reconcile(eng, ix, live)
     _adopt(eng, e, live)
+    for ix in eng.calls.values():                      # routing held back while the node was away
+        if ix.node == e.node and ix.state in ROUTABLE:
+            eng.want_route_call(ix)
 
 
 def _track(eng, ix: Interaction) -> None:

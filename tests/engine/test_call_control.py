@@ -1,0 +1,107 @@
+"""Call control as effects: the agent leg, the bridge, ghost-call prevention, recovery variables."""
+from __future__ import annotations
+
+from engine import effects as fx
+from engine import events as ev
+
+from tests.engine.builders import NODE, Scenario, a_deployment, a_queue, a_tenant, an_agent
+
+
+def started(**kw):
+    s = Scenario(a_deployment(**kw))
+    s.login(*s.deployment.agents)
+    return s
+
+
+def test_agent_leg_shows_caller_number_and_agency_queue_and_names_the_caller_leg():
+    s = started(tenants=[a_tenant(caller_id_name="Helsedir.")])
+    s.call("caller-1", number="4791234567")
+    o = s.originates()[0]
+    assert (o.node, o.sip_user, o.caller_id_number, o.caller_id_name) == (NODE, "sip-alice", "4791234567",
+                                                                           "Helsedir./Sales")
+    assert o.leg_uuid == "leg-2" and o.timeout == 20.0
+    assert o.variables["cc_caller_uuid"] == "caller-1"
+    assert o.variables["cc_interaction_id"] == "interaction-1"
+
+
+def test_caller_leg_carries_everything_needed_to_recover():
+    s = started()
+    s.call("caller-1", cc_priority="3")
+    merged = {}
+    for sv in s.of(fx.SetVariables):
+        assert sv.uuid == "caller-1"
+        merged.update(sv.variables)
+    for name in ("cc_tenant", "cc_queue", "cc_interaction_id", "cc_entered_at", "cc_priority",
+                 "cc_state", "cc_queue_entered_at", "cc_seq"):
+        assert merged[name], name
+    assert merged["cc_priority"] == "3" and merged["cc_state"] == "queued"
+    s.answer(s.leg_of("alice"))
+    assert s.of(fx.SetVariables)[-1].variables["cc_agent_uuid"] == s.leg_of("alice")
+
+
+def test_caller_hangs_up_while_agent_rings_then_agent_leg_hung_up_no_ghost_call():
+    s = started()
+    s.call()
+    leg = s.leg_of("alice")
+    out = s.hangup("caller-1")
+    assert fx.Hangup(NODE, leg, "ORIGINATOR_CANCEL") in out
+    assert s.state("alice") == "available"
+    assert s.kinds() == ["arrived", "entered_queue", "offered", "offer_cancelled", "abandoned", "ended"]
+
+
+def test_agent_answers_after_caller_left_then_hung_up_and_journal_unchanged():
+    s = started()
+    s.call()
+    leg = s.leg_of("alice")
+    s.hangup("caller-1")
+    rows = len(s.journal)
+    out = s.answer(leg)
+    assert out[0] == fx.Hangup(NODE, leg, "ORIGINATOR_CANCEL")
+    assert not s.of(fx.Bridge, out)
+    assert s.state("alice") == "available" and len(s.journal) == rows
+    s.hangup(leg)
+    assert len(s.journal) == rows and leg not in s.engine.cancelled
+
+
+def test_agent_hangs_up_connected_call_then_caller_hung_up_and_wrapup():
+    s = started(queues=[a_queue(wrapup=10)])
+    s.call()
+    leg = s.leg_of("alice")
+    s.answer(leg)
+    s.advance(42)
+    out = s.hangup(leg)
+    assert fx.Hangup(NODE, "caller-1") in out
+    assert s.journal[-1].kind == "talk_ended" and s.journal[-1].data == {"by": "agent", "talk": "42.000"}
+    s.hangup("caller-1")                               # FreeSWITCH confirms: no extra rows
+    assert s.journal[-1].kind == "talk_ended"
+    s.advance(10)
+    assert s.kinds()[-2:] == ["wrapup_end", "ended"] and s.state("alice") == "available"
+    assert s.engine.agents["alice"].talk_time == 42.0
+
+
+def test_originate_failure_returns_the_call_to_the_queue():
+    s = started(agents=[an_agent("alice"), an_agent("bob")])
+    s.call()
+    first = s.offered_agents()[0]
+    s.fail(s.leg_of(first), "DESTINATION_OUT_OF_ORDER")
+    assert s.kinds()[-2] == "offer_failed" and s.kinds()[-1] == "offered"
+    assert s.engine.calls["interaction-1"].state.value == "offering"
+
+
+def test_unknown_number_is_hung_up_and_journaled():
+    s = Scenario(a_deployment())
+    out = s.send(ev.CallParked(NODE, "x1", "99999999", "4790000000", "", s.now))
+    assert fx.Hangup(NODE, "x1", "UNALLOCATED_NUMBER") in out
+    s.hangup("x1")
+    assert s.kinds() == ["arrived", "overflowed", "ended"]
+
+
+def test_bridged_is_journaled_once_and_only_for_our_pair():
+    s = started()
+    s.call()
+    leg = s.leg_of("alice")
+    s.send(ev.Bridged(NODE, "caller-1", "someone-else", s.now))
+    s.answer(leg)
+    s.send(ev.Bridged(NODE, "caller-1", leg, s.now))
+    s.send(ev.Bridged(NODE, leg, "caller-1", s.now))
+    assert s.kinds().count("bridged") == 1

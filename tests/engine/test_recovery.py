@@ -1,0 +1,197 @@
+"""Restart and Event Socket reconnect: waiting, ringing and talking calls survive; the journal stays exact."""
+from __future__ import annotations
+
+import itertools
+import random
+
+from engine import effects as fx
+from engine import events as ev
+from engine.recovery import recover
+
+from tests.engine.builders import NODE, Scenario, a_deployment, a_queue, an_agent
+
+
+def store_of(s: Scenario) -> tuple[list[dict], list[dict]]:
+    """What the runtime would have upserted from the Notify snapshots."""
+    agents, calls = {}, {}
+    for n in s.of(fx.Notify):
+        if n.topic == "agent_changed":
+            agents[n.payload["agent"]] = n.payload
+        elif n.topic == "interaction_changed":
+            calls[n.payload["id"]] = n.payload
+    return list(agents.values()), [c for c in calls.values() if not c["ended"]]
+
+
+def channels_of(s: Scenario, alive: set[str], answered: set[str] = frozenset()) -> list[ev.ChannelSnapshot]:
+    """The node's channels as `show channels` + cc_* variables would give them."""
+    variables: dict[str, dict] = {}
+    for e in s.effects:
+        if isinstance(e, fx.SetVariables):
+            variables.setdefault(e.uuid, {}).update(e.variables)
+        elif isinstance(e, fx.Originate):
+            variables.setdefault(e.leg_uuid, {}).update(e.variables)
+    bridged = {}
+    for b in s.of(fx.Bridge):
+        bridged[b.a_uuid], bridged[b.b_uuid] = b.b_uuid, b.a_uuid
+    out = []
+    for uuid in sorted(alive):
+        out.append(ev.ChannelSnapshot(
+            node=NODE, uuid=uuid, state="ACTIVE", answered=uuid in answered or uuid in bridged,
+            destination="22000000", caller_number="4791234567", caller_name="Kari", created_at=s.now,
+            bridged_to=bridged.get(uuid, "") if uuid in alive and bridged.get(uuid) in alive else "",
+            variables=variables.get(uuid, {})))
+    return out
+
+
+def restarted(s: Scenario, alive: set[str], answered=frozenset(), with_store=True) -> Scenario:
+    agents, calls = store_of(s) if with_store else ([], [])
+    counter = itertools.count(100)
+    eng, effects = recover(s.deployment, {NODE: channels_of(s, alive, answered)}, agents, calls, at=s.now,
+                           rng=random.Random(1), new_id=lambda kind: f"{kind}-{next(counter)}")
+    s2 = Scenario(s.deployment, engine=eng, now=s.now)
+    s2.journal = list(s.journal)                     # the journal table survives the restart
+    s2.effects = list(s.effects)
+    s2.send_effects(effects)
+    return s2
+
+
+def two_agents(**queue_kw):
+    return a_deployment(queues=[a_queue(**queue_kw)], agents=[an_agent("alice"), an_agent("bob")])
+
+
+def paused_desk():
+    s = Scenario(two_agents(wrapup=5))
+    s.login("alice", "bob")
+    for a in ("alice", "bob"):
+        s.send(ev.AgentPause(a, "break", s.now))
+    return s
+
+
+def test_waiting_calls_keep_their_place_and_wait_time_after_restart():
+    s = paused_desk()
+    s.call("c1")
+    s.advance(40)
+    s.call("c2")
+    s.advance(10)
+    rows = len(s.journal)
+    s2 = restarted(s, alive={"c1", "c2"})
+    assert len(s2.journal) == rows                       # nothing journaled by coming back
+    c1 = s2.engine.calls["interaction-1"]
+    assert c1.state.value == "queued" and c1.waited(s2.now) == 50.0
+    assert s2.engine.index.position(c1) == 1
+    assert s2.state("alice") == "paused" and s2.engine.agents["alice"].registered
+    assert "maxwait:interaction-1" in s2.timers
+    s2.send(ev.AgentResume("alice", s2.now))
+    assert s2.originates()[-1].variables["cc_caller_uuid"] == "c1"
+    s2.answer(s2.originates()[-1].leg_uuid)
+    s2.hangup("c1")
+    s2.advance(5)
+    s2.assert_journal_exact()
+    assert [r.kind for r in s2.journal if r.interaction == "interaction-1"][-4:] == [
+        "answered", "talk_ended", "wrapup_end", "ended"]
+
+
+def test_talking_call_survives_restart_and_ends_exactly_once():
+    s = Scenario(two_agents(wrapup=5))
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    agent = s.offered_agents()[0]
+    s.answer(leg)
+    s.advance(30)
+    s2 = restarted(s, alive={"c1", leg})
+    assert s2.engine.calls["interaction-1"].state.value == "connected"
+    assert s2.state(agent) == "on_call"
+    s2.advance(30)
+    s2.hangup("c1")
+    s2.advance(5)
+    s2.assert_journal_exact()
+    kinds = [r.kind for r in s2.journal if r.interaction == "interaction-1"]
+    assert kinds.count("answered") == 1 and kinds[-3:] == ["talk_ended", "wrapup_end", "ended"]
+    assert s2.journal[-3].data["talk"] == "60.000"
+    assert s2.state(agent) == "available"
+
+
+def test_ringing_agent_leg_is_kept_and_its_answer_bridges():
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s2 = restarted(s, alive={"c1", leg})
+    assert s2.engine.calls["interaction-1"].state.value == "offering"
+    assert f"ring:{leg}" in s2.timers
+    out = s2.answer(leg)
+    assert fx.Bridge(NODE, "c1", leg) in out
+    s2.assert_journal_exact()
+
+
+def test_agent_answered_while_engine_was_down_is_bridged_on_restart():
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s2 = restarted(s, alive={"c1", leg}, answered={leg})
+    assert any(isinstance(e, fx.Bridge) and {e.a_uuid, e.b_uuid} == {"c1", leg} for e in s2.effects)
+    assert s2.engine.calls["interaction-1"].state.value == "connected"
+    s2.assert_journal_exact()
+
+
+def test_calls_gone_while_down_are_closed_exactly_once():
+    s = Scenario(two_agents(wrapup=0))
+    s.login("alice", "bob")
+    for a in ("alice",):
+        s.send(ev.AgentPause(a, "break", s.now))
+    s.call("talking")
+    leg = s.originates()[0].leg_uuid
+    s.answer(leg)
+    s.call("waiting")
+    s2 = restarted(s, alive=set())
+    kinds = {ix: [r.kind for r in rows] for ix, rows in s2.interactions().items()}
+    assert kinds["interaction-1"][-3:] == ["talk_ended", "wrapup_end", "ended"]
+    assert kinds["interaction-3"][-2:] == ["abandoned", "ended"]
+    assert not s2.engine.calls
+    assert s2.state("bob") == "available"
+    s2.assert_journal_exact()
+
+
+def test_reconnect_resync_closes_vanished_calls_once_and_keeps_the_others():
+    s = paused_desk()
+    s.call("c1")
+    s.call("c2")
+    s.send(ev.NodeLost(NODE, s.now))
+    s.send(ev.AgentResume("alice", s.now))
+    assert s.originates() == []                          # no offers to a node we cannot see
+    snap = tuple(channels_of(s, alive={"c2"}))
+    s.send(ev.NodeResynced(NODE, snap, s.now))
+    s.send(ev.NodeResynced(NODE, snap, s.now))
+    assert s.kinds("interaction-1")[-2:] == ["abandoned", "ended"]
+    assert s.kinds("interaction-1").count("ended") == 1
+    assert s.originates()[-1].variables["cc_caller_uuid"] == "c2"
+    s.assert_journal_exact()
+
+
+def test_without_a_store_waiting_calls_are_adopted_from_channel_variables():
+    s = paused_desk()
+    s.call("c1")
+    s.advance(25)
+    s2 = restarted(s, alive={"c1"}, with_store=False)
+    ix = s2.engine.calls["interaction-1"]
+    assert ix.state.value == "queued" and ix.waited(s2.now) == 25.0
+    assert ix.seq == int(channels_of(s, {"c1"})[0].variables["cc_seq"])
+
+
+def test_orphan_agent_leg_whose_caller_is_gone_is_hung_up():
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s2 = restarted(s, alive={leg}, with_store=False)
+    assert fx.Hangup(NODE, leg, "ORIGINATOR_CANCEL") in s2.effects[-10:]
+
+
+def test_fresh_parked_call_found_at_resync_is_taken_over():
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    snap = ev.ChannelSnapshot(NODE, "new-1", "ACTIVE", False, "22000000", "4790000000", "Ola", s.now)
+    s.send(ev.NodeResynced(NODE, (snap,), s.now))
+    assert s.kinds()[:2] == ["arrived", "entered_queue"] and len(s.originates()) == 1
