@@ -1,0 +1,195 @@
+"""The engine's runtime under gevent: one inbox, one writer greenlet, effects released
+only after their journal rows are durable.
+
+Rules:
+* single writer (STYLE 6): ESL events, console commands and timers all enter through
+  `post()`; one greenlet calls `engine.handle()`; nothing else touches the engine;
+* write-ahead: the journal rows and state snapshots an event produced are handed to the
+  store writer, and that event's call-control effects, timers and notifications are
+  performed only once the writer has committed them. A SIGKILL therefore never leaves
+  a FreeSWITCH action without its journal row; after a restart the nodes' channels and
+  the store tell the engine where every call is (engine/recovery.py);
+* call-control effects of one call run in order (a worker per hash of the call's uuid);
+  an originate runs in its own greenlet because FreeSWITCH answers it only when the
+  agent answers or the attempt fails.
+"""
+from __future__ import annotations
+
+import logging
+import zlib
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Mapping
+
+import gevent
+import gevent.event
+import gevent.queue
+
+from engine import effects as fx
+from engine import events as ev
+from store.records import AgentStateRecord, InteractionRecord
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _time(value) -> datetime | None:
+    if not value:
+        return None
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def interaction_record(snap: Mapping, at: datetime) -> InteractionRecord:
+    return InteractionRecord(
+        id=snap["id"], tenant=snap.get("tenant", ""), state=snap.get("state", ""),
+        entered_at=_time(snap.get("entered_at")) or at, queue=snap.get("queue", ""),
+        node=snap.get("node", ""), caller_uuid=snap.get("caller_uuid", ""),
+        caller_number=snap.get("caller_number", ""), caller_name=snap.get("caller_name", ""),
+        destination=snap.get("destination", ""), priority=int(snap.get("priority", 0)),
+        queue_entered_at=_time(snap.get("queue_entered_at")), agent=snap.get("agent", ""),
+        agent_uuid=snap.get("agent_uuid", ""), answered_at=_time(snap.get("answered_at")),
+        ended_at=at if snap.get("ended") else None, data=dict(snap),
+    )
+
+
+def agent_record(snap: Mapping, at: datetime) -> AgentStateRecord:
+    return AgentStateRecord(
+        agent=snap["agent"], state=snap.get("state", ""), since=_time(snap.get("since")) or at,
+        reason=snap.get("reason", ""), no_answer_count=int(snap.get("no_answer_count", 0)),
+        last_call_end=_time(snap.get("last_call_end")), calls_answered=int(snap.get("calls_answered", 0)),
+        talk_time=float(snap.get("talk_time", 0.0)), interaction=snap.get("interaction", ""),
+        data=dict(snap),
+    )
+
+
+class Runtime:
+    def __init__(self, engine, *, executor, writer, notify: Callable[[fx.Notify], None] | None = None,
+                 clock: Callable[[], datetime] = _utcnow, workers: int = 8):
+        self.engine = engine
+        self.executor = executor
+        self.writer = writer
+        self.notify = notify or (lambda n: None)
+        self.clock = clock
+        self.inbox: gevent.queue.Queue = gevent.queue.Queue()
+        self._held: list[list] = []
+        self._held_ready = gevent.event.Event()
+        self._timers: dict[str, gevent.Greenlet] = {}
+        self._workers = [gevent.queue.Queue() for _ in range(workers)]
+        self._greenlets: list[gevent.Greenlet] = []
+        self.handled = 0
+        self.errors = 0
+
+    # -- producers ----------------------------------------------------------------
+    def post(self, item) -> None:
+        if item is not None:
+            self.inbox.put(item)
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self, initial_effects: Iterable = ()) -> "Runtime":
+        self._dispatch(list(initial_effects))
+        self._greenlets = [gevent.spawn(self._loop), gevent.spawn(self._releaser)]
+        self._greenlets += [gevent.spawn(self._worker, q) for q in self._workers]
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.inbox.put(_STOP)
+        for timer in self._timers.values():
+            timer.kill(block=False)
+        self.writer.flush(timeout)
+        gevent.killall(self._greenlets, timeout=timeout)
+
+    # -- the single writer -----------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            item = self.inbox.get()
+            if item is _STOP:
+                return
+            try:
+                effects = self.engine.handle(item)
+            except Exception:  # a bug in one decision must not stop the switchboard
+                self.errors += 1
+                log.exception("engine failed on %r", item)
+                continue
+            self.handled += 1
+            self._dispatch(effects)
+
+    def _dispatch(self, effects: list) -> None:
+        rows, actions = [], []
+        at = self.engine.now
+        for effect in effects:
+            if isinstance(effect, fx.Journal):
+                rows.append(effect)
+            elif isinstance(effect, fx.Notify) and effect.topic == "interaction_changed":
+                rows.append(interaction_record(effect.payload, at))
+                actions.append(effect)
+            elif isinstance(effect, fx.Notify) and effect.topic == "agent_changed":
+                rows.append(agent_record(effect.payload, at))
+                actions.append(effect)
+            else:
+                actions.append(effect)
+        if rows:
+            self.writer.put_many(rows)
+        if actions:
+            self._held.append(actions)
+            self._held_ready.set()
+
+    def _releaser(self) -> None:
+        """Performs held effects once everything put before them is committed."""
+        while True:
+            self._held_ready.wait()
+            self._held_ready.clear()
+            groups, self._held = self._held, []
+            while not self.writer.flush(timeout=30.0):
+                log.warning("store writer has not committed for 30 s; call-control effects held")
+            for actions in groups:
+                for effect in actions:
+                    self._perform(effect)
+
+    def _perform(self, effect) -> None:
+        if isinstance(effect, fx.ScheduleTimer):
+            self._schedule(effect)
+        elif isinstance(effect, fx.CancelTimer):
+            timer = self._timers.pop(effect.key, None)
+            if timer is not None:
+                timer.kill(block=False)
+        elif isinstance(effect, fx.Notify):
+            try:
+                self.notify(effect)
+            except Exception:
+                log.exception("notification %s failed", effect.topic)
+        elif isinstance(effect, fx.Originate):
+            gevent.spawn(self.executor.run, effect)
+        elif isinstance(effect, fx.CALL_CONTROL):
+            key = getattr(effect, "uuid", None) or getattr(effect, "a_uuid", "")
+            self._workers[zlib.crc32(key.encode()) % len(self._workers)].put(effect)
+        else:
+            log.warning("no performer for %r", effect)
+
+    def _schedule(self, effect: fx.ScheduleTimer) -> None:
+        old = self._timers.pop(effect.key, None)
+        if old is not None:
+            old.kill(block=False)
+        delay = max(0.0, (effect.at - self.clock()).total_seconds())
+
+        def fire():
+            self._timers.pop(effect.key, None)
+            self.post(ev.TimerFired(effect.key, effect.at))
+
+        self._timers[effect.key] = gevent.spawn_later(delay, fire)
+
+    def _worker(self, queue: gevent.queue.Queue) -> None:
+        while True:
+            effect = queue.get()
+            try:
+                self.executor.run(effect)
+            except Exception:
+                log.exception("executing %r failed", effect)
+
+    # -- views ------------------------------------------------------------------------
+    @property
+    def pending_timers(self) -> int:
+        return len(self._timers)
