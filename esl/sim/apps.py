@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid as uuidlib
 
 import gevent
 
@@ -65,8 +66,7 @@ def execute(ch: Channel, app: str, arg: str, app_uuid: str, on_done=None, privat
     values = {"Application": app}
     if arg:
         values["Application-Data"] = arg
-    if app_uuid:
-        values["Application-UUID"] = app_uuid
+    values["Application-UUID"] = app_uuid or str(uuidlib.uuid4())
     prev = ch.current_app, ch.current_app_data
     ch.current_app, ch.current_app_data = app, arg
     ch.variables["current_application"] = app

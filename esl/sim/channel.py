@@ -13,6 +13,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+import gevent
 import gevent.event
 
 from esl.sim.bus import SimEvent
@@ -227,6 +228,8 @@ class Channel:
         self.signal.clear()
         fired = self.signal.wait(timeout)
         if self.hanging:
+            # FreeSWITCH's session thread unwinds a hangup ~20 ms after CHANNEL_HANGUP
+            gevent.sleep(self.switch.hangup_latency)
             return "hangup"
         if not fired:
             return "timeout"

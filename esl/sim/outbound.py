@@ -46,9 +46,9 @@ def app_socket(ch: Channel, arg: str) -> str:
 apps.APPS["socket"] = app_socket
 
 
-def socket_call(sim, destination, target, caller_number, async_mode, full) -> Channel:
+def socket_call(sim, destination, target, caller_number, async_mode, full, uuid=None) -> Channel:
     sim.switch.simulator = sim
     mode = " ".join(x for x in ("async" if async_mode else "", "full" if full else "") if x)
     dest_apps = [("socket", f"{target[0]}:{target[1]} {mode}".strip())]
     sim.switch.dialplan.table.setdefault(destination, dest_apps)
-    return sim.place_call(destination, caller_number, uuid=str(uuidlib.uuid4()))
+    return sim.place_call(destination, caller_number, uuid=uuid or str(uuidlib.uuid4()))

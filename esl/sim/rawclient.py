@@ -20,6 +20,16 @@ class RawClient:
         self._parser = FrameParser()
         self._reader = gevent.spawn(self._read)
 
+    @classmethod
+    def from_socket(cls, sock, timeout: float = 5.0) -> "RawClient":
+        """Wrap an accepted socket (an outbound Event Socket connection from the switch)."""
+        self = cls.__new__(cls)
+        self.sock = sock
+        self.frames, self.eof, self.timeout = [], False, timeout
+        self._parser = FrameParser()
+        self._reader = gevent.spawn(self._read)
+        return self
+
     def _read(self) -> None:
         try:
             while True:

@@ -75,6 +75,13 @@ class Simulator:
         if not keep_channels:
             self.switch.hupall("SYSTEM_SHUTDOWN")
 
+    def shutdown(self) -> None:
+        """As ``freeswitch -stop``: SHUTDOWN, every call hung up, clients told and closed."""
+        self.switch.bus.fire("SHUTDOWN", [("Event-Info", "System Shutting Down")])
+        self.switch.hupall("SYSTEM_SHUTDOWN")
+        gevent.sleep(0.01)
+        self.stop()
+
     def restart(self, keep_channels: bool = True) -> None:
         """Close every session and the listener, then listen again on the same port."""
         self.close_sessions(SHUTDOWN_TEXT)
@@ -166,10 +173,10 @@ class Simulator:
         return self.switch.channels
 
     def outbound_call(self, destination: str, target: tuple[str, int], *, caller_number: str = "5551000",
-                      async_mode: bool = True, full: bool = True) -> Channel:
+                      async_mode: bool = True, full: bool = True, uuid: str | None = None) -> Channel:
         """An inbound call whose dialplan is ``socket host:port [async] [full]`` (outbound ESL)."""
         from esl.sim.outbound import socket_call
-        return socket_call(self, destination, target, caller_number, async_mode, full)
+        return socket_call(self, destination, target, caller_number, async_mode, full, uuid)
 
     def start_traffic(self, destination: str, calls_per_minute: float, *, patience: float = 60.0,
                       talk: float = 120.0, seed: int | None = None, limit: int | None = None):

@@ -55,6 +55,7 @@ class Session:
         self.filters: list[tuple[str, str]] = []
         self.my_uuid: str | None = None
         self.linger = False
+        self.my_done = False
         self.log_level: int | None = None
         self.closed = False
         self.out: gevent.queue.Queue = gevent.queue.Queue()
@@ -150,12 +151,18 @@ class Session:
                 return
             if self.channel is not None and self.wants(ev):
                 self.send(P.event_frame(self.fmt, ev.headers, ev.body))
-            self.send(notice(GOODBYE, [("Controlled-Session-UUID", self.my_uuid),
-                                       ("Content-Disposition", "disconnect")]))
-            self.close()
+            self.my_done = True
+            gevent.spawn(self._controlled_hangup)  # after the reply of the command that caused it
+            return
+        if self.my_done:
             return
         if self.wants(ev):
             self.send(P.event_frame(self.fmt, ev.headers, ev.body))
+
+    def _controlled_hangup(self) -> None:
+        self.send(notice(GOODBYE, [("Controlled-Session-UUID", self.my_uuid),
+                                   ("Content-Disposition", "disconnect")]))
+        self.close()
 
     # ------------------------------------------------------------------ commands
     def handle(self, cmd: P.ClientCommand) -> None:

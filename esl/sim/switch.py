@@ -80,6 +80,7 @@ class Switch:
         self.sessions_since_start = 0
         self._session_ids = itertools.count(1)
         self.heartbeat_interval = heartbeat_interval
+        self.hangup_latency = 0.02  # seconds between CHANNEL_HANGUP and the unwinding (as observed)
         self._heartbeat = None
         from esl.sim.users import Directory
         self.users = Directory(self)
