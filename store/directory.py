@@ -138,6 +138,15 @@ class DirAbsence(Base):
     created_by: Mapped[str] = mapped_column(sa.String(128), default="")
 
 
+class DirWord(Base):
+    """Every distinct folded word of a person's name: the small vocabulary the fuzzy
+    pass corrects typos against (a few thousand rows even for millions of persons)."""
+
+    __tablename__ = "dir_words"
+    __table_args__ = (_trgm("ix_dir_words_word_trgm", "word"),)
+    word: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+
+
 class DirSourceStatus(Base):
     __tablename__ = "dir_source_status"
     tenant: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
@@ -147,7 +156,7 @@ class DirSourceStatus(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-P, U, S, A, ST = (c.__table__ for c in (DirPerson, DirUnit, DirService, DirAbsence, DirSourceStatus))
+P, U, S, A, ST, W = (c.__table__ for c in (DirPerson, DirUnit, DirService, DirAbsence, DirSourceStatus, DirWord))
 _PERSON_FIELDS = [f.name for f in fields(Person)]
 _UNIT_FIELDS = [f.name for f in fields(OrgUnit)]
 _SERVICE_FIELDS = [f.name for f in fields(Service)]

@@ -9,14 +9,17 @@ Rules:
      (`text_pattern_ops` on PostgreSQL) that stop after `limit` rows;
   2. every query word starts a word of the search text (`LIKE '% word%'`, served by the
      pg_trgm GIN index on PostgreSQL, a scan on SQLite);
-  3. fuzzy: pg_trgm word similarity (`<%`, GIN) on PostgreSQL; on SQLite the same
-     trigram measure in Python over the tenant's names (demo-sized data).
+  3. fuzzy: each query word is corrected against `dir_words`, the small vocabulary of
+     name words (pg_trgm `%` with a GIN index on PostgreSQL, the same trigram measure
+     in Python on SQLite), then pass 2 runs with the corrected words; the engine's
+     word similarity keeps only names close to the query.
 - Services are searched by the same rules; presence is derived from the absences in
   force at `now` (`engine.directory.presence`).
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,13 +29,14 @@ from engine.directory.names import fold
 from engine.directory.phones import looks_like_phone, phone_digits_for_search
 from engine.directory.presence import presence_at
 from engine.directory.ranking import (
-    FUZZY_THRESHOLD, Rank, SearchHit, classify_name, classify_phone, word_similarity,
+    Rank, SearchHit, classify_name, classify_phone, similarity,
 )
-from store.directory import A, P, S, U, absence_from_row, person_from_row, service_from_row
+from store.directory import A, P, S, U, W, absence_from_row, person_from_row, service_from_row
 
 log = logging.getLogger(__name__)
 PRESENCE_HORIZON = timedelta(days=60)
 MAX_QUERY = 200
+WORD_THRESHOLD = 0.3  # trigram similarity of a typed word to a known name word
 
 
 def search(conn: sa.Connection, query: str, tenant: str | None = None, limit: int = 20,
@@ -89,25 +93,35 @@ def _name_rows(conn, q, tenant, limit, pg):
         stmt = _scope(sa.select(P).where(*conds), P, tenant)
         if found:
             stmt = stmt.where(P.c.id.notin_(list(found)))
-        take(stmt.order_by(P.c.name_text).limit(limit - len(found)))
+        take(stmt.limit(limit - len(found)))  # unordered: the engine ranks the candidates
     if len(found) < limit and len(q) >= 3:
-        for r in (_fuzzy_pg(conn, q, tenant, limit) if pg else _fuzzy_python(conn, q, tenant, limit)):
+        for r in _fuzzy_rows(conn, q, tenant, limit, pg):
             found.setdefault(r.id, r)
     return list(found.values())
 
 
-def _fuzzy_pg(conn, q, tenant, limit):
-    conn.execute(sa.text("SET LOCAL pg_trgm.word_similarity_threshold = :t"), {"t": FUZZY_THRESHOLD})
-    score = sa.func.word_similarity(q, P.c.name_text)
-    stmt = _scope(sa.select(P).where(sa.literal(q).op("<%")(P.c.name_text)), P, tenant)
-    return conn.execute(stmt.order_by(score.desc(), P.c.name_text).limit(limit)).all()
+def _fuzzy_rows(conn, q, tenant, limit, pg):
+    """Correct each query word against the vocabulary of name words, then look for
+    persons whose text has every (corrected) word; the engine keeps the similar ones."""
+    alternatives, corrected = [], False
+    for tok in q.split():
+        similar = _similar_words(conn, tok, pg) if len(tok) >= 3 else []
+        corrected |= bool(similar)
+        alternatives.append([tok] + [w for w in similar if w != tok])
+    if not corrected:
+        return []
+    conds = [sa.or_(*[P.c.search_text.like(f"% {w}%") for w in alts]) for alts in alternatives]
+    return conn.execute(_scope(sa.select(P).where(*conds), P, tenant).limit(limit * 5)).all()
 
 
-def _fuzzy_python(conn, q, tenant, limit):
-    stmt = _scope(sa.select(P.c.id, P.c.name_text), P, tenant)
-    scored = sorted(((word_similarity(q, r.name_text), r.id) for r in conn.execute(stmt)), reverse=True)
-    ids = [i for s, i in scored[:limit] if s >= FUZZY_THRESHOLD]
-    return conn.execute(sa.select(P).where(P.c.id.in_(ids))).all() if ids else []
+def _similar_words(conn, tok, pg, count=5):
+    if pg:
+        conn.execute(sa.text("SET LOCAL pg_trgm.similarity_threshold = :t"), {"t": WORD_THRESHOLD})
+        stmt = (sa.select(W.c.word).where(W.c.word.op("%")(tok))
+                .order_by(sa.func.similarity(W.c.word, tok).desc(), W.c.word).limit(count))
+        return [r.word for r in conn.execute(stmt)]
+    scored = sorted((-similarity(tok, r.word), r.word) for r in conn.execute(sa.select(W.c.word)))
+    return [w for s, w in scored[:count] if -s >= WORD_THRESHOLD]
 
 
 def _service_rows(conn, q, digits, tenant, limit):
@@ -136,36 +150,29 @@ def _person_hits(conn, ranked, now):
 
 def _absences_by_person(conn, persons, now):
     out: dict[PersonKey, list] = {}
-    by_tenant: dict[str, list[str]] = {}
-    for p in persons:
-        by_tenant.setdefault(p.tenant, []).append(p.external_id)
-    for tenant, ids in by_tenant.items():
-        stmt = sa.select(A).where(A.c.tenant == tenant, A.c.person_id.in_(ids), A.c.end_at > now,
-                                  A.c.start_at < now + PRESENCE_HORIZON)
-        for r in conn.execute(stmt):
-            a = absence_from_row(r)
-            out.setdefault(a.person_key, []).append(a)
+    pairs = sorted({(p.tenant, p.external_id) for p in persons})
+    stmt = sa.select(A).where(sa.tuple_(A.c.tenant, A.c.person_id).in_(pairs), A.c.end_at > now,
+                              A.c.start_at < now + PRESENCE_HORIZON)
+    for r in conn.execute(stmt):
+        a = absence_from_row(r)
+        out.setdefault(a.person_key, []).append(a)
     return out
 
 
 def _substitute_names(conn, persons):
-    wanted = {(p.tenant, p.substitute) for p in persons if p.substitute}
-    out = {}
-    for tenant, sub in wanted:
-        row = conn.execute(sa.select(P.c.given_name, P.c.family_name).where(
-            P.c.tenant == tenant, P.c.external_id == sub)).first()
-        if row:
-            out[PersonKey(tenant, sub)] = f"{row.given_name} {row.family_name}".strip()
-    return out
+    wanted = sorted({(p.tenant, p.substitute) for p in persons if p.substitute})
+    if not wanted:
+        return {}
+    stmt = sa.select(P.c.tenant, P.c.external_id, P.c.given_name, P.c.family_name).where(
+        sa.tuple_(P.c.tenant, P.c.external_id).in_(wanted))
+    return {PersonKey(r.tenant, r.external_id): f"{r.given_name} {r.family_name}".strip()
+            for r in conn.execute(stmt)}
 
 
 def _with_unit_names(conn, hits):
-    keys = {(h.tenant, (h.person or h.service).unit_id) for h in hits if (h.person or h.service).unit_id}
+    keys = sorted({(h.tenant, (h.person or h.service).unit_id) for h in hits if (h.person or h.service).unit_id})
     names = {}
-    for tenant in {t for t, _ in keys}:
-        ids = [u for t, u in keys if t == tenant]
-        for r in conn.execute(sa.select(U.c.external_id, U.c.name).where(U.c.tenant == tenant,
-                                                                          U.c.external_id.in_(ids))):
-            names[(tenant, r.external_id)] = r.name
-    from dataclasses import replace
+    if keys:
+        stmt = sa.select(U.c.tenant, U.c.external_id, U.c.name).where(sa.tuple_(U.c.tenant, U.c.external_id).in_(keys))
+        names = {(r.tenant, r.external_id): r.name for r in conn.execute(stmt)}
     return [replace(h, unit_name=names.get((h.tenant, (h.person or h.service).unit_id), "")) for h in hits]

@@ -19,7 +19,7 @@ from engine.directory.model import (
 )
 from engine.directory.searchtext import person_columns, service_columns
 from store.directory import (
-    A, P, S, ST, U, DirTenant, _absence_values, _person_values, absence_from_row,
+    A, P, S, ST, U, W, DirTenant, _absence_values, _person_values, absence_from_row,
     person_from_row, service_from_row, unit_from_row,
 )
 
@@ -130,6 +130,7 @@ class DirectoryWriter:
                 unchanged += 1
         for chunk in _chunks(inserts):
             self.conn.execute(P.insert(), chunk)
+        self._add_words([v["name_text"] for v in inserts] + [v["name_text"] for v in updates])
         if updates:
             # local keywords take part in search_text: recompute with the stored locals
             by_id = {row_id: person for row_id, person in existing.values()}
@@ -142,6 +143,19 @@ class DirectoryWriter:
             for chunk in _chunks(updates):
                 self.conn.execute(stmt, chunk)
         return ChangeSummary(tuple(added), tuple(changed), (), unchanged)
+
+    def _add_words(self, texts: list[str]) -> None:
+        """Add name words to the fuzzy-search vocabulary (never removed: it only grows)."""
+        words = sorted({w for t in texts for w in t.split() if len(w) >= 2})
+        if not words:
+            return
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(W).on_conflict_do_nothing()
+        for chunk in _chunks(words):
+            self.conn.execute(stmt, [{"word": w} for w in chunk])
 
     def delete_missing(self, tenant: str, source: str, keep_ids: Iterable[str],
                        now: datetime | None = None) -> ChangeSummary:

@@ -10,7 +10,7 @@ from engine.directory.model import Absence, AbsenceCategory, OrgUnit, Person
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "sync" / "examples"
 DIRECTORY_TABLES = ("dir_tenants", "dir_units", "dir_persons", "dir_services", "dir_absences",
-                    "dir_source_status", "web_user_roles", "web_users")
+                    "dir_source_status", "dir_words", "web_user_roles", "web_users")
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=timezone.utc)
 
 

@@ -1,4 +1,4 @@
-"""Directory: tenants, units, persons, services, absences, source health; on PostgreSQL
+"""Directory: tenants, units, persons, services, absences, source health, name words; on PostgreSQL
 pg_trgm GIN indexes on the folded search text, the names and the phone digits.
 
 Revision ID: 0002_directory
@@ -23,6 +23,7 @@ TRGM = {
     "ix_dir_persons_name_trgm": ("dir_persons", "name_text"),
     "ix_dir_persons_phones_trgm": ("dir_persons", "phones_text"),
     "ix_dir_services_search_trgm": ("dir_services", "search_text"),
+    "ix_dir_words_word_trgm": ("dir_words", "word"),
 }
 
 
@@ -116,6 +117,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_dir_absences_person", "dir_absences", ["tenant", "person_id", "end_at"])
     op.create_table(
+        "dir_words",
+        sa.Column("word", S(200), nullable=False),
+        sa.PrimaryKeyConstraint("word", name=op.f("pk_dir_words")),
+    )
+    op.create_table(
         "dir_source_status",
         sa.Column("tenant", S(64), nullable=False),
         sa.Column("source", S(128), nullable=False),
@@ -134,6 +140,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("dir_source_status", "dir_absences", "dir_services", "dir_persons",
+    for table in ("dir_words", "dir_source_status", "dir_absences", "dir_services", "dir_persons",
                   "dir_units", "dir_tenants"):
         op.drop_table(table)
