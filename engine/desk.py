@@ -12,9 +12,8 @@ Rules:
 """
 from __future__ import annotations
 
-from engine import callflow
+from engine import callflow, offers, talk
 from engine import events as ev
-from engine import offers
 from engine.agents import Agent, AgentEvent, AgentState
 from engine.interactions import CallState
 
@@ -39,7 +38,7 @@ def logout(eng, e: ev.AgentLogout) -> None:
     _leave_call(eng, agent, "agent_logout")
     if agent.state is AgentState.WRAP_UP:
         agent.pending = ("logout", "")
-        offers.wrapup_end(eng, agent)
+        talk.wrapup_end(eng, agent)
     else:
         agent.apply(AgentEvent.LOGOUT, eng.now)
     agent.ready_at = None
@@ -54,7 +53,7 @@ def pause(eng, e: ev.AgentPause) -> None:
     _leave_call(eng, agent, "agent_pause")
     if agent.state is AgentState.WRAP_UP:
         agent.pending = ("pause", e.reason)
-        offers.wrapup_end(eng, agent)
+        talk.wrapup_end(eng, agent)
     else:
         agent.apply(AgentEvent.PAUSE, eng.now, e.reason)
     eng.touch_agent(agent)

@@ -7,7 +7,7 @@ nothing and journals nothing.
 """
 from __future__ import annotations
 
-from engine import callflow, desk, offers, recovery
+from engine import callflow, desk, offers, recovery, talk
 from engine import events as ev
 from engine.effects import Hangup
 from engine.interactions import CallEvent, CallState, Interaction
@@ -31,23 +31,23 @@ def leg_gone(eng, e) -> None:
         offers.leg_failed(eng, ix, e.uuid, e.cause)
     elif e.uuid == ix.agent_leg:
         if ix.state is CallState.CONNECTED:
-            offers.talk_end(eng, ix, "agent")
+            talk.talk_end(eng, ix, "agent")
         elif ix.state is CallState.CALLING_BACK:
             eng.by_leg.pop(ix.agent_leg, None)
             ix.agent_leg = ""
             if ix.callback_leg:
                 eng.cancelled[ix.callback_leg] = ix.node
                 eng.emit(Hangup(ix.node, ix.callback_leg, "ORIGINATOR_CANCEL"))
-            offers.callback_failed(eng, ix, "AGENT_HANGUP")
+            talk.callback_failed(eng, ix, "AGENT_HANGUP")
     elif e.uuid == ix.callback_leg:
-        offers.callback_failed(eng, ix, e.cause)
+        talk.callback_failed(eng, ix, e.cause)
 
 
 def caller_left(eng, ix: Interaction, cause: str) -> None:
     eng.by_leg.pop(ix.uuid, None)
     state = ix.state
     if state is CallState.CONNECTED:
-        offers.talk_end(eng, ix, "caller")
+        talk.talk_end(eng, ix, "caller")
         return
     ix.uuid = ""
     eng.touch_call(ix)
@@ -76,7 +76,7 @@ def timer(eng, e: ev.TimerFired) -> None:
     if kind == "ring":
         offers.ring_timeout(eng, key)
     elif kind == "wrapup" and key in eng.agents:
-        offers.wrapup_end(eng, eng.agents[key])
+        talk.wrapup_end(eng, eng.agents[key])
     elif kind == "ready" and key in eng.agents:
         desk.ready(eng, eng.agents[key])
     elif kind in ("maxwait", "announce", "tier") and key in eng.calls:

@@ -19,6 +19,7 @@ import logging
 from datetime import timedelta
 
 from engine import callflow
+from engine.talk import callback_failed
 from engine import effects as fx
 from engine.agents import NO_ANSWER_REASON, Agent, AgentEvent, AgentState
 from engine.interactions import ROUTABLE, CallEvent, CallState, Interaction
@@ -251,71 +252,3 @@ def ring_timeout(eng, leg: str) -> None:
         eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"))
         eng.cancelled[leg] = ix.node
         callback_failed(eng, ix, "NO_ANSWER")
-
-
-def callback_failed(eng, ix: Interaction, cause: str) -> None:
-    eng.by_leg.pop(ix.callback_leg, None)
-    ix.callback_leg = ""
-    ix.apply(CallEvent.CALLBACK_FAILED, eng.now)
-    eng.journal(ix, "callback_failed", agent=ix.agent, cause=cause)
-    if ix.agent_leg:
-        eng.emit(fx.Hangup(ix.node, ix.agent_leg))
-        eng.by_leg.pop(ix.agent_leg, None)
-        ix.agent_leg = ""
-    agent_call_end(eng, ix, talk=0.0)
-    eng.end(ix, "callback_failed")
-    eng.forget(ix)
-
-
-def talk_end(eng, ix: Interaction, by: str) -> None:
-    """Either side of a connected call hung up: hang the other up, agent into wrap-up."""
-    other = ix.agent_leg if by == "caller" else ix.uuid
-    if other:
-        eng.emit(fx.Hangup(ix.node, other))
-    for leg in (ix.uuid, ix.agent_leg):
-        if leg:
-            eng.by_leg.pop(leg, None)
-    ix.uuid = ix.agent_leg = ""
-    talk = (eng.now - ix.answered_at).total_seconds() if ix.answered_at else 0.0
-    ix.apply(CallEvent.TALK_END, eng.now)
-    eng.journal(ix, "talk_ended", agent=ix.agent, by=by, talk=f"{talk:.3f}")
-    agent_call_end(eng, ix, talk)
-
-
-def agent_call_end(eng, ix: Interaction, talk: float) -> None:
-    agent = eng.agents.get(ix.agent)
-    if agent is None or agent.state is not AgentState.ON_CALL or agent.interaction != ix.id:
-        return
-    q = eng.queue_of(ix)
-    agent.talk_time += talk
-    agent.idle_since = eng.now
-    agent.apply(AgentEvent.CALL_END, eng.now)
-    agent.leg = ""
-    eng.stats.handled(ix.queue, talk + q.wrapup)
-    eng.touch_agent(agent)
-    if q.wrapup > 0:
-        eng.schedule(f"wrapup:{agent.id}", q.wrapup)
-    else:
-        wrapup_end(eng, agent)
-
-
-def wrapup_end(eng, agent: Agent) -> None:
-    """Wrap-up over (timer, pause or logout): close the interaction, apply a pending request."""
-    if agent.state is not AgentState.WRAP_UP:
-        return
-    ix = eng.calls.get(agent.interaction)
-    pending, agent.pending = agent.pending, None
-    if pending and pending[0] == "pause":
-        agent.apply(AgentEvent.PAUSE, eng.now, pending[1])
-    elif pending and pending[0] == "logout":
-        agent.apply(AgentEvent.LOGOUT, eng.now)
-    else:
-        agent.apply(AgentEvent.WRAPUP_END, eng.now)
-        eng.want_route_agent(agent)
-    eng.emit(fx.CancelTimer(f"wrapup:{agent.id}"))
-    eng.touch_agent(agent)
-    if ix is not None and ix.state is CallState.WRAP_UP:
-        ix.apply(CallEvent.WRAP_END, eng.now)
-        eng.journal(ix, "wrapup_end", agent=agent.id)
-        eng.end(ix, "completed")
-        eng.forget(ix)

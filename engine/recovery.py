@@ -26,7 +26,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence
 
-from engine import callflow, offers
+from engine import callflow, offers, talk
 from engine import effects as fx
 from engine import events as ev
 from engine.agents import Agent, AgentEvent, AgentState
@@ -198,7 +198,7 @@ def _settle_agents(eng) -> None:
         elif agent.state is AgentState.ON_CALL and (ix is None or ix.agent != agent.id
                                                     or ix.state is not CallState.CONNECTED):
             agent.apply(AgentEvent.CALL_END, eng.now)
-            offers.wrapup_end(eng, agent)
+            talk.wrapup_end(eng, agent)
         elif agent.state is AgentState.WRAP_UP and ix is not None and ix.state is CallState.CONNECTED:
             agent.state = AgentState.ON_CALL
         else:

@@ -15,7 +15,6 @@ Rules:
 from __future__ import annotations
 
 import random
-from datetime import datetime
 from typing import Callable
 
 from engine.agents import Agent

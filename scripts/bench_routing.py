@@ -16,7 +16,6 @@ import argparse
 import gc
 import os
 import random
-import statistics
 import sys
 import time
 import tracemalloc

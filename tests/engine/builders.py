@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 from engine import effects as fx
 from engine import events as ev
-from engine.config import (AgentConfig, Deployment, EntryPoint, OpeningHours, Overflow, OverflowKind,
-                           QueueConfig, Strategy, TenantConfig)
+from engine.config import (AgentConfig, Deployment, EntryPoint, Overflow, OverflowKind,
+                           QueueConfig, TenantConfig)
 from engine.core import Engine
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)   # a Wednesday, 11:00 in Oslo
