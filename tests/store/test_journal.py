@@ -124,3 +124,11 @@ def test_store_has_no_update_or_delete_path_for_the_journal():
     source = inspect.getsource(module)
     assert "sa.update" not in source and "sa.delete" not in source
     assert "on_conflict_do_update" not in source
+
+
+def test_awkward_text_and_data_round_trip_exactly(store):
+    row = Journal("call-'quoted\"-{æøå}", 1, "transferred", T0, "tenant,with{braces}", queue='q"1',
+                  agent="agent\\7", data={"to": "Åse O'Neil", "nested": {"list": [1, "ø", None]}, "empty": ""})
+    assert store.append_journal([row]) == 1
+    assert store.journal(interaction=row.interaction) == [row]
+    assert store.append_journal([row]) == 0
