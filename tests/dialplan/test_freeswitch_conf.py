@@ -1,0 +1,116 @@
+"""freeswitch-conf/: every file parses, every regex compiles, the engine is wired in."""
+from __future__ import annotations
+
+import pathlib
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from dialplan import compile as compiler
+from dialplan.loader import load
+from dialplan.xml_curl import ROUTE
+from engine import prompts
+from tests.dialplan.files import DEMO, DEMO_ENV, ROOT
+from tests.dialplan.fsxml import Preprocessed
+
+CONF = ROOT / "freeswitch-conf"
+ENV = {"SENTRAL_FREESWITCH_PASSWORD": "from-the-environment"}
+
+
+@pytest.fixture(scope="module")
+def config():
+    pre = Preprocessed(str(CONF / "freeswitch.xml"), ENV)
+    return pre, ET.fromstring(pre.text)
+
+
+def settings(root, conf_name: str) -> dict:
+    conf = root.find(f"./section[@name='configuration']/configuration[@name='{conf_name}']")
+    assert conf is not None, f"{conf_name} is not loaded"
+    return {p.get("name"): p.get("value") for p in conf.find("settings").findall("param")}
+
+
+def test_every_file_is_included_and_parses_on_its_own():
+    files = sorted(p.resolve() for p in CONF.rglob("*.xml"))
+    pre = Preprocessed(str(CONF / "freeswitch.xml"), ENV)
+    assert sorted(pathlib.Path(f).resolve() for f in pre.files) == files          # nothing is left out
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        body = re.sub(r"<X-PRE-PROCESS[^>]*/>", "", text)
+        ET.fromstring(f"<wrap>{body.split('?>', 1)[-1]}</wrap>")  # well-formed apart from includes
+
+
+def test_no_pre_processor_command_hides_in_a_comment():
+    # FreeSWITCH runs X-PRE-PROCESS lines even inside comments
+    for path in CONF.rglob("*.xml"):
+        for comment in re.findall(r"<!--(.*?)-->", path.read_text(encoding="utf-8"), re.S):
+            assert "x-pre-process" not in comment.lower(), path
+
+
+def test_only_known_global_variables_are_used(config):
+    pre, _ = config
+    assert pre.undefined == []
+
+
+def test_every_expression_compiles(config):
+    _, root = config
+    expressions = [e.get("expression") for e in root.iter() if e.get("expression") is not None]
+    patterns = [e.get("pattern") for e in root.iter("input")]
+    assert len(expressions) >= 10 and len(patterns) >= 3
+    for pattern in expressions + patterns:
+        re.compile(pattern)
+
+
+def test_event_socket_listens_on_loopback_with_the_password_from_the_environment(config):
+    _, root = config
+    es = settings(root, "event_socket.conf")
+    assert es["listen-ip"] == "127.0.0.1" and es["password"] == "from-the-environment"
+    raw = (CONF / "autoload_configs/event_socket.conf.xml").read_text()
+    assert 'value="$${esl_password}"' in raw
+
+
+def test_xml_curl_asks_the_engine_for_dialplan_and_directory(config):
+    _, root = config
+    conf = root.find("./section/configuration[@name='xml_curl.conf']")
+    (url,) = [p for p in conf.iter("param") if p.get("name") == "gateway-url"]
+    assert url.get("value") == "http://127.0.0.1:8080" + ROUTE
+    assert set(url.get("bindings").split("|")) == {"dialplan", "directory"}
+    moved = Preprocessed(str(CONF / "freeswitch.xml"), {**ENV, "SENTRAL_ENGINE_URL": "http://127.0.0.1:9090"})
+    assert "http://127.0.0.1:9090" + ROUTE in moved.text
+
+
+def test_the_modules_sentral_needs_are_loaded(config):
+    _, root = config
+    modules = {m.get("module") for m in root.iter("load")}
+    assert {"mod_event_socket", "mod_xml_curl", "mod_sofia", "mod_commands", "mod_dptools",
+            "mod_dialplan_xml", "mod_local_stream", "mod_sndfile"} <= modules
+
+
+def test_the_internal_profile_authenticates_agents_into_the_default_context(config):
+    _, root = config
+    profile = root.find(".//configuration[@name='sofia.conf']/profiles/profile[@name='internal']")
+    params = {p.get("name"): p.get("value") for p in profile.find("settings")}
+    assert params["context"] == "default" and params["auth-calls"] == "true"
+    assert params["force-register-domain"] == "127.0.0.1"
+
+
+def test_static_fallbacks_are_the_compiled_demo():
+    demo = load(str(DEMO), DEMO_ENV)
+    assert (CONF / "dialplan/default.xml").read_text() == compiler.dialplan_include(demo), \
+        "run: sentral config compile dialplan/examples/demo.yaml --out freeswitch-conf"
+    assert (CONF / "directory/default.xml").read_text() == compiler.directory_include(demo)
+
+
+def test_the_directory_domain_is_the_configured_sip_domain(config):
+    _, root = config
+    (domain,) = root.findall("./section[@name='directory']/domain")
+    assert domain.get("name") == load(str(DEMO), DEMO_ENV).sip_domain == "127.0.0.1"
+
+
+def test_the_phrase_macros_the_engine_plays_exist(config):
+    _, root = config
+    macros = {m.get("name"): m for m in root.iter("macro")}
+    for spoken in (prompts.position(3), prompts.wait_minutes(125)):
+        _, name, argument = spoken.split(":")
+        assert name in macros, spoken
+        assert any(re.match(i.get("pattern"), argument) for i in macros[name].iter("input"))
