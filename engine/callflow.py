@@ -179,6 +179,7 @@ def _then(eng, ix: Interaction) -> None:
         eng.emit(fx.Hangup(ix.node, ix.uuid))
     elif then[0] == "transfer" and ix.uuid:
         eng.emit(fx.Transfer(ix.node, ix.uuid, then[1], then[2]))
+        eng.journal(ix, "transferred", destination=then[1], context=then[2])
 
 
 def announce(eng, ix: Interaction) -> None:

@@ -1,0 +1,53 @@
+"""Read-only views for the console and the wallboard."""
+from __future__ import annotations
+
+from engine import events as ev
+from engine import views
+from engine.config import Overflow, OverflowKind
+
+from tests.engine.builders import Scenario, a_deployment, a_queue, an_agent
+
+
+def test_wallboard_queue_view_from_live_state():
+    s = Scenario(a_deployment(queues=[a_queue(service_level_seconds=20)],
+                              agents=[an_agent("alice"), an_agent("bob"), an_agent("carol")]))
+    s.login("alice", "bob", "carol")
+    s.send(ev.AgentPause("carol", "lunch", s.now))
+    s.call("c1")
+    s.advance(5)
+    s.answer(s.originates()[-1].leg_uuid)             # answered within 20 s
+    s.call("c2")
+    s.send(ev.AgentPause("alice" if s.offered_agents()[-1] == "bob" else "bob", "x", s.now))
+    s.advance(30)
+    s.fail(s.originates()[-1].leg_uuid, "CALL_REJECTED")
+    s.call("c3")
+    s.advance(10)
+    v = views.queue(s.engine, "sales")
+    assert v["waiting"] == 2 and v["ringing"] == 1          # the reject delay (10 s) is over: rings again
+    assert v["longest_wait"] == 40.0
+    assert v["available"] == 0 and v["logged_in"] == 3
+    assert v["answered"] == 1 and v["service_level"] == 1.0
+    s.hangup("c2")                                     # abandoned after 40 s: counts against
+    v = views.queue(s.engine, "sales")
+    assert v["abandoned"] == 1 and v["service_level"] == 0.5 and v["waiting"] == 1
+
+
+def test_agents_by_state_and_agent_view():
+    s = Scenario(a_deployment(agents=[an_agent("alice"), an_agent("bob"), an_agent("carol")]))
+    s.login("alice", "bob")
+    s.send(ev.AgentPause("bob", "lunch", s.now))
+    s.call()
+    by_state = views.agents_by_state(s.engine)
+    assert by_state["offered"] == ["alice"] and by_state["paused"] == ["bob"]
+    assert by_state["logged_out"] == ["carol"]
+    assert views.agent(s.engine, "bob")["reason"] == "lunch"
+    assert [c["state"] for c in views.calls(s.engine)] == ["offering"]
+
+
+def test_transfer_overflow_is_journaled_as_transferred():
+    s = Scenario(a_deployment(queues=[a_queue(no_agents=Overflow(OverflowKind.VOICEMAIL, "1001"))]))
+    s.call()
+    assert s.kinds()[-2:] == ["overflowed", "transferred"]
+    s.hangup("caller-1")
+    assert s.kinds()[-1] == "ended"
+    s.assert_journal_exact()
