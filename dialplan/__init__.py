@@ -1,1 +1,14 @@
-"""dialplan."""
+"""dialplan: the routing configuration telecom engineers edit.
+
+    from dialplan import load, ConfigError, Reloader, diff
+    deployment = load("dialplan/examples/demo.yaml")        # raises ConfigError (all problems)
+    reloader = Reloader(lambda: load(path))                  # keeps the last good one
+
+Compilation to FreeSWITCH XML: dialplan.compile; the mod_xml_curl blueprint:
+dialplan.xml_curl.make_blueprint(current). Format: docs/dialplan.md.
+"""
+from dialplan.errors import ConfigError, Problem
+from dialplan.loader import apply_overrides, load
+from dialplan.reload import Reloader, ReloadResult, diff
+
+__all__ = ["ConfigError", "Problem", "Reloader", "ReloadResult", "apply_overrides", "diff", "load"]

@@ -18,7 +18,7 @@ from typing import Mapping
 
 from dialplan import agents, checks, tenants
 from dialplan import yamlnodes as y
-from dialplan.errors import ConfigError
+from dialplan.errors import ConfigError, Problem
 from dialplan.queues import DEFAULT_KEYS, settings
 from dialplan.source import EnvReader, compose_file, include_paths
 from engine.config import Deployment, NodeConfig
@@ -134,7 +134,8 @@ def apply_overrides(deployment: Deployment, env: Mapping[str, str] | None = None
         try:
             node_changes["port"] = int(v)
         except ValueError as exc:
-            raise ConfigError([_env_problem("SENTRAL_FREESWITCH_PORT", str(v))]) from exc
+            raise ConfigError([Problem("$SENTRAL_FREESWITCH_PORT", 1, 1, "wrong-type",
+                                       f"SENTRAL_FREESWITCH_PORT is {v!r}", "a port number")]) from exc
     if (v := pick(freeswitch_password, "SENTRAL_FREESWITCH_PASSWORD")) is not None:
         node_changes["password"] = v
     if node_changes:
@@ -142,7 +143,3 @@ def apply_overrides(deployment: Deployment, env: Mapping[str, str] | None = None
         changes["nodes"] = (dataclasses.replace(first, **node_changes),) + tuple(deployment.nodes[1:])
     return dataclasses.replace(deployment, **changes) if changes else deployment
 
-
-def _env_problem(name: str, value: str):
-    from dialplan.errors import Problem
-    return Problem(f"${name}", 1, 1, "wrong-type", f"{name} is {value!r}", "a port number")

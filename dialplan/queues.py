@@ -23,6 +23,7 @@ DEFAULT_KEYS = tuple(k for k in QUEUE_KEYS if k not in ("id", "name"))
 OVERFLOW_KINDS = tuple(k.value for k in OverflowKind)
 _TARGETED = {OverflowKind.QUEUE, OverflowKind.VOICEMAIL, OverflowKind.TRANSFER}
 _DIGIT = re.compile(r"^[0-9*#]$")
+_TARGET = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,80}$")   # what esl.commands.token accepts
 _SECONDS = {"ring_timeout": ("ring_timeout", 1.0), "max_wait": ("max_wait", 1.0), "wrapup": ("wrapup", 0.0),
             "reject_delay": ("reject_delay", 0.0), "busy_delay": ("busy_delay", 0.0),
             "no_answer_delay": ("no_answer_delay", 0.0), "service_level": ("service_level_seconds", 1.0)}
@@ -57,6 +58,10 @@ def overflow(ctx, node, what: str, refs: list):
         target, prompt = "", target     # {message: goodbye.wav} is the prompt itself
     if kind == OverflowKind.HANGUP:
         target = ""
+    if kind in _TARGETED and not _TARGET.match(target):
+        ctx.at(target_node, "bad-target", f"{what} {kind.value} target {target!r} is not allowed",
+               "a number, mailbox or queue id: letters, digits and _ . : @ + - (no spaces)")
+        return None
     if kind == OverflowKind.QUEUE:
         refs.append((target_node, target))
     return Overflow(kind, target, prompt)

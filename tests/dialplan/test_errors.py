@@ -180,3 +180,20 @@ def test_reserved_and_bad_tag_names(tmp_path):
             numbers: [{number: "+4722000001", tags: {queue: x, Bad-Name: y}}]
             queues: [{id: q}]
         """) == {"bad-id"}
+
+
+def test_transfer_and_voicemail_targets_must_be_single_tokens(tmp_path):
+    assert codes(tmp_path, """\
+        tenants:
+          - id: t
+            name: T
+            recording: {enabled: false}
+            after_hours: {transfer: "22 00 00 00"}
+            queues: [{id: q, overflow: {voicemail: "box; rm"}}]
+        """) == {"bad-target"}
+
+
+def test_a_bad_port_in_the_environment_is_a_problem(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load(write(tmp_path, MINIMAL), {"SENTRAL_FREESWITCH_PORT": "eighty"})
+    assert info.value.problems[0].code == "wrong-type"
