@@ -77,9 +77,15 @@ def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
              fx.SetVariables(ix.node, ix.uuid, {"cc_interaction_id": ix.id, "cc_tenant": tenant,
                                                 "cc_queue": queue, "cc_entered_at": ix.position_at.isoformat(),
                                                 "cc_priority": str(ix.priority), "cc_seq": str(ix.seq)}))
-    if tenant_cfg.record_calls and tenant_cfg.recording_notice:
+    start(eng, ix)
+
+
+def start(eng, ix: Interaction) -> None:
+    """From `arrived`: the recording notice if the tenant wants one, else straight on."""
+    tenant = eng.tenant_of(ix)
+    if tenant.record_calls and tenant.recording_notice:
         ix.apply(CallEvent.PLAY_NOTICE, eng.now)
-        play(eng, ix, [tenant_cfg.recording_notice], ("continue",))
+        play(eng, ix, [tenant.recording_notice], ("continue",))
     else:
         after_notice(eng, ix)
 

@@ -58,6 +58,7 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
     for node, chans in channels.items():
         effects += eng.handle(ev.NodeResynced(node, tuple(chans), eng.now))
     eng._out = []
+    _resume_callers(eng)
     _settle_agents(eng)
     _rearm_timers(eng)
     eng.run_routing()
@@ -187,6 +188,19 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
             offers.leg_answered(eng, leg.uuid)
     if ix.state in ROUTABLE:
         eng.want_route_call(ix)
+
+
+def _resume_callers(eng) -> None:
+    """What the caller hears was lost with the old process: start it again."""
+    for ix in list(eng.calls.values()):
+        if not ix.uuid or ix.node in eng.down_nodes:
+            continue
+        if ix.state in (CallState.ARRIVED, CallState.NOTICE):
+            ix.state, ix.playing, ix.playlist = CallState.ARRIVED, "", []
+            callflow.start(eng, ix)                 # the notice must be heard: play it again
+        elif ix.state in (CallState.QUEUED, CallState.OFFERING):
+            ix.playing, ix.playlist, ix.then = eng.queue_of(ix).moh, [], ()
+            eng.emit(fx.StopPlayback(ix.node, ix.uuid), fx.Play(ix.node, ix.uuid, ix.playing, loop=True))
 
 
 def _settle_agents(eng) -> None:

@@ -195,3 +195,25 @@ def test_fresh_parked_call_found_at_resync_is_taken_over():
     snap = ev.ChannelSnapshot(NODE, "new-1", "ACTIVE", False, "22000000", "4790000000", "Ola", s.now)
     s.send(ev.NodeResynced(NODE, (snap,), s.now))
     assert s.kinds()[:2] == ["arrived", "entered_queue"] and len(s.originates()) == 1
+
+
+def test_caller_in_the_notice_when_engine_died_hears_it_again_and_is_queued():
+    from tests.engine.builders import a_tenant
+    s = Scenario(a_deployment(tenants=[a_tenant(recording_notice="recorded.wav")]))
+    s.login("alice")
+    s.call("c1")
+    s2 = restarted(s, alive={"c1"})
+    assert s2.effects[-1] != s.effects[-1]
+    assert fx.Play(NODE, "c1", "recorded.wav") in s2.effects[len(s.effects):]
+    s2.played("c1", "recorded.wav")
+    assert s2.kinds("interaction-1") == ["arrived", "notice_played", "entered_queue", "offered"]
+    s2.assert_journal_exact()
+
+
+def test_waiting_caller_gets_music_again_after_restart():
+    s = paused_desk()
+    s.call("c1")
+    s2 = restarted(s, alive={"c1"})
+    new = s2.effects[len(s.effects):]
+    assert fx.Play(NODE, "c1", "local_stream://moh", loop=True) in new
+    assert new.index(fx.StopPlayback(NODE, "c1")) < new.index(fx.Play(NODE, "c1", "local_stream://moh", loop=True))
