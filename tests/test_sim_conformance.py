@@ -36,8 +36,8 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 
 # --------------------------------------------------------------- outside actions
-def _outbound(ctx, dest, uuid, async_mode=True):
-    ctx.sim.outbound_call(dest, ctx.listen_addr, caller_number="5551000", async_mode=async_mode,
+def _outbound(ctx, dest, uuid, caller, async_mode=True):
+    ctx.sim.outbound_call(dest, ctx.listen_addr, caller_number=caller, async_mode=async_mode,
                           uuid=uuid)
 
 
@@ -45,9 +45,10 @@ OUTSIDE = {
     "01-inbound-basics.jsonl": [],
     "02-outbound-socket-call.jsonl": [
         (0.0, lambda c: c.sim.add_endpoint("agent@127.0.0.1:5092", ring=1.0)),
-        (0.006, lambda c: _outbound(c, "7000", "5b4650fe-2be6-4915-9a96-a7b48515e64f")),
+        (0.006, lambda c: _outbound(c, "7000", "5b4650fe-2be6-4915-9a96-a7b48515e64f", "5551000")),
         (9.17, lambda c: c.sim.hangup("5b4650fe-2be6-4915-9a96-a7b48515e64f")),
-        (13.196, lambda c: _outbound(c, "7010", "884aabb8-b385-4650-95cc-f2807e27427a", async_mode=False)),
+        (13.196, lambda c: _outbound(c, "7010", "884aabb8-b385-4650-95cc-f2807e27427a", "5551002",
+                                       async_mode=False)),
         (17.33, lambda c: c.sim.hangup("884aabb8-b385-4650-95cc-f2807e27427a")),
     ],
     "03-acd-api-commands.jsonl": [
@@ -64,7 +65,7 @@ OUTSIDE = {
     "05-callcenter.jsonl": [],
     "06-reloadxml-and-shutdown.jsonl": [
         (0.023, lambda c: c.sim.switch.reloadxml()),
-        (2.087, lambda c: _outbound(c, "7000", None)),
+        (2.087, lambda c: _outbound(c, "7000", None, "5556000")),
         (3.243, lambda c: c.sim.shutdown()),
     ],
 }
@@ -187,6 +188,15 @@ class Replay:
         expected_events: dict[str, int] = {}
         for index, m in enumerate(self.messages):
             conn = m["conn"]
+            while outside and outside[0][0] <= m["t"]:
+                for c, n in expected_events.items():
+                    if c in self.clients:
+                        self.sync(self.clients[c], n)
+                outside.pop(0)[1](self)
+            if m.get("note") == "closed-by-client":
+                self.sync(self.client(conn), expected_events.get(conn, 0))
+                self.client(conn).close()
+                continue
             if m["dir"] == "recv":
                 if m.get("note") or not m["raw"]:
                     continue
@@ -196,8 +206,6 @@ class Replay:
                     if f.content_type in EVENT_CONTENT_TYPES and self.compared_events([f]):
                         expected_events[conn] = expected_events.get(conn, 0) + 1
                 continue
-            while outside and outside[0][0] <= m["t"]:
-                outside.pop(0)[1](self)
             client = self.client(conn)
             self.sync(client, expected_events.get(conn, 0))
             raw = m["raw"]
@@ -209,6 +217,12 @@ class Replay:
             outside.pop(0)[1](self)
         for conn, client in self.clients.items():
             self.sync(client, expected_events.get(conn, 0))
+        eofs = {m["conn"] for m in self.messages if m.get("note") == "EOF"}
+        for conn in eofs:
+            if conn in self.clients:
+                deadline = gevent.get_hub().loop.now() + 3
+                while not self.clients[conn].eof and gevent.get_hub().loop.now() < deadline:
+                    gevent.sleep(0.005)
 
     def sync(self, client, count, timeout=3.0):
         deadline = gevent.get_hub().loop.now() + timeout

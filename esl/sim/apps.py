@@ -102,8 +102,12 @@ def _serve(ch: Channel, stop_on: tuple[str, ...], timeout: float | None = None) 
 
 
 def app_park(ch: Channel, arg: str) -> str:
+    if getattr(ch, "parked", False):
+        return NONE  # already in a park loop (an outbound socket's): nothing more to do
+    ch.parked = True
     ch.emit("CHANNEL_PARK")
     _serve(ch, ("transfer", "bridge"))
+    ch.parked = False
     ch.emit("CHANNEL_UNPARK")
     if ch.interrupt == "bridge":
         ch.interrupt = ""
@@ -230,7 +234,18 @@ def app_bridge(ch: Channel, arg: str) -> str:
         ch.variables["originate_disposition"] = result
         return NONE
     ch.switch.join(ch, result)
+    result.runner = gevent.spawn(_b_leg, result)
     return app_bridge_leg(ch, "")
+
+
+def _b_leg(ch: Channel) -> None:
+    """The B leg of the ``bridge`` application: no applications of its own; it ends with
+    the bridge (FreeSWITCH hangs it up when the A leg leaves)."""
+    while not ch.hanging and ch.bridged is not None:
+        ch.wait()
+    if not ch.hanging:
+        ch.hangup("NORMAL_CLEARING")
+    ch.teardown()
 
 
 APPS = {

@@ -201,6 +201,8 @@ class Channel:
             return False
         if self.answer_state == "answered":
             return True
+        if self.sofia and self.direction == "inbound" and not self.times["progress_media"]:
+            self.early_media()  # sofia answers an inbound call with 183 + SDP first
         self.times["answered"] = time.time()
         self.answer_state = "answered"
         self.codec = self.codec or ("PCMA", "8000", "64000")
@@ -252,12 +254,17 @@ class Channel:
         """After the application unwound: the reporting/destroy tail of a hangup."""
         if self.destroyed:
             return
+        if self.recordings:
+            self.switch.recorder.stop(self, "all")  # media bugs close before the reporting state
         self.set_state("CS_HANGUP")
         self.set_callstate("HANGUP")
         self.set_state("CS_REPORTING")
         self.emit("CHANNEL_HANGUP_COMPLETE")
         self.destroyed = True
         self.notify("complete")
+        session = getattr(self, "socket_session", None)
+        if session is not None and session.linger and not session.closed:
+            session.closed_event.wait()  # a lingering outbound socket holds the channel
         self.switch.forget(self)
         self.emit("CHANNEL_DESTROY")
         self.set_state("CS_DESTROY")

@@ -30,16 +30,19 @@ def app_socket(ch: Channel, arg: str) -> str:
     session = Session(sim, sock, channel=ch, async_mode="async" in words[1:], full="full" in words[1:])
     sim.sessions.add(session)
     ch.socket_session = session
-    reader = gevent.spawn(session.serve)
-    if session.async_mode:
+    gevent.spawn(session.serve)
+    while not ch.hanging and not session.closed and not ch.queue:
+        ch.wait()  # async mode parks once the client starts sending messages
+    if session.async_mode and not ch.hanging and not session.closed:
         apps.app_park(ch, "")
     else:
         while not ch.hanging and not session.closed:
-            why = ch.wait()
-            if why == "msg" and ch.queue:
+            if ch.queue:
                 apps.execute(ch, *ch.queue.popleft())
-    if not ch.hanging:
-        reader.join()
+            else:
+                ch.wait()
+    if not session.linger and not session.closed:
+        session.controlled_hangup()
     return "_none_"
 
 

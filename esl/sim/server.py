@@ -75,12 +75,19 @@ class Simulator:
         if not keep_channels:
             self.switch.hupall("SYSTEM_SHUTDOWN")
 
-    def shutdown(self) -> None:
-        """As ``freeswitch -stop``: SHUTDOWN, every call hung up, clients told and closed."""
+    def shutdown(self, drain_timeout: float = 60.0):
+        """As ``freeswitch -stop``: SHUTDOWN, every call hung up; once the channels are gone
+        (a lingering outbound socket holds its channel until its client leaves) every
+        inbound client gets the shutdown notice and EOF. Returns the greenlet doing it."""
         self.switch.bus.fire("SHUTDOWN", [("Event-Info", "System Shutting Down")])
         self.switch.hupall("SYSTEM_SHUTDOWN")
-        gevent.sleep(0.01)
-        self.stop()
+
+        def finish():
+            deadline = gevent.get_hub().loop.now() + drain_timeout
+            while self.switch.channels and gevent.get_hub().loop.now() < deadline:
+                gevent.sleep(0.01)
+            self.stop()
+        return gevent.spawn(finish)
 
     def restart(self, keep_channels: bool = True) -> None:
         """Close every session and the listener, then listen again on the same port."""
@@ -104,9 +111,10 @@ class Simulator:
         session.serve()
 
     def close_sessions(self, text: str = SHUTDOWN_TEXT) -> None:
-        """Every connected client gets a disconnect notice and EOF."""
+        """Every inbound client gets a disconnect notice and EOF; outbound sockets just close."""
         for s in list(self.sessions):
-            s.send(notice(text))
+            if s.channel is None:
+                s.send(notice(text))
             s.close()
 
     def disconnect_all(self) -> None:

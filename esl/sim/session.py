@@ -12,12 +12,14 @@ import logging
 import uuid as uuidlib
 
 import gevent
+import gevent.event
 import gevent.queue
 
 from esl import protocol as P
 from esl.errors import ProtocolError
 from esl.sim import api, apps
 from esl.sim.bus import SimEvent
+from esl.sim.headers import MYEVENTS
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class Session:
         self.my_uuid: str | None = None
         self.linger = False
         self.my_done = False
+        self.pending_sync: list = []
+        self.closed_event = gevent.event.Event()
         self.log_level: int | None = None
         self.closed = False
         self.out: gevent.queue.Queue = gevent.queue.Queue()
@@ -105,6 +109,7 @@ class Session:
         self.closed = True
         self.switch.bus.unlisten(self.on_event)
         self.sim.sessions.discard(self)
+        self.closed_event.set()
         if not flush:
             self._shutdown()
         self.out.put(None)
@@ -123,8 +128,8 @@ class Session:
         if self.my_uuid is not None:
             if ev.get("Unique-ID") != self.my_uuid:
                 return False
-            if self.channel is None and not self.subs:
-                return True
+            if not self.subs:
+                return ev.name in MYEVENTS
         if not self.subs and self.my_uuid is None:
             return False
         if ev.name == "BACKGROUND_JOB" or "ALL" in self.subs or self.my_uuid is not None and not self.subs:
@@ -149,17 +154,24 @@ class Session:
                                       ("Channel-Name", ev.get("Channel-Name")),
                                       ("Linger-Time", "-1")]))
                 return
-            if self.channel is not None and self.wants(ev):
-                self.send(P.event_frame(self.fmt, ev.headers, ev.body))
+            if self.channel is not None:
+                if self.wants(ev):
+                    self.send(P.event_frame(self.fmt, ev.headers, ev.body))
+                return  # the socket application ends the session when it unwinds (outbound.py)
             self.my_done = True
-            gevent.spawn(self._controlled_hangup)  # after the reply of the command that caused it
+            gevent.spawn(self.controlled_hangup)  # after the reply of the command that caused it
             return
         if self.my_done:
             return
         if self.wants(ev):
             self.send(P.event_frame(self.fmt, ev.headers, ev.body))
 
-    def _controlled_hangup(self) -> None:
+    def controlled_hangup(self) -> None:
+        for done in self.pending_sync:
+            done.set()
+        if self.pending_sync:
+            self.pending_sync.clear()
+            gevent.sleep(0)
         self.send(notice(GOODBYE, [("Controlled-Session-UUID", self.my_uuid),
                                    ("Content-Disposition", "disconnect")]))
         self.close()
@@ -341,6 +353,7 @@ class Session:
             sync = self.channel is not None and not self.async_mode
             if sync:
                 done = gevent.event.Event()
+                self.pending_sync.append(done)
                 for i in range(loops):
                     apps.enqueue(ch, app, arg, event_uuid, on_done=(lambda r: done.set()) if i == loops - 1 else None)
                 gevent.spawn(self._sync_reply, done, ch)
@@ -358,9 +371,9 @@ class Session:
         self.send(reply("+OK"))
 
     def _sync_reply(self, done, ch) -> None:
-        while not done.wait(0.05):
-            if ch.destroyed or ch.hanging:
-                break
+        done.wait()
+        if done in self.pending_sync:
+            self.pending_sync.remove(done)
         self.send(reply("+OK"))
 
     # -------------------------------------------------------- outbound-socket commands
