@@ -70,27 +70,8 @@ def import_command(args) -> int:
     return 0
 
 
-def hit_dict(hit) -> dict:
-    """The JSON form of a search hit (also used by the web module's API)."""
-    out = {"kind": hit.kind, "tenant": hit.tenant, "id": hit.external_id, "name": hit.name,
-           "rank": hit.rank.name.lower(), "score": round(hit.score, 3), "unit": hit.unit_name}
-    if hit.person:
-        p = hit.person
-        out.update(title=p.title, direct_phone=p.direct_phone, mobile_phone=p.mobile_phone,
-                   switchboard_phone=p.switchboard_phone, email=p.email, location=p.location,
-                   keywords=list(p.all_keywords), substitute=hit.substitute_name,
-                   gone_since=p.gone_since.isoformat() if p.gone_since else None)
-    else:
-        s = hit.service
-        out.update(phone=s.phone, email=s.email, opening_hours=s.opening_hours, description=s.description)
-    if hit.presence:
-        pr = hit.presence
-        out["presence"] = {"state": pr.state.value, "category": pr.category.value if pr.category else None,
-                           "back_at": pr.back_at.isoformat() if pr.back_at else None, "detail": pr.detail}
-    return out
-
-
 def search_command(args) -> int:
+    from engine.directory.ranking import hit_dict
     from store.database import create_engine
     from store.directory import DirectoryStore
 
