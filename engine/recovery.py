@@ -54,6 +54,7 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
         eng.arrivals = max(eng.arrivals, ix.order)
     for agent in eng.agents.values():
         eng.index.sync(agent)
+    eng.down_nodes |= {ix.node for ix in eng.calls.values()} - set(channels)   # not seen yet
     effects = []
     for node, chans in channels.items():
         effects += eng.handle(ev.NodeResynced(node, tuple(chans), eng.now))

@@ -217,3 +217,15 @@ def test_waiting_caller_gets_music_again_after_restart():
     new = s2.effects[len(s.effects):]
     assert fx.Play(NODE, "c1", "local_stream://moh", loop=True) in new
     assert new.index(fx.StopPlayback(NODE, "c1")) < new.index(fx.Play(NODE, "c1", "local_stream://moh", loop=True))
+
+
+def test_calls_of_a_node_not_resynced_yet_are_not_offered_until_it_is():
+    s = paused_desk()
+    s.call("c1")
+    agents, calls = store_of(s)
+    eng, _ = recover(s.deployment, {}, agents, calls, at=s.now, new_id=lambda kind: f"{kind}-x")
+    s2 = Scenario(s.deployment, engine=eng, now=s.now)
+    s2.send(ev.AgentResume("alice", s2.now))
+    assert s2.originates() == []
+    s2.send(ev.NodeResynced(NODE, tuple(channels_of(s, {"c1"})), s2.now))
+    assert s2.originates()[-1].variables["cc_caller_uuid"] == "c1"
