@@ -108,6 +108,8 @@ class Interaction:
     overflow_due: bool = False             # max wait passed while an agent leg rang
     callback_leg: str = ""                 # the leg calling the caller back
     ended: bool = False                    # the final `ended` row is written
+    ended_at: datetime | None = None
+    end_reason: str = ""
     hops: int = 0                          # overflows to another queue (loop guard)
     last_agent: str = ""                   # the agent whose offer just failed
 
@@ -125,7 +127,7 @@ class Interaction:
     def end(self, at: datetime, reason: str) -> Journal | None:
         if self.ended:
             return None
-        self.ended = True
+        self.ended, self.ended_at, self.end_reason = True, at, reason
         return self.journal("ended", at, agent=self.agent, reason=reason)
 
     def waited(self, at: datetime) -> float:
@@ -145,7 +147,8 @@ class Interaction:
                 "callback_leg": self.callback_leg, "last_seq": self.seq, "order": self.order,
                 "caller_number": self.caller_number, "caller_name": self.caller_name,
                 "destination": self.destination, "skills": ",".join(sorted(self.skills)),
-                "hops": self.hops, "bridged": self.bridged, "ended": self.ended}
+                "hops": self.hops, "bridged": self.bridged, "ended": self.ended,
+                "ended_at": _iso(self.ended_at), "end_reason": self.end_reason}
 
     @classmethod
     def restore(cls, stored: dict) -> "Interaction":
