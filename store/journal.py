@@ -111,6 +111,27 @@ def stream(conn: sa.Connection, batch: int = 5000, **filters) -> Iterator[Journa
         yield _from_row(r)
 
 
+def last_seqs(conn: sa.Connection, interactions: Iterable[str] | None = None) -> dict[str, int]:
+    """The highest stored seq per interaction: where a restarted engine continues numbering.
+
+    `interactions=None` means every interaction still open in `interactions` (ended_at NULL).
+    Interactions without journal rows are absent from the result (continue from 1).
+    """
+    from store.models import Interaction
+
+    t = TABLE
+    stmt = sa.select(t.c.interaction, sa.func.max(t.c.seq)).group_by(t.c.interaction)
+    if interactions is None:
+        open_ids = sa.select(Interaction.id).where(Interaction.ended_at.is_(None))
+        stmt = stmt.where(t.c.interaction.in_(open_ids))
+    else:
+        ids = list(interactions)
+        if not ids:
+            return {}
+        stmt = stmt.where(t.c.interaction.in_(ids))
+    return {interaction: seq for interaction, seq in conn.execute(stmt)}
+
+
 def verify(conn: sa.Connection, interaction: str | None = None) -> list[JournalProblem]:
     """Every interaction whose seqs are not exactly 1..n (a gap, a duplicate, a late start)."""
     t = TABLE

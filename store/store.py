@@ -73,6 +73,11 @@ class Store:
         with self.engine.connect() as conn:
             yield from journal_rows.stream(conn, **filters)
 
+    def last_seqs(self, interactions: Iterable[str] | None = None) -> dict[str, int]:
+        """Highest stored seq per interaction (default: every open one), to resume numbering."""
+        with self.engine.connect() as conn:
+            return journal_rows.last_seqs(conn, interactions)
+
     def verify_journal(self, interaction: str | None = None) -> list[journal_rows.JournalProblem]:
         with self.engine.connect() as conn:
             return journal_rows.verify(conn, interaction)

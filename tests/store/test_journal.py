@@ -132,3 +132,15 @@ def test_awkward_text_and_data_round_trip_exactly(store):
     assert store.append_journal([row]) == 1
     assert store.journal(interaction=row.interaction) == [row]
     assert store.append_journal([row]) == 0
+
+
+def test_after_a_restart_the_engine_resumes_seq_after_the_last_stored_row(store):
+    from store import InteractionRecord
+
+    store.upsert_interaction(InteractionRecord("call-open", "helsedir", "waiting", T0),
+                             InteractionRecord("call-new", "helsedir", "waiting", T0),
+                             InteractionRecord("call-ended", "helsedir", "ended", T0, ended_at=T0))
+    store.append_journal(a_call_journal("call-open", n=4) + a_call_journal("call-ended", n=5))
+    assert store.last_seqs() == {"call-open": 4}
+    assert store.last_seqs(["call-ended", "call-open", "unknown"]) == {"call-ended": 5, "call-open": 4}
+    assert store.last_seqs([]) == {}

@@ -91,3 +91,14 @@ def test_password_in_url_is_never_logged(tmp_path, caplog, monkeypatch):
         assert "s3cr3t-pw" not in repr(Store(url))
     assert caplog.records, "the engine creation was logged"
     assert not [r for r in caplog.records if "s3cr3t-pw" in r.getMessage()]
+
+
+def test_store_can_migrate_on_open_for_the_embedded_demo(tmp_path):
+    from store import Store
+
+    s = Store(f"sqlite:///{tmp_path}/demo/sentral.db", migrate=True)
+    try:
+        assert current_revision(f"sqlite:///{tmp_path}/demo/sentral.db") == head_revision()
+        assert s.open_interactions() == []
+    finally:
+        s.close()

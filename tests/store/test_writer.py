@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.effects import Journal
-from store import AgentStateRecord
+from store import AgentStateRecord, InteractionRecord
 from store.gevent_support import make_psycopg2_blocking, make_psycopg2_green
 from store.writer import JournalWriter
 from tests.conftest import PG_ADMIN_URL
@@ -30,12 +30,14 @@ def test_given_many_calls_when_writer_stopped_then_every_row_is_committed_in_bat
                 writer.put(row)
                 gevent.sleep(0)          # interleave with the other producers and the writer
             writer.put(AgentStateRecord(f"agent-{n % 7}", "wrap_up", T0, calls_answered=n))
+            writer.put(InteractionRecord(f"call-{n}", "helsedir", "ended", T0, ended_at=T0))
 
     gevent.joinall([gevent.spawn(call_traffic, k * 50) for k in range(4)], raise_error=True)
     assert writer.stop(timeout=60) == 0
     assert len(store.journal()) == 2000 and writer.new_journal_rows == 2000
     assert store.verify_journal() == []
     assert set(store.load_agent_states()) == {f"agent-{k}" for k in range(7)}
+    assert store.interaction("call-199").state == "ended" and store.open_interactions() == []
     assert writer.batches < 220, f"rows were written in batches of ~10+, not one by one ({writer.batches})"
 
 
@@ -126,3 +128,10 @@ def test_given_database_outage_then_writer_retries_and_loses_no_row(pg_url, gree
         _set_connections_allowed(database, True)
         writer.stop(timeout=1)
         store.close()
+
+
+def test_writer_refuses_what_it_cannot_store_at_put_time(store):
+    writer = JournalWriter(store)
+    with pytest.raises(TypeError):
+        writer.put({"interaction": "call-1"})
+    assert writer.pending == 0
