@@ -19,6 +19,8 @@ COMMANDS = (
     "sentral.commands.simulate",
     "sentral.commands.db",
     "sentral.commands.config",
+    "sentral.commands.calendar",
+    "sentral.commands.sync",
 )
 
 
