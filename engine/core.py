@@ -26,11 +26,15 @@ from engine import events as ev
 from engine.agents import EPOCH, Agent
 from engine.config import Deployment
 from engine.interactions import Interaction
+from engine.errors import DomainError
 from engine.machine import IllegalTransition
 from engine.queues import QueueIndex
 from engine.statistics import Statistics
 
 log = logging.getLogger(__name__)
+
+
+COMMANDS = (ev.AgentLogin, ev.AgentLogout, ev.AgentPause, ev.AgentResume)
 
 
 def _new_uuid(kind: str) -> str:
@@ -73,12 +77,14 @@ class Engine:
             return []
         try:
             handler(self, event)
-        except IllegalTransition as exc:
-            if not isinstance(event, (ev.AgentLogin, ev.AgentLogout, ev.AgentPause, ev.AgentResume)):
+        except DomainError as exc:
+            if not isinstance(event, COMMANDS):
                 raise
             log.warning("refused %s: %s", type(event).__name__, exc)
-            self.emit(fx.Notify("command_refused", {"error_id": exc.error_id, "agent": event.agent,
-                                                    "state": exc.state.value, "event": exc.event.value}))
+            detail = {"error_id": exc.error_id, "agent": event.agent, "message": str(exc)}
+            if isinstance(exc, IllegalTransition):
+                detail.update(state=exc.state.value, event=exc.event.value)
+            self.emit(fx.Notify("command_refused", detail))
         self.run_routing()
         return self._flush()
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 from engine import callflow, offers, talk
 from engine import events as ev
 from engine.agents import Agent, AgentEvent, AgentState
+from engine.errors import UnknownAgent
 from engine.interactions import CallState
 
 
 def login(eng, e: ev.AgentLogin) -> None:
-    agent = eng.agents[e.agent]
+    agent = _agent(eng, e.agent)
     if agent.state is not AgentState.LOGGED_OUT:
         return
     agent.apply(AgentEvent.LOGIN, eng.now)
@@ -30,7 +31,7 @@ def login(eng, e: ev.AgentLogin) -> None:
 
 
 def logout(eng, e: ev.AgentLogout) -> None:
-    agent = eng.agents[e.agent]
+    agent = _agent(eng, e.agent)
     if agent.state is AgentState.LOGGED_OUT:
         return
     if _defer(agent, ("logout", "")):
@@ -47,7 +48,7 @@ def logout(eng, e: ev.AgentLogout) -> None:
 
 
 def pause(eng, e: ev.AgentPause) -> None:
-    agent = eng.agents[e.agent]
+    agent = _agent(eng, e.agent)
     if _defer(agent, ("pause", e.reason)):
         return
     _leave_call(eng, agent, "agent_pause")
@@ -60,7 +61,7 @@ def pause(eng, e: ev.AgentPause) -> None:
 
 
 def resume(eng, e: ev.AgentResume) -> None:
-    agent = eng.agents[e.agent]
+    agent = _agent(eng, e.agent)
     if agent.pending and agent.pending[0] == "pause":
         agent.pending = None
         return
@@ -89,6 +90,13 @@ def ready(eng, agent: Agent) -> None:
         agent.ready_at = None
         eng.touch_agent(agent)
         eng.want_route_agent(agent)
+
+
+def _agent(eng, aid: str) -> Agent:
+    agent = eng.agents.get(aid)
+    if agent is None:
+        raise UnknownAgent(aid)
+    return agent
 
 
 def _defer(agent: Agent, request: tuple[str, str]) -> bool:

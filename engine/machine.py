@@ -12,13 +12,15 @@ import enum
 import logging
 from typing import Mapping, TypeVar
 
+from engine.errors import DomainError
+
 log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=enum.Enum)
 E = TypeVar("E", bound=enum.Enum)
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(DomainError):
     """An event that the entity's state table does not allow."""
 
     error_id = "engine.illegal_transition"

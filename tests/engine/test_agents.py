@@ -226,3 +226,9 @@ def test_given_duplicate_login_then_nothing_changes():
     s.login("alice")
     out = s.send(ev.AgentLogin("alice", s.now))
     assert out == [] and s.state("alice") == "available"
+
+
+def test_command_for_an_unknown_agent_is_refused_not_raised():
+    s = Scenario(a_deployment())
+    out = s.send(ev.AgentLogin("nobody", s.now))
+    assert [e.payload["error_id"] for e in out if isinstance(e, fx.Notify)] == ["engine.unknown_agent"]
