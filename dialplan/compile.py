@@ -29,16 +29,22 @@ def _expression(entry) -> Raw:
     return regex(entry.pattern) if entry.pattern else regex("^" + re.escape(entry.number) + "$")
 
 
+def entry_variables(entry) -> dict[str, str]:
+    """The channel variables the entry dialplan sets on a call to `entry` before parking it
+    (also what the simulator's dialplan sets, so both tag calls the same way)."""
+    variables = {"cc_tenant": entry.tenant, "cc_queue": entry.queue, "cc_entry": entry.pattern or entry.number}
+    if entry.priority:
+        variables["cc_priority"] = str(entry.priority)
+    for tag, value in sorted(entry.tags.items()):
+        variables[f"cc_{tag}"] = value
+    return variables
+
+
 def _entry_extension(parent, entry, index: int) -> None:
     ext = element(parent, "extension", name=f"cc-{entry.tenant}-{f'pattern-{index}' if entry.pattern else entry.number}")
     cond = element(ext, "condition", field=Raw("destination_number"), expression=_expression(entry))
-    set_action(cond, "cc_tenant", entry.tenant)
-    set_action(cond, "cc_queue", entry.queue)
-    set_action(cond, "cc_entry", entry.pattern or entry.number)
-    if entry.priority:
-        set_action(cond, "cc_priority", str(entry.priority))
-    for tag, value in sorted(entry.tags.items()):
-        set_action(cond, f"cc_{tag}", value)
+    for name, value in entry_variables(entry).items():
+        set_action(cond, name, value)
     element(cond, "action", application=Raw("park"))
 
 
