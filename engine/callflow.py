@@ -46,22 +46,32 @@ def _entered_at(value: str, fallback: datetime) -> datetime:
 
 
 def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
-    if e.uuid in eng.by_leg or e.uuid in eng.cancelled:
-        return                                      # duplicated park, or one of our legs
+    """A parked caller. `adopted`: found at resync/restart, so its cc_* variables (id,
+    place, journal seq) are ours from before; a live park only takes the dialplan's
+    cc_priority / cc_skills (a channel transferred back to us is a new interaction)."""
+    if e.uuid in eng.cancelled:
+        return                                      # one of our agent legs
+    known = eng.calls.get(eng.by_leg.get(e.uuid, ""))
+    if known is not None:
+        if known.state is not CallState.OVERFLOWED or known.uuid != e.uuid:
+            return                                  # a duplicated park
+        eng.end(known, "transferred")               # transferred away, parked again: a new call
+        eng.forget(known)
+    v = e.variables if adopted else {k: e.variables[k] for k in ("cc_priority", "cc_skills") if k in e.variables}
     entry = eng.deployment.entry_points.get(e.destination)
     tenant = e.tenant or (entry.tenant if entry else "")
     queue = e.queue or (entry.queue if entry else "")
-    ixid = e.variables.get("cc_interaction_id") or eng.new_id("interaction")
+    ixid = v.get("cc_interaction_id") or eng.new_id("interaction")
     if ixid in eng.calls:
         return
     eng.arrivals += 1
     ix = Interaction(
         id=ixid, node=e.node, uuid=e.uuid, tenant=tenant, queue=queue,
         caller_number=e.caller_number, caller_name=e.caller_name, destination=e.destination,
-        arrived_at=e.at, position_at=_entered_at(e.variables.get("cc_entered_at", ""), e.at),
-        priority=_int(e.variables.get("cc_priority", "0")), order=eng.arrivals,
-        seq=_int(e.variables.get("cc_seq", "0")),
-        skills=frozenset(s for s in e.variables.get("cc_skills", "").split(",") if s))
+        arrived_at=e.at, position_at=_entered_at(v.get("cc_entered_at", ""), e.at),
+        priority=_int(v.get("cc_priority", "0")), order=eng.arrivals,
+        seq=_int(v.get("cc_seq", "0")),
+        skills=frozenset(s for s in v.get("cc_skills", "").split(",") if s))
     eng.calls[ix.id] = ix
     eng.by_leg[e.uuid] = ix.id
     if not adopted:                                 # adopted after a restart: already journaled

@@ -105,3 +105,19 @@ def test_bridged_is_journaled_once_and_only_for_our_pair():
     s.send(ev.Bridged(NODE, "caller-1", leg, s.now))
     s.send(ev.Bridged(NODE, leg, "caller-1", s.now))
     assert s.kinds().count("bridged") == 1
+
+
+def test_caller_transferred_away_and_parked_again_is_a_new_interaction():
+    from engine.config import Overflow, OverflowKind
+    queues = [a_queue("sales", no_agents=Overflow(OverflowKind.TRANSFER, "22000001")), a_queue("night")]
+    s = Scenario(a_deployment(queues=queues, agents=[an_agent("olav", queues={"night": 1})]))
+    s.login("olav")
+    s.call("c1", queue="sales")
+    assert s.kinds()[-1] == "transferred"
+    variables = {"cc_interaction_id": "interaction-1", "cc_entered_at": "2000-01-01T00:00:00+00:00", "cc_seq": "9"}
+    s.send(ev.CallParked(NODE, "c1", "22000001", "4791234567", "Kari", s.now, variables=variables))
+    assert s.kinds("interaction-1")[-1] == "ended"
+    new = s.engine.calls[s.engine.by_leg["c1"]]
+    assert new.id != "interaction-1" and new.position_at == s.now and new.queue == "night"
+    assert s.offered_agents() == ["olav"]
+    s.assert_journal_exact()
