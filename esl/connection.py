@@ -216,7 +216,7 @@ class ESLConnection(InboundESL):
         elif ctype == P.DISCONNECT_NOTICE:
             if frame.headers.get("Content-Disposition") == "linger":
                 return
-            log.info("esl %s: disconnect notice: %s", self.name, frame.text.strip().splitlines()[:1])
+            log.debug("esl %s: disconnect notice: %s", self.name, frame.text.strip().splitlines()[:1])
             self.close(ConnectionLost(f"{self.name}: disconnect notice: {frame.text.strip()[:80]!r}"))
         elif ctype == P.RUDE_REJECTION:
             text = frame.text.strip()[:120] or "rude rejection"

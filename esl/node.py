@@ -183,7 +183,7 @@ class Node:
                 break
             delay = backoff_delay(attempt, *self.backoff, rand=self._rand)
             attempt += 1
-            log.info("esl %s: reconnecting in %.2f s (attempt %d)", self.name, delay, attempt)
+            log.info("esl %s: reconnecting in %.2f s (attempt %d)", self.name, delay, attempt + 1)
             self._wake.wait(delay)
             if not self._stopping:
                 self._move(Step.WAITED)
@@ -213,6 +213,8 @@ class Node:
             log.error("esl %s: authentication failed: %s", self.name, exc)
         except ESLError as exc:
             log.info("esl %s: connection attempt failed (%s): %s", self.name, exc.error_id, exc)
+        except Exception:  # a bug must not end the supervisor: log it, back off, retry
+            log.exception("esl %s: unexpected failure in the session", self.name)
         finally:
             conn.close(ConnectionLost(f"{self.name}: session over"))
             self._conn = None
