@@ -87,6 +87,8 @@ class Executor:
             except CommandFailed as exc:
                 if isinstance(effect, fx.Originate):
                     self._post(ev.LegFailed(effect.node, effect.leg_uuid, exc.cause or "UNKNOWN", self._clock()))
+                elif isinstance(effect, fx.Hangup) and "No such channel" in exc.reply:
+                    log.debug("hangup of %s: already gone", effect.uuid)  # the other leg's hangup took it
                 else:
                     log.warning("%s refused on %s: %s", type(effect).__name__, effect.node, exc.reply)
             except ESLError as exc:

@@ -16,6 +16,7 @@ from sentral import __version__
 COMMANDS = (
     "sentral.commands.directory",
     "sentral.commands.demo",
+    "sentral.commands.run",
     "sentral.commands.simulate",
     "sentral.commands.db",
     "sentral.commands.config",

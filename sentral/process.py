@@ -1,0 +1,57 @@
+"""Running the engine as a process: configuration, database, signals, status output.
+Shared by `sentral run` and `sentral demo`."""
+from __future__ import annotations
+
+import logging
+import signal
+
+import gevent
+import gevent.event
+
+from engine import views
+
+log = logging.getLogger(__name__)
+
+
+def open_store(url: str | None):
+    from store.database import resolve_url, safe_url
+    from store.gevent_support import make_psycopg2_green
+    from store.migrate import migrate
+    from store.store import Store
+
+    url = resolve_url(url)
+    if url.startswith("postgresql"):
+        make_psycopg2_green()
+    migrate(url)
+    log.info("database %s migrated", safe_url(url))
+    return Store(url)
+
+
+def status_line(engine) -> str:
+    qs = views.queues(engine)
+    states = views.agents_by_state(engine)
+    waiting = sum(q["waiting"] for q in qs)
+    longest = max((q["longest_wait"] for q in qs), default=0.0)
+    agents = " ".join(f"{state}={len(ids)}" for state, ids in sorted(states.items()) if ids)
+    return f"calls={len(engine.calls)} waiting={waiting} longest_wait={longest:.0f}s agents: {agents}"
+
+
+def serve(config_path: str, *, db_url: str | None = None, login_all: bool = False,
+          ready_timeout: float = 30.0, status_every: float = 10.0) -> int:
+    from dialplan.loader import apply_overrides, load
+    from sentral.app import EngineProcess
+
+    deployment = load(config_path)
+    deployment = apply_overrides(deployment, database_url=db_url)
+    store = open_store(deployment.database_url or None)
+    stop = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stop.set)
+    gevent.signal_handler(signal.SIGINT, stop.set)
+    proc = EngineProcess(deployment, store, login_all=login_all).start(ready_timeout=ready_timeout)
+    print(f"engine ready in {proc.ready_at:.2f}s", flush=True)
+    while not stop.wait(status_every if status_every > 0 else None):
+        log.info("status: %s", status_line(proc.engine))
+    log.info("stopping")
+    proc.stop()
+    store.close()
+    return 0

@@ -1,0 +1,38 @@
+"""A whole call through the real stack: simulator over TCP -> node pool -> engine ->
+executor -> simulator, journal on PostgreSQL."""
+from __future__ import annotations
+
+from sentral.app import EngineProcess
+from sentral.process import open_store
+from tests.acd.conftest import MAIN_NUMBER, a_deployment
+from tests.helpers import until
+
+
+def _kinds(store, interaction):
+    return [row.kind for row in store.journal(interaction=interaction)]
+
+
+def test_given_free_agent_when_caller_dials_main_number_then_bridged_and_journal_exact(simulator, pg_url):
+    deployment = a_deployment(simulator.port, agents=("1000",), database_url=pg_url)
+    simulator.add_user("1000", action="answer", ring=1.0)
+    store = open_store(pg_url)
+    proc = EngineProcess(deployment, store, login_all=True).start(ready_timeout=10)
+    try:
+        until(lambda: proc.engine.agents["a1000"].state.value == "available", message="agent available")
+        caller = simulator.place_call(MAIN_NUMBER, caller_number="4791234567", talk=None)
+        until(lambda: caller.uuid in proc.engine.by_leg, message="engine took the call")
+        ixid = proc.engine.by_leg[caller.uuid]
+        until(lambda: "answered" in _kinds(store, ixid), timeout=10, message="agent answered")
+        agent_leg = proc.engine.calls[ixid].agent_leg
+        assert simulator.channels[agent_leg].variables.get("cc_caller_uuid") == caller.uuid
+        simulator.hangup(caller.uuid)
+        until(lambda: ixid not in proc.engine.calls, timeout=10, message="call ended")
+        until(lambda: "ended" in _kinds(store, ixid), timeout=10, message="journal closed")
+        kinds = _kinds(store, ixid)
+        assert kinds[0] == "entered_queue" or "entered_queue" in kinds
+        assert kinds.count("answered") == 1 and kinds.count("ended") == 1
+        assert store.verify_journal(ixid) == []
+        until(lambda: agent_leg not in simulator.channels, message="no ghost agent leg")
+    finally:
+        proc.stop()
+        store.close()
