@@ -219,7 +219,8 @@ def decode_event(frame: Frame) -> Event:
     raise ProtocolError(f"not an event frame: Content-Type {ctype!r}")
 
 
-_HEX_BYTE = {f"{i:02{case}}".encode(): bytes([i]) for i in range(256) for case in "xX"}
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+_HEX_BYTE = {(a + b).encode(): bytes([int(a + b, 16)]) for a in _HEX_DIGITS for b in _HEX_DIGITS}
 
 
 def percent_decode(text: str) -> str:

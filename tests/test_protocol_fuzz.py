@@ -17,7 +17,7 @@ from esl import protocol
 from esl.errors import ESLError, FrameTooLarge, ProtocolError
 from tests.conftest import corpus_files, corpus_messages
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _streams() -> list[list[bytes]]:
@@ -110,7 +110,7 @@ def mutate(data: bytes, mutations) -> bytes:
     return bytes(buf)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(MESSAGES), min_size=1, max_size=4), st.lists(MUTATION, min_size=1, max_size=6),
        st.lists(st.integers(min_value=0), max_size=10), st.booleans())
 def test_mutated_corpus_streams_raise_only_protocol_errors(messages, mutations, points, strict):
