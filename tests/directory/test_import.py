@@ -21,7 +21,7 @@ def write(tmp_path, name, text, encoding="utf-8", bom=False):
 
 
 def run(store, tmp_path, persons=PERSONS, units=UNITS, **kw):
-    return import_files(store, "nav", write(tmp_path, "persons.csv", persons), write(tmp_path, "units.csv", units), **kw)
+    return import_files(store, "fjordvik", write(tmp_path, "persons.csv", persons), write(tmp_path, "units.csv", units), **kw)
 
 
 def problems(exc_info):
@@ -29,15 +29,15 @@ def problems(exc_info):
 
 
 def counts(store):
-    return len(store.persons("nav")), len(store.units("nav"))
+    return len(store.persons("fjordvik")), len(store.units("fjordvik"))
 
 
 def test_given_two_files_when_imported_then_directory_with_hierarchy_and_e164(store, tmp_path):
     [report] = run(store, tmp_path)
     assert (len(report.persons.added), len(report.units.added)) == (2, 3)
-    units = {u.external_id: u.parent_id for u in store.units("nav")}
+    units = {u.external_id: u.parent_id for u in store.units("fjordvik")}
     assert units == {"root": None, "lonn": "root", "arkiv": "lonn"}
-    kari = store.get_person(PersonKey("nav", "p1"))
+    kari = store.get_person(PersonKey("fjordvik", "p1"))
     assert (kari.direct_phone, kari.keywords, kari.substitute_id) == ("+4722334455", ("lønn", "pensjon"), "p2")
 
 
@@ -59,14 +59,14 @@ def test_given_person_left_file_then_marked_gone_not_deleted(store, tmp_path):
     run(store, tmp_path)
     [report] = run(store, tmp_path, persons=PERSONS.replace("p1;Kari", "p3;Kari").replace(";p2\n", ";\n"))
     assert report.persons.removed == ("p1",) and report.persons.added == ("p3",)
-    assert store.get_person(PersonKey("nav", "p1")).gone_since is not None
+    assert store.get_person(PersonKey("fjordvik", "p1")).gone_since is not None
 
 
 def test_given_local_attributes_then_reimport_keeps_them(store, tmp_path):
     run(store, tmp_path)
-    store.update_local(PersonKey("nav", "p1"), operator_notes="Foretrekker e-post", local_keywords=["budsjett"])
+    store.update_local(PersonKey("fjordvik", "p1"), operator_notes="Foretrekker e-post", local_keywords=["budsjett"])
     run(store, tmp_path, persons=PERSONS.replace("Rådgiver", "Seniorrådgiver"))
-    kari = store.get_person(PersonKey("nav", "p1"))
+    kari = store.get_person(PersonKey("fjordvik", "p1"))
     assert (kari.title, kari.operator_notes, kari.local_keywords) == ("Seniorrådgiver", "Foretrekker e-post", ("budsjett",))
     assert [h.name for h in store.search("budsjett")] == ["Kari Nordmann"]
 
@@ -76,7 +76,7 @@ def test_given_comma_delimiter_and_bom_then_accepted(store, tmp_path):
     assert len(report.persons.added) == 2
     path_p = write(tmp_path, "p_bom.csv", PERSONS, bom=True)
     path_u = write(tmp_path, "u_bom.csv", UNITS, bom=True)
-    [again] = import_files(store, "nav", path_p, path_u)
+    [again] = import_files(store, "fjordvik", path_p, path_u)
     assert again.is_empty
 
 
@@ -87,7 +87,7 @@ def test_given_json_files_then_same_directory(store, tmp_path):
                 "direct_phone": "22 33 44 55", "keywords": ["lønn", "pensjon"], "substitute_id": "p2"},
                {"id": "p2", "given_name": "Ola", "family_name": "Hansen", "title": "Arkivar", "unit_id": "arkiv",
                 "direct_phone": "+47 22 33 44 56"}]
-    import_files(store, "nav", write(tmp_path, "p.json", json.dumps(persons, indent=1)),
+    import_files(store, "fjordvik", write(tmp_path, "p.json", json.dumps(persons, indent=1)),
                  write(tmp_path, "u.json", json.dumps({"units": units}, indent=1)))
     [csv_report] = run(store, tmp_path)
     assert csv_report.is_empty  # the CSV form of the same data changes nothing
@@ -96,7 +96,7 @@ def test_given_json_files_then_same_directory(store, tmp_path):
 def test_given_json_with_bad_record_then_its_line_is_named(store, tmp_path):
     text = '[\n {"id": "root", "name": "NAV"},\n {"id": "x", "name": {"nested": 1}}\n]\n'
     with pytest.raises(ImportFileError) as exc:
-        import_files(store, "nav", write(tmp_path, "p.csv", "id;given_name;family_name\n"), write(tmp_path, "u.json", text))
+        import_files(store, "fjordvik", write(tmp_path, "p.csv", "id;given_name;family_name\n"), write(tmp_path, "u.json", text))
     assert problems(exc) == [f"{tmp_path}/u.json:3: field 'name': expected a string, got dict"]
 
 
@@ -117,18 +117,18 @@ def test_given_json_with_bad_record_then_its_line_is_named(store, tmp_path):
 ])
 def test_given_bad_files_then_line_numbered_error_and_nothing_written(store, tmp_path, units, persons, expected):
     run(store, tmp_path)
-    before = (store.persons("nav"), store.units("nav"))
+    before = (store.persons("fjordvik"), store.units("fjordvik"))
     with pytest.raises(ImportFileError) as exc:
         run(store, tmp_path, persons=persons, units=units)
     assert exc.value.error_id == "directory.import_invalid"
     assert any(p.startswith(f"{tmp_path}/{expected}") for p in problems(exc)), problems(exc)
-    assert (store.persons("nav"), store.units("nav")) == before
+    assert (store.persons("fjordvik"), store.units("fjordvik")) == before
 
 
 def test_given_latin1_file_then_encoding_error_names_line(store, tmp_path):
     path = write(tmp_path, "units.csv", UNITS, encoding="latin-1")
     with pytest.raises(ImportFileError) as exc:
-        import_files(store, "nav", write(tmp_path, "persons.csv", PERSONS), path)
+        import_files(store, "fjordvik", write(tmp_path, "persons.csv", PERSONS), path)
     assert problems(exc) == [f"{path}:3: not UTF-8 (byte 0xF8 at column 7); save the file as UTF-8"]
     assert counts(store) == (0, 0)
 
@@ -146,8 +146,8 @@ def test_given_failure_while_writing_then_transaction_rolls_back_everything(stor
 
 def test_given_sample_files_for_all_tenants_then_three_agencies(store):
     reports = import_files(store, "*", EXAMPLES / "persons.csv", EXAMPLES / "units.csv")
-    assert [r.tenant for r in reports] == ["helsedir", "nav", "skatt"]
-    assert [t for t, _ in store.tenants()] == ["helsedir", "nav", "skatt"]
+    assert [r.tenant for r in reports] == ["fjordvik", "nordlys", "vestland"]
+    assert [t for t, _ in store.tenants()] == ["fjordvik", "nordlys", "vestland"]
     assert all(len(r.persons.added) >= 6 for r in reports)
 
 
@@ -166,5 +166,5 @@ def test_given_cli_import_and_search_then_exit_codes_and_output(db_url, tmp_path
     [first, *_] = json.loads(capsys.readouterr().out)
     assert (first["name"], first["rank"], first["presence"]["state"]) == ("Kari Nordmann", "exact", "free")
     bad = write(tmp_path, "bad.csv", "id;name;parent_id\na;A;b\n")
-    assert main(["directory", "import", str(EXAMPLES / "persons.csv"), str(bad), "--tenant", "nav", "--db", db_url]) == 1
+    assert main(["directory", "import", str(EXAMPLES / "persons.csv"), str(bad), "--tenant", "fjordvik", "--db", db_url]) == 1
     assert f"{bad}:2: unit 'a': unknown parent_id 'b'" in capsys.readouterr().err

@@ -14,11 +14,11 @@ NOW = datetime(2026, 3, 10, 9, 30, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery staple"
 USERS = {
     "centre": [("*", "admin")],
-    "hd-admin": [("helsedir", "tenant_admin")],
-    "hd-super": [("helsedir", "supervisor")],
+    "nl-admin": [("nordlys", "tenant_admin")],
+    "nl-super": [("nordlys", "supervisor")],
     "operator1": [("*", "operator")],
-    "ase.sorli@helsedir.no": [("helsedir", "employee")],
-    "bjorn.aasen@helsedir.no": [("helsedir", "employee")],
+    "ase.sorli@nordlys.no": [("nordlys", "employee")],
+    "bjorn.aasen@nordlys.no": [("nordlys", "employee")],
 }
 
 

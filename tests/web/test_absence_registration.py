@@ -5,7 +5,7 @@ from datetime import timedelta
 from engine.directory.model import PersonKey, PresenceState
 from tests.web.conftest import NOW, csrf_of, logged_in
 
-MINE = "/directory/absence/helsedir/hd1003"   # Åse Sørli's own page
+MINE = "/directory/absence/nordlys/nl1003"   # Åse Sørli's own page
 
 
 def services(web):
@@ -24,87 +24,87 @@ def add(c, page=MINE, **values):
 
 
 def test_given_employee_when_adding_own_absence_then_stored_in_utc_shown_in_search_and_audited(web):
-    c = logged_in(web, "ase.sorli@helsedir.no")
+    c = logged_in(web, "ase.sorli@nordlys.no")
     assert c.get("/directory/absence/").get_data(as_text=True).count(MINE) == 1
     assert add(c).status_code == 302
-    [(row_id, a)] = services(web).directory.web_absences(PersonKey("helsedir", "hd1003"))
+    [(row_id, a)] = services(web).directory.web_absences(PersonKey("nordlys", "nl1003"))
     assert a.start.isoformat() == "2026-03-10T07:00:00+00:00"  # 08:00 in Oslo (CET) is 07:00 UTC
-    assert a.end.isoformat() == "2026-03-12T15:00:00+00:00" and a.created_by == "ase.sorli@helsedir.no"
+    assert a.end.isoformat() == "2026-03-12T15:00:00+00:00" and a.created_by == "ase.sorli@nordlys.no"
     hit = services(web).directory.search("Åse Sørli", now=NOW)[0]
     assert hit.presence.state is PresenceState.ABSENT and hit.presence.back_at == a.end
-    [entry] = services(web).users.audit_entries(target_id="helsedir/hd1003")
+    [entry] = services(web).users.audit_entries(target_id="nordlys/nl1003")
     assert (entry.actor, entry.action, entry.detail["category"]) == (
-        "ase.sorli@helsedir.no", "directory.absence.add", "vacation")
+        "ase.sorli@nordlys.no", "directory.absence.add", "vacation")
 
 
 def test_given_employee_when_changing_and_deleting_own_absence_then_done_and_audited(web):
-    c = logged_in(web, "ase.sorli@helsedir.no")
+    c = logged_in(web, "ase.sorli@nordlys.no")
     add(c)
-    [(row_id, _)] = services(web).directory.web_absences(PersonKey("helsedir", "hd1003"))
+    [(row_id, _)] = services(web).directory.web_absences(PersonKey("nordlys", "nl1003"))
     token, data = form(c, MINE, end="2026-03-11T12:00", category="sick")
     assert c.post(f"{MINE}/{row_id}/update", data=data | {"csrf_token": token}).status_code == 302
-    [(_, changed)] = services(web).directory.web_absences(PersonKey("helsedir", "hd1003"))
+    [(_, changed)] = services(web).directory.web_absences(PersonKey("nordlys", "nl1003"))
     assert changed.category.value == "sick" and changed.end.isoformat() == "2026-03-11T11:00:00+00:00"
     assert c.post(f"{MINE}/{row_id}/delete", data={"csrf_token": token}).status_code == 302
-    assert services(web).directory.web_absences(PersonKey("helsedir", "hd1003")) == []
-    actions = [e.action for e in services(web).users.audit_entries(target_id="helsedir/hd1003")]
+    assert services(web).directory.web_absences(PersonKey("nordlys", "nl1003")) == []
+    actions = [e.action for e in services(web).users.audit_entries(target_id="nordlys/nl1003")]
     assert actions == ["directory.absence.add", "directory.absence.update", "directory.absence.delete"]
 
 
 def test_given_employee_when_touching_a_colleague_then_403(web):
-    c = logged_in(web, "ase.sorli@helsedir.no")
-    other = "/directory/absence/helsedir/hd1004"
+    c = logged_in(web, "ase.sorli@nordlys.no")
+    other = "/directory/absence/nordlys/nl1004"
     assert c.get(other).status_code == 403
     token = csrf_of(c.get(MINE).get_data(as_text=True))
     assert c.post(other + "/add", data={"csrf_token": token, "start": "2026-03-10T08:00",
                                         "end": "2026-03-10T09:00", "category": "sick"}).status_code == 403
-    assert services(web).directory.web_absences(PersonKey("helsedir", "hd1004")) == []
+    assert services(web).directory.web_absences(PersonKey("nordlys", "nl1004")) == []
 
 
 def test_given_employee_when_editing_colleagues_absence_through_own_url_then_404(web):
-    boss = logged_in(web, "hd-super")
-    add(boss, "/directory/absence/helsedir/hd1004")
-    [(row_id, _)] = services(web).directory.web_absences(PersonKey("helsedir", "hd1004"))
-    c = logged_in(web, "ase.sorli@helsedir.no")
+    boss = logged_in(web, "nl-super")
+    add(boss, "/directory/absence/nordlys/nl1004")
+    [(row_id, _)] = services(web).directory.web_absences(PersonKey("nordlys", "nl1004"))
+    c = logged_in(web, "ase.sorli@nordlys.no")
     token = csrf_of(c.get(MINE).get_data(as_text=True))
     assert c.post(f"{MINE}/{row_id}/delete", data={"csrf_token": token}).status_code == 404
-    assert len(services(web).directory.web_absences(PersonKey("helsedir", "hd1004"))) == 1
+    assert len(services(web).directory.web_absences(PersonKey("nordlys", "nl1004"))) == 1
 
 
 def test_given_supervisor_then_for_others_in_own_agency_only(web):
-    c = logged_in(web, "hd-super")
-    assert add(c, "/directory/absence/helsedir/hd1004").status_code == 302
-    assert c.get("/directory/absence/nav/nav3001").status_code == 403
-    assert c.get("/directory/absence/?tenant=nav&q=anne").status_code == 403
-    [entry] = services(web).users.audit_entries(target_id="helsedir/hd1004")
-    assert entry.actor == "hd-super"
+    c = logged_in(web, "nl-super")
+    assert add(c, "/directory/absence/nordlys/nl1004").status_code == 302
+    assert c.get("/directory/absence/fjordvik/fj3001").status_code == 403
+    assert c.get("/directory/absence/?tenant=fjordvik&q=anne").status_code == 403
+    [entry] = services(web).users.audit_entries(target_id="nordlys/nl1004")
+    assert entry.actor == "nl-super"
 
 
 def test_given_operator_of_the_centre_then_any_agency(web):
     c = logged_in(web, "operator1")
-    assert add(c, "/directory/absence/nav/nav3002", category="course").status_code == 302
-    assert services(web).directory.web_absences(PersonKey("nav", "nav3002"))[0][1].category.value == "course"
+    assert add(c, "/directory/absence/fjordvik/fj3002", category="course").status_code == 302
+    assert services(web).directory.web_absences(PersonKey("fjordvik", "fj3002"))[0][1].category.value == "course"
 
 
 def test_given_bad_form_values_then_400_and_nothing_stored(web):
-    c = logged_in(web, "ase.sorli@helsedir.no")
+    c = logged_in(web, "ase.sorli@nordlys.no")
     for bad in ({"end": "2026-03-09T08:00"}, {"start": "yesterday"}, {"category": "party"},
                 {"end": "2029-03-10T08:00"}):
         assert add(c, **bad).status_code == 400, bad
-    assert services(web).directory.web_absences(PersonKey("helsedir", "hd1003")) == []
+    assert services(web).directory.web_absences(PersonKey("nordlys", "nl1003")) == []
 
 
 def test_given_csrf_missing_on_absence_post_then_400(web):
-    c = logged_in(web, "ase.sorli@helsedir.no")
+    c = logged_in(web, "ase.sorli@nordlys.no")
     assert c.post(MINE + "/add", data={"start": "2026-03-10T08:00", "end": "2026-03-10T09:00",
                                        "category": "sick"}).status_code == 400
 
 
 def test_given_calendar_absence_then_shown_read_only(web):
     from engine.directory.model import Absence, AbsenceCategory
-    services(web).directory.replace_absences(PersonKey("helsedir", "hd1003"), "caldav:hd", [
-        Absence("helsedir", "hd1003", NOW + timedelta(days=1), NOW + timedelta(days=2), AbsenceCategory.COURSE,
+    services(web).directory.replace_absences(PersonKey("nordlys", "nl1003"), "caldav:hd", [
+        Absence("nordlys", "nl1003", NOW + timedelta(days=1), NOW + timedelta(days=2), AbsenceCategory.COURSE,
                 subject="Kurs i arkiv")])
-    c = logged_in(web, "ase.sorli@helsedir.no")
+    c = logged_in(web, "ase.sorli@nordlys.no")
     html = c.get(MINE).get_data(as_text=True)
     assert "Kurs i arkiv" in html and "Fra kalender" in html

@@ -9,9 +9,9 @@ from tests.web.conftest import NOW, client_from
 
 def test_given_allowed_network_when_searching_then_ranked_hits_with_presence(web, client):
     web.extensions["sentral"][1].directory.replace_absences(
-        PersonKey("helsedir", "hd1003"), "ical:hd",
-        [an_absence("hd1003", NOW - timedelta(hours=1), NOW + timedelta(days=2), AbsenceCategory.VACATION,
-                    tenant="helsedir", subject="Ferie på Kreta")])
+        PersonKey("nordlys", "nl1003"), "ical:hd",
+        [an_absence("nl1003", NOW - timedelta(hours=1), NOW + timedelta(days=2), AbsenceCategory.VACATION,
+                    tenant="nordlys", subject="Ferie på Kreta")])
     resp = client.get("/directory/?q=%C3%85se+S%C3%B8rli")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
@@ -23,8 +23,8 @@ def test_given_allowed_network_when_searching_then_ranked_hits_with_presence(web
 
 
 def test_given_tenant_filter_then_only_that_agency(client):
-    hits = client.get("/directory/api/search?q=r%C3%A5dgiver&tenant=nav").get_json()["hits"]
-    assert hits and {h["tenant"] for h in hits} == {"nav"}
+    hits = client.get("/directory/api/search?q=r%C3%A5dgiver&tenant=fjordvik").get_json()["hits"]
+    assert hits and {h["tenant"] for h in hits} == {"fjordvik"}
 
 
 def test_given_address_outside_the_networks_then_403_without_data(web):
