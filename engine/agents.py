@@ -104,8 +104,8 @@ class Agent:
     def snapshot(self) -> dict:
         return {
             "agent": self.id, "state": self.state.value, "reason": self.reason,
-            "since": self.since.isoformat(), "registered": self.registered,
-            "no_answer_count": self.no_answers, "last_call_end": self.idle_since.isoformat(),
+            "since": self.since, "registered": self.registered,
+            "no_answer_count": self.no_answers, "last_call_end": self.idle_since,
             "calls_answered": self.calls_answered, "talk_time": self.talk_time,
             "interaction": self.interaction, "leg": self.leg,
         }

@@ -141,14 +141,14 @@ class Interaction:
         """Everything needed to rebuild this record after a restart (the store keeps it)."""
         return {"id": self.id, "node": self.node, "caller_uuid": self.uuid, "tenant": self.tenant,
                 "queue": self.queue, "state": self.state.value, "priority": self.priority,
-                "arrived_at": self.arrived_at.isoformat(), "entered_at": self.position_at.isoformat(),
-                "queue_entered_at": _iso(self.queue_entered_at), "answered_at": _iso(self.answered_at),
+                "arrived_at": self.arrived_at, "entered_at": self.position_at,
+                "queue_entered_at": self.queue_entered_at, "answered_at": self.answered_at,
                 "agent": self.agent, "agent_uuid": self.agent_leg, "legs": dict(self.legs),
                 "callback_leg": self.callback_leg, "last_seq": self.seq, "order": self.order,
                 "caller_number": self.caller_number, "caller_name": self.caller_name,
                 "destination": self.destination, "skills": ",".join(sorted(self.skills)),
                 "hops": self.hops, "bridged": self.bridged, "ended": self.ended,
-                "ended_at": _iso(self.ended_at), "end_reason": self.end_reason}
+                "ended_at": self.ended_at, "end_reason": self.end_reason}
 
     @classmethod
     def restore(cls, stored: dict) -> "Interaction":
@@ -168,10 +168,6 @@ class Interaction:
             skills=frozenset(s for s in stored.get("skills", "").split(",") if s),
             hops=int(stored.get("hops", 0)), bridged=bool(stored.get("bridged", False)),
             ended=bool(stored.get("ended", False)))
-
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
 
 
 def _parse(value) -> datetime | None:

@@ -45,7 +45,7 @@ def agent(eng, aid: str) -> dict:
     a = eng.agents[aid]
     view = a.snapshot()
     view["routable"] = a.routable
-    view["ready_at"] = a.ready_at.isoformat() if a.ready_at else ""
+    view["ready_at"] = a.ready_at
     view["pending"] = a.pending[0] if a.pending else ""
     return view
 
