@@ -85,7 +85,8 @@ class CalDavCalendar:
             return CalendarResult(None, new_state, full=False)
         absences, warnings = [], []
         for href, text in sorted(objects.items()):
-            parsed = parse_ics(text, f"{self.source} {href}", self.limits)
+            parsed = parse_ics(text, f"{self.source} {href}", self.limits,
+                               window=(window.start, window.end))
             warnings.extend(parsed.warnings)
             absences.extend(absences_of(parsed, window, tenant=self.tenant,
                                         person_id=self.person_id, source=self.source,

@@ -106,7 +106,7 @@ class IcsFeed:
         if body is None:
             log.debug("%s: not modified", self.source)
             return CalendarResult(None, {**validators, "window": day}, full=False)
-        parsed = parse_ics(body, self.source, self.limits)
+        parsed = parse_ics(body, self.source, self.limits, window=(window.start, window.end))
         absences = absences_of(parsed, window, tenant=self.tenant, person_id=self.person_id,
                                source=self.source, default_tz=self.default_tz, limits=self.limits)
         return CalendarResult(absences, {**validators, "window": day}, full=True,

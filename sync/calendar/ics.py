@@ -11,13 +11,17 @@ Rules:
   (bad dates) and a TZID that resolved to nothing (a floating time where a zone was
   named) are CalendarSyntaxError with the VEVENT's line. Windows zone names
   ("W. Europe Standard Time") are resolved by icalendar and are fine.
+- With a window, single events entirely outside it (more than two days) are dropped
+  before parsing (most of a real calendar is history); recurring events and overrides
+  are always kept, and an event whose dates the pre-scan cannot read is kept so that
+  the parser reports it.
 - Every error carries the source name; nothing is returned on error (all or nothing).
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import icalendar
 
@@ -65,9 +69,39 @@ def _name_of(line: str) -> str:
     return line[:cut].strip().upper()
 
 
-def prescan(text: str, source: str, limits: Limits) -> tuple[str, list[int], list[str]]:
-    """Check nesting and sizes; return (text to parse, VEVENT lines, warnings)."""
+_RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
+_MARGIN = timedelta(days=2)
+
+
+def _day(line: str) -> date | None:
+    value = line.rsplit(":", 1)[-1].strip()
+    try:
+        return date(int(value[0:4]), int(value[4:6]), int(value[6:8]))
+    except (ValueError, IndexError):
+        return None
+
+
+def _outside(props: dict, window: tuple[datetime, datetime] | None) -> bool:
+    """A single (non-recurring) event that ends well before or starts well after the window."""
+    if window is None or props.get("recurring") or "DTSTART" not in props:
+        return False
+    start = _day(props["DTSTART"])
+    end = _day(props.get("DTEND", props["DTSTART"]))
+    if start is None or end is None:
+        return False                          # let the parser report the bad date
+    return end < (window[0] - _MARGIN).date() or start > (window[1] + _MARGIN).date()
+
+
+def prescan(text: str, source: str, limits: Limits,
+            window: tuple[datetime, datetime] | None = None) -> tuple[str, list[int], list[str]]:
+    """Check nesting and sizes; return (text to parse, VEVENT lines, warnings).
+
+    With a window, single events lying entirely outside it (by more than two days) are
+    left out before parsing: most of a real calendar is history, and parsing is the
+    expensive part. Their nesting and sizes are still checked.
+    """
     stack: list[tuple[str, int]] = []
+    block: tuple[int, dict] | None = None          # (index in kept, props) of the open VEVENT
     kept: list[str] = []
     event_lines: list[int] = []
     warnings: list[str] = []
@@ -86,6 +120,8 @@ def prescan(text: str, source: str, limits: Limits) -> tuple[str, list[int], lis
             stack.append((comp, number))
             if comp == "VEVENT":
                 event_lines.append(number)
+                if len(stack) == 2:
+                    block = (len(kept), {})
         elif name == "END":
             comp = line.split(":", 1)[-1].strip().upper()
             if not stack:
@@ -98,9 +134,21 @@ def prescan(text: str, source: str, limits: Limits) -> tuple[str, list[int], lis
             if not stack and comp == "VCALENDAR":
                 kept.append(line)
                 continue
+            if comp == "VEVENT" and block is not None and len(stack) == 1:
+                first, props = block
+                block = None
+                if _outside(props, window):
+                    del kept[first:]
+                    event_lines.pop()
+                    continue
         elif not stack:
             raise CalendarSyntaxError(source, f"content outside BEGIN:VCALENDAR: {line[:40]!r}",
                                       number)
+        elif block is not None and len(stack) == 2:
+            if name in _RECURRING:
+                block[1]["recurring"] = True
+            elif name in ("DTSTART", "DTEND"):
+                block[1][name] = line
         kept.append(line)
     if stack:
         comp, number = stack[-1]
@@ -132,7 +180,8 @@ def _check_event(event, source: str, line: int) -> None:
             raise CalendarTooLarge(source, f"RRULE FREQ={freq} cannot describe an absence", line)
 
 
-def parse_ics(data: bytes | str, source: str, limits: Limits = Limits()) -> ParsedCalendar:
+def parse_ics(data: bytes | str, source: str, limits: Limits = Limits(),
+              window: tuple[datetime, datetime] | None = None) -> ParsedCalendar:
     """Parse one iCalendar text; raise a CalendarSourceError naming source and line."""
     size = len(data)
     if size > limits.max_bytes:
@@ -145,7 +194,7 @@ def parse_ics(data: bytes | str, source: str, limits: Limits = Limits()) -> Pars
             raise CalendarSyntaxError(source, f"not UTF-8 ({exc.reason})", line) from None
     else:
         text = data
-    cleaned, event_lines, warnings = prescan(text, source, limits)
+    cleaned, event_lines, warnings = prescan(text, source, limits, window)
     try:
         calendar = icalendar.Calendar.from_ical(cleaned)
     except (ValueError, KeyError, IndexError) as exc:

@@ -115,3 +115,28 @@ def test_not_utf8_names_the_line():
     text = wrap("UID:a\nDTSTART:20260310T100000Z\nSUMMARY:ok").encode() + b"X-BAD:\xff\xfe\r\n"
     with pytest.raises(CalendarSyntaxError, match="line 10: not UTF-8"):
         absences(text)
+
+
+def test_fast_occurrence_path_gives_the_same_absences_as_the_public_api(monkeypatch):
+    from sync.calendar import expand
+    fast = absences((DATA / "kari.ics").read_bytes())
+    assert expand.fast_occurrences(__import__("recurring_ical_events").of(
+        __import__("icalendar").Calendar.from_ical((DATA / "kari.ics").read_bytes())), MARCH_APRIL)
+    monkeypatch.setattr(expand, "fast_occurrences", lambda query, window: None)
+    assert absences((DATA / "kari.ics").read_bytes()) == fast
+
+
+def test_history_outside_the_window_is_skipped_before_parsing_without_changing_results():
+    from sync.calendar.expand import absences_of
+    from sync.calendar.ics import parse_ics
+    history = [f"UID:old{i}\nDTSTART:2025{1 + i % 12:02d}10T100000Z\nDTEND:2025{1 + i % 12:02d}10T110000Z\n"
+               f"SUMMARY:Gammelt møte" for i in range(30)]
+    text = wrap(*history, "UID:now\nDTSTART:20260310T100000Z\nDTEND:20260310T110000Z\nSUMMARY:Kurs",
+                "UID:series\nDTSTART:20250105T100000Z\nDTEND:20250105T110000Z\nRRULE:FREQ=MONTHLY\n"
+                "SUMMARY:Månedsmøte")
+    pruned = parse_ics(text, "ical:kari", window=(MARCH_APRIL.start, MARCH_APRIL.end))
+    full = parse_ics(text, "ical:kari")
+    assert len(pruned.event_lines) == 2 and len(full.event_lines) == 32
+    kw = dict(tenant="hdir", person_id="kari", source="ical:kari")
+    assert absences_of(pruned, MARCH_APRIL, **kw) == absences_of(full, MARCH_APRIL, **kw)
+    assert len(absences_of(pruned, MARCH_APRIL, **kw)) == 3        # course + 5 March + 5 April
