@@ -73,7 +73,6 @@ class DirPerson(Base):
         sa.Index("ix_dir_persons_initials", "initials"),
         sa.Index("ix_dir_persons_tenant_source", "tenant", "source"),
         *(_trgm(name, col) for name, col in (("ix_dir_persons_search_trgm", "search_text"),
-                                             ("ix_dir_persons_name_trgm", "name_text"),
                                              ("ix_dir_persons_phones_trgm", "phones_text"))),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

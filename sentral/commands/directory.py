@@ -2,6 +2,7 @@
 
     sentral directory import PERSONS UNITS --tenant T [--dry-run] [--db URL]
     sentral directory search "QUERY" [--tenant T] [--json] [--limit N] [--db URL]
+    sentral directory web [--db URL] [--port 8081] [--allow CIDR ...]
 
 Exit codes: 0 done, 1 invalid input (every problem printed as file:line: what), 2 usage.
 """
@@ -36,6 +37,16 @@ def register(sub) -> None:
     se.add_argument("--json", action="store_true", help="machine-readable output")
     se.add_argument("--db", "--url", dest="db", help=DB_HELP)
     se.set_defaults(handler=search_command)
+
+    web = dsub.add_parser("web", help="serve the web directory (public search, maintenance, absence) alone",
+                          description="Serve the directory web modules on 127.0.0.1 (development and demo; "
+                                      "production runs them inside the console process).")
+    web.add_argument("--db", "--url", dest="db", help=DB_HELP)
+    web.add_argument("--port", type=int, default=8081)
+    web.add_argument("--allow", action="append", default=None, metavar="CIDR",
+                     help="network allowed to use the public search (repeatable; default 127.0.0.0/8)")
+    web.add_argument("--insecure-cookies", action="store_true", help="allow session cookies over plain HTTP")
+    web.set_defaults(handler=web_command)
     p.set_defaults(handler=lambda args: p.print_help() or 2)
 
 
@@ -92,4 +103,26 @@ def search_command(args) -> int:
         extra = f" — substitute {h.substitute_name}" if h.substitute_name and presence != "free" else ""
         print(f"{h.tenant:10} {h.name:28} {d.get('title', 'service'):24} {h.unit_name:24} {phone:14} "
               f"{presence}{extra}".rstrip())
+    return 0
+
+
+def web_command(args) -> int:
+    import os
+    import secrets
+
+    from agent_ui.app import WebConfig, WebServices, create_app
+    from store.database import resolve_url
+    from store.directory import DirectoryStore
+    from store.store import Store
+
+    store = Store(resolve_url(args.db), migrate=True)
+    config = WebConfig(secret_key=os.environ.get("SENTRAL_WEB_SECRET") or secrets.token_hex(32),
+                       public_networks=tuple(args.allow or ("127.0.0.0/8", "::1/128")),
+                       secure_cookies=not args.insecure_cookies)
+    app = create_app(config, WebServices(directory=DirectoryStore(store.engine), users=store))
+    print(f"directory web on http://127.0.0.1:{args.port}/directory/", flush=True)
+    try:
+        app.run(host="127.0.0.1", port=args.port)
+    finally:
+        store.close()
     return 0

@@ -1,5 +1,5 @@
 """Directory: tenants, units, persons, services, absences, source health, name words; on PostgreSQL
-pg_trgm GIN indexes on the folded search text, the names and the phone digits.
+pg_trgm GIN indexes on the folded search text, the phone digits and the name words.
 
 Revision ID: 0002_directory
 Revises: 0001_core
@@ -20,7 +20,6 @@ S = sa.String
 # name -> (table, column): trigram indexes, PostgreSQL only (see store/directory_search.py)
 TRGM = {
     "ix_dir_persons_search_trgm": ("dir_persons", "search_text"),
-    "ix_dir_persons_name_trgm": ("dir_persons", "name_text"),
     "ix_dir_persons_phones_trgm": ("dir_persons", "phones_text"),
     "ix_dir_services_search_trgm": ("dir_services", "search_text"),
     "ix_dir_words_word_trgm": ("dir_words", "word"),
