@@ -27,9 +27,10 @@ def _kdf(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
                           maxmem=_MAXMEM, dklen=KEY_BYTES)
 
 
-def hash_password(password: str, *, n: int = N, r: int = R, p: int = P) -> str:
+def hash_password(password: str, *, n: int | None = None, r: int | None = None, p: int | None = None) -> str:
     if not isinstance(password, str) or not password:
         raise ValueError("a password must be a non-empty string")
+    n, r, p = n or N, r or R, p or P
     salt = secrets.token_bytes(SALT_BYTES)
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(_kdf(password, salt, n, r, p))}"
 

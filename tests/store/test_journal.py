@@ -101,11 +101,10 @@ def test_database_refuses_to_change_append_only_tables(store, statement):
     assert len(store.journal()) == 2 and len(store.audit_entries()) == 1
 
 
-def test_postgresql_refuses_truncate_of_journal(pg_url):
-    from store import Store, migrate
+def test_postgresql_refuses_truncate_of_journal(empty_pg_url):
+    from store import Store
 
-    migrate(pg_url)
-    s = Store(pg_url)
+    s = Store(empty_pg_url)
     try:
         s.append_journal(a_call_journal(n=1))
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):

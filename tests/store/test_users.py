@@ -8,12 +8,21 @@ from store.errors import InvalidRecord, UnknownUser
 from store.passwords import hash_password, needs_rehash, verify_password
 
 
+def test_production_cost_is_at_least_scrypt_n_2_15_r_8(monkeypatch):
+    from store import passwords
+
+    monkeypatch.undo()  # the production parameters, not the tests' cheap ones
+    encoded = passwords.hash_password("Sommer2026!")
+    assert encoded.split("$")[:4] == ["scrypt", str(2 ** 15), "8", "1"]
+    assert verify_password("Sommer2026!", encoded)
+
+
 def test_password_hash_is_salted_scrypt_and_verifies():
     first, second = hash_password("Sommer2026!"), hash_password("Sommer2026!")
     assert first != second and first.startswith("scrypt$") and "Sommer2026!" not in first
     assert verify_password("Sommer2026!", first) and not verify_password("sommer2026!", first)
     assert not verify_password("x", "not-a-hash") and not verify_password("x", "scrypt$1$2$3$@@$@@")
-    assert not needs_rehash(first) and needs_rehash(hash_password("x", n=2 ** 10))
+    assert not needs_rehash(first) and needs_rehash(hash_password("x", n=2 ** 11))
 
 
 def test_given_a_user_then_only_the_right_password_logs_in(store):
