@@ -97,14 +97,48 @@ def timed(label: str, fn, *args) -> tuple[float, int]:
     return count / best, count
 
 
-def bench_api(seconds: float = 3.0, concurrency: int = 8) -> dict | None:
+def _rate(call, seconds: float, concurrency: int) -> float:
+    import gevent
+
+    done = [0]
+    stop_at = time.perf_counter() + seconds
+
+    def worker():
+        while time.perf_counter() < stop_at:
+            call()
+            done[0] += 1
+
+    t0 = time.perf_counter()
+    gevent.joinall([gevent.spawn(worker) for _ in range(concurrency)], raise_error=True)
+    return done[0] / (time.perf_counter() - t0)
+
+
+def bench_api(seconds: float) -> list[tuple[str, float]]:
+    """``api status`` round trips over TCP to the in-process simulator: ours vs greenswitch."""
+    from greenswitch.esl import InboundESL
+
+    from esl.connection import ESLConnection
+    from esl.sim.server import Simulator
+
+    sim = Simulator(password="bench", heartbeat_interval=60).start()
+    rows = []
     try:
-        from esl.sim.server import Simulator  # noqa: F401  (API per esl/sim/API.md)
-    except ImportError as exc:
-        print(f"  simulator not importable ({exc}); api round trips skipped", flush=True)
-        return None
-    from esl import sim_bench  # type: ignore  # pragma: no cover
-    return sim_bench.run(seconds, concurrency)
+        ours = ESLConnection("127.0.0.1", sim.port, "bench", name="bench")
+        ours.connect()
+        theirs = InboundESL("127.0.0.1", sim.port, "bench")
+        theirs.connect()
+        for concurrency in (1, 8):
+            for label, call in (("ours (ESLConnection.api)", lambda: ours.api("status")),
+                                ("greenswitch 0.0.19 (InboundESL.send)", lambda: theirs.send("api status"))):
+                print(f"  api status, {label}, {concurrency} greenlet(s), {seconds} s ...", flush=True)
+                rate = _rate(call, seconds, concurrency)
+                print(f"    {rate:,.0f} round trips/s", flush=True)
+                rows.append((f"{label}, {concurrency} greenlet(s)", rate))
+        ours.close()
+        theirs.stop()
+    finally:
+        sim.stop()
+    return rows
 
 
 def main(argv=None) -> int:
@@ -130,11 +164,13 @@ def main(argv=None) -> int:
     print(f"| floor (framing only) | {floor:,.0f} | {floor / gs:.2f}x |")
     print(f"| ours (framing + decode) | {ours:,.0f} | {ours / gs:.2f}x |")
     print(f"| greenswitch 0.0.19 | {gs:,.0f} | 1.00x |")
+    print()
     api = bench_api(args.api_seconds)
-    if api:
-        print()
-        for k, v in api.items():
-            print(f"| {k} | {v:,.0f} round trips/s |")
+    print()
+    print("| api round trips (simulator in the same process) | per second |")
+    print("|---|---:|")
+    for label, rate in api:
+        print(f"| {label} | {rate:,.0f} |")
     return 0
 
 

@@ -229,3 +229,43 @@ def test_two_nodes_at_once_each_event_tagged_with_its_node(resyncs):
         pool.stop()
         a.stop()
         b.stop()
+
+
+# ------------------------------------------------------------------ a real process killed
+
+
+def _simulator_process(port: int):
+    import sys
+
+    from gevent import subprocess
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from sentral.cli import main; sys.exit(main())",
+                             "simulate", "--listen", f"127.0.0.1:{port}", "--password", PASSWORD],
+                            stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line.startswith(f"listening 127.0.0.1:{port}"), line
+    return proc
+
+
+def test_simulator_process_killed_and_restarted_reconnects_with_no_hung_greenlet(resyncs, caplog):
+    """The issue's acceptance check, with SIGKILL (no disconnect notice, just EOF)."""
+    from tests.helpers import free_port
+    caplog.set_level(logging.INFO, logger="esl")
+    port = free_port()
+    proc = _simulator_process(port)
+    node = Node(NodeSpec("fs1", "127.0.0.1", port, PASSWORD), gevent.queue.Queue(), on_resync=resyncs,
+                timeout=2.0, backoff=(0.05, 0.2)).start()
+    try:
+        assert node.wait_connected(10)
+        proc.kill()
+        proc.wait()
+        until(lambda: "connection attempt failed" in caplog.text, timeout=10)  # refused while it is down
+        with pytest.raises(ConnectionLost):
+            node.api("status")
+        proc = _simulator_process(port)
+        until(lambda: len(resyncs.calls) == 2 and node.connected, timeout=15)
+        assert "UP" in node.api("status")
+        assert "disconnected" in caplog.text and "reconnecting in" in caplog.text
+    finally:
+        node.stop()
+        proc.kill()
+        proc.wait()
