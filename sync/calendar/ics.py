@@ -5,12 +5,15 @@ Rules:
 - A pre-scan walks the unfolded content lines and checks BEGIN/END nesting: a missing or
   mismatched END is a CalendarSyntaxError naming the physical line of the unclosed BEGIN.
 - A content line longer than `Limits.max_line` is refused (naming line and property),
-  except ATTACH lines: attachments carry no absence information, so oversized ATTACH
-  values (inline base64 files) are dropped and reported as warnings.
+  except ATTACH lines and event properties the absence rules never read (DESCRIPTION,
+  X-ALT-DESC...): those carry no absence information, so oversized values (inline
+  base64 files) are dropped and reported as warnings.
 - After icalendar has parsed, each VEVENT is checked: property errors icalendar records
   (bad dates) and a TZID that resolved to nothing (a floating time where a zone was
   named) are CalendarSyntaxError with the VEVENT's line. Windows zone names
   ("W. Europe Standard Time") are resolved by icalendar and are fine.
+- Only the event properties the absence rules read are passed on to the parser
+  (`_USED`); attendees, descriptions, attachments and alarms are not parsed at all.
 - With a window, single events entirely outside it (more than two days) are dropped
   before parsing (most of a real calendar is history); recurring events and overrides
   are always kept, and an event whose dates the pre-scan cannot read is kept so that
@@ -70,6 +73,11 @@ def _name_of(line: str) -> str:
 
 
 _RECURRING = ("RRULE", "RDATE", "RECURRENCE-ID")
+# The event properties absence derivation reads (classify.py, expand.py); the rest of a
+# VEVENT (ATTENDEE, DESCRIPTION, X-ALT-DESC, VALARM...) is left out before parsing.
+_USED = frozenset({"UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
+                   "RECURRENCE-ID", "SUMMARY", "CATEGORIES", "STATUS", "TRANSP", "CLASS",
+                   "SEQUENCE", "X-MICROSOFT-CDO-BUSYSTATUS", "X-MICROSOFT-CDO-INTENDEDSTATUS"})
 _MARGIN = timedelta(days=2)
 
 
@@ -110,7 +118,8 @@ def prescan(text: str, source: str, limits: Limits,
             continue
         name = _name_of(line)
         if len(line) > limits.max_line:
-            if name in _DROPPABLE:
+            unused = len(stack) >= 2 and stack[1][0] == "VEVENT" and name not in _USED
+            if name in _DROPPABLE or unused:
                 warnings.append(f"{source}, line {number}: {name} of {len(line)} bytes dropped")
                 continue
             raise CalendarTooLarge(source, f"{name} value of {len(line)} bytes exceeds the "
@@ -118,6 +127,8 @@ def prescan(text: str, source: str, limits: Limits,
         if name == "BEGIN":
             comp = line.split(":", 1)[-1].strip().upper()
             stack.append((comp, number))
+            if len(stack) > 2 and stack[1][0] == "VEVENT":
+                continue                          # VALARM & co. inside an event: not needed
             if comp == "VEVENT":
                 event_lines.append(number)
                 if len(stack) == 2:
@@ -134,6 +145,8 @@ def prescan(text: str, source: str, limits: Limits,
             if not stack and comp == "VCALENDAR":
                 kept.append(line)
                 continue
+            if len(stack) >= 2 and stack[1][0] == "VEVENT":
+                continue                          # the end of a dropped sub-component
             if comp == "VEVENT" and block is not None and len(stack) == 1:
                 first, props = block
                 block = None
@@ -144,6 +157,8 @@ def prescan(text: str, source: str, limits: Limits,
         elif not stack:
             raise CalendarSyntaxError(source, f"content outside BEGIN:VCALENDAR: {line[:40]!r}",
                                       number)
+        elif len(stack) >= 2 and stack[1][0] == "VEVENT" and (len(stack) > 2 or name not in _USED):
+            continue                              # attendees, descriptions, alarms: not needed
         elif block is not None and len(stack) == 2:
             if name in _RECURRING:
                 block[1]["recurring"] = True
