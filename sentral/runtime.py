@@ -43,6 +43,11 @@ def _time(value) -> datetime | None:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
+def _jsonable(snap: Mapping) -> dict:
+    """The engine's snapshot as JSON-safe data (times as ISO strings) for the store's data column."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in snap.items()}
+
+
 def interaction_record(snap: Mapping, at: datetime) -> InteractionRecord:
     return InteractionRecord(
         id=snap["id"], tenant=snap.get("tenant", ""), state=snap.get("state", ""),
@@ -52,7 +57,8 @@ def interaction_record(snap: Mapping, at: datetime) -> InteractionRecord:
         destination=snap.get("destination", ""), priority=int(snap.get("priority", 0)),
         queue_entered_at=_time(snap.get("queue_entered_at")), agent=snap.get("agent", ""),
         agent_uuid=snap.get("agent_uuid", ""), answered_at=_time(snap.get("answered_at")),
-        ended_at=at if snap.get("ended") else None, data=dict(snap),
+        ended_at=(_time(snap.get("ended_at")) or at) if snap.get("ended") else None,
+        end_reason=snap.get("end_reason", ""), data=_jsonable(snap),
     )
 
 
@@ -62,7 +68,7 @@ def agent_record(snap: Mapping, at: datetime) -> AgentStateRecord:
         reason=snap.get("reason", ""), no_answer_count=int(snap.get("no_answer_count", 0)),
         last_call_end=_time(snap.get("last_call_end")), calls_answered=int(snap.get("calls_answered", 0)),
         talk_time=float(snap.get("talk_time", 0.0)), interaction=snap.get("interaction", ""),
-        data=dict(snap),
+        data=_jsonable(snap),
     )
 
 

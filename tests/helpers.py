@@ -19,7 +19,8 @@ def until(predicate, timeout: float = 5.0, interval: float = 0.01, message: str 
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {message or predicate}")
+            what = message() if callable(message) else message
+            raise AssertionError(f"condition not met within {timeout}s: {what or predicate}")
         _yield(interval)
 
 

@@ -1,0 +1,117 @@
+"""Restart without losing a call: a real `sentral run` process is SIGKILLed while calls
+wait and talk in the simulator, then started again (issue 3, item 6)."""
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from store.store import Store
+from tests.acd.conftest import MAIN_NUMBER, PASSWORD
+from tests.helpers import until
+
+CONFIG = pathlib.Path(__file__).resolve().parent.parent / "data" / "acd" / "restart.yaml"
+ROOT = CONFIG.parent.parent.parent.parent
+
+
+class EngineProc:
+    """`sentral run` as a child process; output goes to a file we poll (never a blocking pipe)."""
+
+    def __init__(self, port: int, db_url: str, log_path: pathlib.Path):
+        self.env = dict(os.environ, SENTRAL_FREESWITCH_PORT=str(port), SENTRAL_FREESWITCH_PASSWORD=PASSWORD,
+                        SENTRAL_DATABASE_URL=db_url, PYTHONUNBUFFERED="1")
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        out = open(self.log_path, "a", encoding="utf-8")
+        out.write(f"--- start {self.starts}\n")
+        out.flush()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sentral.cli", "-v", "run", "--config", str(CONFIG), "--login-all",
+             "--status-every", "0"], cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        until(lambda: self.log().count("engine ready in") >= self.starts or self.proc.poll() is not None,
+              timeout=60, message="engine ready")
+        assert self.proc.poll() is None, self.log()[-3000:]
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def engine_proc(simulator, pg_url, tmp_path):
+    proc = EngineProc(simulator.port, pg_url, tmp_path / "engine.log")
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def _talking(sim, callers):
+    return [c for c in callers if sim.channels.get(c.uuid) is not None and sim.channels[c.uuid].bridged is not None]
+
+
+def test_given_calls_waiting_and_talking_when_engine_sigkilled_and_restarted_then_no_call_lost(
+        simulator, engine_proc, pg_url):
+    simulator.add_user("1000", action="answer", ring=0.5)
+    simulator.add_user("1001", action="answer", ring=0.5)
+    engine_proc.start()
+    callers = []
+    for i in range(5):
+        callers.append(simulator.place_call(MAIN_NUMBER, caller_number=f"479000000{i}"))
+        if i < 2:  # the first two reach an agent, in order; the other three queue behind them
+            until(lambda: len(_talking(simulator, callers)) == i + 1, timeout=20, message=f"caller {i} talking")
+    store = Store(pg_url)
+    try:
+        until(lambda: sum(1 for r in store.open_interactions() if r.state == "queued") == 3,
+              timeout=20, message=lambda: f"three callers queued: {[r.state for r in store.open_interactions()]}")
+        waiting_before = {r.caller_uuid: r.entered_at for r in store.open_interactions() if r.state == "queued"}
+
+        engine_proc.kill()
+        assert all(c.uuid in simulator.channels for c in callers), "a call died with the engine"
+        engine_proc.start()
+        assert "1 agent" not in engine_proc.log()  # sanity: the log is the new process's too
+        waiting_after = {r.caller_uuid: r.entered_at for r in store.open_interactions() if r.state == "queued"}
+        assert waiting_after == waiting_before, "waiting callers kept their place and wait time"
+
+        # the first talking caller hangs up: its agent wraps up and takes the longest waiting caller
+        simulator.hangup(callers[0].uuid)
+        until(lambda: callers[2] in _talking(simulator, callers), timeout=20, message="oldest waiting caller served")
+        assert callers[3] not in _talking(simulator, callers) and callers[4] not in _talking(simulator, callers)
+        for c in callers[1:]:
+            simulator.hangup(c.uuid)
+        until(lambda: not store.open_interactions(), timeout=20, message="every interaction closed")
+        assert all(c.uuid not in simulator.channels for c in callers)
+        assert store.verify_journal() == []
+        rows = store.journal()
+        per_call = {}
+        for row in rows:
+            per_call.setdefault(row.interaction, []).append(row.kind)
+        assert len(per_call) == 5
+        for kinds in per_call.values():
+            assert kinds.count("entered_queue") == 1 and kinds.count("ended") == 1, kinds
+        assert sum(k.count("answered") for k in per_call.values()) == 3
+        assert sum(k.count("abandoned") for k in per_call.values()) == 2
+        assert not [ch for ch in simulator.channels.values() if ch.variables.get("cc_caller_uuid")], "ghost agent legs"
+    finally:
+        store.close()
