@@ -3,7 +3,8 @@
 Rules:
 - The URL comes from, in order: the caller, `SENTRAL_DATABASE_URL`, then the embedded
   default `sqlite:///var/sentral.db` (relative to the working directory).
-- A URL is only ever logged through `safe_url()` (password hidden).
+- A URL is only ever logged through `safe_url()` (password hidden), and SQL errors are
+  raised without their bound parameters (`hide_parameters`): no personal data in logs.
 - SQLite: the parent directory is created; every connection gets WAL, foreign keys,
   synchronous=NORMAL and a busy timeout. PostgreSQL: pre-ping, so a connection the
   server dropped is replaced instead of failing the next write.
@@ -32,6 +33,7 @@ def safe_url(url) -> str:
 
 def create_engine(url: str | None = None, **kwargs) -> sa.Engine:
     url = sa.engine.make_url(resolve_url(url))
+    kwargs.setdefault("hide_parameters", True)  # errors and logs never carry callers' data
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_path(url)
         engine = sa.create_engine(url, **kwargs)

@@ -51,7 +51,10 @@ class JournalWriter:
         self.new_journal_rows = 0
         self.batches = 0
         self.errors = 0          # failed attempts (each retried)
+        self.last_error = ""     # "" while healthy; the last failure's class and text otherwise
         self.rejected: list = []
+        self.warn_pending = 50_000  # log once when this many items wait (database down or too slow)
+        self._warned = False
 
     # -- producer side ---------------------------------------------------------
     def put(self, item) -> None:
@@ -59,6 +62,10 @@ class JournalWriter:
             raise TypeError(f"the writer takes Journal, InteractionRecord, AgentStateRecord; got {type(item).__name__}")
         self.accepted += 1
         self._queue.put(item)
+        if not self._warned and self.pending >= self.warn_pending:
+            self._warned = True
+            log.error("journal writer: %d items waiting to be written (last error: %s)",
+                      self.pending, self.last_error or "none")
 
     def put_many(self, items) -> None:
         for item in items:
@@ -147,12 +154,15 @@ class JournalWriter:
         while True:
             try:
                 self._write(batch)
+                self.last_error = ""
+                self._warned = self._warned and self.pending >= self.warn_pending // 2
                 return
             except InvalidRecord:
                 self._write_isolating(batch)
                 return
             except Exception as exc:  # noqa: BLE001 - a row is never dropped: log, back off, retry
                 self.errors += 1
+                self.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
                 log.warning("journal writer: batch of %d not written (%s); retrying in %.2fs",
                             len(batch), exc.__class__.__name__, delay, exc_info=self.errors == 1)
                 gevent.sleep(delay)
@@ -166,9 +176,18 @@ class JournalWriter:
 
     def _write_isolating(self, batch: list) -> None:
         if len(batch) == 1:
-            log.error("journal writer: the store refused %r; kept in writer.rejected", batch[0])
+            log.error("journal writer: the store refused %s; kept in writer.rejected", _describe(batch[0]))
             self.rejected.append(batch[0])
             return
         half = len(batch) // 2
         for part in (batch[:half], batch[half:]):
             self._write_retrying(part)
+
+
+def _describe(item) -> str:
+    """An item's identity for logs, without its personal data (numbers, names)."""
+    if isinstance(item, Journal):
+        return f"journal row {item.interaction}/{item.seq} ({item.kind})"
+    if isinstance(item, InteractionRecord):
+        return f"interaction {item.id}"
+    return f"agent state {item.agent}"

@@ -143,3 +143,13 @@ def test_after_a_restart_the_engine_resumes_seq_after_the_last_stored_row(store)
     assert store.last_seqs() == {"call-open": 4}
     assert store.last_seqs(["call-ended", "call-open", "unknown"]) == {"call-ended": 5, "call-open": 4}
     assert store.last_seqs([]) == {}
+
+
+def test_database_errors_do_not_carry_the_rows_personal_data(store):
+    row = Journal("call-p", 1, "entered_queue", T0, "helsedir", data={"caller": "+4799887766"})
+    store.append_journal([row])
+    with pytest.raises(sa.exc.DBAPIError) as info:
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE journal SET kind = :k WHERE interaction = :i"),
+                         {"k": "+4799887766", "i": "call-p"})
+    assert "+4799887766" not in str(info.value)

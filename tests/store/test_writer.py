@@ -118,11 +118,13 @@ def test_given_database_outage_then_writer_retries_and_loses_no_row(pg_url, gree
         _set_connections_allowed(database, False)
         writer.put_many(a_call_journal("call-during", n=5))
         until(lambda: writer.errors >= 2, timeout=30, message="writer saw the outage")
+        assert writer.last_error
         assert not writer.flush(timeout=0.05)
         assert {r.interaction for r in writer.pending_items()} == {"call-during"}
 
         _set_connections_allowed(database, True)
         assert writer.flush(timeout=30)
+        assert writer.last_error == ""
         assert writer.stop(timeout=30) == 0
         assert [r.seq for r in store.journal(interaction="call-during")] == [1, 2, 3, 4, 5]
         assert store.verify_journal() == []
