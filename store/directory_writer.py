@@ -115,16 +115,17 @@ class DirectoryWriter:
             existing[r.external_id] = (r.id, person_from_row(r))
         inserts, updates, added, changed, unchanged = [], [], [], [], 0
         for p in persons:
-            p = replace(p, tenant=tenant, source=source)
-            values = _person_values(p, names.get(p.unit_id or "", ""), now)
+            if p.tenant != tenant or p.source != source:
+                p = replace(p, tenant=tenant, source=source)
             old = existing.get(p.external_id)
             if old is None:
+                values = _person_values(p, names.get(p.unit_id or "", ""), now)
                 inserts.append({**values, "tenant": tenant, "external_id": p.external_id,
                                 **{k: (list(getattr(p, k)) if k == "local_keywords" else getattr(p, k))
                                    for k in LOCAL_PERSON_FIELDS}})
                 added.append(p.external_id)
             elif _source_differs(old[1], p) or old[1].gone_since is not None or old[1].source != source:
-                updates.append({"_id": old[0], **values})
+                updates.append({"_id": old[0], **_person_values(p, names.get(p.unit_id or "", ""), now)})
                 changed.append(p.external_id)
             else:
                 unchanged += 1

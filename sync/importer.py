@@ -73,13 +73,16 @@ def read_persons(path) -> list[Record]:
     return read_records(path, PERSON_COLUMNS, PERSON_REQUIRED, list_columns=("keywords",))
 
 
-def _of_tenant(records: list[Record], tenant: str) -> list[Record]:
-    """Rows of one tenant: a row without a tenant column belongs to the tenant imported."""
-    return [r for r in records if r.values.get("tenant", tenant) in (tenant, "")]
+def by_tenant(records: list[Record]) -> dict[str, list[Record]]:
+    """Rows grouped by their tenant column ("" = no tenant column: the tenant imported)."""
+    groups: dict[str, list[Record]] = {}
+    for r in records:
+        groups.setdefault(r.values.get("tenant", ""), []).append(r)
+    return groups
 
 
 def parse_units(records: list[Record], tenant: str) -> list[tuple[Record, OrgUnit]]:
-    records = _of_tenant(records, tenant)
+    """Validate the unit rows of one tenant."""
     problems, out, seen = [], [], {}
     for r in records:
         v = r.values
@@ -120,7 +123,7 @@ def _cycles(units: list[tuple[Record, OrgUnit]]) -> list[Problem]:
 
 
 def parse_persons(records: list[Record], tenant: str, unit_ids: set[str]) -> list[tuple[Record, Person]]:
-    records = _of_tenant(records, tenant)
+    """Validate the person rows of one tenant."""
     problems, out, seen = [], [], {}
     for r in records:
         v = r.values
@@ -173,10 +176,12 @@ def import_files(store, tenant: str, persons_path, units_path, dry_run: bool = F
     else:
         tenants = [tenant]
     parsed, problems = {}, []
+    unit_groups, person_groups = by_tenant(unit_records), by_tenant(person_records)
     for t in tenants:
         try:
-            units = parse_units(unit_records, t)
-            parsed[t] = (units, parse_persons(person_records, t, {u.external_id for _, u in units}))
+            units = parse_units(unit_groups.get(t, []) + unit_groups.get("", []), t)
+            people = person_groups.get(t, []) + person_groups.get("", [])
+            parsed[t] = (units, parse_persons(people, t, {u.external_id for _, u in units}))
         except ImportFileError as exc:
             problems += exc.problems
     if problems:

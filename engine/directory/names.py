@@ -22,9 +22,11 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 def fold(text: str) -> str:
     """Normalise text for search: see the module rules."""
-    text = unicodedata.normalize("NFC", text or "").lower().translate(_SPELL)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = (text or "").lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text).translate(_SPELL)
+        if not text.isascii():
+            text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return _NON_WORD.sub(" ", text).strip()
 
 
