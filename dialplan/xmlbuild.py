@@ -3,8 +3,7 @@
 Rules: every attribute value comes through `element()`. A value we wrote in code is
 marked `Raw` (it may use FreeSWITCH's `${...}` on purpose); anything else came from a
 file an engineer edits or from a caller, and is made inert by `fs_value()`:
-control characters are dropped (XML 1.0 cannot carry them and FreeSWITCH's own
-parser stops at them) and `$` becomes U+FF04, so `${...}` / `$${...}` is never
+control characters and the code points XML 1.0 cannot carry are dropped and `$` becomes U+FF04, so `${...}` / `$${...}` is never
 expanded by FreeSWITCH's pre-processor or at run time. XML quoting itself (`&<>"`)
 is ElementTree's. Values for a `{var=value}` string go through `dial_vars()`, which
 adds esl.commands' rule for commas, quotes and braces. Regular expressions are the
@@ -18,7 +17,8 @@ from typing import Mapping
 
 from esl.commands import originate_vars
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[\r\n\t]")
+# not allowed in XML 1.0 (control characters, surrogates, U+FFFE/U+FFFF) or line breaks
+_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 class Raw(str):

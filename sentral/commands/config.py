@@ -56,9 +56,12 @@ def summary(deployment) -> str:
     return "\n".join(lines)
 
 
-def _note_unset(unset: list) -> None:
+def _notes(deployment, unset: list) -> None:
     if unset:
         print("note: not set in this environment (needed to run): " + ", ".join(sorted(set(unset))))
+    for agent in deployment.agents.values():
+        if not agent.password_hash:
+            print(f"note: agent {agent.id} ({agent.sip_user}) has no password: its softphone cannot register")
 
 
 def check_command(args) -> int:
@@ -68,7 +71,7 @@ def check_command(args) -> int:
         return 1
     print(f"OK {args.file}")
     print(summary(deployment))
-    _note_unset(unset)
+    _notes(deployment, unset)
     return 0
 
 
@@ -81,5 +84,5 @@ def compile_command(args) -> int:
         return 1
     for path in write_files(deployment, args.out):
         print(f"wrote {path}")
-    _note_unset(unset)
+    _notes(deployment, unset)
     return 0

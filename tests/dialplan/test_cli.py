@@ -15,6 +15,12 @@ def test_check_prints_ok_and_a_summary(capsys, monkeypatch):
     assert "tenants: 3, queues: 5, agents: 10, numbers: 5, nodes: 1" in out
     assert "vestland: Vestland eiendomsforvaltning; queues vestland-switchboard, vestland-orders" in out
     assert "not set in this environment (needed to run): SENTRAL_FREESWITCH_PASSWORD" in out
+    assert "has no password" not in out
+
+
+def test_check_notes_agents_whose_softphone_cannot_register(tmp_path, capsys):
+    assert main(["config", "check", write(tmp_path, MINIMAL)]) == 0
+    assert "note: agent kari (1000) has no password: its softphone cannot register" in capsys.readouterr().out
 
 
 def test_check_prints_every_problem_and_fails(tmp_path, capsys):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from dialplan import compile as compiler
 from dialplan.xmlbuild import Raw, UnsafeValue, dial_vars, element, fs_value, regex, render
@@ -28,7 +30,7 @@ def test_raw_constants_keep_their_freeswitch_variables():
 
 
 def test_control_characters_are_dropped():
-    assert fs_value("a\x00b\x07c\rd\te") == "abcde"
+    assert fs_value("a\x00b\x07c\rd\te\uffff") == "abcde"
 
 
 def test_dial_vars_cannot_break_out_of_the_braces():
@@ -58,3 +60,21 @@ def test_a_hostile_agent_name_and_tag_compile_to_inert_xml():
     assert [a.get("application") for a in actions] == ["set"] * 4 + ["park"]
     note = actions[3].get("data")
     assert note.startswith("cc_note=Evil") and "${" not in note and "\n" not in note
+
+
+@given(st.text())
+@example("caller\uffff\ufffe\x1b[31m")
+def test_any_text_stays_one_inert_attribute(value):
+    root = element(None, "variable", name=Raw("effective_caller_id_name"), value=value)
+    parsed = ET.fromstring(render(root).encode())
+    assert len(parsed) == 0 and set(parsed.attrib) == {"name", "value"}
+    assert parsed.get("value") == fs_value(value) and "$" not in parsed.get("value")
+
+
+@given(st.dictionaries(st.sampled_from(["cc_note", "origination_caller_id_name"]), st.text(), min_size=1))
+def test_any_text_stays_inside_its_dial_variable(variables):
+    text = dial_vars(variables)
+    inner = text[1:-1]
+    assert text[0] == "{" and text[-1] == "}" and "{" not in inner and "}" not in inner and "$" not in inner
+    # FreeSWITCH splits on unescaped commas: exactly one split per variable
+    assert len([part for part in inner.replace("\\,", "").split(",")]) == len(variables)
