@@ -116,7 +116,8 @@ class Node:
         self._rand = rand
         self.state = State.STOPPED
         self.connections = 0  # successful (re)connections so far
-        self._conn: ESLConnection | None = None
+        self._session: ESLConnection | None = None  # the session being set up or in use
+        self._conn: ESLConnection | None = None     # the same, once authenticated and subscribed
         self._up = gevent.event.Event()
         self._wake = gevent.event.Event()
         self._stopping = False
@@ -134,7 +135,7 @@ class Node:
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping = True
         self._wake.set()
-        conn = self._conn
+        conn = self._session
         if conn is not None:
             conn.close(ConnectionLost(f"{self.name}: node stopped"))
         if self._greenlet is not None:
@@ -161,7 +162,7 @@ class Node:
 
     def reset(self, reason: str = "reset requested") -> None:
         """Drop the current connection (the supervisor reconnects and resyncs)."""
-        conn = self._conn
+        conn = self._session
         if conn is not None:
             conn.close(ConnectionLost(f"{self.name}: {reason}"))
 
@@ -196,11 +197,12 @@ class Node:
         log.info("esl %s: connecting to %s:%s (attempt %d)", self.name, spec.host, spec.port, attempt + 1)
         conn = ESLConnection(spec.host, spec.port, spec.password, name=self.name,
                              post=self._post, timeout=self.timeout)
-        self._conn = conn
+        self._session = conn
         got_up = False
         try:
             conn.connect()
             conn.subscribe(self.subscriptions)
+            self._conn = conn  # api/bgapi usable from here on (the resync hook may use them)
             self._resync(conn)
             if self._stopping:
                 return False
@@ -217,7 +219,7 @@ class Node:
             log.exception("esl %s: unexpected failure in the session", self.name)
         finally:
             conn.close(ConnectionLost(f"{self.name}: session over"))
-            self._conn = None
+            self._conn = self._session = None
             if self.state is not State.STOPPED and not self._stopping:
                 self._move(Step.FAILED)
         return got_up

@@ -111,6 +111,20 @@ def test_connect_resyncs_with_live_channels_then_events_arrive_tagged(sim, resyn
     assert node.state is State.STOPPED
 
 
+def test_the_resync_hook_may_query_its_node(sim):
+    ch = sim.place_call("7001", variables={"cc_queue": "main"})
+    seen = {}
+
+    def hook(name, channels):
+        seen.update({row["uuid"]: pool[name].api(f"uuid_getvar {row['uuid']} cc_queue") for row in channels})
+    pool = NodePool([("fs1", "127.0.0.1", sim.port, PASSWORD)], on_resync=hook, **FAST).start()
+    try:
+        assert pool.wait_connected(5)
+        assert seen == {ch.uuid: "main"}
+    finally:
+        pool.stop()
+
+
 def test_api_while_down_fails_at_once(sim, node):
     sim.stop(keep_channels=True)
     until(lambda: not node.connected)
