@@ -62,7 +62,7 @@ AGENT_TABLE: dict[AgentState, dict[AgentEvent, AgentState]] = {
 del A, E
 
 
-@dataclass
+@dataclass(slots=True)
 class Agent:
     config: AgentConfig
     state: AgentState = AgentState.LOGGED_OUT

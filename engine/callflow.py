@@ -71,7 +71,7 @@ def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
         arrived_at=e.at, position_at=_entered_at(v.get("cc_entered_at", ""), e.at),
         priority=_int(v.get("cc_priority", "0")), order=eng.arrivals,
         seq=_int(v.get("cc_seq", "0")),
-        skills=frozenset(s for s in v.get("cc_skills", "").split(",") if s))
+        skills=frozenset(s for s in v["cc_skills"].split(",") if s) if v.get("cc_skills") else frozenset())
     eng.calls[ix.id] = ix
     eng.by_leg[e.uuid] = ix.id
     if not adopted:                                 # adopted after a restart: already journaled

@@ -79,7 +79,7 @@ ROUTABLE = frozenset({CallState.QUEUED, CallState.CALLBACK})
 TERMINAL = frozenset({CallState.ENDED, CallState.ABANDONED, CallState.OVERFLOWED})
 
 
-@dataclass
+@dataclass(slots=True)
 class Interaction:
     id: str
     node: str

@@ -7,7 +7,9 @@ strategy represented), parks 5,000 waiting callers, then measures in the same ru
 * agent-first decision (an agent frees up: which waiting call across its queues):
   the engine's per-queue sorted lists vs a naive scan of all waiting calls;
 * a whole decision through `Engine.handle` (AgentResume -> Originate effects);
-* memory per waiting call (tracemalloc, everything the engine keeps for it).
+* memory per waiting call (tracemalloc, everything the engine keeps for it);
+* the engine's CPU per call through the whole flow (park, offer, answer, bridge, both
+  hang-ups, journal and snapshots), 50 agents: what the engine costs at N calls/s.
 Pure engine, no I/O. Prints progress; results go to BENCHMARKS.md by hand.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from engine import effects as fx  # noqa: E402
 from engine import events as ev  # noqa: E402
 from engine import offers  # noqa: E402
 from engine.config import (AgentConfig, Deployment, EntryPoint, Overflow, OverflowKind, QueueConfig,  # noqa: E402
@@ -109,6 +112,31 @@ def naive_next_call(eng: Engine, agent):
     return best
 
 
+def call_flow_cpu(calls: int) -> float:
+    """CPU seconds per call for the whole flow through Engine.handle."""
+    queue = QueueConfig(id="q", tenant="t", name="Q", wrapup=0, announce_every=0)
+    dep = Deployment(tenants={"t": TenantConfig(id="t", name="T")}, queues={"q": queue},
+                     agents={f"a{i}": AgentConfig(id=f"a{i}", name="A", sip_user=f"u{i}", queues={"q": 1})
+                             for i in range(50)},
+                     entry_points={"22000000": EntryPoint("22000000", "t", "q")})
+    eng = Engine(dep, rng=random.Random(1))
+    for aid, cfg in dep.agents.items():
+        eng.handle(ev.RegistrationChanged(cfg.sip_user, True, T0))
+        eng.handle(ev.AgentLogin(aid, T0))
+    gc.collect()
+    started = time.process_time()
+    now = T0
+    for i in range(calls):
+        now += timedelta(milliseconds=5)
+        out = eng.handle(ev.CallParked("fs1", f"c{i}", "22000000", "4790000000", "", now))
+        leg = next(e.leg_uuid for e in out if isinstance(e, fx.Originate))
+        eng.handle(ev.LegAnswered("fs1", leg, now))
+        eng.handle(ev.Bridged("fs1", f"c{i}", leg, now))
+        eng.handle(ev.LegHungUp("fs1", f"c{i}", "NORMAL_CLEARING", now))
+        eng.handle(ev.LegHungUp("fs1", leg, "NORMAL_CLEARING", now))
+    return (time.process_time() - started) / calls
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--agents", type=int, default=2000)
@@ -129,10 +157,12 @@ def main(argv=None) -> int:
     numbers = list(dep.entry_points)
     print(f"parking {a.calls} waiting callers (memory measured) ...", flush=True)
     tracemalloc.start()
+    gc.collect()
     before = tracemalloc.take_snapshot()
     for i in range(a.calls):
         now = T0 + timedelta(milliseconds=i)
         eng.handle(ev.CallParked("fs1", f"c{i}", numbers[i % len(numbers)], f"479{i:05d}", "", now))
+    gc.collect()
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
     grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
@@ -176,6 +206,9 @@ def main(argv=None) -> int:
     offers_made = sum(1 for ag in agents if ag.state.value == "offered")
     whole = percentiles(handle) + percentiles(handle_cpu)
 
+    print("whole call flow through the engine (CPU) ...", flush=True)
+    per_call_cpu = call_flow_cpu(a.decisions)
+
     print()
     print(f"routing: {a.agents} agents, {a.queues} queues, {waiting} waiting calls, {a.decisions} decisions each")
     print(f"{'decision':<26}{'p50 µs':>9}{'p99 µs':>9}{'naive p50':>11}{'naive p99':>11}"
@@ -186,6 +219,8 @@ def main(argv=None) -> int:
     print(f"{'Engine.handle(resume)':<26}{whole[0]:>9.1f}{whole[1]:>9.1f}{'':>41}{whole[3]:>9.1f}"
           f"   ({offers_made} offers made)")
     print(f"memory per waiting call: {per_call:.0f} bytes")
+    print(f"whole call flow: {per_call_cpu * 1e6:.0f} µs CPU per call in the engine "
+          f"(~{1 / per_call_cpu:.0f} calls/s of one core)")
     print("load average during the run: %.2f %.2f %.2f (on %d cores)" % (*os.getloadavg(), os.cpu_count()))
     return 0
 
