@@ -94,3 +94,20 @@ def test_store_can_migrate_on_open_for_the_embedded_demo(tmp_path):
         assert s.open_interactions() == []
     finally:
         s.close()
+
+
+def test_cli_db_check_fails_when_the_schema_drifted_from_the_models(tmp_path, capsys):
+    from sentral.cli import main
+
+    url = f"sqlite:///{tmp_path}/drift.db"
+    migrate(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE journal ADD COLUMN hand_made TEXT")
+    finally:
+        engine.dispose()
+    assert main(["db", "check", "--url", url]) == 1
+    assert "hand_made" in capsys.readouterr().out
+    assert main(["db", "current", "--url", url]) == 0
+    assert head_revision() in capsys.readouterr().out

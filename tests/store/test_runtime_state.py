@@ -89,3 +89,11 @@ def test_callbacks_keep_the_callers_place_and_move_through_states(store):
     assert [c.id for c in store.callbacks(state="done")] == ["cb-early"]
     with pytest.raises(InvalidRecord):
         store.save_callbacks(a_callback("cb-x", 1, state="forgotten"))
+
+
+def test_in_one_batch_the_last_record_for_a_call_wins(store):
+    store.write(interactions=[a_waiting_call(), a_waiting_call(state="talking", agent="agent-7")],
+                agent_states=[AgentStateRecord("agent-7", "offered", T0),
+                              AgentStateRecord("agent-7", "on_call", T0 + timedelta(seconds=4))])
+    assert store.interaction("call-1").state == "talking"
+    assert store.load_agent_states()["agent-7"].state == "on_call"
