@@ -44,8 +44,17 @@ def split_vars(text: str) -> tuple[dict[str, str], str]:
 
 
 def _split_commas(text: str) -> list[str]:
+    """Split on commas outside '...' quotes; `\\,` is a literal comma (FreeSWITCH's escape)."""
     out, depth, cur = [], 0, []
+    escaped = False
     for c in text:
+        if escaped:
+            cur.append(c)
+            escaped = False
+            continue
+        if c == "\\":
+            escaped = True
+            continue
         if c == "'":
             depth ^= 1
         if c == "," and not depth:
@@ -56,6 +65,23 @@ def _split_commas(text: str) -> list[str]:
     if cur:
         out.append("".join(cur))
     return out
+
+
+def split_first_word(text: str) -> list[str]:
+    """The dial string and the rest: the first space outside '...' quotes and {...}/[...]
+    blocks ends the dial string (FreeSWITCH keeps `{origination_caller_id_name='A B'}` whole)."""
+    quoted, depth = False, 0
+    for i, c in enumerate(text):
+        if c == "'":
+            quoted = not quoted
+        elif not quoted and c in "{[<":
+            depth += 1
+        elif not quoted and c in "}]>":
+            depth = max(depth - 1, 0)
+        elif c.isspace() and not quoted and not depth:
+            rest = text[i:].strip()
+            return [text[:i], rest] if rest else [text[:i]]
+    return [text] if text else []
 
 
 def parse_app(text: str) -> tuple[str, str] | None:
@@ -73,7 +99,7 @@ def parse_app(text: str) -> tuple[str, str] | None:
 
 def originate(switch, argument: str) -> str:
     """The api command: returns its body (``+OK <uuid>\\n`` or ``-ERR <CAUSE>\\n``)."""
-    parts = argument.strip().split(None, 1)
+    parts = split_first_word(argument.strip())
     if len(parts) < 2:
         return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
     dialstring, target = parts
@@ -131,7 +157,7 @@ def place(switch, dialstring: str, originator: Channel | None = None):
         if script is None:
             host = uri.split("@", 1)[1] if "@" in uri else ""
             if host in ("127.0.0.1", "127.0.0.1:5060"):
-                return "NO_ROUTE_DESTINATION"
+                script = Script("noroute")  # the switch itself: its dialplan has no such number
         return _leg(switch, uuid, f"sofia/{rest}", user_part, cid_name, cid_num, variables,
                     "mod_sofia", script, timeout, originator)
     return "CHAN_NOT_IMPLEMENTED"
@@ -187,9 +213,9 @@ def _await(ch: Channel, timeout: float):
 
 def _far_end(ch: Channel, script: Script | None) -> None:
     tf = ch.switch.time_factor
-    if script is None:  # nothing answers at that address
+    if script is None or script.action == "noroute":  # nothing answers / no route there
         gevent.sleep(0)
-        ch.hangup("NORMAL_TEMPORARY_FAILURE")
+        ch.hangup("NORMAL_TEMPORARY_FAILURE" if script is None else "NO_ROUTE_DESTINATION")
         return
     if script.action == "noanswer" or script.ring:
         ch.ring()

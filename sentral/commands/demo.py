@@ -1,12 +1,33 @@
-"""`sentral demo`: the main job on the embedded default (grown by later issues)."""
+"""`sentral demo`: the main job on the embedded default — the FreeSWITCH simulator, the
+engine, SQLite, the sample configuration (dialplan/examples/demo.yaml), simulated
+softphones that answer, reject or ignore calls, a caller generator per main number, and
+a live view of queues and agents."""
 from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="run the demo on the embedded default (SQLite + simulator)")
-    p.add_argument("--duration", type=float, default=0, help="stop after N seconds (0 = until Ctrl-C)")
+    p = sub.add_parser("demo", help="run the demo on the embedded default (SQLite + simulator + engine)")
+    p.add_argument("--config", default="dialplan/examples/demo.yaml", metavar="FILE",
+                   help="routing configuration (default: the shipped demo)")
+    p.add_argument("--db", default="sqlite:///var/sentral-demo.db", metavar="URL",
+                   help="database URL (default: SQLite under var/)")
+    p.add_argument("--duration", type=float, default=0, metavar="S", help="stop after S seconds (0 = until Ctrl-C)")
+    p.add_argument("--calls-per-minute", type=float, default=12.0, metavar="N",
+                   help="caller arrivals per minute on each main number (default 12)")
+    p.add_argument("--time-factor", type=float, default=0.2, metavar="F",
+                   help="scale of simulated ring/talk/prompt times (default 0.2: a 60 s talk lasts 12 s)")
+    p.add_argument("--real-hours", action="store_true",
+                   help="apply the agencies' real opening hours (default: open around the clock)")
+    p.add_argument("--view-every", type=float, default=2.0, metavar="S", help="refresh of the live view (s)")
+    p.add_argument("--keep-db", action="store_true", help="keep the demo database of the previous run")
+    p.add_argument("--seed", type=int, default=1, help="seed of the simulated traffic")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    raise SystemExit("demo: not built yet")
+    from gevent import monkey
+
+    monkey.patch_all()
+    from sentral.demo import Demo
+
+    return Demo(args).run()

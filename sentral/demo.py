@@ -1,0 +1,129 @@
+"""The demo's composition: simulator + engine + SQLite + sample configuration + callers.
+
+The simulator plays FreeSWITCH over real TCP on a free loopback port, so the engine runs
+exactly as in production (`sentral run`); only the far ends are simulated. Softphones:
+most answer after a few rings, one rejects, one never answers (so no-answer pauses and
+reject delays can be watched).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import secrets
+import signal
+import time
+
+import gevent
+import gevent.event
+
+from dialplan.compile import entry_variables
+from dialplan.loader import apply_overrides, load
+from engine import views
+from engine.config import OpeningHours
+from esl.sim.server import Simulator
+from esl.sim.traffic import Poisson
+from sentral.app import EngineProcess
+from sentral.process import open_store
+
+log = logging.getLogger(__name__)
+
+SOFTPHONE_SCRIPTS = ("answer", "answer", "answer", "reject", "answer", "answer", "noanswer", "answer")
+
+
+def softphone_script(index: int) -> str:
+    return SOFTPHONE_SCRIPTS[index % len(SOFTPHONE_SCRIPTS)]
+
+
+class Demo:
+    def __init__(self, args):
+        self.args = args
+        self.stop = gevent.event.Event()
+
+    def _deployment(self, password: str):
+        env = dict(os.environ, SENTRAL_FREESWITCH_PASSWORD=password)
+        deployment = load(self.args.config, env=env)
+        if not self.args.real_hours:
+            tenants = {tid: dataclasses.replace(t, opening_hours=OpeningHours(always_open=True))
+                       for tid, t in deployment.tenants.items()}
+            deployment = dataclasses.replace(deployment, tenants=tenants)
+        return deployment
+
+    def run(self) -> int:
+        args = self.args
+        os.makedirs("var", exist_ok=True)
+        _log_to_file("var/sentral-demo.log")
+        password = secrets.token_urlsafe(12)
+        deployment = self._deployment(password)
+        sim = Simulator(password=password, time_factor=args.time_factor,
+                        dialplan={n: entry_variables(e) for n, e in deployment.entry_points.items()})
+        sim.start()
+        deployment = apply_overrides(deployment, database_url=args.db, freeswitch_host="127.0.0.1",
+                                     freeswitch_port=sim.port, freeswitch_password=password)
+        print(f"simulator (FreeSWITCH Event Socket) on 127.0.0.1:{sim.port}", flush=True)
+        for i, agent in enumerate(sorted(deployment.agents.values(), key=lambda a: a.sip_user)):
+            sim.add_user(agent.sip_user, action=softphone_script(i), ring=2.0 + i % 3)
+        if not args.keep_db:
+            reset_sqlite(deployment.database_url)
+        store = open_store(deployment.database_url)
+        proc = EngineProcess(deployment, store, login_all=True).start(ready_timeout=10)
+        print(f"engine ready in {proc.ready_at:.2f}s; database {args.db}", flush=True)
+        traffic = []
+        for i, number in enumerate(deployment.entry_points):
+            # the simulator scales its waits by the time factor: ask for the rate in simulated time
+            gen = Poisson(sim, number, args.calls_per_minute * args.time_factor, patience=90.0, talk=60.0,
+                          seed=args.seed + i)
+            gen.start()
+            traffic.append(gen)
+        gevent.signal_handler(signal.SIGTERM, self.stop.set)
+        gevent.signal_handler(signal.SIGINT, self.stop.set)
+        started = time.monotonic()
+        try:
+            while not self.stop.wait(args.view_every):
+                print(render(proc.engine, traffic), flush=True)
+                if args.duration and time.monotonic() - started >= args.duration:
+                    break
+        finally:
+            for gen in traffic:
+                gen.stop()
+            proc.stop()
+            sim.stop()
+            store.close()
+        print(f"demo stopped; journal rows: {len(store.journal())}", flush=True)
+        return 0
+
+
+def _log_to_file(path: str) -> None:
+    """The terminal shows the live view; the engine's log goes to a file."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    print(f"engine log: {path}", flush=True)
+
+
+def reset_sqlite(url: str) -> None:
+    """A fresh demo database each run: the previous run's calls died with its simulator."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+
+
+def render(engine, traffic) -> str:
+    """A plain-text live view: one line per queue, then agents by state."""
+    lines = [f"\n{time.strftime('%H:%M:%S')}  {'queue':28} {'wait':>4} {'ring':>4} {'longest':>7} "
+             f"{'avail':>5} {'in':>3} {'answ':>5} {'aband':>5} {'SL':>5}"]
+    for q in views.queues(engine):
+        sl = q["service_level"]
+        lines.append(f"          {q['queue'][:28]:28} {q['waiting']:>4} {q['ringing']:>4} {q['longest_wait']:>6.0f}s "
+                     f"{q['available']:>5} {q['logged_in']:>3} {q['answered']:>5} {q['abandoned']:>5} "
+                     f"{'-' if sl is None else f'{sl:.0%}':>5}")
+    states = views.agents_by_state(engine)
+    lines.append("          agents: " + "  ".join(f"{s}: {', '.join(sorted(ids))}" for s, ids in sorted(states.items()) if ids))
+    placed = sum(g.stats["placed"] for g in traffic)
+    lines.append(f"          callers placed {placed}, live calls {len(engine.calls)}")
+    return "\n".join(lines)
