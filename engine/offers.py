@@ -22,6 +22,7 @@ from engine import callflow
 from engine.talk import callback_failed
 from engine import effects as fx
 from engine.agents import NO_ANSWER_REASON, Agent, AgentEvent, AgentState
+from engine.config import Strategy
 from engine.interactions import ROUTABLE, CallEvent, CallState, Interaction
 from engine.routing import eligible, max_level
 
@@ -41,7 +42,7 @@ def route_call(eng, ix: Interaction) -> None:
         return                                  # the caller is still hearing the confirmation
     q = eng.queue_of(ix)
     top = max_level(q, ix.waited(eng.now))
-    every = q.strategy.value == "ring-all" and ix.state is CallState.QUEUED
+    every = q.strategy is Strategy.RING_ALL and ix.state is CallState.QUEUED
 
     def accept(aid: str) -> bool:
         return aid != ix.last_agent and ix.skills <= eng.agents[aid].config.skills
@@ -79,7 +80,7 @@ def route_agent(eng, agent: Agent) -> None:
         ix = next_call(eng, agent)
         if ix is None:
             return
-        if eng.queue_of(ix).strategy.value == "ring-all" and ix.state is CallState.QUEUED:
+        if eng.queue_of(ix).strategy is Strategy.RING_ALL and ix.state is CallState.QUEUED:
             route_call(eng, ix)
         else:
             offer(eng, ix, [agent])
