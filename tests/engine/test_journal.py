@@ -113,3 +113,15 @@ def test_random_event_storms_keep_every_interaction_exact(seed):
                                                       "offer_failed", "offer_cancelled"))
         assert offered == settled, (ixid, [r.kind for r in rows])
     assert all(a.state.value in ("available", "paused") for a in s.engine.agents.values())
+
+
+def test_every_journal_kind_the_engine_writes_is_documented():
+    import pathlib
+    import re
+    root = pathlib.Path(__file__).resolve().parents[2]
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (root / "engine").glob("*.py"))
+    written = set(re.findall(r'journal\(\s*ix,\s*"([a-z_]+)"', code)) | {"ended"}
+    written |= set(re.findall(r'kind, event, delay = "([a-z_]+)"', code))     # offer outcomes
+    doc = (root / "docs" / "acd.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`([a-z_]+)`", doc.split("Kinds:", 1)[1].split("\n\n", 1)[0]))
+    assert written == listed
