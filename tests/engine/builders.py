@@ -71,6 +71,8 @@ class Scenario:
     # feeding ------------------------------------------------------------------------
     def send(self, event) -> list:
         out = self.engine.handle(event)
+        errors = [e.payload for e in out if isinstance(e, fx.Notify) and e.topic == "engine_error"]
+        assert not errors, errors
         for effect in out:
             if isinstance(effect, fx.ScheduleTimer):
                 self.timers[effect.key] = effect.at

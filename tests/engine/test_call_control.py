@@ -121,3 +121,14 @@ def test_caller_transferred_away_and_parked_again_is_a_new_interaction():
     assert new.id != "interaction-1" and new.position_at == s.now and new.queue == "night"
     assert s.offered_agents() == ["olav"]
     s.assert_journal_exact()
+
+
+def test_an_event_breaking_a_table_rule_is_reported_not_raised():
+    from engine.agents import AgentState
+    s = started()
+    s.call()
+    s.engine.agents["alice"].state = AgentState.LOGGED_OUT      # corrupt state on purpose
+    out = s.engine.handle(ev.LegAnswered(NODE, s.leg_of("alice"), s.now))
+    errors = [e for e in out if isinstance(e, fx.Notify) and e.topic == "engine_error"]
+    assert errors and errors[0].payload["error_id"] == "engine.illegal_transition"
+    assert errors[0].payload["event"] == "LegAnswered"
