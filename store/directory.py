@@ -39,6 +39,11 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Folded names compare byte by byte (collation "C" on PostgreSQL, SQLite's default), so
+# one B-tree both finds a prefix range and returns it in order: LIMIT stops after 20 rows.
+BYTE_ORDER_TEXT = sa.String(400).with_variant(sa.String(400, collation="C"), "postgresql")
+
+
 def _trgm(name: str, column: str) -> sa.Index:
     """A pg_trgm GIN index on PostgreSQL; a plain index of the same name elsewhere
     (SQLite, the demo, searches these columns by LIKE and a Python fuzzy pass)."""
@@ -67,10 +72,9 @@ class DirPerson(Base):
     __tablename__ = "dir_persons"
     __table_args__ = (
         sa.UniqueConstraint("tenant", "external_id"),
-        sa.Index("ix_dir_persons_name_text", "name_text", postgresql_ops={"name_text": "text_pattern_ops"}),
-        sa.Index("ix_dir_persons_family_first", "family_first",
-                 postgresql_ops={"family_first": "text_pattern_ops"}),
-        sa.Index("ix_dir_persons_initials", "initials"),
+        sa.Index("ix_dir_persons_name_text", "name_text"),
+        sa.Index("ix_dir_persons_family_first", "family_first"),
+        sa.Index("ix_dir_persons_initials", "initials", "name_text"),
         sa.Index("ix_dir_persons_tenant_source", "tenant", "source"),
         *(_trgm(name, col) for name, col in (("ix_dir_persons_search_trgm", "search_text"),
                                              ("ix_dir_persons_phones_trgm", "phones_text"))),
@@ -94,8 +98,8 @@ class DirPerson(Base):
     local_keywords: Mapped[list] = mapped_column(JSONData, default=list)
     local_substitute_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
     gone_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    name_text: Mapped[str] = mapped_column(sa.String(400), default="")
-    family_first: Mapped[str] = mapped_column(sa.String(400), default="")
+    name_text: Mapped[str] = mapped_column(BYTE_ORDER_TEXT, default="")
+    family_first: Mapped[str] = mapped_column(BYTE_ORDER_TEXT, default="")
     initials: Mapped[str] = mapped_column(sa.String(32), default="")
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
     phones_text: Mapped[str] = mapped_column(sa.String(200), default="")

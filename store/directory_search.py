@@ -5,11 +5,11 @@ Rules:
   Nothing from the query is ever put into SQL text: every value is a bound parameter.
 - Phone-looking queries ("22 33 44 55", "+4722334455", "4455") search the E.164 digits.
 - Otherwise three passes, each only if the previous ones found fewer than `limit`:
-  1. name prefix (given-first and family-first) and initials — B-tree range scans
-     (`text_pattern_ops` on PostgreSQL) that stop after `limit` rows;
+  1. name prefix (given-first and family-first) and initials — B-tree range scans in
+     byte order (collation "C" on PostgreSQL) that stop after `limit` rows;
   2. every query word starts a word of the search text (`LIKE '% word%'`, served by the
      pg_trgm GIN index on PostgreSQL, a scan on SQLite);
-  3. fuzzy: each query word is corrected against `dir_words`, the small vocabulary of
+  3. fuzzy, only when passes 1-2 found fewer than FUZZY_WHEN_FEWER: each query word is corrected against `dir_words`, the small vocabulary of
      name words (pg_trgm `%` with a GIN index on PostgreSQL, the same trigram measure
      in Python on SQLite), then pass 2 runs with the corrected words; the engine's
      word similarity keeps only names close to the query.
@@ -36,6 +36,7 @@ from store.directory import A, P, S, U, W, absence_from_row, person_from_row, se
 log = logging.getLogger(__name__)
 PRESENCE_HORIZON = timedelta(days=60)
 MAX_QUERY = 200
+FUZZY_WHEN_FEWER = 5  # typo correction only when the query as typed finds fewer hits
 WORD_THRESHOLD = 0.3  # trigram similarity of a typed word to a known name word
 
 
@@ -59,8 +60,8 @@ def search(conn: sa.Connection, query: str, tenant: str | None = None, limit: in
         services = _service_rows(conn, q, None, tenant, limit)
         sranked = [(classify_name(q, r.name_text, "", "", r.search_text), r) for r in services]
     hits = _person_hits(conn, [(c, r) for c, r in ranked if c], now)
-    hits += [SearchHit("service", c[0], c[1], service=service_from_row(r)) for c, r in sranked if c]
-    hits = _with_unit_names(conn, hits)
+    hits += _with_unit_names(conn, [SearchHit("service", c[0], c[1], service=service_from_row(r))
+                                    for c, r in sranked if c])
     hits.sort(key=SearchHit.sort_key)
     return hits[:limit]
 
@@ -69,11 +70,18 @@ def _scope(stmt, table, tenant):
     return stmt.where(table.c.tenant == tenant) if tenant else stmt
 
 
+def _persons():
+    """Persons with their unit's name (one round trip instead of two)."""
+    joined = P.outerjoin(U, sa.and_(U.c.tenant == P.c.tenant, U.c.external_id == P.c.unit_id))
+    return sa.select(P, U.c.name.label("unit_name")).select_from(joined)
+
+
 def _phone_rows(conn, digits, tenant, limit):
     if len(digits) < 3:
         return []
-    stmt = _scope(sa.select(P).where(P.c.phones_text.like(f"%{digits}%")), P, tenant)
-    return conn.execute(stmt.order_by(P.c.name_text).limit(limit * 2)).all()
+    # unordered: a short digit string matches many; the engine ranks what comes back
+    stmt = _scope(_persons().where(P.c.phones_text.like(f"%{digits}%")), P, tenant)
+    return conn.execute(stmt.limit(limit * 2)).all()
 
 
 def _name_rows(conn, q, tenant, limit, pg):
@@ -83,18 +91,20 @@ def _name_rows(conn, q, tenant, limit, pg):
         for r in conn.execute(stmt):
             found.setdefault(r.id, r)
 
-    for col in (P.c.name_text, P.c.family_first):
-        cond = col.like(q + "%") if pg else sa.and_(col >= q, col < q + "~")
-        take(_scope(sa.select(P).where(cond), P, tenant).order_by(col).limit(limit))
+    # folded text is [a-z0-9 ] only, so q..q+"~" is exactly the prefix range; the
+    # prefix and initials lookups go in one statement (one round trip).
+    parts = [_scope(_persons().where(col >= q, col < q + "~"), P, tenant).order_by(col).limit(limit)
+             for col in (P.c.name_text, P.c.family_first)]
     if " " not in q and 2 <= len(q) <= 5:
-        take(_scope(sa.select(P).where(P.c.initials == q), P, tenant).order_by(P.c.name_text).limit(limit))
+        parts.append(_scope(_persons().where(P.c.initials == q), P, tenant).order_by(P.c.name_text).limit(limit))
+    take(sa.union_all(*[sa.select(part.subquery()) for part in parts]))
     if len(found) < limit:
         conds = [P.c.search_text.like(f"% {tok}%") for tok in q.split()]
-        stmt = _scope(sa.select(P).where(*conds), P, tenant)
+        stmt = _scope(_persons().where(*conds), P, tenant)
         if found:
             stmt = stmt.where(P.c.id.notin_(list(found)))
         take(stmt.limit(limit - len(found)))  # unordered: the engine ranks the candidates
-    if len(found) < limit and len(q) >= 3:
+    if len(found) < FUZZY_WHEN_FEWER and len(q) >= 3:
         for r in _fuzzy_rows(conn, q, tenant, limit, pg):
             found.setdefault(r.id, r)
     return list(found.values())
@@ -111,12 +121,11 @@ def _fuzzy_rows(conn, q, tenant, limit, pg):
     if not corrected:
         return []
     conds = [sa.or_(*[P.c.search_text.like(f"% {w}%") for w in alts]) for alts in alternatives]
-    return conn.execute(_scope(sa.select(P).where(*conds), P, tenant).limit(limit * 5)).all()
+    return conn.execute(_scope(_persons().where(*conds), P, tenant).limit(limit * 5)).all()
 
 
 def _similar_words(conn, tok, pg, count=5):
-    if pg:
-        conn.execute(sa.text("SET LOCAL pg_trgm.similarity_threshold = :t"), {"t": WORD_THRESHOLD})
+    if pg:  # `%` uses pg_trgm.similarity_threshold, whose default is WORD_THRESHOLD (0.3)
         stmt = (sa.select(W.c.word).where(W.c.word.op("%")(tok))
                 .order_by(sa.func.similarity(W.c.word, tok).desc(), W.c.word).limit(count))
         return [r.word for r in conn.execute(stmt)]
@@ -141,10 +150,10 @@ def _person_hits(conn, ranked, now):
     absences = _absences_by_person(conn, persons, now) if now else {}
     subs = _substitute_names(conn, persons)
     hits = []
-    for (cls, _), p in zip(ranked, persons):
+    for (cls, row), p in zip(ranked, persons):
         presence = presence_at(absences.get(p.key, ()), now, gone=p.gone_since is not None) if now else None
         hits.append(SearchHit("person", cls[0], cls[1], person=p, presence=presence,
-                              substitute_name=subs.get(PersonKey(p.tenant, p.substitute or ""), "")))
+                              unit_name=row.unit_name or "", substitute_name=subs.get(PersonKey(p.tenant, p.substitute or ""), "")))
     return hits
 
 

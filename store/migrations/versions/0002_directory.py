@@ -17,6 +17,7 @@ TS = sa.DateTime(timezone=True)
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 S = sa.String
+BYTES = sa.String(400).with_variant(sa.String(400, collation="C"), "postgresql")  # byte order: prefix + ORDER BY
 # name -> (table, column): trigram indexes, PostgreSQL only (see store/directory_search.py)
 TRGM = {
     "ix_dir_persons_search_trgm": ("dir_persons", "search_text"),
@@ -66,8 +67,8 @@ def upgrade() -> None:
         sa.Column("local_keywords", JSON, nullable=False),
         sa.Column("local_substitute_id", S(128), nullable=True),
         sa.Column("gone_since", TS, nullable=True),
-        sa.Column("name_text", S(400), nullable=False),
-        sa.Column("family_first", S(400), nullable=False),
+        sa.Column("name_text", BYTES, nullable=False),
+        sa.Column("family_first", BYTES, nullable=False),
         sa.Column("initials", S(32), nullable=False),
         sa.Column("search_text", sa.Text(), nullable=False),
         sa.Column("phones_text", S(200), nullable=False),
@@ -75,11 +76,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dir_persons")),
         sa.UniqueConstraint("tenant", "external_id", name=op.f("uq_dir_persons_tenant_external_id")),
     )
-    op.create_index("ix_dir_persons_name_text", "dir_persons", ["name_text"],
-                    postgresql_ops={"name_text": "text_pattern_ops"})
-    op.create_index("ix_dir_persons_family_first", "dir_persons", ["family_first"],
-                    postgresql_ops={"family_first": "text_pattern_ops"})
-    op.create_index("ix_dir_persons_initials", "dir_persons", ["initials"])
+    op.create_index("ix_dir_persons_name_text", "dir_persons", ["name_text"])
+    op.create_index("ix_dir_persons_family_first", "dir_persons", ["family_first"])
+    op.create_index("ix_dir_persons_initials", "dir_persons", ["initials", "name_text"])
     op.create_index("ix_dir_persons_tenant_source", "dir_persons", ["tenant", "source"])
     op.create_table(
         "dir_services",
