@@ -24,6 +24,7 @@ from engine.config import OpeningHours
 from esl.sim.server import Simulator
 from esl.sim.traffic import Poisson
 from sentral.app import EngineProcess
+from sentral import web as webserver
 from sentral.process import open_store
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,13 @@ class Demo:
         store = open_store(deployment.database_url)
         proc = EngineProcess(deployment, store, login_all=True).start(ready_timeout=10)
         print(f"engine ready in {proc.ready_at:.2f}s; database {args.db}", flush=True)
+        import_directory(store)
+        password = secrets.token_urlsafe(9)
+        store.create_user("demo", password, display_name="Demo supervisor", roles=[("*", "admin")])
+        server = webserver.start(store, proc, host="127.0.0.1", port=args.http, secure_cookies=False)
+        base = f"http://127.0.0.1:{server.server_port}"
+        print(f"console: {base}/wallboard (user demo, password {password}); directory search: {base}/directory/",
+              flush=True)
         traffic = []
         for i, number in enumerate(deployment.entry_points):
             # the simulator scales its waits by the time factor: ask for the rate in simulated time
@@ -86,11 +94,24 @@ class Demo:
         finally:
             for gen in traffic:
                 gen.stop()
+            server.stop(timeout=2)
             proc.stop()
             sim.stop()
             store.close()
         print(f"demo stopped; journal rows: {len(store.journal())}", flush=True)
         return 0
+
+
+def import_directory(store) -> None:
+    """The demo's directory comes through the same import path as production files."""
+    from store.directory import DirectoryStore
+    from sync.importer import default_examples, import_files
+
+    persons, units = default_examples()
+    reports = import_files(DirectoryStore(store.engine), "*", persons, units)
+    counts = ", ".join(f"{r.tenant} {len(r.persons.added) + len(r.persons.changed) + r.persons.unchanged} persons"
+                       for r in reports)
+    print(f"directory imported from {persons.parent}: {counts}", flush=True)
 
 
 def _log_to_file(path: str) -> None:

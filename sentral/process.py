@@ -37,7 +37,8 @@ def status_line(engine) -> str:
 
 
 def serve(config_path: str, *, db_url: str | None = None, login_all: bool = False,
-          ready_timeout: float = 30.0, status_every: float = 10.0) -> int:
+          ready_timeout: float = 30.0, status_every: float = 10.0, web: bool = True,
+          secure_cookies: bool = True) -> int:
     from dialplan.loader import apply_overrides, load
     from sentral.app import EngineProcess
 
@@ -49,9 +50,17 @@ def serve(config_path: str, *, db_url: str | None = None, login_all: bool = Fals
     gevent.signal_handler(signal.SIGINT, stop.set)
     proc = EngineProcess(deployment, store, login_all=login_all).start(ready_timeout=ready_timeout)
     print(f"engine ready in {proc.ready_at:.2f}s", flush=True)
+    server = None
+    if web:
+        from sentral import web as webserver
+
+        host, port = webserver.listen_address(deployment.engine_url)
+        server = webserver.start(store, proc, host=host, port=port, secure_cookies=secure_cookies)
     while not stop.wait(status_every if status_every > 0 else None):
         log.info("status: %s", status_line(proc.engine))
     log.info("stopping")
+    if server is not None:
+        server.stop(timeout=2)
     proc.stop()
     store.close()
     return 0

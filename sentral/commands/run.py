@@ -14,6 +14,10 @@ def register(sub) -> None:
                    help="how long to wait for the nodes before starting without them (default 30)")
     p.add_argument("--status-every", type=float, default=10.0, metavar="S",
                    help="log a one-line status every S seconds (0 = never)")
+    p.add_argument("--no-web", action="store_true",
+                   help="do not serve the web pages and the mod_xml_curl responder on engine.url")
+    p.add_argument("--insecure-cookies", action="store_true",
+                   help="send the login cookie over plain HTTP (development only; production sits behind TLS)")
     p.set_defaults(handler=run)
 
 
@@ -24,4 +28,5 @@ def run(args) -> int:
     from sentral.process import serve
 
     return serve(args.config, db_url=args.db, login_all=args.login_all,
-                 ready_timeout=args.ready_timeout, status_every=args.status_every)
+                 ready_timeout=args.ready_timeout, status_every=args.status_every,
+                 web=not args.no_web, secure_cookies=not args.insecure_cookies)

@@ -34,7 +34,7 @@ class EngineProc:
         out.write(f"--- start {self.starts}\n")
         out.flush()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sentral.cli", "-v", "run", "--config", str(CONFIG), "--login-all",
+            [sys.executable, "-m", "sentral.cli", "-v", "run", "--config", str(CONFIG), "--login-all", "--no-web",
              "--status-every", "0"], cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         out.close()
         until(lambda: self.log().count("engine ready in") >= self.starts or self.proc.poll() is not None,

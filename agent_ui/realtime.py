@@ -1,0 +1,56 @@
+"""Socket.IO push for the wallboard (Flask-SocketIO, async_mode gevent).
+
+A client connects to namespace /wallboard with its login session cookie; the connect
+handler refuses anonymous users and users without a wallboard role, and puts the
+client in one room per visible tenant set. One broadcaster greenlet emits a fresh
+snapshot to each room every `interval` seconds.
+"""
+from __future__ import annotations
+
+import logging
+
+import gevent
+from flask import request, session
+from flask_socketio import SocketIO, join_room
+
+from agent_ui import live
+
+log = logging.getLogger(__name__)
+NAMESPACE = "/wallboard"
+
+
+def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
+    socketio = SocketIO(app, async_mode="gevent", cors_allowed_origins=[])
+    rooms: dict[str, set[str]] = {}
+
+    @socketio.on("connect", namespace=NAMESPACE)
+    def connect(auth=None):
+        _, services = app.extensions["sentral"]
+        username = session.get("user")
+        user = services.users.user(username) if username else None
+        engine = engine_source()
+        if user is None or not user.active or engine is None:
+            return False
+        tenants = live.visible_tenants(user, engine.deployment.tenants)
+        if not tenants:
+            return False
+        room = ",".join(sorted(tenants))
+        rooms[room] = tenants
+        join_room(room)
+        socketio.emit("wallboard", live.snapshot(engine, tenants), to=request.sid, namespace=NAMESPACE)
+        return True
+
+    def broadcast():
+        while True:
+            gevent.sleep(interval)
+            engine = engine_source()
+            if engine is None:
+                continue
+            for room, tenants in list(rooms.items()):
+                try:
+                    socketio.emit("wallboard", live.snapshot(engine, tenants), to=room, namespace=NAMESPACE)
+                except Exception:
+                    log.exception("wallboard push failed")
+
+    socketio.start_background_task(broadcast)
+    return socketio

@@ -1,0 +1,101 @@
+"""Supervisor wallboard: per-tenant, per-role access; JSON and Socket.IO snapshots from a
+real (pure) engine; the vendor route serves only its allow-list."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+
+from engine import events as ev
+from engine.core import Engine
+from sentral import web
+from store.store import Store
+from tests.acd.conftest import a_deployment
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+
+
+class Proc:
+    """What sentral.web reads from an EngineProcess: the live engine and deployment."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.deployment = engine.deployment
+
+
+@pytest.fixture
+def board(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}", migrate=True)
+    deployment = a_deployment(8021, agents=("1000", "1001"))
+    engine = Engine(deployment)
+    for ext in ("1000", "1001"):
+        engine.handle(ev.RegistrationChanged(ext, True, NOW))
+        engine.handle(ev.AgentLogin(f"a{ext}", NOW))
+    engine.handle(ev.CallParked("fs1", "c1", "22001000", "4791234567", "Ola", NOW, "helsedir", "helsedir-main"))
+    store.create_user("sup", "pw-sup-123456", roles=[("helsedir", "supervisor")])
+    store.create_user("other", "pw-other-123456", roles=[("nav", "supervisor")])
+    store.create_user("emp", "pw-emp-123456", roles=[("helsedir", "employee")])
+    app, socketio = web.build_app(store, lambda: deployment, lambda: engine, secure_cookies=False)
+    app.testing = True
+    yield app, socketio, engine
+    store.close()
+
+
+def login(client, user, password):
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"username": user, "password": password, "csrf_token": token})
+
+
+def test_given_anonymous_when_opening_wallboard_then_sent_to_login(board):
+    app, _, _ = board
+    client = app.test_client()
+    assert client.get("/wallboard").status_code == 302
+    assert client.get("/api/wallboard").status_code == 302
+
+
+@pytest.mark.parametrize("user,password", [("other", "pw-other-123456"), ("emp", "pw-emp-123456")])
+def test_given_no_supervisor_role_for_any_tenant_then_forbidden(board, user, password):
+    app, _, _ = board
+    client = app.test_client()
+    login(client, user, password)
+    assert client.get("/api/wallboard").status_code == 403
+
+
+def test_given_tenant_supervisor_then_snapshot_shows_own_queues_and_agents(board):
+    app, _, _ = board
+    client = app.test_client()
+    login(client, "sup", "pw-sup-123456")
+    page = client.get("/wallboard")
+    assert page.status_code == 200 and b"wallboard.js" in page.data
+    data = client.get("/api/wallboard").get_json()
+    assert [q["queue"] for q in data["queues"]] == ["helsedir-main"]
+    assert {a["agent"] for a in data["agents"]} == {"a1000", "a1001"}
+    assert sum(data["agent_states"].values()) == 2
+    assert data["queues"][0]["logged_in"] == 2
+
+
+def test_vendor_route_serves_only_its_allow_list(board):
+    app, _, _ = board
+    client = app.test_client()
+    assert client.get("/vendor/chart.umd.js").status_code == 200
+    for bad in ("../../setup.cfg", "%2e%2e%2fsetup.cfg", "socket.io.js", "..%2f..%2fREADME.md"):
+        assert client.get(f"/vendor/{bad}").status_code == 404
+
+
+def test_given_socketio_client_with_supervisor_session_then_snapshot_pushed(board):
+    app, socketio, _ = board
+    flask_client = app.test_client()
+    login(flask_client, "sup", "pw-sup-123456")
+    sio = socketio.test_client(app, namespace="/wallboard", flask_test_client=flask_client)
+    assert sio.is_connected("/wallboard")
+    received = sio.get_received("/wallboard")
+    snapshots = [m["args"][0] for m in received if m["name"] == "wallboard"]
+    assert snapshots and snapshots[0]["queues"][0]["queue"] == "helsedir-main"
+
+
+def test_given_anonymous_socketio_client_then_refused(board):
+    app, socketio, _ = board
+    sio = socketio.test_client(app, namespace="/wallboard")
+    assert not sio.is_connected("/wallboard")
