@@ -3,8 +3,10 @@
 FreeSWITCH POSTs form fields (`section`, `tag_name`, `key_name`, `key_value`, the
 REQUEST_PARAMS event headers, and for a call the channel's `Caller-*`/`Hunt-*` fields;
 for the directory `action`, `user`, `domain`, `key`). We answer:
-* section=dialplan → the entry dialplan of the requested context (`Hunt-Context`, else
-  `Caller-Context`; all contexts if none is named);
+* section=dialplan → the requested context (`Hunt-Context`, else `Caller-Context`) with
+  the extensions matching the dialled number (`Hunt-Destination-Number`, else
+  `Caller-Destination-Number`); a number we do not route → "not found" (FreeSWITCH then
+  uses its static files, where a site may keep routes of its own);
 * section=directory with a user → that agent's SIP user; without a user, the whole
   domain (group_call, gateways...); an unknown user or domain → "not found";
 * anything else → the "not found" document, so FreeSWITCH falls back to its files.
@@ -44,7 +46,8 @@ def make_blueprint(current: Callable[[], Deployment], name: str = "xml_curl") ->
 def answer(deployment: Deployment, section: str, form) -> str | None:
     if section == "dialplan":
         context = form.get("Hunt-Context") or form.get("Caller-Context") or None
-        return compiler.dialplan_document(deployment, context)
+        destination = form.get("Hunt-Destination-Number") or form.get("Caller-Destination-Number") or None
+        return compiler.dialplan_document(deployment, context, destination)
     if section == "directory":
         domain = form.get("domain") or (form.get("key_value") if form.get("key_name") == "name" else None)
         user = form.get("user") or None

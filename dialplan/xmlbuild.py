@@ -35,10 +35,13 @@ def fs_value(value) -> str:
     return _CONTROL.sub("", str(value)).replace("$", "\uff04")
 
 
-def regex(pattern: str) -> Raw:
+def regex(pattern: str, *, check: bool = True) -> Raw:
+    """A dialplan expression. `check=False` skips compiling it (for patterns we built from
+    re.escape'd parts: compiling thousands of them thrashes the `re` cache)."""
     if "${" in pattern or _CONTROL.search(pattern):
         raise UnsafeValue(f"a dialplan expression may not hold '${{' or control characters: {pattern!r}")
-    re.compile(pattern)
+    if check:
+        re.compile(pattern)
     return Raw(pattern)
 
 

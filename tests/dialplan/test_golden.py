@@ -64,3 +64,14 @@ def test_write_files_writes_both_static_files(tmp_path):
     assert sorted(pathlib.Path(p).relative_to(tmp_path).as_posix() for p in written) == \
         ["dialplan/default.xml", "directory/default.xml"]
     assert (tmp_path / "dialplan/default.xml").read_text() == (GOLDEN / "demo_dialplan_include.xml").read_text()
+
+
+def test_a_destination_selects_exact_numbers_and_patterns():
+    from engine.config import Deployment, EntryPoint
+    d = Deployment(entry_points={
+        "+4722000001": EntryPoint("+4722000001", "t", "q1"),
+        r"^\+?4722\d{6}$": EntryPoint(r"^\+?4722\d{6}$", "t", "q2", pattern=r"^\+?4722\d{6}$")})
+    names = lambda text: [e.get("name") for e in ET.fromstring(text.encode()).iter("extension")]  # noqa: E731
+    assert names(compiler.dialplan_document(d, "public", "+4722000001")) == ["cc-t-+4722000001", "cc-t-pattern-2"]
+    assert names(compiler.dialplan_document(d, "public", "4722123456")) == ["cc-t-pattern-2"]
+    assert compiler.dialplan_document(d, "public", "4723123456") is None

@@ -7,6 +7,7 @@ digest check adds action=sip_auth, sip_profile, sip_auth_* and key/user/domain/i
 """
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -60,13 +61,24 @@ def post(client, fields) -> ET.Element:
     return ET.fromstring(response.data)
 
 
-def test_dialplan_request_gets_the_context_asked_for(client):
+def test_dialplan_request_gets_the_matching_extension_of_the_context_asked_for(client):
     doc = post(client, dialplan_request("+4721000301"))
     (context,) = doc.findall("./section[@name='dialplan']/context")
     assert context.get("name") == "public"
-    ext = [e for e in context.iter("extension") if "+4721000301" in e.find("condition").get("expression")][0]
+    (ext,) = context.findall("extension")
+    assert re.match(ext.find("condition").get("expression"), "+4721000301")
     data = [a.get("data") for a in ext.iter("action")]
     assert "cc_queue=vestland-orders" in data and "cc_priority=5" in data
+
+
+def test_agents_reach_each_other_in_the_default_context_only(client):
+    (ext,) = post(client, dialplan_request("1004", context="default")).iter("extension")
+    assert ext.get("name") == "cc-agent-to-agent"
+    assert post(client, dialplan_request("1004")).find(".//result").get("status") == "not found"
+
+
+def test_a_number_we_do_not_route_is_left_to_the_static_files(client):
+    assert post(client, dialplan_request("+4799999999")).find(".//result").get("status") == "not found"
 
 
 def test_unknown_context_and_unknown_section_get_not_found(client):
