@@ -57,9 +57,8 @@ def originate_vars(variables: Mapping[str, str]) -> str:
     return "{" + inner + "}"
 
 
-def originate_user(leg_uuid: str, sip_user: str, *, caller_id_number: str, caller_id_name: str,
-                   timeout: float, variables: Mapping[str, str] | None = None) -> str:
-    """`originate {vars}user/<ext> &park()` — the agent leg rings, then parks when answered."""
+def _leg_variables(leg_uuid: str, caller_id_number: str, caller_id_name: str, timeout: float,
+                   variables: Mapping[str, str] | None) -> dict[str, str]:
     merged = {
         "origination_uuid": token(leg_uuid, "leg uuid"),
         "origination_caller_id_number": caller_id_number,
@@ -69,7 +68,25 @@ def originate_user(leg_uuid: str, sip_user: str, *, caller_id_number: str, calle
         "hangup_after_bridge": "false",
     }
     merged.update(variables or {})
+    return merged
+
+
+def originate_user(leg_uuid: str, sip_user: str, *, caller_id_number: str, caller_id_name: str,
+                   timeout: float, variables: Mapping[str, str] | None = None) -> str:
+    """`originate {vars}user/<ext> &park()` — the agent leg rings, then parks when answered."""
+    merged = _leg_variables(leg_uuid, caller_id_number, caller_id_name, timeout, variables)
     return f"originate {originate_vars(merged)}user/{token(sip_user, 'sip user')} &park()"
+
+
+def originate_number(leg_uuid: str, number: str, *, caller_id_number: str, caller_id_name: str,
+                     timeout: float, variables: Mapping[str, str] | None = None,
+                     context: str = "public") -> str:
+    """`originate {vars}loopback/<number>/<context> &park()` — an outside number (a callback)
+    dialled through the site's own dialplan, which owns the route to its SIP trunk."""
+    merged = _leg_variables(leg_uuid, caller_id_number, caller_id_name, timeout, variables)
+    if not re.match(r"^\+?[0-9]{2,20}$", number or ""):
+        raise InvalidCommand(f"not a dialable number: {number!r}")
+    return f"originate {originate_vars(merged)}loopback/{number}/{token(context, 'context')} &park()"
 
 
 def uuid_bridge(a: str, b: str) -> str:

@@ -36,6 +36,11 @@ class Command:
 
 
 def plan(effect) -> list[Command]:
+    if isinstance(effect, fx.Originate) and effect.destination:
+        return [Command(commands.originate_number(
+            effect.leg_uuid, effect.destination, caller_id_number=effect.caller_id_number,
+            caller_id_name=effect.caller_id_name, timeout=effect.timeout,
+            variables=effect.variables), background=True)]
     if isinstance(effect, fx.Originate):
         return [Command(commands.originate_user(
             effect.leg_uuid, effect.sip_user, caller_id_number=effect.caller_id_number,

@@ -60,3 +60,12 @@ def test_plan_maps_every_call_control_effect():
     assert texts == ["originate", "uuid_bridge", "uuid_broadcast", "uuid_break", "uuid_kill",
                      "uuid_setvar_multi", "uuid_answer", "uuid_transfer", "uuid_record", "uuid_record"]
     assert plan(effects[0])[0].background
+
+
+def test_given_callback_effect_then_number_dialled_through_the_dialplan_into_park():
+    effect = fx.Originate("fs1", LEG, "", "+4721000100", "Helsedir", 30, {"cc_caller_uuid": CALLER},
+                          destination="+4791234567")
+    text = plan(effect)[0].text
+    assert text.endswith("}loopback/+4791234567/public &park()") and f"origination_uuid={LEG}" in text
+    with pytest.raises(InvalidCommand):
+        commands.originate_number(LEG, "91 23; uuid_kill x", caller_id_number="1", caller_id_name="x", timeout=5)
