@@ -1,30 +1,59 @@
-"""CalDAV calendars with RFC 6578 sync tokens, through the `caldav` library.
+"""CalDAV calendars with RFC 6578 sync tokens, over `requests` (no caldav library).
 
+Why not the `caldav` package: caldav 3.x pulls niquests → urllib3-future, whose .pth
+file overwrites the installed `urllib3` at every interpreter start, replacing the HTTP
+stack of every `requests` user in the process. Two WebDAV REPORTs are all we need:
+- `sync-collection` (RFC 6578 §3.2) with the stored token (empty = everything): the
+  hrefs of added/changed objects with their ETags, 404 responses for deleted ones, and
+  the new token.
+- `calendar-multiget` (RFC 4791 §7.9) for the changed hrefs: their iCalendar text.
 Rules:
-- First round (no token, or the window moved to a new day): a sync-collection without
-  a token lists every object; all are loaded and cached in the state (href → iCalendar).
-- Later rounds send the stored token with fallback disabled: only added/changed objects
-  are loaded, deleted hrefs are dropped from the cache. An expired/unknown token (the
-  server refuses it) → one full round.
+- First round (no token, or the window moved to a new day): all objects, cached in the
+  state (href → iCalendar). Later rounds: only changes; deleted hrefs leave the cache.
+- A token the server refuses (403/409 with DAV:valid-sync-token, or 412) → one full round.
 - No change since the token → absences None (the caller keeps what it has).
-- Every object is parsed with the same limits and line-numbered errors as a feed; the
-  error names the object's href. A broken object fails the round: the token and cache
-  stay at the last good round, so it is fetched again next time.
+- Every object goes through the same limits, line-numbered errors and expansion as a
+  feed; the error names the object's href. A broken object fails the round: the token
+  and cache stay at the last good round. Responses are capped at `Limits.max_bytes`.
 """
 from __future__ import annotations
 
 import logging
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlparse
+from xml.sax.saxutils import escape
 
-from caldav import DAVClient
-from caldav.lib import error as caldav_error
+import requests
 
-from sync.calendar.errors import CalendarFetchError
+from sync.calendar.errors import CalendarFetchError, CalendarSyntaxError, SyncTokenExpired
 from sync.calendar.expand import Window, absences_of
+from sync.calendar.feed import read_limited
 from sync.calendar.ics import Limits, parse_ics
 from sync.calendar.result import CalendarResult
 
 log = logging.getLogger(__name__)
+NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav"}
+MULTIGET_BATCH = 200
+
+
+def sync_collection_body(token: str) -> str:
+    return ('<?xml version="1.0" encoding="utf-8"?>'
+            '<d:sync-collection xmlns:d="DAV:">'
+            f'<d:sync-token>{escape(token)}</d:sync-token><d:sync-level>1</d:sync-level>'
+            '<d:prop><d:getetag/></d:prop></d:sync-collection>')
+
+
+def multiget_body(hrefs: list[str]) -> str:
+    refs = "".join(f"<d:href>{escape(h)}</d:href>" for h in hrefs)
+    return ('<?xml version="1.0" encoding="utf-8"?>'
+            '<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+            f'<d:prop><d:getetag/><c:calendar-data/></d:prop>{refs}</c:calendar-multiget>')
+
+
+def _status_ok(element) -> bool:
+    status = element.findtext("d:status", default="", namespaces=NS)
+    return " 200 " in f"{status} " or " 201 " in f"{status} "
 
 
 @dataclass
@@ -38,20 +67,67 @@ class CalDavCalendar:
     default_tz: str = "Europe/Oslo"
     limits: Limits = Limits()
     timeout: float = 30.0
+    session: requests.Session | None = None
 
     @property
     def source(self) -> str:
         return self.name or f"caldav:{self.url}"
 
-    def _calendar(self):
-        client = DAVClient(self.url, username=self.username or None,
-                           password=self.password or None, timeout=self.timeout)
-        return client.calendar(url=self.url)
+    def _report(self, body: str, depth: str):
+        auth = (self.username, self.password) if self.username else None
+        try:
+            response = (self.session or requests).request(
+                "REPORT", self.url, data=body.encode(), auth=auth, timeout=self.timeout, stream=True,
+                headers={"Depth": depth, "Content-Type": 'application/xml; charset="utf-8"'})
+        except requests.RequestException as exc:
+            raise CalendarFetchError(self.source, f"request failed: {exc}") from None
+        with response:
+            if response.status_code in (403, 409, 412) and "sync-token" in body:
+                text = response.text[:2000]
+                if "valid-sync-token" in text or response.status_code == 412:
+                    raise SyncTokenExpired(self.source, f"sync token refused (HTTP {response.status_code})")
+            if response.status_code != 207:
+                raise CalendarFetchError(self.source, f"REPORT: HTTP {response.status_code} "
+                                                      f"{response.reason}")
+            raw = read_limited(response, self.source, self.limits.max_bytes)
+        try:
+            return ET.fromstring(raw)
+        except ET.ParseError as exc:
+            raise CalendarSyntaxError(self.source, f"bad multistatus XML: {exc}",
+                                      exc.position[0]) from None
 
-    def _sync(self, token: str | None):
-        calendar = self._calendar()
-        return calendar.get_objects_by_sync_token(sync_token=token, load_objects=True,
-                                                  disable_fallback=token is not None)
+    def _href(self, href: str) -> str:
+        return urlparse(urljoin(self.url, href)).path
+
+    def _changes(self, token: str) -> tuple[list[str], set[str], str]:
+        root = self._report(sync_collection_body(token), "0")
+        changed, deleted = [], set()
+        own = self._href(self.url).rstrip("/")
+        for item in root.findall("d:response", NS):
+            href = self._href(item.findtext("d:href", default="", namespaces=NS))
+            if not href or href.rstrip("/") == own:
+                continue
+            status = item.findtext("d:status", default="", namespaces=NS)
+            if " 404 " in f"{status} ":
+                deleted.add(href)
+            elif any(_status_ok(p) for p in item.findall("d:propstat", NS)):
+                changed.append(href)
+        new_token = root.findtext("d:sync-token", default="", namespaces=NS)
+        if not new_token:
+            raise CalendarFetchError(self.source, "sync-collection answer without a sync-token")
+        return changed, deleted, new_token
+
+    def _objects(self, hrefs: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i in range(0, len(hrefs), MULTIGET_BATCH):
+            root = self._report(multiget_body(hrefs[i:i + MULTIGET_BATCH]), "1")
+            for item in root.findall("d:response", NS):
+                href = self._href(item.findtext("d:href", default="", namespaces=NS))
+                for propstat in item.findall("d:propstat", NS):
+                    data = propstat.findtext("d:prop/c:calendar-data", namespaces=NS)
+                    if data and _status_ok(propstat):
+                        out[href] = data
+        return out
 
     def fetch(self, window: Window, state: dict | None = None) -> CalendarResult:
         state = state or {}
@@ -59,29 +135,16 @@ class CalDavCalendar:
         token = state.get("token") if state.get("window") == day else None
         objects = dict(state.get("objects", {})) if token else {}
         try:
-            try:
-                result = self._sync(token)
-            except (caldav_error.DAVError, caldav_error.ReportError) as exc:
-                if token is None:
-                    raise
-                log.warning("%s: sync token refused (%s), full round", self.source, exc)
-                token, objects = None, {}
-                result = self._sync(None)
-            deleted = {str(u) for u in getattr(result, "deleted_urls", ()) or ()}
-            changed = 0
-            for obj in result:
-                href = str(obj.url)
-                if href in deleted or obj.data is None:
-                    continue
-                objects[href] = obj.data
-                changed += 1
-        except (caldav_error.DAVError, OSError) as exc:
-            raise CalendarFetchError(self.source, f"{exc.__class__.__name__}: {exc}") from None
-        for href in deleted:
-            if objects.pop(href, None) is not None:
-                changed += 1
-        new_state = {"token": str(result.sync_token), "window": day, "objects": objects}
-        if token is not None and not changed:
+            changed, deleted, new_token = self._changes(token or "")
+        except SyncTokenExpired:
+            log.warning("%s: sync token refused, full round", self.source)
+            token, objects = None, {}
+            changed, deleted, new_token = self._changes("")
+        fetched = self._objects(changed) if changed else {}
+        objects.update(fetched)
+        dropped = [h for h in deleted if objects.pop(h, None) is not None]
+        new_state = {"token": new_token, "window": day, "objects": objects}
+        if token is not None and not fetched and not dropped:
             return CalendarResult(None, new_state, full=False)
         absences, warnings = [], []
         for href, text in sorted(objects.items()):
