@@ -126,6 +126,18 @@ def bench_search(args, admin) -> None:
     from store.directory import DirectoryStore
     from store.migrate import migrate
 
+    if args.reuse:
+        url = sa.engine.make_url(ADMIN).set(database=args.reuse).render_as_string(hide_password=False)
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            count = conn.execute(sa.text("SELECT count(*) FROM dir_persons")).scalar()
+            rows = conn.execute(sa.text("SELECT tenant, external_id, given_name, family_name, direct_phone "
+                                        "FROM dir_persons TABLESAMPLE SYSTEM (1) REPEATABLE (4) LIMIT 5000")).all()
+        from engine.directory.model import Person
+        say(f"reusing {args.reuse}: {count:,} persons")
+        measure(args, engine, [Person(t, i, g, f, direct_phone=p) for t, i, g, f, p in rows])
+        engine.dispose()
+        return
     say(f"generating {args.persons:,} persons (seeded)")
     t = time.monotonic()
     units, persons = generate(args.persons)
@@ -138,6 +150,17 @@ def bench_search(args, admin) -> None:
         t = time.monotonic()
         bulk_load(engine, units, persons)
         say(f"loaded and indexed in {time.monotonic() - t:.0f}s")
+        measure(args, engine, persons)
+        engine.dispose()
+    finally:
+        if not args.keep:
+            drop_database(admin, name)
+
+
+def measure(args, engine, persons) -> None:
+    from store.directory import DirectoryStore
+
+    if True:
         queries = typed_queries(persons, args.queries)
         store = DirectoryStore(engine)
         for q in queries[:20]:
@@ -168,10 +191,8 @@ def bench_search(args, admin) -> None:
             by_len.setdefault(kind, []).append(m)
         for kind, values in sorted(by_len.items()):
             say("  " + summary(kind, values))
-        engine.dispose()
-    finally:
-        if not args.keep:
-            drop_database(admin, name)
+        with open("/proc/loadavg") as fh:
+            say(f"load average during the run: {fh.read().split()[0]} (2 cores)")
 
 
 def write_files(directory: pathlib.Path, units, persons) -> tuple[pathlib.Path, pathlib.Path]:
@@ -236,6 +257,7 @@ def main() -> int:
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the search database")
+    parser.add_argument("--reuse", metavar="DBNAME", help="search an existing (kept) database instead of loading")
     args = parser.parse_args()
     admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
     if not args.skip_import:

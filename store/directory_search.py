@@ -9,15 +9,17 @@ Rules:
      byte order (collation "C" on PostgreSQL) that stop after `limit` rows;
   2. every query word starts a word of the search text (`LIKE '% word%'`, served by the
      pg_trgm GIN index on PostgreSQL, a scan on SQLite);
-  3. fuzzy, only when passes 1-2 found fewer than FUZZY_WHEN_FEWER: each query word is corrected against `dir_words`, the small vocabulary of
-     name words (pg_trgm `%` with a GIN index on PostgreSQL, the same trigram measure
-     in Python on SQLite), then pass 2 runs with the corrected words; the engine's
+  3. fuzzy (names only), when passes 1-2 found fewer than FUZZY_WHEN_FEWER: each
+     query word is corrected against `dir_words`, the small vocabulary of name words
+     (pg_trgm `%` with a GIN index on PostgreSQL, the same trigram measure in Python
+     on SQLite), then the corrected names are looked up like pass 1; the engine's
      word similarity keeps only names close to the query.
 - Services are searched by the same rules; presence is derived from the absences in
   force at `now` (`engine.directory.presence`).
 """
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -36,6 +38,7 @@ from store.directory import A, P, S, U, W, absence_from_row, person_from_row, se
 log = logging.getLogger(__name__)
 PRESENCE_HORIZON = timedelta(days=60)
 MAX_QUERY = 200
+MAX_FUZZY_WORDS, MAX_COMBOS = 4, 24
 FUZZY_WHEN_FEWER = 5  # typo correction only when the query as typed finds fewer hits
 WORD_THRESHOLD = 0.3  # trigram similarity of a typed word to a known name word
 
@@ -71,9 +74,15 @@ def _scope(stmt, table, tenant):
 
 
 def _persons():
-    """Persons with their unit's name (one round trip instead of two)."""
-    joined = P.outerjoin(U, sa.and_(U.c.tenant == P.c.tenant, U.c.external_id == P.c.unit_id))
-    return sa.select(P, U.c.name.label("unit_name")).select_from(joined)
+    return sa.select(P)
+
+
+def _with_unit(stmt):
+    """The persons `stmt` selects (already filtered, ordered and limited) with their
+    unit's name: joined *after* the LIMIT, so the join never defeats an index scan."""
+    sub = stmt.subquery()
+    joined = sub.outerjoin(U, sa.and_(U.c.tenant == sub.c.tenant, U.c.external_id == sub.c.unit_id))
+    return sa.select(sub, U.c.name.label("unit_name")).select_from(joined)
 
 
 def _phone_rows(conn, digits, tenant, limit):
@@ -81,7 +90,7 @@ def _phone_rows(conn, digits, tenant, limit):
         return []
     # unordered: a short digit string matches many; the engine ranks what comes back
     stmt = _scope(_persons().where(P.c.phones_text.like(f"%{digits}%")), P, tenant)
-    return conn.execute(stmt.limit(limit * 2)).all()
+    return conn.execute(_with_unit(stmt.limit(limit * 2))).all()
 
 
 def _name_rows(conn, q, tenant, limit, pg):
@@ -97,13 +106,13 @@ def _name_rows(conn, q, tenant, limit, pg):
              for col in (P.c.name_text, P.c.family_first)]
     if " " not in q and 2 <= len(q) <= 5:
         parts.append(_scope(_persons().where(P.c.initials == q), P, tenant).order_by(P.c.name_text).limit(limit))
-    take(sa.union_all(*[sa.select(part.subquery()) for part in parts]))
+    take(sa.union_all(*[_with_unit(part) for part in parts]))
     if len(found) < limit:
         conds = [P.c.search_text.like(f"% {tok}%") for tok in q.split()]
         stmt = _scope(_persons().where(*conds), P, tenant)
         if found:
             stmt = stmt.where(P.c.id.notin_(list(found)))
-        take(stmt.limit(limit - len(found)))  # unordered: the engine ranks the candidates
+        take(_with_unit(stmt.limit(limit - len(found))))  # unordered: the engine ranks the candidates
     if len(found) < FUZZY_WHEN_FEWER and len(q) >= 3:
         for r in _fuzzy_rows(conn, q, tenant, limit, pg):
             found.setdefault(r.id, r)
@@ -111,26 +120,41 @@ def _name_rows(conn, q, tenant, limit, pg):
 
 
 def _fuzzy_rows(conn, q, tenant, limit, pg):
-    """Correct each query word against the vocabulary of name words, then look for
-    persons whose text has every (corrected) word; the engine keeps the similar ones."""
+    """Correct each query word against the vocabulary of name words, then look up the
+    corrected names (every combination, as typed or family-first) by the same ordered
+    prefix ranges as pass 1; the engine's word similarity keeps only close names."""
+    tokens = q.split()[:MAX_FUZZY_WORDS]
+    similar = _similar_words(conn, [t for t in tokens if len(t) >= 3], pg)
     alternatives, corrected = [], False
-    for tok in q.split():
-        similar = _similar_words(conn, tok, pg) if len(tok) >= 3 else []
-        corrected |= bool(similar)
-        alternatives.append([tok] + [w for w in similar if w != tok])
+    for tok in tokens:
+        corrected |= any(w != tok for w in similar.get(tok, ()))
+        alternatives.append(list(dict.fromkeys([tok] + similar.get(tok, [])))[:4])
     if not corrected:
         return []
-    conds = [sa.or_(*[P.c.search_text.like(f"% {w}%") for w in alts]) for alts in alternatives]
-    return conn.execute(_scope(_persons().where(*conds), P, tenant).limit(limit * 5)).all()
+    combos = [" ".join(c) for c in itertools.islice(itertools.product(*alternatives), MAX_COMBOS)]
+    parts = [_scope(_persons().where(col >= c, col < c + "~"), P, tenant).order_by(col).limit(5)
+             for c in combos for col in (P.c.name_text, P.c.family_first)]
+    return conn.execute(sa.union_all(*[_with_unit(part) for part in parts])).all()
 
 
-def _similar_words(conn, tok, pg, count=5):
+def _similar_words(conn, tokens, pg, count=4) -> dict[str, list[str]]:
+    """For each token, the most similar known name words (one round trip)."""
+    if not tokens:
+        return {}
+    out: dict[str, list[str]] = {}
     if pg:  # `%` uses pg_trgm.similarity_threshold, whose default is WORD_THRESHOLD (0.3)
-        stmt = (sa.select(W.c.word).where(W.c.word.op("%")(tok))
-                .order_by(sa.func.similarity(W.c.word, tok).desc(), W.c.word).limit(count))
-        return [r.word for r in conn.execute(stmt)]
-    scored = sorted((-similarity(tok, r.word), r.word) for r in conn.execute(sa.select(W.c.word)))
-    return [w for s, w in scored[:count] if -s >= WORD_THRESHOLD]
+        rows = conn.execute(sa.text(
+            "SELECT t.tok, w.word FROM unnest(CAST(:toks AS text[])) AS t(tok) CROSS JOIN LATERAL "
+            "(SELECT word FROM dir_words WHERE word % t.tok "
+            " ORDER BY similarity(word, t.tok) DESC, word LIMIT :n) AS w"), {"toks": tokens, "n": count})
+        for tok, word in rows:
+            out.setdefault(tok, []).append(word)
+        return out
+    words = [r.word for r in conn.execute(sa.select(W.c.word))]
+    for tok in tokens:
+        scored = sorted((-similarity(tok, w), w) for w in words)
+        out[tok] = [w for s, w in scored[:count] if -s >= WORD_THRESHOLD]
+    return out
 
 
 def _service_rows(conn, q, digits, tenant, limit):
