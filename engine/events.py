@@ -116,6 +116,14 @@ class AgentResume:
 
 
 @dataclass(frozen=True)
+class ConfigReloaded:
+    """A new, valid routing configuration replaces the running one (engine/reload.py)."""
+
+    deployment: object               # engine.config.Deployment (typed loosely: config imports nothing here)
+    at: datetime
+
+
+@dataclass(frozen=True)
 class NodeLost:
     """The Event Socket to a node went away; its calls are unknown until resync."""
 

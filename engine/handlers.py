@@ -7,7 +7,7 @@ nothing and journals nothing.
 """
 from __future__ import annotations
 
-from engine import callflow, desk, offers, recovery, talk
+from engine import callflow, desk, offers, recovery, reload, talk
 from engine import events as ev
 from engine.effects import Hangup
 from engine.interactions import CallEvent, CallState, Interaction
@@ -130,4 +130,5 @@ HANDLERS = {
     ev.AgentResume: desk.resume,
     ev.NodeLost: node_lost,
     ev.NodeResynced: recovery.resync,
+    ev.ConfigReloaded: reload.reload,
 }

@@ -114,6 +114,14 @@ class EngineProcess:
             self.writer.stop(timeout)
         self.pool.stop(timeout)
 
+    def reload(self, deployment: Deployment) -> None:
+        """A new valid configuration: served at once to FreeSWITCH (xml_curl), applied by the
+        engine through its inbox (calls in progress are not touched: engine/reload.py)."""
+        if [(n.name, n.host, n.port) for n in deployment.nodes] != [(n.name, n.host, n.port) for n in self.deployment.nodes]:
+            log.warning("FreeSWITCH node changes take effect at the next restart")
+        self.deployment = deployment
+        self._post(ev.ConfigReloaded(deployment, self.clock()))
+
     @property
     def engine(self):
         return self.runtime.engine if self.runtime else None

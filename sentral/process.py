@@ -36,19 +36,28 @@ def status_line(engine) -> str:
     return f"calls={len(engine.calls)} waiting={waiting} longest_wait={longest:.0f}s agents: {agents}"
 
 
+def _reload(reloader, proc) -> None:
+    result = reloader.reload()
+    if result.ok and result.changes:
+        proc.reload(reloader.current)
+
+
 def serve(config_path: str, *, db_url: str | None = None, login_all: bool = False,
           ready_timeout: float = 30.0, status_every: float = 10.0, web: bool = True,
           secure_cookies: bool = True) -> int:
     from dialplan.loader import apply_overrides, load
+    from dialplan.reload import Reloader
     from sentral.app import EngineProcess
 
-    deployment = load(config_path)
-    deployment = apply_overrides(deployment, database_url=db_url)
+    reloader = Reloader(lambda: apply_overrides(load(config_path), database_url=db_url))
+    deployment = reloader.current
     store = open_store(deployment.database_url or None)
     stop = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, stop.set)
     gevent.signal_handler(signal.SIGINT, stop.set)
     proc = EngineProcess(deployment, store, login_all=login_all).start(ready_timeout=ready_timeout)
+    # SIGHUP: reload the configuration; an invalid file is logged and the running one stays
+    gevent.signal_handler(signal.SIGHUP, lambda: gevent.spawn(_reload, reloader, proc))
     print(f"engine ready in {proc.ready_at:.2f}s", flush=True)
     server = None
     if web:

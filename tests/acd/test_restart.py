@@ -21,7 +21,8 @@ ROOT = CONFIG.parent.parent.parent.parent
 class EngineProc:
     """`sentral run` as a child process; output goes to a file we poll (never a blocking pipe)."""
 
-    def __init__(self, port: int, db_url: str, log_path: pathlib.Path):
+    def __init__(self, port: int, db_url: str, log_path: pathlib.Path, config: pathlib.Path = CONFIG):
+        self.config = config
         self.env = dict(os.environ, SENTRAL_FREESWITCH_PORT=str(port), SENTRAL_FREESWITCH_PASSWORD=PASSWORD,
                         SENTRAL_DATABASE_URL=db_url, PYTHONUNBUFFERED="1")
         self.log_path = log_path
@@ -34,7 +35,7 @@ class EngineProc:
         out.write(f"--- start {self.starts}\n")
         out.flush()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sentral.cli", "-v", "run", "--config", str(CONFIG), "--login-all", "--no-web",
+            [sys.executable, "-m", "sentral.cli", "-v", "run", "--config", str(self.config), "--login-all", "--no-web",
              "--status-every", "0"], cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         out.close()
         until(lambda: self.log().count("engine ready in") >= self.starts or self.proc.poll() is not None,
@@ -115,3 +116,34 @@ def test_given_calls_waiting_and_talking_when_engine_sigkilled_and_restarted_the
         assert not [ch for ch in simulator.channels.values() if ch.variables.get("cc_caller_uuid")], "ghost agent legs"
     finally:
         store.close()
+
+
+def test_given_running_engine_when_config_reloaded_by_sighup_then_calls_untouched_and_bad_file_refused(
+        simulator, pg_url, tmp_path):
+    config = tmp_path / "deployment.yaml"
+    config.write_text(CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    proc = EngineProc(simulator.port, pg_url, tmp_path / "engine.log", config)
+    simulator.add_user("1000", action="answer", ring=0.2)
+    simulator.add_user("1002", action="answer", ring=0.2)
+    try:
+        proc.start()
+        first = simulator.place_call(MAIN_NUMBER, caller_number="4790000001")
+        until(lambda: len(_talking(simulator, [first])) == 1, timeout=20, message="first caller talking")
+        second = simulator.place_call(MAIN_NUMBER, caller_number="4790000002")
+        # a new agent arrives in the file; the waiting caller reaches them once they log in
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text + '  - {id: a1002, name: Agent 1002, extension: "1002", '
+                                 'a1_hash: 00000000000000000000000000000002, queues: [helsedir-main]}\n',
+                          encoding="utf-8")
+        proc.proc.send_signal(signal.SIGHUP)
+        until(lambda: "agent a1002 added" in proc.log(), timeout=20, message="reload logged")
+        assert len(_talking(simulator, [first])) == 1, "the talking call was not touched"
+        config.write_text("version: 1\ntenants: [{id: x}]\nnonsense: true\n", encoding="utf-8")
+        proc.proc.send_signal(signal.SIGHUP)
+        until(lambda: "reload refused" in proc.log(), timeout=20, message="bad file refused")
+        assert proc.proc.poll() is None
+        simulator.hangup(first.uuid)
+        until(lambda: len(_talking(simulator, [second])) == 1, timeout=20, message="second caller served")
+        simulator.hangup(second.uuid)
+    finally:
+        proc.stop()
