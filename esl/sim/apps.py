@@ -97,8 +97,10 @@ def _serve(ch: Channel, stop_on: tuple[str, ...], timeout: float | None = None) 
         if why == "msg" and ch.queue:
             execute(ch, *ch.queue.popleft())
             continue
-        if why in ("break", "break_all"):
-            ch.interrupt = ""  # nothing to break here
+        if ch.interrupt and ch.interrupt == why:
+            # break/break_all (nothing to break here) or an interrupt this loop does not act
+            # on (e.g. a second uuid_bridge of a leg already bridged): consumed, never spun on
+            ch.interrupt = ""
 
 
 def app_park(ch: Channel, arg: str) -> str:
