@@ -2,7 +2,7 @@
 
 Format (all in the tenant's `timezone`):
     hours: {mon-fri: "08:00-16:00", sat: ["10:00-12:00", "13:00-14:00"], sun: closed}
-    hours: always                      # open around the clock (no holidays apply)
+    hours: always                      # open around the clock (then no holidays/special days)
     holidays: norway | [2026-12-31, ...] | {calendar: norway, dates: [...]}
     special_days: {2026-12-24: "09:00-12:00", "12-31": closed}   # MM-DD = every year
 Rules: a range is HH:MM-HH:MM with start < end (24:00 allowed as an end); ranges of one
@@ -171,9 +171,13 @@ def check_timezone(ctx, node, name: str) -> bool:
 def opening_hours(ctx, entries: dict, timezone: str, years: range) -> OpeningHours:
     """Build the tenant's OpeningHours from its `hours`, `holidays`, `special_days` entries."""
     hours_node = entries.get("hours", (None, None))[1]
-    if hours_node is None:
-        return OpeningHours(timezone=timezone, always_open=True)
-    if isinstance(hours_node, yaml.ScalarNode) and hours_node.value.strip().lower() == "always":
+    always = hours_node is None or (isinstance(hours_node, yaml.ScalarNode)
+                                    and hours_node.value.strip().lower() == "always")
+    if always:
+        for key in ("holidays", "special_days"):
+            if key in entries:
+                ctx.at(entries[key][0], "conflict", f"{key} is given but the tenant is always open",
+                       "weekly hours (hours: {mon-fri: \"08:00-16:00\"}) or no " + key)
         return OpeningHours(timezone=timezone, always_open=True)
     weekly = parse_week(ctx, hours_node) or {}
     holidays = parse_holidays(ctx, entries["holidays"][1], years) if "holidays" in entries else frozenset()

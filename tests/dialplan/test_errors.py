@@ -197,3 +197,8 @@ def test_a_bad_port_in_the_environment_is_a_problem(tmp_path):
     with pytest.raises(ConfigError) as info:
         load(write(tmp_path, MINIMAL), {"SENTRAL_FREESWITCH_PORT": "eighty"})
     assert info.value.problems[0].code == "wrong-type"
+
+
+def test_holidays_need_weekly_hours(tmp_path):
+    found, _ = problems(tmp_path, "tenants:\n  - {id: t, name: T, recording: {enabled: false}, holidays: norway}\n")
+    assert found == [(2, 51, "conflict")]
