@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import json
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Iterable, Mapping
 from urllib.parse import unquote
 from xml.etree import ElementTree
@@ -268,15 +269,13 @@ def _plain_headers_slow(text: str) -> dict[str, str]:
 
 
 def _plain_headers(text: str) -> dict[str, str]:
-    """Fast path, same result as the slow one, with no Python code per line: cut the
-    block at every ``\\n`` and ``: ``, keep the cut only if re-joining names and values
-    line by line gives the block back (then each line held exactly one ``: `` and the
-    names are raw, never decoded), and decode all values in one pass joined by NUL
-    (sound when decoding cannot create a NUL: no ``%00`` and no raw NUL in the block).
-    Anything irregular goes to the slow path, which decides or raises."""
-    parts = text.replace("\n", ": ").split(": ")
-    names, values = parts[0::2], parts[1::2]
-    if len(names) != len(values) or "\n".join(map(": ".join, zip(names, values))) != text:
+    """Fast path, same result as the slow one, with no Python code per line: every line
+    is partitioned at its first ``: `` by ``map`` (names stay raw, never decoded), and all
+    values are decoded in one pass joined by NUL (sound when decoding cannot create a NUL:
+    no ``%00`` and no raw NUL in the block). A line without ``: `` (empty, ``Name:value``,
+    garbage) sends the block to the slow path, which decides or raises."""
+    names, seps, values = zip(*map(str.partition, text.split("\n"), repeat(": ")))
+    if "" in seps:
         return _plain_headers_slow(text)
     if "%" in text:
         if "%00" in text or "\x00" in text:
