@@ -86,6 +86,9 @@ class ESLConnection(InboundESL):
         self.authenticate()
 
     def authenticate(self) -> None:
+        if not self.password or any(c in self.password for c in "\r\n"):
+            self.close()
+            raise InvalidCommand(f"{self.name}: the password must be one non-empty line")  # not shown
         try:
             frame = self.request(f"auth {self.password}", self.timeout)
         except ReplyTimeout:

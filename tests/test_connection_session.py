@@ -63,6 +63,13 @@ def test_wrong_password_is_auth_failed_without_the_password_in_the_message(sim):
     assert c.closed.is_set()
 
 
+def test_a_password_with_a_newline_is_refused_without_showing_it(sim):
+    c = ESLConnection("127.0.0.1", sim.port, "pw\nevent plain ALL", timeout=2.0)
+    with pytest.raises(InvalidCommand) as info:
+        c.connect()
+    assert "event plain" not in str(info.value) and c.closed.is_set()
+
+
 def test_no_auth_request_is_a_timeout_not_a_hang():
     silent = StreamServer(("127.0.0.1", 0), lambda sock, addr: gevent.sleep(30))
     silent.start()
