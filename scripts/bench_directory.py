@@ -165,6 +165,13 @@ def measure(args, engine, persons) -> None:
         store = DirectoryStore(engine)
         for q in queries[:20]:
             store.search(q)  # warm the cache
+        floor = []
+        with engine.connect() as conn:
+            for _ in range(200):
+                t = time.perf_counter()
+                conn.execute(sa.text("SELECT 1")).all()
+                floor.append((time.perf_counter() - t) * 1000)
+        say(summary("machine floor: one 'SELECT 1' round trip", floor))
         ms, empty = [], 0
         for q in queries:
             t = time.perf_counter()

@@ -4,12 +4,13 @@ Rules:
 - The query is folded exactly like the stored columns (`engine.directory.names.fold`).
   Nothing from the query is ever put into SQL text: every value is a bound parameter.
 - Phone-looking queries ("22 33 44 55", "+4722334455", "4455") search the E.164 digits.
-- Otherwise three passes, each only if the previous ones found fewer than `limit`:
+- Otherwise three passes; 2 and 3 run only while fewer than FEW (5) hits were found
+  (a name typed as it is spelled is answered by pass 1 alone):
   1. name prefix (given-first and family-first) and initials — B-tree range scans in
      byte order (collation "C" on PostgreSQL) that stop after `limit` rows;
   2. every query word starts a word of the search text (`LIKE '% word%'`, served by the
      pg_trgm GIN index on PostgreSQL, a scan on SQLite);
-  3. fuzzy (names only), when passes 1-2 found fewer than FUZZY_WHEN_FEWER: each
+  3. fuzzy (names only): each
      query word is corrected against `dir_words`, the small vocabulary of name words
      (pg_trgm `%` with a GIN index on PostgreSQL, the same trigram measure in Python
      on SQLite), then the corrected names are looked up like pass 1; the engine's
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 PRESENCE_HORIZON = timedelta(days=60)
 MAX_QUERY = 200
 MAX_FUZZY_WORDS, MAX_COMBOS = 4, 24
-FUZZY_WHEN_FEWER = 5  # typo correction only when the query as typed finds fewer hits
+FEW = 5  # passes 2 and 3 run only when the name prefixes found fewer hits than this
 WORD_THRESHOLD = 0.3  # trigram similarity of a typed word to a known name word
 
 
@@ -107,13 +108,13 @@ def _name_rows(conn, q, tenant, limit, pg):
     if " " not in q and 2 <= len(q) <= 5:
         parts.append(_scope(_persons().where(P.c.initials == q), P, tenant).order_by(P.c.name_text).limit(limit))
     take(sa.union_all(*[_with_unit(part) for part in parts]))
-    if len(found) < limit:
+    if len(found) < FEW:
         conds = [P.c.search_text.like(f"% {tok}%") for tok in q.split()]
         stmt = _scope(_persons().where(*conds), P, tenant)
         if found:
             stmt = stmt.where(P.c.id.notin_(list(found)))
         take(_with_unit(stmt.limit(limit - len(found))))  # unordered: the engine ranks the candidates
-    if len(found) < FUZZY_WHEN_FEWER and len(q) >= 3:
+    if len(found) < FEW and len(q) >= 3:
         for r in _fuzzy_rows(conn, q, tenant, limit, pg):
             found.setdefault(r.id, r)
     return list(found.values())
