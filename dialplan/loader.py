@@ -3,7 +3,9 @@
     load(path, env=os.environ) -> Deployment      # raises ConfigError with ALL problems
 
 Layers, later wins: the defaults in code (engine/config.py) → the file (and its
-`defaults:` section for queues) → the environment (`SENTRAL_DATABASE_URL`,
+`defaults:` section for queues) → the override directory (`<file>.d/*.yaml`, sorted: a
+settings section there replaces the file's, `tenants`/`agents`/`include` are added) →
+the environment (`SENTRAL_DATABASE_URL`,
 `SENTRAL_FREESWITCH_HOST|PORT|PASSWORD` for the first node, `SENTRAL_RECORDINGS_DIR`,
 `SENTRAL_ENGINE_URL`) → explicit overrides from the command line (`apply_overrides`).
 Pure apart from reading the files; holidays are expanded for `today.year - 1` to
@@ -12,6 +14,7 @@ Pure apart from reading the files; holidays are expanded for `today.year - 1` to
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 from datetime import date
 from typing import Mapping
@@ -24,53 +27,86 @@ from dialplan.source import EnvReader, compose_file, include_paths
 from engine.config import Deployment, NodeConfig
 
 TOP_KEYS = ("version", "freeswitch", "database", "recordings", "engine", "defaults", "include", "tenants", "agents")
+OVERRIDE_KEYS = TOP_KEYS[1:]
+LIST_KEYS = ("tenants", "include", "agents")
 ENV_OVERRIDES = ("SENTRAL_DATABASE_URL", "SENTRAL_FREESWITCH_HOST", "SENTRAL_FREESWITCH_PORT",
                  "SENTRAL_FREESWITCH_PASSWORD", "SENTRAL_RECORDINGS_DIR", "SENTRAL_ENGINE_URL")
 
 
 def load(path: str, env: Mapping[str, str] | None = None, *, require_env: bool = True,
-         today: date | None = None, unset_env: list | None = None) -> Deployment:
+         today: date | None = None, unset_env: list | None = None, override_dir: str | None = None) -> Deployment:
     """`unset_env`, if given, receives the names of `{env: NAME}` variables that were not
-    set (only possible with `require_env=False`, e.g. for `sentral config check`)."""
+    set (only possible with `require_env=False`, e.g. for `sentral config check`).
+    `override_dir` defaults to `<file without .yaml>.d/` next to the file, if it exists."""
     env = os.environ if env is None else env
-    deployment = load_file(path, env, require_env=require_env, today=today, unset_env=unset_env)
+    deployment = load_file(path, env, require_env=require_env, today=today, unset_env=unset_env,
+                           override_dir=override_dir)
     return apply_overrides(deployment, env=env)
 
 
+def override_files(path: str, override_dir: str | None) -> list[str]:
+    folder = override_dir or os.path.splitext(path)[0] + ".d"
+    if not os.path.isdir(folder):
+        return []
+    return sorted(glob.glob(os.path.join(folder, "*.yaml")) + glob.glob(os.path.join(folder, "*.yml")))
+
+
+def _sections(path: str, override_dir: str | None, problems: list):
+    """The deployment file and its override files as sections: settings sections are
+    replaced by a later file, `tenants`/`agents`/`include` are appended. Each section
+    keeps the context (file) it came from, so problems point into the right file."""
+    single: dict = {}
+    lists: dict = {key: [] for key in LIST_KEYS}
+    for index, file in enumerate([path, *override_files(path, override_dir)]):
+        doc = compose_file(file, problems)
+        if doc is None:
+            continue
+        ctx = y.Ctx(file, problems)
+        what = "the deployment file" if index == 0 else "an override file"
+        m = y.mapping(ctx, doc.root, what, TOP_KEYS if index == 0 else OVERRIDE_KEYS) or {}
+        for key, (_, node) in m.items():
+            if key in LIST_KEYS:
+                lists[key].append((ctx, node, os.path.dirname(file)))
+            else:
+                single[key] = (ctx, node)
+    return single, lists
+
+
 def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, today: date | None = None,
-              unset_env: list | None = None) -> Deployment:
-    """The file's own content, validated (no environment overrides)."""
+              unset_env: list | None = None, override_dir: str | None = None) -> Deployment:
+    """The files' own content, validated (no environment overrides)."""
     problems: list = []
-    doc = compose_file(path, problems)
-    if doc is None:
+    single, lists = _sections(path, override_dir, problems)
+    if problems and not single and not any(lists.values()):
         raise ConfigError(problems)
-    ctx = y.Ctx(path, problems)
     today = today or date.today()
     years = range(today.year - 1, today.year + 11)
     envr = EnvReader(env, require_env, unset_env if unset_env is not None else [])
-    m = y.mapping(ctx, doc.root, "the deployment file", TOP_KEYS) or {}
-    if "version" in m:
-        y.integer(ctx, m["version"][1], "version", low=1, high=1)
-    top = _deployment_settings(ctx, m, envr)
-    defaults: dict = {}
-    if "defaults" in m and (d := y.mapping(ctx, m["defaults"][1], "defaults", ("queue",))) and "queue" in d:
-        qm = y.mapping(ctx, d["queue"][1], "defaults queue", DEFAULT_KEYS) or {}
-        refs: list = []
-        defaults = settings(ctx, qm, refs)
+    if "version" in single:
+        y.integer(*single["version"], "version", low=1, high=1)
+    top = _deployment_settings(single, envr)
     parsed = tenants.Parsed()
-    if "defaults" in m and defaults:
-        parsed.queue_refs.extend((ctx, n, q, "(defaults)") for n, q in refs)
-    for node in (y.sequence(ctx, m["tenants"][1], "tenants") or ()) if "tenants" in m else ():
-        tenants.tenant(ctx, node, defaults, years, parsed)
-    base = os.path.dirname(path)
-    for included in include_paths(ctx, m["include"][1], base) if "include" in m else ():
-        sub = compose_file(included, problems)
-        if sub is not None:
-            tenants.tenant(y.Ctx(included, problems), sub.root, defaults, years, parsed)
+    defaults: dict = {}
+    if "defaults" in single:
+        ctx, node = single["defaults"]
+        d = y.mapping(ctx, node, "defaults", ("queue",)) or {}
+        if "queue" in d:
+            refs: list = []
+            defaults = settings(ctx, y.mapping(ctx, d["queue"][1], "defaults queue", DEFAULT_KEYS) or {}, refs)
+            parsed.queue_refs.extend((ctx, n, q, "(defaults)") for n, q in refs)
+    for ctx, node, _ in lists["tenants"]:
+        for item in y.sequence(ctx, node, "tenants") or ():
+            tenants.tenant(ctx, item, defaults, years, parsed)
+    for ctx, node, base in lists["include"]:
+        for included in include_paths(ctx, node, base):
+            sub = compose_file(included, problems)
+            if sub is not None:
+                tenants.tenant(y.Ctx(included, problems), sub.root, defaults, years, parsed)
     agent_map: dict = {}
     agent_refs: list = []
-    for node in (y.sequence(ctx, m["agents"][1], "agents") or ()) if "agents" in m else ():
-        agents.agent(ctx, node, top["sip_domain"], envr, parsed, agent_map, agent_refs)
+    for ctx, node, _ in lists["agents"]:
+        for item in y.sequence(ctx, node, "agents") or ():
+            agents.agent(ctx, item, top["sip_domain"], envr, parsed, agent_map, agent_refs)
     checks.references(parsed, agent_refs)
     checks.overflow_cycles(parsed)
     if problems:
@@ -79,34 +115,44 @@ def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, to
                       entry_points=parsed.entries, **top)
 
 
-def _deployment_settings(ctx, m: dict, envr: EnvReader) -> dict:
+def _deployment_settings(single: dict, envr: EnvReader) -> dict:
     top: dict = {"sip_domain": "127.0.0.1"}
-    if "freeswitch" in m and (fs := y.mapping(ctx, m["freeswitch"][1], "freeswitch", ("sip_domain", "nodes"))):
+    if "freeswitch" in single:
+        ctx, node = single["freeswitch"]
+        fs = y.mapping(ctx, node, "freeswitch", ("sip_domain", "nodes")) or {}
         if "sip_domain" in fs and (v := y.text(ctx, fs["sip_domain"][1], "sip_domain")):
             top["sip_domain"] = v
-        nodes, names = [], set()
-        for node in (y.sequence(ctx, fs["nodes"][1], "nodes") or ()) if "nodes" in fs else ():
-            n = y.mapping(ctx, node, "a FreeSWITCH node", ("name", "host", "port", "password"), ("name",))
-            if not n or "name" not in n:
-                continue
-            name = y.ident(ctx, n["name"][1], "node name")
-            if name in names:
-                ctx.at(n["name"][1], "duplicate", f"node {name!r} is defined twice", "unique node names")
-            names.add(name)
-            host = envr.value(ctx, n["host"][1], "node host") if "host" in n else "127.0.0.1"
-            port = y.integer(ctx, n["port"][1], "node port", low=1, high=65535) if "port" in n else 8021
-            password = envr.value(ctx, n["password"][1], "node password", secret=True) if "password" in n else ""
-            if name and host is not None and port is not None and password is not None:
-                nodes.append(NodeConfig(name, host, port, password))
-        top["nodes"] = tuple(nodes)
+        top["nodes"] = _nodes(ctx, fs["nodes"][1], envr) if "nodes" in fs else ()
     for key, field_name in (("database", "database_url"), ("engine", "engine_url")):
-        if key in m and (sect := y.mapping(ctx, m[key][1], key, ("url",))) and "url" in sect:
-            if (v := envr.value(ctx, sect["url"][1], f"{key} url")) is not None:
+        if key in single:
+            ctx, node = single[key]
+            sect = y.mapping(ctx, node, key, ("url",)) or {}
+            if "url" in sect and (v := envr.value(ctx, sect["url"][1], f"{key} url")) is not None:
                 top[field_name] = v
-    if "recordings" in m and (sect := y.mapping(ctx, m["recordings"][1], "recordings", ("dir",))) and "dir" in sect:
-        if (v := envr.value(ctx, sect["dir"][1], "recordings dir")) is not None:
+    if "recordings" in single:
+        ctx, node = single["recordings"]
+        sect = y.mapping(ctx, node, "recordings", ("dir",)) or {}
+        if "dir" in sect and (v := envr.value(ctx, sect["dir"][1], "recordings dir")) is not None:
             top["recordings_dir"] = v
     return top
+
+
+def _nodes(ctx, seq_node, envr: EnvReader) -> tuple:
+    nodes, names = [], set()
+    for node in y.sequence(ctx, seq_node, "nodes") or ():
+        n = y.mapping(ctx, node, "a FreeSWITCH node", ("name", "host", "port", "password"), ("name",))
+        if not n or "name" not in n:
+            continue
+        name = y.ident(ctx, n["name"][1], "node name")
+        if name in names:
+            ctx.at(n["name"][1], "duplicate", f"node {name!r} is defined twice", "unique node names")
+        names.add(name)
+        host = envr.value(ctx, n["host"][1], "node host") if "host" in n else "127.0.0.1"
+        port = y.integer(ctx, n["port"][1], "node port", low=1, high=65535) if "port" in n else 8021
+        password = envr.value(ctx, n["password"][1], "node password", secret=True) if "password" in n else ""
+        if name and host is not None and port is not None and password is not None:
+            nodes.append(NodeConfig(name, host, port, password))
+    return tuple(nodes)
 
 
 def apply_overrides(deployment: Deployment, env: Mapping[str, str] | None = None, *,

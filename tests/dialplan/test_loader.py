@@ -148,3 +148,28 @@ def test_overflow_forms(tmp_path):
     assert (b.overflow.kind, b.overflow.prompt) == (OverflowKind.CALLBACK, "sentral/cb.wav")
     assert (b.no_agents.kind, b.no_agents.target) == (OverflowKind.VOICEMAIL, "box-1")
     assert (b.callback_enabled, b.callback_digit, b.callback_prompt) == (True, "#", "sentral/kept.wav")
+
+
+def test_the_override_directory_replaces_settings_and_adds_tenants(tmp_path):
+    path = write(tmp_path, MINIMAL + "database: {url: 'sqlite:///shipped.db'}\n"
+                 "defaults: {queue: {wrapup: 5}}\n", "sentral.yaml")
+    write(tmp_path, "database: {url: 'postgresql://site/sentral'}\n", "sentral.d/10-site.yaml")
+    write(tmp_path, "tenants:\n  - {id: extra, name: Extra, recording: {enabled: false}, queues: [{id: extra-q}]}\n"
+          "agents:\n  - {id: per, extension: '1001', queues: [extra-q]}\n", "sentral.d/20-more.yml")
+    d = load(path, {})
+    assert d.database_url == "postgresql://site/sentral"
+    assert sorted(d.tenants) == ["acme", "extra"] and sorted(d.agents) == ["kari", "per"]
+    assert d.queues["extra-q"].wrapup == 5.0          # the shipped defaults apply to added queues
+    assert load(path, {}, override_dir=str(tmp_path / "nowhere")).database_url == "sqlite:///shipped.db"
+
+
+def test_a_problem_in_an_override_file_points_into_that_file(tmp_path):
+    import pytest
+
+    from dialplan.errors import ConfigError
+    path = write(tmp_path, MINIMAL, "sentral.yaml")
+    write(tmp_path, "version: 1\ndatabase: {uri: x}\n", "sentral.d/site.yaml")
+    with pytest.raises(ConfigError) as info:
+        load(path, {})
+    assert [(p.file.endswith("site.yaml"), p.line, p.code) for p in info.value.problems] == \
+        [(True, 1, "unknown-key"), (True, 2, "unknown-key")]
