@@ -135,6 +135,13 @@ class Replay:
         self.listener.start()
         self.listen_addr = ("127.0.0.1", self.listener.server_port)
         self.outbound_n = 0
+        self.deficit: dict = {}
+        self.counted: dict = {}
+        self.corpus_events = []  # (message index, event) for every corpus event
+        for i, m in enumerate(messages):
+            if m["dir"] == "recv" and m["raw"] and not m.get("note"):
+                self.corpus_events += [(i, decode_event(f)) for f in FrameParser().feed(m["raw"].encode())
+                                       if f.content_type in EVENT_CONTENT_TYPES]
 
     def _accept(self, sock, addr):
         self.outbound_n += 1
@@ -152,19 +159,22 @@ class Replay:
             self.clients[conn] = RawClient("127.0.0.1", self.sim.port)
         return self.clients[conn]
 
-    def compared_events(self, frames):
-        return [e for e in (decode_event(f) for f in frames if f.content_type in EVENT_CONTENT_TYPES)
-                if e.name not in SKIP_EVENTS and not any(
-                    (e.get("Channel-Name") or "").startswith(p) for p in SKIP_CHANNELS)]
+    @staticmethod
+    def compared(e) -> bool:
+        return e.name not in SKIP_EVENTS and not any(
+            (e.get("Channel-Name") or "").startswith(p) for p in SKIP_CHANNELS)
+
+    def compared_count(self, client) -> int:
+        done, n = self.counted.get(client, (0, 0))
+        events = client.decoded
+        n += sum(1 for e in events[done:] if self.compared(e))
+        self.counted[client] = (len(events), n)
+        return n
 
     def uuid_map(self, upto: int) -> dict[str, str]:
         """Corpus channel UUID -> simulator UUID, by channel key (name, order of appearance)."""
-        seen = []
-        for m in self.messages[:upto]:
-            if m["dir"] == "recv" and m["raw"] and not m.get("note"):
-                seen += [decode_event(f) for f in FrameParser().feed(m["raw"].encode())
-                         if f.content_type in EVENT_CONTENT_TYPES]
-        mine = [e for c in self.clients.values() for e in self.compared_events(c.frames)]
+        seen = [e for i, e in self.corpus_events if i < upto]
+        mine = [e for c in self.clients.values() for e in c.decoded if self.compared(e)]
         mine.sort(key=lambda e: int(e.get("Event-Sequence") or 0))
         theirs = {k: v[0].get("Unique-ID") for k, v in group_events(seen).items() if k != "-"}
         ours = {k: v[0].get("Unique-ID") for k, v in group_events(mine).items() if k != "-"}
@@ -203,7 +213,7 @@ class Replay:
                 if conn.startswith("inbound"):
                     self.client(conn)  # the connection exists from its auth/request on
                 for f in FrameParser().feed(m["raw"].encode()):
-                    if f.content_type in EVENT_CONTENT_TYPES and self.compared_events([f]):
+                    if f.content_type in EVENT_CONTENT_TYPES and self.compared(decode_event(f)):
                         expected_events[conn] = expected_events.get(conn, 0) + 1
                 continue
             client = self.client(conn)
@@ -224,10 +234,14 @@ class Replay:
                 while not self.clients[conn].eof and gevent.get_hub().loop.now() < deadline:
                     gevent.sleep(0.005)
 
-    def sync(self, client, count, timeout=3.0):
+    def sync(self, client, count, timeout=2.0):
+        """Wait for ``count`` compared events (less what was already found missing)."""
+        count -= self.deficit.get(client, 0)
         deadline = gevent.get_hub().loop.now() + timeout
-        while len(self.compared_events(client.frames)) < count and not client.eof:
+        while self.compared_count(client) < count and not client.eof:
             if gevent.get_hub().loop.now() > deadline:
+                # a mismatch the comparison will report; do not wait for it again
+                self.deficit[client] = self.deficit.get(client, 0) + count - self.compared_count(client)
                 return
             gevent.sleep(0.005)
 

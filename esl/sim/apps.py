@@ -20,6 +20,8 @@ from esl.sim.channel import Channel
 
 log = logging.getLogger(__name__)
 NONE = "_none_"
+# run by the core state machine, not as a dialplan app: CHANNEL_EXECUTE but no _COMPLETE
+NO_COMPLETE = frozenset({"uuid_bridge"})
 
 
 def enqueue(ch: Channel, app: str, arg: str = "", app_uuid: str = "", *, front: bool = False,
@@ -66,7 +68,8 @@ def execute(ch: Channel, app: str, arg: str, app_uuid: str, on_done=None, privat
     values = {"Application": app}
     if arg:
         values["Application-Data"] = arg
-    values["Application-UUID"] = app_uuid or str(uuidlib.uuid4())
+    if app not in NO_COMPLETE:
+        values["Application-UUID"] = app_uuid or str(uuidlib.uuid4())
     prev = ch.current_app, ch.current_app_data
     ch.current_app, ch.current_app_data = app, arg
     ch.variables["current_application"] = app
@@ -77,7 +80,8 @@ def execute(ch: Channel, app: str, arg: str, app_uuid: str, on_done=None, privat
         response = "-ERR invalid application"
     else:
         response = fn(ch, arg) or NONE
-    ch.emit("CHANNEL_EXECUTE_COMPLETE", {**values, "Application-Response": response})
+    if app not in NO_COMPLETE:
+        ch.emit("CHANNEL_EXECUTE_COMPLETE", {**values, "Application-Response": response})
     if private:
         ch.emit("PRIVATE_COMMAND")
     ch.current_app, ch.current_app_data = prev
@@ -224,7 +228,8 @@ def app_bridge_leg(ch: Channel, arg: str) -> str:
     if why == "hangup" or ch.hanging or why == "transfer":
         return NONE
     if ch.variables.get("park_after_bridge") == "true":
-        enqueue(ch, "park", front=True)
+        ch.state = "CS_PARK"
+        app_park(ch, "")  # the core parks it: CHANNEL_PARK without an application around it
     elif not ch.queue:
         ch.hangup("NORMAL_CLEARING")
     return NONE

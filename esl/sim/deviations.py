@@ -24,6 +24,8 @@ DEVIATIONS = (
     # --- Sentral is the ACD: mod_callcenter is not simulated
     Deviation("command", "api callcenter_config", "mod_callcenter is not simulated: Sentral is the ACD"),
     Deviation("event", "callcenter::info", "mod_callcenter is not simulated: Sentral is the ACD"),
+    Deviation("channel", "sofia/internal/5554000@", "corpus 05's caller runs the `callcenter` application (mod_callcenter, not simulated)"),
+    Deviation("channel", "sofia/internal/agent1@", "corpus 05's agent leg is originated by mod_callcenter (not simulated)"),
     # --- media and codec machinery
     Deviation("event", "CODEC", "codec negotiation is not simulated (no media)"),
     Deviation("event", "MEDIA_BUG_START", "media bugs (recording, eavesdrop taps) are internal to FreeSWITCH's media path"),

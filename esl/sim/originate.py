@@ -104,12 +104,14 @@ def originate(switch, argument: str) -> str:
         return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
     dialstring, target = parts
     app = parse_app(target)
-    if app is not None and app[0] not in apps.APPS:
-        return "-ERR NO_ROUTE_DESTINATION\n" if not app[0] else "-ERR DESTINATION_OUT_OF_ORDER\n"
     result = place(switch, dialstring)
     if isinstance(result, str):
         return f"-ERR {result}\n"
     ch = result
+    if app is not None and app[0] not in apps.APPS:
+        ch.hangup("DESTINATION_OUT_OF_ORDER")
+        apps.start_runner(ch)
+        return "-ERR DESTINATION_OUT_OF_ORDER\n"
     if app is not None:
         apps.enqueue(ch, app[0], app[1])
     else:

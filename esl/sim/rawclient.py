@@ -15,6 +15,7 @@ class RawClient:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.settimeout(None)
         self.frames: list = []
+        self.decoded: list = []  # events, decoded as they arrive
         self.eof = False
         self.timeout = timeout
         self._parser = FrameParser()
@@ -25,7 +26,7 @@ class RawClient:
         """Wrap an accepted socket (an outbound Event Socket connection from the switch)."""
         self = cls.__new__(cls)
         self.sock = sock
-        self.frames, self.eof, self.timeout = [], False, timeout
+        self.frames, self.decoded, self.eof, self.timeout = [], [], False, timeout
         self._parser = FrameParser()
         self._reader = gevent.spawn(self._read)
         return self
@@ -36,7 +37,10 @@ class RawClient:
                 data = self.sock.recv(65536)
                 if not data:
                     break
-                self.frames.extend(self._parser.feed(data))
+                for frame in self._parser.feed(data):
+                    self.frames.append(frame)
+                    if frame.content_type in EVENT_CONTENT_TYPES:
+                        self.decoded.append(decode_event(frame))
         except OSError:
             pass
         self.eof = True
@@ -69,13 +73,7 @@ class RawClient:
         return self.reply("api " + command, timeout=timeout).text
 
     def events(self, name: str | None = None) -> list:
-        out = []
-        for f in self.frames:
-            if f.content_type in EVENT_CONTENT_TYPES:
-                e = decode_event(f)
-                if name is None or e.name == name:
-                    out.append(e)
-        return out
+        return [e for e in self.decoded if name is None or e.name == name]
 
     def wait_event(self, name: str, uuid: str | None = None, timeout: float | None = None):
         def match(f):

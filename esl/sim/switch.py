@@ -183,8 +183,8 @@ class Switch:
                 ch.bridged.wake("unbridge")
                 ch.wake("unbridge")
         self.join(a, b)
-        for ch in (a, b):
-            apps.enqueue(ch, "uuid_bridge", front=True)
+        for ch, peer in ((a, b), (b, a)):
+            apps.enqueue(ch, "uuid_bridge", peer.uuid, front=True)
             ch.wake("bridge")
 
     def unbridge(self, ch: Channel, peer: Channel) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-ACTIONS = ("answer", "reject", "busy", "noanswer")
+ACTIONS = ("answer", "reject", "busy", "noanswer", "noroute")
 CAUSE = {"reject": "CALL_REJECTED", "busy": "USER_BUSY"}
 _ports = itertools.count(5100)
 
