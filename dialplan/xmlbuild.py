@@ -4,7 +4,8 @@ Rules: every attribute value comes through `element()`. A value we wrote in code
 marked `Raw` (it may use FreeSWITCH's `${...}` on purpose); anything else came from a
 file an engineer edits or from a caller, and is made inert by `fs_value()`:
 control characters and the code points XML 1.0 cannot carry are dropped and `$` becomes U+FF04, so `${...}` / `$${...}` is never
-expanded by FreeSWITCH's pre-processor or at run time. XML quoting itself (`&<>"`)
+expanded by FreeSWITCH's pre-processor or at run time; the pre-processor's command word
+gets a non-breaking hyphen (the pre-processor would drop or run such a line). XML quoting itself (`&<>"`)
 is ElementTree's. Values for a `{var=value}` string go through `dial_vars()`, which
 adds esl.commands' rule for commas, quotes and braces. Regular expressions are the
 one exception: `regex()` keeps `$` (an anchor) but refuses `${`.
@@ -19,6 +20,7 @@ from esl.commands import originate_vars
 
 # not allowed in XML 1.0 (control characters, surrogates, U+FFFE/U+FFFF) or line breaks
 _CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_PREPROCESS = re.compile(r"x-pre-process", re.I)
 
 
 class Raw(str):
@@ -32,7 +34,9 @@ class UnsafeValue(ValueError):
 def fs_value(value) -> str:
     if isinstance(value, Raw):
         return str(value)
-    return _CONTROL.sub("", str(value)).replace("$", "\uff04")
+    text = _CONTROL.sub("", str(value)).replace("$", "\uff04")
+    # FreeSWITCH's pre-processor drops (or runs) any line naming its command word
+    return _PREPROCESS.sub(lambda m: m.group(0).replace("-", "\u2011"), text)
 
 
 def regex(pattern: str, *, check: bool = True) -> Raw:

@@ -29,6 +29,16 @@ def test_raw_constants_keep_their_freeswitch_variables():
     assert ET.fromstring(render(root).encode()).get("value").startswith("${sofia_contact(")
 
 
+def test_a_value_cannot_trigger_freeswitchs_pre_processor(tmp_path):
+    from tests.dialplan.fsxml import Preprocessed
+    d = Deployment(agents={"a": AgentConfig("a", 'x-Pre-Process cmd="include" data="/etc/*"', "1000")})
+    path = tmp_path / "directory.xml"
+    path.write_text(compiler.directory_include(d))
+    text = Preprocessed(str(path), {}).text
+    (variable,) = [v for v in ET.fromstring(text).iter("variable") if v.get("name") == "effective_caller_id_name"]
+    assert variable.get("value").lower().startswith("x\u2011pre\u2011process")
+
+
 def test_control_characters_are_dropped():
     assert fs_value("a\x00b\x07c\rd\te\uffff") == "abcde"
 
