@@ -3,7 +3,8 @@
 Line by line: `$${name}` is expanded first (unknown names vanish), lines holding
 `<include>`, `</include>` or `<?` are dropped, an X-PRE-PROCESS line runs its command
 (`set`, `env-set` with data "name=$ENV", `include` of a glob relative to the including
-file's folder) and is not copied. Everything else is copied to the output.
+file's folder) and is not copied; a line naming the command word without `<` before it
+is dropped (as FreeSWITCH does, silently; we list it in `dropped`). Everything else is copied to the output.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Preprocessed:
         self.env = env
         self.variables = dict(BUILTINS)
         self.undefined: list[str] = []
+        self.dropped: list[str] = []
         self.files: list[str] = []
         self.lines: list[str] = []
         self._file(root, os.path.dirname(root))
@@ -45,10 +47,13 @@ class Preprocessed:
                 line = self._expand(raw)
                 if "<include>" in line or "</include>" in line or "<?" in line:
                     continue
-                if "x-pre-process" in line.lower():
+                at = line.lower().find("x-pre-process")
+                if at >= 0:
                     match = PRE.search(line)
-                    assert match, f"{path}: unparsable pre-processor line {raw!r}"
-                    self._command(match.group(1).lower(), match.group(2), cwd)
+                    if at == 0 or line[at - 1] != "<" or not match:
+                        self.dropped.append(f"{path}: {raw.strip()}")   # FreeSWITCH drops it silently
+                    else:
+                        self._command(match.group(1).lower(), match.group(2), cwd)
                     continue
                 self.lines.append(line)
 

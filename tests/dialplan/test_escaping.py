@@ -34,7 +34,9 @@ def test_a_value_cannot_trigger_freeswitchs_pre_processor(tmp_path):
     d = Deployment(agents={"a": AgentConfig("a", 'x-Pre-Process cmd="include" data="/etc/*"', "1000")})
     path = tmp_path / "directory.xml"
     path.write_text(compiler.directory_include(d))
-    text = Preprocessed(str(path), {}).text
+    pre = Preprocessed(str(path), {})
+    assert pre.dropped == []
+    text = pre.text
     (variable,) = [v for v in ET.fromstring(text).iter("variable") if v.get("name") == "effective_caller_id_name"]
     assert variable.get("value").lower().startswith("x\u2011pre\u2011process")
 

@@ -47,9 +47,9 @@ def test_no_pre_processor_command_hides_in_a_comment():
             assert "x-pre-process" not in comment.lower(), path
 
 
-def test_only_known_global_variables_are_used(config):
+def test_only_known_global_variables_are_used_and_no_line_is_dropped(config):
     pre, _ = config
-    assert pre.undefined == []
+    assert pre.undefined == [] and pre.dropped == []
 
 
 def test_every_expression_compiles(config):
