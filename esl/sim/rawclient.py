@@ -7,6 +7,7 @@ from __future__ import annotations
 import gevent
 from gevent import socket
 
+from esl.errors import ProtocolError
 from esl.protocol import EVENT_CONTENT_TYPES, FrameParser, decode_event, encode_command
 
 
@@ -17,6 +18,7 @@ class RawClient:
         self.frames: list = []
         self.decoded: list = []  # events, decoded as they arrive
         self.eof = False
+        self.error: Exception | None = None
         self.timeout = timeout
         self._parser = FrameParser()
         self._reader = gevent.spawn(self._read)
@@ -27,6 +29,7 @@ class RawClient:
         self = cls.__new__(cls)
         self.sock = sock
         self.frames, self.decoded, self.eof, self.timeout = [], [], False, timeout
+        self.error = None
         self._parser = FrameParser()
         self._reader = gevent.spawn(self._read)
         return self
@@ -41,8 +44,8 @@ class RawClient:
                     self.frames.append(frame)
                     if frame.content_type in EVENT_CONTENT_TYPES:
                         self.decoded.append(decode_event(frame))
-        except OSError:
-            pass
+        except (OSError, ProtocolError) as exc:
+            self.error = exc
         self.eof = True
 
     def send(self, command: str, headers=None, body=None) -> None:

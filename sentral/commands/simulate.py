@@ -34,6 +34,8 @@ def parse_agents(spec: str) -> list[tuple[str, str, float, float | None]]:
     action = parts[1] if len(parts) > 1 and parts[1] else "answer"
     ring = float(parts[2]) if len(parts) > 2 and parts[2] else 0.0
     talk = float(parts[3]) if len(parts) > 3 and parts[3] else None
+    if action not in ("answer", "reject", "busy", "noanswer"):
+        raise ValueError(f"--agents {spec!r}: unknown action {action!r} (answer, reject, busy, noanswer)")
     first, _, last = span.partition("-")
     if not first.isdigit() or (last and not last.isdigit()):
         raise ValueError(f"--agents {spec!r}: expected NUMBER[-NUMBER][:ACTION[:RING[:TALK]]]")
