@@ -7,8 +7,14 @@
 Compilation to FreeSWITCH XML: dialplan.compile; the mod_xml_curl blueprint:
 dialplan.xml_curl.make_blueprint(current). Format: docs/dialplan.md.
 """
+from pathlib import Path
+
 from dialplan.errors import ConfigError, Problem
 from dialplan.loader import apply_overrides, load
 from dialplan.reload import Reloader, ReloadResult, diff
 
-__all__ = ["ConfigError", "Problem", "Reloader", "ReloadResult", "apply_overrides", "diff", "load"]
+EXAMPLES = Path(__file__).parent / "examples"
+DEMO_CONFIG = EXAMPLES / "demo.yaml"             # the demo's deployment (needs SENTRAL_FREESWITCH_PASSWORD)
+PRODUCTION_EXAMPLE = EXAMPLES / "production.yaml"
+
+__all__ = ["DEMO_CONFIG", "EXAMPLES", "PRODUCTION_EXAMPLE", "ConfigError", "Problem", "Reloader", "ReloadResult", "apply_overrides", "diff", "load"]
