@@ -112,6 +112,11 @@ def bulk_load(engine, units, persons) -> None:
         raw.close()
 
 
+def _load() -> str:
+    with open("/proc/loadavg") as fh:
+        return fh.read().split()[0]
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -173,12 +178,15 @@ def measure(args, engine, persons) -> None:
                 floor.append((time.perf_counter() - t) * 1000)
         say(summary("machine floor: one 'SELECT 1' round trip", floor))
         ms, empty = [], 0
+        cpu = time.process_time()
         for q in queries:
             t = time.perf_counter()
             hits = store.search(q)
             ms.append((time.perf_counter() - t) * 1000)
             empty += not hits
+        cpu = time.process_time() - cpu
         say(summary("DirectoryStore.search (indexed, ranked, with presence)", ms))
+        say(f"  client CPU per search (Python: ranking, presence, SQLAlchemy): {cpu / len(queries) * 1000:.1f} ms")
         say(f"  queries without any hit: {empty}")
         one = [q for q in queries if not q[-1].isdigit()][: args.baseline_queries]
         ms_one = []
@@ -198,8 +206,7 @@ def measure(args, engine, persons) -> None:
             by_len.setdefault(kind, []).append(m)
         for kind, values in sorted(by_len.items()):
             say("  " + summary(kind, values))
-        with open("/proc/loadavg") as fh:
-            say(f"load average during the run: {fh.read().split()[0]} (2 cores)")
+        say(f"load average during the run: {_load()} (2 cores)")
 
 
 def write_files(directory: pathlib.Path, units, persons) -> tuple[pathlib.Path, pathlib.Path]:
@@ -243,13 +250,15 @@ def bench_import(args, admin) -> None:
                 engine = create_engine(url)
                 store = DirectoryStore(engine)
                 for label in ("first import", "same files again", "dry run"):
-                    t = time.monotonic()
+                    t, cpu = time.monotonic(), time.process_time()
                     reports = import_files(store, "*", pp, up, dry_run=label == "dry run")
-                    took = time.monotonic() - t
+                    took, cpu = time.monotonic() - t, time.process_time() - cpu
                     added = sum(len(r.persons.added) for r in reports)
                     unchanged = sum(r.persons.unchanged for r in reports)
-                    say(f"{kind}: {label}: {took:.2f}s ({added:,} added, {unchanged:,} unchanged)")
+                    say(f"{kind}: {label}: {took:.2f}s wall, {cpu:.2f}s CPU of this process "
+                        f"({added:,} added, {unchanged:,} unchanged)")
                 engine.dispose()
+                say(f"load average: {_load()} (2 cores)")
             finally:
                 if name:
                     drop_database(admin, name)

@@ -2,6 +2,7 @@
 
     sentral directory import PERSONS UNITS --tenant T [--dry-run] [--db URL]
     sentral directory search "QUERY" [--tenant T] [--json] [--limit N] [--db URL]
+    sentral directory purge-gone [--days 90] [--db URL]
     sentral directory web [--db URL] [--port 8081] [--allow CIDR ...]
 
 Exit codes: 0 done, 1 invalid input (every problem printed as file:line: what), 2 usage.
@@ -37,6 +38,13 @@ def register(sub) -> None:
     se.add_argument("--json", action="store_true", help="machine-readable output")
     se.add_argument("--db", "--url", dest="db", help=DB_HELP)
     se.set_defaults(handler=search_command)
+
+    pg = dsub.add_parser("purge-gone", help="delete persons marked gone longer than the retention period",
+                         description="Persons no longer delivered by their source stay findable, marked gone, "
+                                     "for the retention period; this deletes them after it.")
+    pg.add_argument("--days", type=int, default=90, help="retention period in days (default 90)")
+    pg.add_argument("--db", "--url", dest="db", help=DB_HELP)
+    pg.set_defaults(handler=purge_command)
 
     web = dsub.add_parser("web", help="serve the web directory (public search, maintenance, absence) alone",
                           description="Serve the directory web modules on 127.0.0.1 (development and demo; "
@@ -125,4 +133,19 @@ def web_command(args) -> int:
         app.run(host="127.0.0.1", port=args.port)
     finally:
         store.close()
+    return 0
+
+
+def purge_command(args) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from store.database import create_engine
+    from store.directory import DirectoryStore
+
+    engine = create_engine(args.db)
+    try:
+        removed = DirectoryStore(engine).purge_gone(datetime.now(timezone.utc) - timedelta(days=args.days))
+    finally:
+        engine.dispose()
+    print(f"{removed} person(s) gone for more than {args.days} days deleted")
     return 0

@@ -168,3 +168,15 @@ def test_given_cli_import_and_search_then_exit_codes_and_output(db_url, tmp_path
     bad = write(tmp_path, "bad.csv", "id;name;parent_id\na;A;b\n")
     assert main(["directory", "import", str(EXAMPLES / "persons.csv"), str(bad), "--tenant", "fjordvik", "--db", db_url]) == 1
     assert f"{bad}:2: unit 'a': unknown parent_id 'b'" in capsys.readouterr().err
+
+
+def test_given_gone_persons_when_purged_after_retention_then_only_old_ones_deleted(store, tmp_path):
+    from datetime import timedelta
+
+    from tests.directory.conftest import NOW
+
+    run(store, tmp_path)
+    store.delete_missing("fjordvik", "import", keep_ids=["p2"], now=NOW - timedelta(days=100))
+    assert store.purge_gone(NOW - timedelta(days=90)) == 1
+    assert store.get_person(PersonKey("fjordvik", "p1")) is None
+    assert store.get_person(PersonKey("fjordvik", "p2")) is not None
