@@ -171,7 +171,10 @@ def worker(job):
                     for p in people[tenant]}
         source = CalendarSource(tenant, f"ical:{tenant}", fetchers, concurrency=concurrency,
                                 states=dict(states.get(tenant, {})))
+        t_tenant = time.perf_counter()
         report = source.run(store, NOW)
+        print(f"    {tenant}: {report.fetched} calendars, {report.changed} changed, "
+              f"{report.absences} absences in {time.perf_counter() - t_tenant:.1f} s", flush=True)
         out_states[tenant] = source.states
         for key in totals:
             totals[key] += getattr(report, key)

@@ -113,23 +113,25 @@ def absences_of(parsed: ParsedCalendar, window: Window, *, tenant: str, person_i
                                        f"between {window.start:%Y-%m-%d} and {window.end:%Y-%m-%d}")
     for component, start_value, end_value in occurrences:
         key = id(component)
-        if key not in verdicts:               # classify once per series/override, not per occurrence
-            verdicts[key] = classify(traits_of_vevent(component))
-        found = verdicts[key]
-        if found is None:
+        if key not in verdicts:   # once per series/override, not per occurrence
+            found = classify(traits_of_vevent(component))
+            rid = component.get("RECURRENCE-ID")
+            verdicts[key] = found and (found, str(component.get("UID", "")),
+                                       "" if found.private else str(component.get("SUMMARY") or ""),
+                                       to_utc(rid.dt, tz) if rid is not None else None)
+        verdict = verdicts[key]
+        if not verdict:
             continue
+        found, uid, subject, original = verdict
         start = to_utc(start_value, tz)
         end = to_utc(end_value, tz) if end_value is not None else _end_of(component, start_value, tz)
         if end <= start:
             continue
-        rid = component.get("RECURRENCE-ID")
-        original = to_utc(rid.dt, tz) if rid is not None else start
         out.append(Absence(
             tenant=tenant, person_id=person_id, start=start, end=end,
             category=found.category, source=source,
-            external_id=f"{component.get('UID', '')}@{original:%Y%m%dT%H%M%SZ}",
-            subject="" if found.private else str(component.get("SUMMARY") or ""),
-            private=found.private,
+            external_id=f"{uid}@{(original or start):%Y%m%dT%H%M%SZ}",
+            subject=subject, private=found.private,
         ))
     out.sort(key=lambda a: (a.start, a.external_id))
     return out
