@@ -52,8 +52,8 @@ class Demo:
 
     def run(self) -> int:
         args = self.args
-        os.makedirs("var", exist_ok=True)
-        _log_to_file("var/sentral-demo.log")
+        os.makedirs(os.path.dirname(args.log) or ".", exist_ok=True)
+        _log_to_file(args.log)
         password = secrets.token_urlsafe(12)
         deployment = self._deployment(password)
         sim = Simulator(password=password, time_factor=args.time_factor,

@@ -21,6 +21,7 @@ def register(sub) -> None:
     p.add_argument("--view-every", type=float, default=2.0, metavar="S", help="refresh of the live view (s)")
     p.add_argument("--http", type=int, default=8080, metavar="PORT",
                    help="port of the console on 127.0.0.1 (default 8080; 0 = any free port)")
+    p.add_argument("--log", default="var/sentral-demo.log", metavar="FILE", help="engine log file")
     p.add_argument("--keep-db", action="store_true", help="keep the demo database of the previous run")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulated traffic")
     p.set_defaults(handler=run)
