@@ -56,11 +56,11 @@ OUTSIDE = {
         (0.0, lambda c: c.sim.add_endpoint("agentB@127.0.0.1:5096", ring=0.5)),
         (0.0, lambda c: c.sim.add_endpoint("supervisor@127.0.0.1:5098", ring=0.2)),
         (18.507, lambda c: c.sim.place_call("7001", "5553000", uuid="f6379166-526d-46e2-9c13-afcab7e9ce34")),
-        (25.86, lambda c: c.sim.hangup("f6379166-526d-46e2-9c13-afcab7e9ce34")),
+        (25.66, lambda c: c.sim.hangup("f6379166-526d-46e2-9c13-afcab7e9ce34")),
     ],
     "04-register-unregister.jsonl": [
         (0.618, lambda c: c.sim.register("1000")),
-        (4.77, lambda c: c.sim.unregister("1000")),
+        (4.73, lambda c: c.sim.unregister("1000")),  # sipp's REGISTER Expires: 0
     ],
     "05-callcenter.jsonl": [],
     "06-reloadxml-and-shutdown.jsonl": [
@@ -198,11 +198,7 @@ class Replay:
         expected_events: dict[str, int] = {}
         for index, m in enumerate(self.messages):
             conn = m["conn"]
-            while outside and outside[0][0] <= m["t"]:
-                for c, n in expected_events.items():
-                    if c in self.clients:
-                        self.sync(self.clients[c], n)
-                outside.pop(0)[1](self)
+            self.run_hooks(outside, m["t"], expected_events)
             if m.get("note") == "closed-by-client":
                 self.sync(self.client(conn), expected_events.get(conn, 0))
                 self.client(conn).close()
@@ -219,9 +215,16 @@ class Replay:
             client = self.client(conn)
             self.sync(client, expected_events.get(conn, 0))
             raw = m["raw"]
-            for theirs, ours in self.uuid_map(index).items():
+            for theirs, ours in (self.uuid_map(index) if UUID.search(raw) else {}).items():
                 raw = raw.replace(theirs, ours)
             client.send_raw(raw.encode())
+            # an outside action the reply waits for (a sync sendmsg held until hangup)
+            replied = next((x["t"] for x in self.messages[index + 1:] if x["conn"] == conn and x["dir"] == "recv"
+                            and x["raw"].startswith(("Content-Type: command/reply", "Content-Type: api/response"))),
+                           m["t"])
+            if outside and outside[0][0] <= replied:
+                gevent.sleep(0.05)
+                self.run_hooks(outside, replied, expected_events)
             self.wait_reply(client, conn)
         while outside:
             outside.pop(0)[1](self)
@@ -233,6 +236,13 @@ class Replay:
                 deadline = gevent.get_hub().loop.now() + 3
                 while not self.clients[conn].eof and gevent.get_hub().loop.now() < deadline:
                     gevent.sleep(0.005)
+
+    def run_hooks(self, outside, t, expected_events):
+        while outside and outside[0][0] <= t:
+            for c, n in expected_events.items():
+                if c in self.clients:
+                    self.sync(self.clients[c], n)
+            outside.pop(0)[1](self)
 
     def sync(self, client, count, timeout=2.0):
         """Wait for ``count`` compared events (less what was already found missing)."""
