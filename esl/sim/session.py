@@ -19,12 +19,12 @@ from esl import protocol as P
 from esl.errors import ProtocolError
 from esl.sim import api, apps
 from esl.sim.bus import SimEvent
-from esl.sim.headers import MYEVENTS
+from esl.sim.socket_cmds import SocketCommands
+from esl.sim.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 
 GOODBYE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
-FORMATS = ("plain", "json", "xml")
 
 
 def reply(text: str, extra: list[tuple[str, str]] = ()) -> bytes:
@@ -42,7 +42,7 @@ def notice(body: str = GOODBYE, extra: list[tuple[str, str]] = ()) -> bytes:
                           ("Content-Length", str(len(data)))], data)
 
 
-class Session:
+class Session(Subscriptions, SocketCommands):
     def __init__(self, sim, sock, channel=None, async_mode: bool = True, full: bool = True):
         self.sim = sim
         self.switch = sim.switch
@@ -124,24 +124,6 @@ class Session:
             pass
 
     # ------------------------------------------------------------------ events
-    def wants(self, ev: SimEvent) -> bool:
-        if self.my_uuid is not None:
-            if ev.get("Unique-ID") != self.my_uuid:
-                return False
-            if not self.subs:
-                return ev.name in MYEVENTS
-        if not self.subs and self.my_uuid is None:
-            return False
-        if ev.name == "BACKGROUND_JOB" or "ALL" in self.subs or self.my_uuid is not None and not self.subs:
-            ok = "ALL" in self.subs or ev.name in self.subs or self.my_uuid is not None
-        elif ev.get("Event-Name") == "CUSTOM":
-            ok = ev.name in self.custom or ("CUSTOM" in self.subs and not self.custom)
-        else:
-            ok = ev.name in self.subs
-        if ok and self.filters:
-            ok = any(ev.get(h) == v for h, v in self.filters)
-        return ok
-
     def on_event(self, ev: SimEvent) -> None:
         if self.closed:
             return
@@ -236,73 +218,6 @@ class Session:
         extra = [("Job-UUID", job), ("Job-Command", name)] + ([("Job-Command-Arg", arg)] if arg else [])
         self.switch.bus.fire("BACKGROUND_JOB", extra, body=body)
 
-    def cmd_event(self, rest, cmd):
-        words = rest.split()
-        if words and words[0] in FORMATS:
-            self.fmt = words.pop(0)
-        custom = False
-        for w in words:
-            if w == "CUSTOM":
-                custom = True
-                self.subs.add(w)
-            elif custom or "::" in w:
-                self.custom.add(w)
-            else:
-                self.subs.add(w)
-        self.send(reply(f"+OK event listener enabled {self.fmt}"))
-
-    def cmd_noevents(self, rest, cmd):
-        if not self.subs and not self.custom:
-            self.send(reply("-ERR not listening for events"))
-            return
-        self.subs.clear()
-        self.custom.clear()
-        self.send(reply("+OK no longer listening for events"))
-
-    def cmd_nixevent(self, rest, cmd):
-        for w in rest.split():
-            if w == "ALL":
-                self.subs.clear()
-                self.custom.clear()
-            self.subs.discard(w)
-            self.custom.discard(w)
-        self.send(reply("+OK events nixed"))
-
-    def cmd_filter(self, rest, cmd):
-        words = rest.split(None, 2)
-        if words and words[0] == "delete":
-            header = words[1] if len(words) > 1 else ""
-            value = words[2] if len(words) > 2 else ""
-            if header == "all":
-                self.filters.clear()
-            else:
-                self.filters = [(h, v) for h, v in self.filters if not (h == header and (not value or v == value))]
-            self.send(reply(f"+OK filter deleted. [{header}][{value}]"))
-            return
-        if len(words) < 2:
-            self.send(reply("-ERR invalid syntax"))
-            return
-        header, value = words[0], rest.split(None, 1)[1]
-        self.filters.append((header, value))
-        self.send(reply(f"+OK filter added. [{header}]=[{value}]"))
-
-    def cmd_myevents(self, rest, cmd):
-        if self.my_uuid is not None:
-            self.send(reply("-ERR aready enabled."))
-            return
-        words = rest.split()
-        if self.channel is not None:
-            uuid = self.channel.uuid
-            fmt = words[0] if words and words[0] in FORMATS else "plain"
-        else:
-            if not words or words[0] not in self.switch.channels:
-                self.send(reply("-ERR invalid uuid"))
-                return
-            uuid = words[0]
-            fmt = words[1] if len(words) > 1 and words[1] in FORMATS else "plain"
-        self.my_uuid, self.fmt = uuid, fmt
-        self.send(reply("+OK Events Enabled"))
-
     def cmd_linger(self, rest, cmd):
         self.linger = True
         self.send(reply(f"+OK will linger {rest} seconds" if rest else "+OK will linger"))
@@ -375,32 +290,3 @@ class Session:
         if done in self.pending_sync:
             self.pending_sync.remove(done)
         self.send(reply("+OK"))
-
-    # -------------------------------------------------------- outbound-socket commands
-    def cmd_connect(self, rest, cmd):
-        ch = self.channel
-        if ch is None:
-            self.send(reply("-ERR command not found"))
-            return
-        head = [("Event-Name", "CHANNEL_DATA")] + self.switch.bus.core("CHANNEL_DATA")[1:]
-        head += ch.channel_block() + ch.variable_block()
-        enc = [(k, P.fs_url_encode(v)) for k, v in head]
-        enc += [("Content-Type", P.COMMAND_REPLY), ("Reply-Text", "%2BOK%0A"),
-                ("Socket-Mode", "async" if self.async_mode else "static"),
-                ("Control", "full" if self.full else "single-channel")]
-        self.send(P.frame_bytes(enc))
-
-    def cmd_getvar(self, rest, cmd):
-        ch = self.channel
-        value = ch.variables.get(rest.strip()) if ch is not None else None
-        if value is None and ch is not None:
-            value = {"caller_id_number": ch.profile["caller_number"],
-                     "caller_id_name": ch.profile["caller_name"],
-                     "destination_number": ch.profile["destination"]}.get(rest.strip())
-        self.send(reply(value if value is not None else "-ERR command not found"))
-
-    def cmd_resume(self, rest, cmd):
-        self.send(reply("+OK"))
-
-    def cmd_divert_events(self, rest, cmd):
-        self.send(reply("+OK events diverted" if rest.strip() == "on" else "+OK events not diverted"))
