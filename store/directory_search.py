@@ -4,17 +4,17 @@ Rules:
 - The query is folded exactly like the stored columns (`engine.directory.names.fold`).
   Nothing from the query is ever put into SQL text: every value is a bound parameter.
 - Phone-looking queries ("22 33 44 55", "+4722334455", "4455") search the E.164 digits.
-- Otherwise three passes; 2 and 3 run only while fewer than FEW (5) hits were found
-  (a name typed as it is spelled is answered by pass 1 alone):
+- Otherwise three passes (a name typed as it is spelled is answered by pass 1 alone):
+  pass 2 runs when pass 1 found nothing, or fewer than FEW (5) hits for a one-word
+  query; pass 3 when passes 1-2 found fewer than FEW:
   1. name prefix (given-first and family-first) and initials — B-tree range scans in
      byte order (collation "C" on PostgreSQL) that stop after `limit` rows;
   2. every query word starts a word of the search text (`LIKE '% word%'`, served by the
      pg_trgm GIN index on PostgreSQL, a scan on SQLite);
-  3. fuzzy (names only): each
-     query word is corrected against `dir_words`, the small vocabulary of name words
-     (pg_trgm `%` with a GIN index on PostgreSQL, the same trigram measure in Python
-     on SQLite), then the corrected names are looked up like pass 1; the engine's
-     word similarity keeps only names close to the query.
+  3. fuzzy (names only): each query word is corrected against `dir_words`, the small
+     vocabulary of name words (pg_trgm `%` with a GIN index on PostgreSQL, the same
+     trigram measure in Python on SQLite), then the corrected names are looked up like
+     pass 1; the engine's word similarity keeps only names close to the query.
 - Services are searched by the same rules; presence is derived from the absences in
   force at `now` (`engine.directory.presence`).
 """
@@ -108,7 +108,7 @@ def _name_rows(conn, q, tenant, limit, pg):
     if " " not in q and 2 <= len(q) <= 5:
         parts.append(_scope(_persons().where(P.c.initials == q), P, tenant).order_by(P.c.name_text).limit(limit))
     take(sa.union_all(*[_with_unit(part) for part in parts]))
-    if len(found) < FEW:
+    if not found or (len(found) < FEW and " " not in q):
         conds = [P.c.search_text.like(f"% {tok}%") for tok in q.split()]
         stmt = _scope(_persons().where(*conds), P, tenant)
         if found:
