@@ -12,8 +12,8 @@ def register(sub) -> None:
     p.add_argument("--db", default="sqlite:///var/sentral-demo.db", metavar="URL",
                    help="database URL (default: SQLite under var/)")
     p.add_argument("--duration", type=float, default=0, metavar="S", help="stop after S seconds (0 = until Ctrl-C)")
-    p.add_argument("--calls-per-minute", type=float, default=12.0, metavar="N",
-                   help="caller arrivals per minute on each main number (default 12)")
+    p.add_argument("--calls-per-minute", type=float, default=5.0, metavar="N",
+                   help="caller arrivals per minute on each main number (default 5)")
     p.add_argument("--time-factor", type=float, default=0.2, metavar="F",
                    help="scale of simulated ring/talk/prompt times (default 0.2: a 60 s talk lasts 12 s)")
     p.add_argument("--real-hours", action="store_true",
