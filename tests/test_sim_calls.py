@@ -159,3 +159,15 @@ def test_show_channels_and_calls_as_json_follow_the_channels(client, sim):
     assert "b_uuid" in calls[0]
     assert client.api("hupall MANAGER_REQUEST") == "+OK hangup all channels with cause MANAGER_REQUEST\n"
     until(lambda: not sim.channels)
+
+
+def test_scripted_callers_are_served_when_bridged_and_hang_up_after_talk(client, sim):
+    sim.add_user("1000")
+    sim.scripted_calls([{"at": 0, "destination": "22001000", "caller_number": "4711111111", "talk": 1}])
+    park = client.wait_event("CHANNEL_PARK")
+    caller = park.unique_id
+    agent = client.api("originate user/1000 &park()")[4:].strip()
+    client.api(f"uuid_bridge {caller} {agent}")
+    hangup = client.wait_event("CHANNEL_HANGUP", caller)
+    assert hangup.get("Hangup-Cause") == "NORMAL_CLEARING"
+    client.wait_event("CHANNEL_HANGUP_COMPLETE", agent)

@@ -186,6 +186,12 @@ class Simulator:
         from esl.sim.outbound import socket_call
         return socket_call(self, destination, target, caller_number, async_mode, full, uuid)
 
+    def scripted_calls(self, calls):
+        """Place calls on a script: dicts with ``at`` (seconds, scaled), ``destination``,
+        ``caller_number``, ``patience``, ``talk``. Returns the greenlet."""
+        from esl.sim.traffic import scripted
+        return scripted(self, calls)
+
     def start_traffic(self, destination: str, calls_per_minute: float, *, patience: float = 60.0,
                       talk: float = 120.0, seed: int | None = None, limit: int | None = None):
         from esl.sim.traffic import Poisson
