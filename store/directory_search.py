@@ -20,6 +20,7 @@ Rules:
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from dataclasses import replace
@@ -39,7 +40,7 @@ from store.directory import A, P, S, U, W, absence_from_row, person_from_row, se
 log = logging.getLogger(__name__)
 PRESENCE_HORIZON = timedelta(days=60)
 MAX_QUERY = 200
-MAX_FUZZY_WORDS, MAX_COMBOS = 4, 24
+MAX_FUZZY_WORDS, MAX_COMBOS, MAX_WORDS = 4, 24, 8
 FEW = 5  # passes 2 and 3 run only when the name prefixes found fewer hits than this
 WORD_THRESHOLD = 0.3  # trigram similarity of a typed word to a known name word
 
@@ -86,34 +87,61 @@ def _with_unit(stmt):
     return sa.select(sub, U.c.name.label("unit_name")).select_from(joined)
 
 
+# Statements are built once per shape with bound parameters (building a SELECT with
+# subqueries costs SQLAlchemy ~3 ms of CPU; executing a cached one is cheap).
+_N, _TENANT = sa.bindparam("n"), sa.bindparam("tenant")
+
+
+def _bound_scope(stmt, table, scoped: bool):
+    return stmt.where(table.c.tenant == _TENANT) if scoped else stmt
+
+
+@functools.cache
+def _phone_stmt(scoped: bool):
+    # unordered: a short digit string matches many; the engine ranks what comes back
+    stmt = _bound_scope(_persons().where(P.c.phones_text.like(sa.bindparam("pattern"))), P, scoped)
+    return _with_unit(stmt.limit(_N))
+
+
+@functools.cache
+def _prefix_stmt(initials: bool, scoped: bool):
+    q, hi = sa.bindparam("q"), sa.bindparam("q_hi")
+    parts = [_bound_scope(_persons().where(col >= q, col < hi), P, scoped).order_by(col).limit(_N)
+             for col in (P.c.name_text, P.c.family_first)]
+    if initials:
+        parts.append(_bound_scope(_persons().where(P.c.initials == q), P, scoped).order_by(P.c.name_text).limit(_N))
+    return sa.union_all(*[_with_unit(part) for part in parts])
+
+
+@functools.cache
+def _word_stmt(words: int, scoped: bool):
+    conds = [P.c.search_text.like(sa.bindparam(f"w{i}")) for i in range(words)]
+    stmt = _bound_scope(_persons().where(*conds, P.c.id.notin_(sa.bindparam("found", expanding=True))), P, scoped)
+    return _with_unit(stmt.limit(_N))  # unordered: the engine ranks the candidates
+
+
 def _phone_rows(conn, digits, tenant, limit):
     if len(digits) < 3:
         return []
-    # unordered: a short digit string matches many; the engine ranks what comes back
-    stmt = _scope(_persons().where(P.c.phones_text.like(f"%{digits}%")), P, tenant)
-    return conn.execute(_with_unit(stmt.limit(limit * 2))).all()
+    return conn.execute(_phone_stmt(bool(tenant)), {"pattern": f"%{digits}%", "n": limit * 2, "tenant": tenant}).all()
 
 
 def _name_rows(conn, q, tenant, limit, pg):
     found: dict[int, object] = {}
 
-    def take(stmt):
-        for r in conn.execute(stmt):
+    def take(stmt, params):
+        for r in conn.execute(stmt, params):
             found.setdefault(r.id, r)
 
     # folded text is [a-z0-9 ] only, so q..q+"~" is exactly the prefix range; the
     # prefix and initials lookups go in one statement (one round trip).
-    parts = [_scope(_persons().where(col >= q, col < q + "~"), P, tenant).order_by(col).limit(limit)
-             for col in (P.c.name_text, P.c.family_first)]
-    if " " not in q and 2 <= len(q) <= 5:
-        parts.append(_scope(_persons().where(P.c.initials == q), P, tenant).order_by(P.c.name_text).limit(limit))
-    take(sa.union_all(*[_with_unit(part) for part in parts]))
+    initials = " " not in q and 2 <= len(q) <= 5
+    take(_prefix_stmt(initials, bool(tenant)), {"q": q, "q_hi": q + "~", "n": limit, "tenant": tenant})
     if not found or (len(found) < FEW and " " not in q):
-        conds = [P.c.search_text.like(f"% {tok}%") for tok in q.split()]
-        stmt = _scope(_persons().where(*conds), P, tenant)
-        if found:
-            stmt = stmt.where(P.c.id.notin_(list(found)))
-        take(_with_unit(stmt.limit(limit - len(found))))  # unordered: the engine ranks the candidates
+        words = q.split()[:MAX_WORDS]
+        params = {f"w{i}": f"% {tok}%" for i, tok in enumerate(words)}
+        take(_word_stmt(len(words), bool(tenant)),
+             params | {"found": list(found), "n": limit - len(found), "tenant": tenant})
     if len(found) < FEW and len(q) >= 3:
         for r in _fuzzy_rows(conn, q, tenant, limit, pg):
             found.setdefault(r.id, r)
@@ -158,14 +186,24 @@ def _similar_words(conn, tokens, pg, count=4) -> dict[str, list[str]]:
     return out
 
 
+@functools.cache
+def _service_stmt(words: int, scoped: bool):
+    if words == 0:  # a phone number
+        conds = [S.c.phones_text.like(sa.bindparam("pattern"))]
+    else:
+        conds = [S.c.search_text.like(sa.bindparam(f"w{i}")) for i in range(words)]
+    return _bound_scope(sa.select(S).where(*conds), S, scoped).order_by(S.c.name_text).limit(_N)
+
+
 def _service_rows(conn, q, digits, tenant, limit):
     if digits is not None:
         if len(digits) < 3:
             return []
-        stmt = sa.select(S).where(S.c.phones_text.like(f"%{digits}%"))
-    else:
-        stmt = sa.select(S).where(*[S.c.search_text.like(f"% {tok}%") for tok in q.split()])
-    return conn.execute(_scope(stmt, S, tenant).order_by(S.c.name_text).limit(limit)).all()
+        return conn.execute(_service_stmt(0, bool(tenant)),
+                            {"pattern": f"%{digits}%", "n": limit, "tenant": tenant}).all()
+    words = q.split()[:MAX_WORDS]
+    params = {f"w{i}": f"% {tok}%" for i, tok in enumerate(words)}
+    return conn.execute(_service_stmt(len(words), bool(tenant)), params | {"n": limit, "tenant": tenant}).all()
 
 
 def _person_hits(conn, ranked, now):
@@ -182,12 +220,17 @@ def _person_hits(conn, ranked, now):
     return hits
 
 
+@functools.cache
+def _absence_stmt():
+    return sa.select(A).where(sa.tuple_(A.c.tenant, A.c.person_id).in_(sa.bindparam("pairs", expanding=True)),
+                              A.c.end_at > sa.bindparam("now", type_=A.c.end_at.type),
+                              A.c.start_at < sa.bindparam("horizon", type_=A.c.start_at.type))
+
+
 def _absences_by_person(conn, persons, now):
     out: dict[PersonKey, list] = {}
     pairs = sorted({(p.tenant, p.external_id) for p in persons})
-    stmt = sa.select(A).where(sa.tuple_(A.c.tenant, A.c.person_id).in_(pairs), A.c.end_at > now,
-                              A.c.start_at < now + PRESENCE_HORIZON)
-    for r in conn.execute(stmt):
+    for r in conn.execute(_absence_stmt(), {"pairs": pairs, "now": now, "horizon": now + PRESENCE_HORIZON}):
         a = absence_from_row(r)
         out.setdefault(a.person_key, []).append(a)
     return out
