@@ -71,10 +71,6 @@ def search(conn: sa.Connection, query: str, tenant: str | None = None, limit: in
     return hits[:limit]
 
 
-def _scope(stmt, table, tenant):
-    return stmt.where(table.c.tenant == tenant) if tenant else stmt
-
-
 def _persons():
     return sa.select(P)
 
@@ -161,9 +157,15 @@ def _fuzzy_rows(conn, q, tenant, limit, pg):
     if not corrected:
         return []
     combos = [" ".join(c) for c in itertools.islice(itertools.product(*alternatives), MAX_COMBOS)]
-    parts = [_scope(_persons().where(col >= c, col < c + "~"), P, tenant).order_by(col).limit(5)
-             for c in combos for col in (P.c.name_text, P.c.family_first)]
-    return conn.execute(sa.union_all(*[_with_unit(part) for part in parts])).all()
+    params = {f"c{i}": c for i, c in enumerate(combos)} | {f"c{i}_hi": c + "~" for i, c in enumerate(combos)}
+    return conn.execute(_combo_stmt(len(combos), bool(tenant)), params | {"tenant": tenant}).all()
+
+
+@functools.cache
+def _combo_stmt(count: int, scoped: bool):
+    parts = [_bound_scope(_persons().where(col >= sa.bindparam(f"c{i}"), col < sa.bindparam(f"c{i}_hi")), P, scoped)
+             .order_by(col).limit(5) for i in range(count) for col in (P.c.name_text, P.c.family_first)]
+    return sa.union_all(*[_with_unit(part) for part in parts])
 
 
 def _similar_words(conn, tokens, pg, count=4) -> dict[str, list[str]]:
