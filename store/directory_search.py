@@ -40,7 +40,7 @@ from store.directory import A, P, S, U, W, absence_from_row, person_from_row, se
 log = logging.getLogger(__name__)
 PRESENCE_HORIZON = timedelta(days=60)
 MAX_QUERY = 200
-MAX_FUZZY_WORDS, MAX_COMBOS, MAX_WORDS = 4, 24, 8
+MAX_FUZZY_WORDS, MAX_COMBOS, MAX_WORDS = 4, 12, 8
 FEW = 5  # passes 2 and 3 run only when the name prefixes found fewer hits than this
 WORD_THRESHOLD = 0.3  # trigram similarity of a typed word to a known name word
 
@@ -153,12 +153,13 @@ def _fuzzy_rows(conn, q, tenant, limit, pg):
     alternatives, corrected = [], False
     for tok in tokens:
         corrected |= any(w != tok for w in similar.get(tok, ()))
-        alternatives.append(list(dict.fromkeys([tok] + similar.get(tok, [])))[:4])
+        alternatives.append(list(dict.fromkeys([tok] + similar.get(tok, [])))[:3])
     if not corrected:
         return []
     combos = [" ".join(c) for c in itertools.islice(itertools.product(*alternatives), MAX_COMBOS)]
+    combos += combos[-1:] * (MAX_COMBOS - len(combos))  # one statement shape, compiled once
     params = {f"c{i}": c for i, c in enumerate(combos)} | {f"c{i}_hi": c + "~" for i, c in enumerate(combos)}
-    return conn.execute(_combo_stmt(len(combos), bool(tenant)), params | {"tenant": tenant}).all()
+    return conn.execute(_combo_stmt(MAX_COMBOS, bool(tenant)), params | {"tenant": tenant}).all()
 
 
 @functools.cache
