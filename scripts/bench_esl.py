@@ -1,13 +1,15 @@
 """Benchmark: Event Socket parsing and api round trips (scripts/bench esl [--events N]).
 
-1. Events parsed per second on one stream built from the corpus (plain events only,
+1. Events parsed per CPU second (one core) on one stream built from the corpus (plain events only,
    repeated to --events events), fed in 64 KiB reads as a socket would deliver them:
    * floor: FrameParser alone (split into frames, no event decoding);
    * ours: FrameParser + decode_event (headers split, each value URL-decoded);
    * greenswitch 0.0.19: its own InboundESL.receive_events/handle_event on the same bytes,
      driven from an in-memory file instead of a socket (no network in any of the three).
 2. api round trips per second against the simulator over TCP on 127.0.0.1 (sequential,
-   then from several greenlets at once), if the simulator is importable.
+   then from 8 greenlets at once; per CPU second of the one process holding both client
+   and simulator, so the simulator's cost is in both columns alike),
+   ours (ESLConnection.api) against greenswitch's InboundESL.send on the same simulator.
 Prints progress and a Markdown table to paste into BENCHMARKS.md.
 """
 from __future__ import annotations
@@ -89,11 +91,11 @@ def timed(label: str, fn, *args) -> tuple[float, int]:
     best = None
     count = 0
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU seconds of this process: one core, robust to other load
         count = fn(*args)
-        elapsed = time.perf_counter() - t0
+        elapsed = time.process_time() - t0
         best = elapsed if best is None else min(best, elapsed)
-    print(f"    {count} events in {best:.3f} s (best of 3) -> {count / best:,.0f} events/s", flush=True)
+    print(f"    {count} events in {best:.3f} CPU s (best of 3) -> {count / best:,.0f} events/s", flush=True)
     return count / best, count
 
 
@@ -101,16 +103,16 @@ def _rate(call, seconds: float, concurrency: int) -> float:
     import gevent
 
     done = [0]
-    stop_at = time.perf_counter() + seconds
+    stop_at = time.process_time() + seconds
 
     def worker():
-        while time.perf_counter() < stop_at:
+        while time.process_time() < stop_at:
             call()
             done[0] += 1
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU seconds: client and simulator share this one process
     gevent.joinall([gevent.spawn(worker) for _ in range(concurrency)], raise_error=True)
-    return done[0] / (time.perf_counter() - t0)
+    return done[0] / (time.process_time() - t0)
 
 
 def bench_api(seconds: float) -> list[tuple[str, float]]:
@@ -159,15 +161,16 @@ def main(argv=None) -> int:
     if c3 != n:
         print(f"  note: greenswitch produced {c3} events for {n} sent")
     print()
-    print("| parser | events/s | vs greenswitch |")
-    print("|---|---:|---:|")
-    print(f"| floor (framing only) | {floor:,.0f} | {floor / gs:.2f}x |")
-    print(f"| ours (framing + decode) | {ours:,.0f} | {ours / gs:.2f}x |")
-    print(f"| greenswitch 0.0.19 | {gs:,.0f} | 1.00x |")
+    mb = len(stream) / n / 1e6  # MB per event
+    print("| parser | events/s (one core) | MB/s | vs greenswitch |")
+    print("|---|---:|---:|---:|")
+    print(f"| floor (framing only) | {floor:,.0f} | {floor * mb:,.0f} | {floor / gs:.2f}x |")
+    print(f"| ours (framing + decode) | {ours:,.0f} | {ours * mb:,.0f} | {ours / gs:.2f}x |")
+    print(f"| greenswitch 0.0.19 | {gs:,.0f} | {gs * mb:,.0f} | 1.00x |")
     print()
     api = bench_api(args.api_seconds)
     print()
-    print("| api round trips (simulator in the same process) | per second |")
+    print("| api status round trips (client + simulator, one process) | per CPU second |")
     print("|---|---:|")
     for label, rate in api:
         print(f"| {label} | {rate:,.0f} |")
