@@ -181,6 +181,21 @@ def test_silence_beyond_the_heartbeat_allowance_resets_the_connection(resyncs, c
         quiet.stop()
 
 
+def test_a_reply_that_never_comes_resets_the_connection(sim, resyncs):
+    node = Node(NodeSpec("fs1", "127.0.0.1", sim.port, PASSWORD), gevent.queue.Queue(), on_resync=resyncs,
+                timeout=2.0, backoff=(0.02, 0.1), reply_stall=0.3).start()
+    try:
+        assert node.wait_connected(5)
+        sim.faults.delay("status", 30)
+        stuck = gevent.spawn(node.api, "status", 60)
+        stuck.join(timeout=5)
+        assert isinstance(stuck.exception, ConnectionLost)
+        sim.faults.clear()
+        until(lambda: node.connections == 2 and node.connected)
+    finally:
+        node.stop()
+
+
 def test_heartbeats_keep_the_connection(resyncs):
     lively = start_sim(heartbeat=0.05)
     inbox = gevent.queue.Queue()
