@@ -49,3 +49,22 @@ def test_given_phone_queries_when_searching_then_digits_are_normalised():
     assert phone_digits_for_search("22 33 44 55") == "4722334455"
     assert phone_digits_for_search("0047 22334455") == "4722334455"
     assert phone_digits_for_search("4455") == "4455"
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.text(max_size=60))
+def test_property_fold_gives_only_search_alphabet_and_is_idempotent(text):
+    folded = fold(text)
+    assert set(folded) <= set("abcdefghijklmnopqrstuvwxyz0123456789 ")
+    assert fold(folded) == folded
+    assert "  " not in folded and folded == folded.strip()
+
+
+@given(st.from_regex(r"(\+47|0047)? ?[2-9]\d( ?\d\d){3}", fullmatch=True))
+def test_property_norwegian_numbers_in_any_spacing_normalise_to_one_e164(raw):
+    e164 = to_e164(raw)
+    assert e164.startswith("+47") and len(e164) == 11
+    assert to_e164(e164) == e164
+    assert to_e164(raw.replace(" ", "")) == e164
