@@ -78,6 +78,10 @@ class Channel:
 
     # ------------------------------------------------------------------ header building
     def _value(self, key: str) -> str | None:
+        return self._fields().get(key)
+
+    def _fields(self) -> dict[str, str | None]:
+        """Every channel header's current value (built once per event, not once per header)."""
         p = self.profile
         t = self.times
         codec = self.codec
@@ -123,12 +127,13 @@ class Channel:
             "Caller-Screen-Bit": "true", "Caller-Privacy-Hide-Name": "false",
             "Caller-Privacy-Hide-Number": "false",
         }
-        return table.get(key)
+        return table
 
     def channel_block(self) -> list[tuple[str, str]]:
         out = []
+        fields = self._fields()
         for key in CHANNEL:
-            value = self._value(key)
+            value = fields.get(key)
             if value is None:
                 if key in CHANNEL_OPTIONAL:
                     continue
