@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Iterable, Mapping
@@ -394,10 +395,13 @@ _ESCAPE = frozenset(b"\r\n #%&+:;<=>?@[\\]^`{|}\"")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
+_NEEDS_ESCAPE = re.compile(r'[^\x21-\x7e]|[#%&+:;<=>?@\[\\\]^`{|}"]')
+
+
 def fs_url_encode(value: str) -> str:
-    data = value.encode("utf-8")
-    if all(0x20 < b < 0x7F and b not in _ESCAPE for b in data):
+    if not _NEEDS_ESCAPE.search(value):  # the common case, at C speed
         return value
+    data = value.encode("utf-8")
     out = []
     n = len(data)
     for i, b in enumerate(data):
