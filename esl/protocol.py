@@ -19,6 +19,7 @@ import codecs
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import repeat
 from typing import Iterable, Mapping
 from urllib.parse import unquote
@@ -398,6 +399,7 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 _NEEDS_ESCAPE = re.compile(r'[^\x21-\x7e]|[#%&+:;<=>?@\[\\\]^`{|}"]')
 
 
+@lru_cache(maxsize=1 << 16)  # event values repeat a lot (variables, names, core headers)
 def fs_url_encode(value: str) -> str:
     if not _NEEDS_ESCAPE.search(value):  # the common case, at C speed
         return value

@@ -25,6 +25,7 @@ class SimEvent:
     headers: list[tuple[str, str]]
     body: str = ""
     lookup: dict[str, str] = field(default_factory=dict)
+    frames: dict[str, bytes] = field(default_factory=dict)  # serialised per format (session.py)
 
     def get(self, name: str, default: str = "") -> str:
         if not self.lookup:

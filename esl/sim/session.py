@@ -42,6 +42,14 @@ def notice(body: str = GOODBYE, extra: list[tuple[str, str]] = ()) -> bytes:
                           ("Content-Length", str(len(data)))], data)
 
 
+def event_bytes(ev: SimEvent, fmt: str) -> bytes:
+    """The event's frame in ``fmt``, serialised once however many sessions receive it."""
+    data = ev.frames.get(fmt)
+    if data is None:
+        data = ev.frames[fmt] = P.event_frame(fmt, ev.headers, ev.body)
+    return data
+
+
 class Session(Subscriptions, SocketCommands):
     def __init__(self, sim, sock, channel=None, async_mode: bool = True, full: bool = True):
         self.sim = sim
@@ -130,7 +138,7 @@ class Session(Subscriptions, SocketCommands):
         if self.my_uuid is not None and ev.name == "CHANNEL_HANGUP" and ev.get("Unique-ID") == self.my_uuid:
             if self.linger:
                 if self.wants(ev):
-                    self.send(P.event_frame(self.fmt, ev.headers, ev.body))
+                    self.send(event_bytes(ev, self.fmt))
                 self.send(notice("", [("Controlled-Session-UUID", self.my_uuid),
                                       ("Content-Disposition", "linger"),
                                       ("Channel-Name", ev.get("Channel-Name")),
@@ -138,7 +146,7 @@ class Session(Subscriptions, SocketCommands):
                 return
             if self.channel is not None:
                 if self.wants(ev):
-                    self.send(P.event_frame(self.fmt, ev.headers, ev.body))
+                    self.send(event_bytes(ev, self.fmt))
                 return  # the socket application ends the session when it unwinds (outbound.py)
             self.my_done = True
             gevent.spawn(self.controlled_hangup)  # after the reply of the command that caused it
@@ -146,7 +154,7 @@ class Session(Subscriptions, SocketCommands):
         if self.my_done:
             return
         if self.wants(ev):
-            self.send(P.event_frame(self.fmt, ev.headers, ev.body))
+            self.send(event_bytes(ev, self.fmt))
 
     def controlled_hangup(self) -> None:
         for done in self.pending_sync:
