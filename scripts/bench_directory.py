@@ -28,7 +28,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from directory_data import AGENCIES, generate, typed_queries  # noqa: E402
+from directory_data import generate, query_kind, typed_queries  # noqa: E402
 from engine.directory.searchtext import person_columns  # noqa: E402
 
 ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -202,8 +202,7 @@ def measure(args, engine, persons) -> None:
             f"p99: {pct(ms_one, 99) / pct(ms, 99):.0f}x")
         by_len: dict[str, list[float]] = {}
         for q, m in zip(queries, ms):
-            kind = "phone" if q[-1].isdigit() else ("1-3 chars" if len(q) <= 3 else "4+ chars")
-            by_len.setdefault(kind, []).append(m)
+            by_len.setdefault(query_kind(q), []).append(m)
         for kind, values in sorted(by_len.items()):
             say("  " + summary(kind, values))
         say(f"load average during the run: {_load()} (2 cores)")

@@ -72,9 +72,21 @@ def generate(n: int, seed: int = 4, agencies: list[str] | None = None):
     return units, persons
 
 
+class Typo(str):
+    """A query with one letter missing (a str, tagged for the benchmark's breakdown)."""
+
+
+def query_kind(q: str) -> str:
+    if isinstance(q, Typo):
+        return "typo"
+    if q[-1].isdigit():
+        return "phone"
+    return "1-3 chars" if len(q) <= 3 else "4+ chars, as spelled"
+
+
 def typed_queries(persons: list[Person], count: int, seed: int = 7) -> list[str]:
     """What operators type while searching: prefixes of real names, given + family
-    prefix, family name first, a typo, a phone number tail."""
+    prefix, family name first, a typo, a phone number tail (see `query_kind`)."""
     rng = random.Random(seed)
     out = []
     for _ in range(count):
@@ -89,7 +101,7 @@ def typed_queries(persons: list[Person], count: int, seed: int = 7) -> list[str]
         elif kind < 0.9:
             name = f"{p.given_name} {p.family_name}"
             i = rng.randrange(1, len(name) - 1)
-            out.append(name[:i] + name[i + 1:])  # one letter missing
+            out.append(Typo(name[:i] + name[i + 1:]))  # one letter missing
         else:
             out.append(p.direct_phone[-rng.randrange(4, 9):])
     return out
