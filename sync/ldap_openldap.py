@@ -16,7 +16,7 @@ Rules:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlparse
 
@@ -99,7 +99,6 @@ class OpenLdapSource:
     page_size: int = 500
     timeout: float = 10.0
     name: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def source(self) -> str:
