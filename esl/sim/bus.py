@@ -71,7 +71,8 @@ class EventBus:
         if subclass:
             headers = [("Event-Subclass", subclass), *self.core("CUSTOM", subclass), *extra]
         else:
-            headers = [*self.core(name), *extra]
+            key = "PRESENCE_IN_REGISTER" if name == "PRESENCE_IN" else name
+            headers = [*self.core(name, key), *extra]
         return self.publish(SimEvent(subclass or name, headers, body))
 
     def publish(self, event: SimEvent) -> SimEvent:

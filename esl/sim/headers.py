@@ -44,6 +44,7 @@ CALLING = {
     "PLAYBACK_START": ("switch_ivr_play_say.c", "switch_ivr_play_file", "1649"),
     "PLAYBACK_STOP": ("switch_ivr_play_say.c", "switch_ivr_play_file", "2023"),
     "PRESENCE_IN": ("switch_channel.c", "switch_channel_perform_presence", "806"),
+    "PRESENCE_IN_REGISTER": ("sofia_reg.c", "sofia_reg_handle_register_token", "2103"),
     "PRIVATE_COMMAND": ("switch_ivr.c", "switch_ivr_parse_next_event", "804"),
     "RECORD_START": ("switch_ivr_async.c", "record_callback", "1482"),
     "RECORD_STOP": ("switch_ivr_async.c", "send_record_stop_event", "1241"),
@@ -114,6 +115,9 @@ TRAILING = {
     "RECORD_START": ("Record-File-Path",),
     "RECORD_STOP": ("Record-File-Path", "Record-Completion-Cause"),
     "DTMF": ("DTMF-Digit", "DTMF-Duration", "DTMF-Source"),
+    "PRESENCE_IN": ("proto", "login", "from", "rpid", "status", "event_type", "alt_event_type",
+                    "presence-call-info-state", "presence-call-direction", "event_count",
+                    "Presence-Calling-File", "Presence-Calling-Function", "Presence-Calling-Line"),
 }
 
 # What ``myevents`` subscribes a connection to (the controlled channel's events only).

@@ -158,10 +158,20 @@ class Simulator:
         ch.set_state("CS_INIT")
         ch.emit("CHANNEL_CREATE")
         ch.set_callstate("RINGING")
+        ch.set_state("CS_ROUTING")
+        ch.presence("alerting")
         sw.route(ch, destination)
         if patience is not None or talk is not None:
             watch_caller(self, ch, patience, talk)
         return ch
+
+    def api(self, command: str) -> str:
+        """Run an api command as ``fs_cli -x`` would (the command, then its API event)."""
+        from esl.sim import api
+        name, _, arg = command.strip().partition(" ")
+        body = api.run(self.switch, command)
+        self.switch.bus.fire("API", [("API-Command", name)] + ([("API-Command-Argument", arg)] if arg else []))
+        return body
 
     def hangup(self, uuid: str, cause: str = "NORMAL_CLEARING") -> bool:
         ch = self.switch.channels.get(uuid)

@@ -211,8 +211,9 @@ class Session(Subscriptions, SocketCommands):
         self.switch.bus.fire("API", extra)
 
     def cmd_api(self, rest, cmd):
-        self.fire_api_event(rest)
-        self.send(api_response(api.run(self.switch, rest)))
+        body = api.run(self.switch, rest)
+        self.fire_api_event(rest)  # FreeSWITCH fires API once the command has run
+        self.send(api_response(body))
 
     def cmd_bgapi(self, rest, cmd):
         job = cmd.headers.get("Job-UUID") or str(uuidlib.uuid4())
@@ -220,8 +221,8 @@ class Session(Subscriptions, SocketCommands):
         gevent.spawn(self._bg_job, job, rest)
 
     def _bg_job(self, job: str, command: str) -> None:
-        self.fire_api_event(command)
         body = api.run(self.switch, command)
+        self.fire_api_event(command)
         name, _, arg = command.strip().partition(" ")
         extra = [("Job-UUID", job), ("Job-Command", name)] + ([("Job-Command-Arg", arg)] if arg else [])
         self.switch.bus.fire("BACKGROUND_JOB", extra, body=body)

@@ -153,7 +153,8 @@ class Switch:
             ch.times["transfer"] = time.time()
             ch.queue.clear()
         apps_list = self.dialplan.route(destination, ch)
-        ch.set_state("CS_ROUTING")
+        if ch.state != "CS_ROUTING":
+            ch.set_state("CS_ROUTING")
         if apps_list is None:
             ch.hangup("NO_ROUTE_DESTINATION")
             apps.start_runner(ch)

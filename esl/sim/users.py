@@ -94,9 +94,9 @@ class Directory:
         user.registered = False
         bus = self.switch.bus
         bus.fire("PRESENCE_IN", [
-            ("proto", "sip"), ("login", f"sip:mod_sofia@127.0.0.1:5060"),
-            ("from", f"{ext}@{user.domain}"), ("rpid", "unknown"), ("status", "Unregistered"),
-            ("event_type", "presence"), ("alt_event_type", "dialog"), ("event_count", "1")])
+            ("proto", "sip"), ("rpid", "unknown"), ("login", "sip:mod_sofia@127.0.0.1:5060"),
+            ("user-agent", "sentral-sim"), ("from", f"{ext}@{user.domain}"),
+            ("status", "Unregistered"), ("presence-source", "register"), ("event_type", "presence")])
         bus.fire("CUSTOM", subclass="sofia::unregister", extra=[
             ("profile-name", "internal"), ("username", ext), ("from-user", ext),
             ("from-host", user.domain), ("contact", user.contact), ("call-id", user.call_id),
