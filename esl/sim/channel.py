@@ -214,8 +214,21 @@ class Channel:
         self.variables.setdefault("endpoint_disposition", "ANSWER")
         self.emit("CHANNEL_ANSWER")
         self.set_callstate("ACTIVE")
+        self.presence("confirmed")
         self.notify("answer")
         return True
+
+    def presence(self, state: str) -> None:
+        """PRESENCE_IN of a SIP caller's dialog (sofia inbound legs: alerting, confirmed, terminated)."""
+        if not (self.sofia and self.direction == "inbound" and self.variables.get("presence_id")):
+            return
+        self.emit("PRESENCE_IN", {
+            "proto": "any", "login": "src/switch_channel.c", "from": self.variables["presence_id"],
+            "rpid": "unknown", "status": self.state if state == "alerting" else "Answered" if state == "confirmed" else "Hangup",
+            "event_type": "presence", "alt_event_type": "dialog", "presence-call-info-state": state,
+            "presence-call-direction": self.direction, "event_count": "0",
+            "Presence-Calling-File": "src/switch_core_state_machine.c",
+            "Presence-Calling-Function": "check_presence", "Presence-Calling-Line": "521"})
 
     def notify(self, what: str) -> None:
         for fn in list(self.watchers):
@@ -264,6 +277,7 @@ class Channel:
         self.set_state("CS_HANGUP")
         self.set_callstate("HANGUP")
         self.set_state("CS_REPORTING")
+        self.presence("terminated")
         self.emit("CHANNEL_HANGUP_COMPLETE")
         self.destroyed = True
         self.notify("complete")
