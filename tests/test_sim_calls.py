@@ -171,3 +171,46 @@ def test_scripted_callers_are_served_when_bridged_and_hang_up_after_talk(client,
     hangup = client.wait_event("CHANNEL_HANGUP", caller)
     assert hangup.get("Hangup-Cause") == "NORMAL_CLEARING"
     client.wait_event("CHANNEL_HANGUP_COMPLETE", agent)
+
+
+def test_sendmsg_executes_with_the_clients_event_uuid_as_application_uuid(client, sim):
+    uuid = client.api("originate null/1 &park()")[4:].strip()
+    app_uuid = "e0000000-0000-4000-8000-00000000a001"
+    r = client.reply(f"sendmsg {uuid}", {"call-command": "execute", "execute-app-name": "set",
+                                         "Event-UUID": app_uuid, "content-type": "text/plain"},
+                     body="greeting=hello world")
+    assert r.reply_text == "+OK"
+    done = client.wait_event("CHANNEL_EXECUTE_COMPLETE", uuid)
+    assert done.get("Application") == "set" and done.get("Application-UUID") == app_uuid
+    assert client.api(f"uuid_getvar {uuid} greeting") == "hello world"
+    client.reply(f"sendmsg {uuid}", {"call-command": "hangup", "hangup-cause": "USER_BUSY"})
+    assert client.wait_event("CHANNEL_HANGUP", uuid).get("Hangup-Cause") == "USER_BUSY"
+
+
+def test_outbound_socket_call_gets_channel_data_on_connect(sim):
+    import gevent.server
+
+    got = []
+
+    def handle(sock, _addr):
+        c = RawClient.from_socket(sock)
+        got.append(c.reply("connect"))
+        got.append(c.reply("myevents"))
+        got.append(c.reply("sendmsg", {"call-command": "execute", "execute-app-name": "answer"}))
+        c.wait_event("CHANNEL_ANSWER")
+        c.wait_eof()
+
+    server = gevent.server.StreamServer(("127.0.0.1", 0), handle)
+    server.start()
+    try:
+        ch = sim.outbound_call("7000", ("127.0.0.1", server.server_port), caller_number="5551000")
+        until(lambda: len(got) == 3)
+        data = got[0]
+        assert data.headers["Event-Name"] == "CHANNEL_DATA" and data.headers["Unique-ID"] == ch.uuid
+        assert data.headers["Reply-Text"] == "%2BOK%0A" and data.headers["Socket-Mode"] == "async"
+        assert [f.reply_text for f in got[1:]] == ["+OK Events Enabled", "+OK"]
+        until(lambda: ch.answer_state == "answered")
+        sim.hangup(ch.uuid)
+        until(lambda: not sim.channels)
+    finally:
+        server.stop()
