@@ -28,10 +28,8 @@ class Subscriptions:
                 return False
             if not self.subs:
                 return ev.name in MYEVENTS
-        if not self.subs and self.my_uuid is None:
-            return False
-        if ev.name == "BACKGROUND_JOB" or "ALL" in self.subs or self.my_uuid is not None and not self.subs:
-            ok = "ALL" in self.subs or ev.name in self.subs or self.my_uuid is not None
+        if "ALL" in self.subs:
+            ok = True
         elif ev.get("Event-Name") == "CUSTOM":
             ok = ev.name in self.custom or ("CUSTOM" in self.subs and not self.custom)
         else:
