@@ -89,6 +89,7 @@ CHOSEN = (
     "`show registrations as json` stays `{\"row_count\": 0}` as FreeSWITCH's did while a user was registered; use `sofia status profile internal reg` / `sofia_contact`.",
     "Header values (hostname `sentral-sim`, IPv4 127.0.0.1, codec PCMA once answered) are the simulator's own; header names and order follow the corpus (headers.py).",
     "`log N` is acknowledged but no `log/data` is sent.",
+    "`linger N` reports `Linger-Time: N` but, like plain `linger`, holds the socket until the client leaves.",
     "Digest authentication of REGISTER, SIP/RTP and media are not simulated; a simulated user registers in one step.",
 )
 

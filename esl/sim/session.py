@@ -65,6 +65,7 @@ class Session(Subscriptions, SocketCommands):
         self.filters: list[tuple[str, str]] = []
         self.my_uuid: str | None = None
         self.linger = False
+        self.linger_time = "-1"  # seconds, -1 = until the client leaves
         self.my_done = False
         self.pending_sync: list = []
         self.closed_event = gevent.event.Event()
@@ -142,7 +143,7 @@ class Session(Subscriptions, SocketCommands):
                 self.send(notice("", [("Controlled-Session-UUID", self.my_uuid),
                                       ("Content-Disposition", "linger"),
                                       ("Channel-Name", ev.get("Channel-Name")),
-                                      ("Linger-Time", "-1")]))
+                                      ("Linger-Time", self.linger_time)]))
                 return
             if self.channel is not None:
                 if self.wants(ev):
@@ -229,6 +230,7 @@ class Session(Subscriptions, SocketCommands):
 
     def cmd_linger(self, rest, cmd):
         self.linger = True
+        self.linger_time = rest.split()[0] if rest.split() and rest.split()[0].isdigit() else "-1"
         self.send(reply(f"+OK will linger {rest} seconds" if rest else "+OK will linger"))
 
     def cmd_nolinger(self, rest, cmd):
