@@ -205,6 +205,7 @@ def uuid_hold(switch, arg):
         if peer is not None and peer.current_app == "playback":
             peer.wake("break")
         ch.emit("CHANNEL_UNHOLD")
+        ch.set_callstate("ACTIVE")  # once the re-INVITE completes
     return "+OK Success\n"
 
 

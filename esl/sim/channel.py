@@ -191,6 +191,7 @@ class Channel:
         self.times["progress"] = time.time()
         self.emit("CHANNEL_PROGRESS")
         self.set_callstate("RINGING")
+        self.notify("ring")
 
     def early_media(self) -> None:
         if self.times["progress_media"] or self.hanging:
@@ -213,8 +214,8 @@ class Channel:
         self.codec = self.codec or ("PCMA", "8000", "64000")
         self.variables.setdefault("endpoint_disposition", "ANSWER")
         self.emit("CHANNEL_ANSWER")
+        self.presence("confirmed")  # a SIP caller's dialog is confirmed before the call state moves
         self.set_callstate("ACTIVE")
-        self.presence("confirmed")
         self.notify("answer")
         return True
 

@@ -173,6 +173,13 @@ def _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source
     if originator is not None:
         ch.other_leg = originator
         ch.variables["originator"] = originator.uuid
+
+        def ring_wait(_c, what):  # the bridging A leg follows its B leg's ringing
+            if what == "ring" and originator.answer_state == "answered":
+                originator.set_callstate("RING_WAIT")
+            elif what == "answer" and originator.callstate == "RING_WAIT":
+                originator.set_callstate("ACTIVE")
+        ch.watchers.append(ring_wait)
     switch.add(ch)
     ch.emit("CHANNEL_OUTGOING")
     ch.set_state("CS_INIT")
