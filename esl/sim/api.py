@@ -160,11 +160,16 @@ def uuid_broadcast(switch, arg):
     targets = {"aleg": [ch], "bleg": [ch.bridged], "both": [ch, ch.bridged]}.get(leg, [ch])
     for t in targets:
         if t is not None:
-            if appargs:
-                apps.enqueue(t, app, appargs, private=True)
-            else:
-                apps.enqueue(t, "playback", path, private=True)
+            app_name, app_arg = (app, appargs) if appargs else ("playback", path)
+            apps.enqueue(t, app_name, app_arg, private=broadcast_message(app_name, app_arg))
     return "+OK Message sent\n"
+
+
+def broadcast_message(app: str, arg: str, loops: str = "") -> tuple:
+    """The message uuid_broadcast queues (its headers show in PRIVATE_COMMAND)."""
+    headers = [("call-command", "execute"), ("execute-app-name", app), ("execute-app-arg", arg),
+               ("event-lock", "true"), ("lead-frames", "5")]
+    return "after", headers + ([("loops", loops)] if loops else [])
 
 
 def uuid_record(switch, arg):
@@ -198,7 +203,8 @@ def uuid_hold(switch, arg):
         ch.set_callstate("HELD")
         ch.emit("CHANNEL_HOLD")
         if peer is not None:
-            apps.enqueue(peer, "playback", "local_stream://moh", private=True)
+            apps.enqueue(peer, "playback", "local_stream://moh",
+                         private=broadcast_message("playback", "local_stream://moh", "-1"))
     else:
         ch.times["hold_accum"] += time.time() - ch.times["last_hold"]
         ch.set_callstate("UNHELD")

@@ -82,8 +82,10 @@ def execute(ch: Channel, app: str, arg: str, app_uuid: str, on_done=None, privat
         response = fn(ch, arg) or NONE
     if app not in NO_COMPLETE:
         ch.emit("CHANNEL_EXECUTE_COMPLETE", {**values, "Application-Response": response})
-    if private:
-        ch.emit("PRIVATE_COMMAND")
+    if private:  # the message that carried this application (sendmsg, uuid_broadcast)
+        where, message, body = (*private, "")[:3] if isinstance(private, tuple) else ("after", [], "")
+        ch.emit("PRIVATE_COMMAND", lead=message if where == "lead" else (), body=body,
+                after_core=message if where == "after" else ())
     ch.current_app, ch.current_app_data = prev
     if on_done:
         on_done(response)

@@ -162,11 +162,12 @@ class Channel:
         return [("variable_" + k, v) for k, v in self.variables.items()]
 
     def emit(self, name: str, values: dict[str, str] | None = None, body: str = "",
-             other: bool = True) -> SimEvent:
-        """Fire a channel event: CORE, leading, channel, Other-Leg-*, trailing, variables."""
+             other: bool = True, lead=(), after_core=()) -> SimEvent:
+        """Fire a channel event: [lead], CORE, [after_core], leading, channel, Other-Leg-*,
+        trailing, variables (``lead``/``after_core``: a PRIVATE_COMMAND's message headers)."""
         values = values or {}
         bus = self.switch.bus
-        headers = bus.core(name)
+        headers = [*lead, *bus.core(name), *after_core]
         headers += [(k, values.get(k, "")) for k in LEADING.get(name, ()) if k in values]
         headers += self.channel_block()
         if other:

@@ -65,6 +65,7 @@ class Session(Subscriptions, SocketCommands):
         self.filters: list[tuple[str, str]] = []
         self.my_uuid: str | None = None
         self.linger = False
+        self.messages_seen = 0
         self.linger_time = "-1"  # seconds, -1 = until the client leaves
         self.my_done = False
         self.pending_sync: list = []
@@ -277,6 +278,13 @@ class Session(Subscriptions, SocketCommands):
             loops = int(h.get("loops", "1")) if h.get("loops", "1").isdigit() else 1
             event_uuid = cmd.headers.get("Event-UUID", "")
             sync = self.channel is not None and not self.async_mode
+            # a park loop parses the message and reports it (PRIVATE_COMMAND, client headers
+            # first); an outbound socket's first message and sync mode run outside that loop
+            private = None
+            if self.channel is None or (self.async_mode and self.messages_seen):
+                raw = cmd.line + "\n" + "".join(f"{k}: {v}\n" for k, v in cmd.headers.items()) + "\n"
+                private = ("lead", [("Command", raw), *cmd.headers.items()], cmd.body)
+            self.messages_seen += 1
             if sync:
                 done = gevent.event.Event()
                 self.pending_sync.append(done)
@@ -285,7 +293,7 @@ class Session(Subscriptions, SocketCommands):
                 gevent.spawn(self._sync_reply, done, ch)
                 return
             for _ in range(loops):
-                apps.enqueue(ch, app, arg, event_uuid)
+                apps.enqueue(ch, app, arg, event_uuid, private=private)
         elif command == "hangup":
             ch.hangup(h.get("hangup-cause", "NORMAL_CLEARING"))
             apps.start_runner(ch)
