@@ -63,7 +63,11 @@ def run(ch: Channel) -> None:
 
 def execute(ch: Channel, app: str, arg: str, app_uuid: str, on_done=None, private: bool = False) -> str:
     fn = APPS.get(app)
-    if ch.state not in ("CS_EXECUTE", "CS_SOFT_EXECUTE", "CS_EXCHANGE_MEDIA", "CS_PARK") and not ch.hanging:
+    if app == "uuid_bridge" and not ch.hanging:
+        ch.entered_from = ch.state
+        for state in ("CS_HIBERNATE", "CS_RESET", "CS_SOFT_EXECUTE"):  # the core takes the leg over
+            ch.set_state(state)
+    elif ch.state not in ("CS_EXECUTE", "CS_SOFT_EXECUTE", "CS_EXCHANGE_MEDIA", "CS_PARK") and not ch.hanging:
         ch.set_state("CS_EXECUTE")
     values = {"Application": app}
     if arg:
@@ -221,6 +225,10 @@ def app_bridge_leg(ch: Channel, arg: str) -> str:
         return NONE
     if getattr(ch, "bridge_a", False):
         ch.emit("CHANNEL_BRIDGE", {"Bridge-A-Unique-ID": ch.uuid, "Bridge-B-Unique-ID": peer.uuid})
+    elif arg:  # the B side of uuid_bridge moves on to exchanging media
+        if getattr(ch, "entered_from", "") == "CS_PARK":
+            ch.set_state("CS_CONSUME_MEDIA")
+        ch.set_state("CS_EXCHANGE_MEDIA")
     why = _serve(ch, ("transfer", "unbridge"))
     if ch.interrupt == "unbridge":
         ch.interrupt = ""
@@ -230,7 +238,7 @@ def app_bridge_leg(ch: Channel, arg: str) -> str:
     if why == "hangup" or ch.hanging or why == "transfer":
         return NONE
     if ch.variables.get("park_after_bridge") == "true":
-        ch.state = "CS_PARK"
+        ch.set_state("CS_PARK")
         app_park(ch, "")  # the core parks it: CHANNEL_PARK without an application around it
     elif not ch.queue:
         ch.hangup("NORMAL_CLEARING")
@@ -250,6 +258,8 @@ def app_bridge(ch: Channel, arg: str) -> str:
 def _b_leg(ch: Channel) -> None:
     """The B leg of the ``bridge`` application: no applications of its own; it ends with
     the bridge (FreeSWITCH hangs it up when the A leg leaves)."""
+    if not ch.hanging:
+        ch.set_state("CS_EXCHANGE_MEDIA")
     while not ch.hanging and ch.bridged is not None:
         ch.wait()
     if not ch.hanging:

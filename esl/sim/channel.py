@@ -61,6 +61,7 @@ class Channel:
         self.bridged: "Channel | None" = None
         self.held = False
         self.hanging = False
+        self.profile_ready = True
         self.destroyed = False
         self.current_app = ""
         self.current_app_data = ""
@@ -132,7 +133,10 @@ class Channel:
     def channel_block(self) -> list[tuple[str, str]]:
         out = []
         fields = self._fields()
+        bare = not self.profile_ready  # a new SIP leg before its caller profile is attached
         for key in CHANNEL:
+            if bare and (key.startswith("Caller-") or key == "Channel-Presence-ID"):
+                continue
             value = fields.get(key)
             if value is None:
                 if key in CHANNEL_OPTIONAL:
@@ -274,12 +278,12 @@ class Channel:
         """After the application unwound: the reporting/destroy tail of a hangup."""
         if self.destroyed:
             return
-        if self.recordings:
-            self.switch.recorder.stop(self, "all")  # media bugs close before the reporting state
         self.set_state("CS_HANGUP")
         self.set_callstate("HANGUP")
-        self.set_state("CS_REPORTING")
+        if self.recordings:
+            self.switch.recorder.stop(self, "all")  # media bugs close in the hangup state
         self.presence("terminated")
+        self.set_state("CS_REPORTING")
         self.emit("CHANNEL_HANGUP_COMPLETE")
         self.destroyed = True
         self.notify("complete")

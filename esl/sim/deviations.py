@@ -45,7 +45,6 @@ DEVIATIONS = (
     Deviation("event", "HEARTBEAT", "wall-clock driven (every 20 s); covered by tests/test_sim_basics.py with a short interval"),
     Deviation("event", "RE_SCHEDULE", "follows HEARTBEAT (wall-clock driven)"),
     Deviation("event", "API", "emitted after every api command as FreeSWITCH does (corpus 06 matches when compared), but in corpus 03 the last command's API event raced with the client's exit and was never captured"),
-    Deviation("event", "CHANNEL_STATE", "intermediate core states (CS_HIBERNATE, CS_RESET, CS_SOFT_EXECUTE, CS_EXCHANGE_MEDIA, CS_CONSUME_MEDIA) depend on FreeSWITCH's threads; the simulator emits the main ones"),
     Deviation("event", "CHANNEL_CALLSTATE", "emitted and in the corpus' order except where FreeSWITCH's own thread timing varies within the corpus: a loopback A leg goes ACTIVE before its park in 03 but after it in 01, and ACTIVE follows CHANNEL_UNHOLD after `hold off` but precedes it after `hold toggle` (03)"),
     # --- outside calls the simulator cannot reproduce
     Deviation("channel", "sofia/internal/0000000000@", "FreeSWITCH dialling itself (sofia/internal/x@127.0.0.1) creates an inbound leg; the simulator answers NO_ROUTE_DESTINATION directly"),

@@ -154,7 +154,9 @@ class Simulator:
         ch.variables["sip_to_user"] = destination
         ch.variables["presence_id"] = f"{caller_number}@127.0.0.1"
         sw.add(ch)
+        ch.profile_ready = False
         ch.set_state("CS_NEW")
+        ch.profile_ready = True
         ch.set_state("CS_INIT")
         ch.emit("CHANNEL_CREATE")
         ch.set_callstate("RINGING")
