@@ -33,7 +33,6 @@ DEVIATIONS = (
     Deviation("event", "MEDIA_BUG_START", "media bugs (recording, eavesdrop taps) are internal to FreeSWITCH's media path"),
     Deviation("event", "MEDIA_BUG_STOP", "media bugs are internal to FreeSWITCH's media path"),
     Deviation("event", "CALL_UPDATE", "SIP re-INVITE/caller-id flips have no simulated SIP stack"),
-    Deviation("event", "CHANNEL_UUID", "loopback renames its A leg to origination_uuid; the simulator creates it with that uuid"),
     # --- SIP registration details
     Deviation("event", "sofia::pre_register", "digest challenge steps are not simulated (simulated users register in one step)"),
     Deviation("event", "sofia::register_attempt", "digest challenge steps are not simulated"),

@@ -39,6 +39,7 @@ CALLING = {
     "CHANNEL_UNBRIDGE": ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", "1879"),
     "CHANNEL_UNHOLD": ("switch_ivr.c", "switch_ivr_unhold", "1638"),
     "CHANNEL_UNPARK": ("switch_ivr.c", "switch_ivr_park", "1213"),
+    "CHANNEL_UUID": ("switch_core_session.c", "switch_core_session_set_uuid", "2056"),
     "DTMF": ("switch_channel.c", "switch_channel_dequeue_dtmf", "678"),
     "HEARTBEAT": ("switch_core.c", "send_heartbeat", "95"),
     "PLAYBACK_START": ("switch_ivr_play_say.c", "switch_ivr_play_file", "1649"),
@@ -61,6 +62,7 @@ LEADING = {
     "CHANNEL_BRIDGE": ("Bridge-A-Unique-ID", "Bridge-B-Unique-ID"),
     "CHANNEL_UNBRIDGE": ("Bridge-A-Unique-ID", "Bridge-B-Unique-ID"),
     "CHANNEL_CALLSTATE": ("Original-Channel-Call-State", "Channel-Call-State-Number"),
+    "CHANNEL_UUID": ("Old-Unique-ID",),
 }
 
 # The channel block in wire order; names in CHANNEL_OPTIONAL appear only when set.

@@ -181,6 +181,9 @@ def _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source
                 originator.set_callstate("ACTIVE")
         ch.watchers.append(ring_wait)
     switch.add(ch)
+    if source == "mod_loopback" and "origination_uuid" in variables:
+        # loopback creates its A leg first, then renames it to origination_uuid
+        ch.emit("CHANNEL_UUID", {"Old-Unique-ID": str(uuidlib.uuid4())})
     ch.emit("CHANNEL_OUTGOING")
     ch.set_state("CS_INIT")
     ch.emit("CHANNEL_CREATE")
