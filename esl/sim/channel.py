@@ -56,7 +56,8 @@ class Channel:
         self.callstate = "DOWN"
         self.answer_state = "ringing" if direction == "inbound" else "ringing"
         self.hangup_cause = ""
-        self.codec: tuple[str, str, str] | None = None
+        # loopback and null legs carry L16 from the start; SIP legs get a codec with media (answer/183)
+        self.codec: tuple[str, str, str] | None = ("L16", "8000", "128000") if source in ("mod_loopback", "mod_null") else None
         self.other_leg: "Channel | None" = None  # Other-Leg-* source (originator / bridge peer)
         self.bridged: "Channel | None" = None
         self.held = False

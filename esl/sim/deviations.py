@@ -56,12 +56,6 @@ DEVIATIONS = (
     Deviation("header", "Caller-Username", "SIP From user (no SIP stack)"),
     Deviation("header", "Caller-Dialplan", "set by the endpoint module; differs between sofia/loopback legs"),
     Deviation("header", "Caller-Transfer-Source", "kept across later transfers by FreeSWITCH"),
-    Deviation("header", "Channel-Read-Codec-Name", "codec headers appear once media is up; media is not simulated"),
-    Deviation("header", "Channel-Read-Codec-Rate", "codec (no media)"),
-    Deviation("header", "Channel-Read-Codec-Bit-Rate", "codec (no media)"),
-    Deviation("header", "Channel-Write-Codec-Name", "codec (no media)"),
-    Deviation("header", "Channel-Write-Codec-Rate", "codec (no media)"),
-    Deviation("header", "Channel-Write-Codec-Bit-Rate", "codec (no media)"),
     Deviation("header", "Other-Leg-*", "the other leg's profile follows SIP caller-id flips"),
     Deviation("header", "Other-Type", "originator/originatee bookkeeping of FreeSWITCH's originate"),
 )
