@@ -54,8 +54,6 @@ DEVIATIONS = (
     Deviation("header", "Caller-Orig-Caller-ID-Name", "depends on SIP caller-id flips"),
     Deviation("header", "Caller-Network-Addr", "SIP network address of the far end (no SIP stack)"),
     Deviation("header", "Caller-Username", "SIP From user (no SIP stack)"),
-    Deviation("header", "Caller-Dialplan", "set by the endpoint module; differs between sofia/loopback legs"),
-    Deviation("header", "Caller-Transfer-Source", "kept across later transfers by FreeSWITCH"),
     Deviation("header", "Other-Leg-*", "the other leg's profile follows SIP caller-id flips"),
     Deviation("header", "Other-Type", "originator/originatee bookkeeping of FreeSWITCH's originate"),
 )

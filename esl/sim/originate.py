@@ -167,7 +167,7 @@ def place(switch, dialstring: str, originator: Channel | None = None):
 
 def _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source, originator):
     ch = Channel(switch, uuid, name, "outbound", caller_name=cid_name, caller_number=cid_num,
-                 destination=dest, source=source, dialplan="" if source != "mod_loopback" else "XML",
+                 destination=dest, source=source, dialplan="XML" if source == "mod_loopback" or originator is not None else "",
                  variables={k: v for k, v in variables.items()})
     ch.profile["callee_number"] = cid_num
     if originator is not None:

@@ -150,6 +150,7 @@ class Switch:
             ch.profile["transfer_source"] = f"{int(time.time())}:{ch.uuid}:bl_xfer:{destination}"
             ch.profile["rdnis"] = ch.profile["destination"]
             ch.profile["destination"] = destination
+            ch.profile["dialplan"] = "XML"
             ch.times["transfer"] = time.time()
             ch.queue.clear()
         apps_list = self.dialplan.route(destination, ch)
@@ -184,7 +185,9 @@ class Switch:
                 ch.bridged.wake("unbridge")
                 ch.wake("unbridge")
         self.join(a, b)
+        now = int(time.time())
         for ch, peer in ((a, b), (b, a)):
+            ch.profile["transfer_source"] = f"{now}:{ch.uuid}:uuid_br:{peer.uuid}"
             apps.enqueue(ch, "uuid_bridge", peer.uuid, front=True)
             ch.wake("bridge")
 
