@@ -36,3 +36,28 @@ def test_given_free_agent_when_caller_dials_main_number_then_bridged_and_journal
     finally:
         proc.stop()
         store.close()
+
+
+def test_given_agent_ringing_when_caller_hangs_up_then_agent_leg_cancelled_over_tcp(simulator, pg_url):
+    deployment = a_deployment(simulator.port, agents=("1000",), database_url=pg_url, ring_timeout=30)
+    simulator.add_user("1000", action="answer", ring=500.0)  # 10 s at the fixture's time factor
+    store = open_store(pg_url)
+    proc = EngineProcess(deployment, store, login_all=True).start(ready_timeout=10)
+    try:
+        until(lambda: proc.engine.agents["a1000"].state.value == "available", message="agent available")
+        caller = simulator.place_call(MAIN_NUMBER, caller_number="4791234567")
+        until(lambda: proc.engine.agents["a1000"].state.value == "offered", timeout=10, message="agent rings")
+        agent_legs = lambda: [ch for ch in simulator.channels.values()
+                              if ch.variables.get("cc_caller_uuid") == caller.uuid]
+        until(agent_legs, message="agent leg exists in the switch")
+        simulator.hangup(caller.uuid)
+        until(lambda: not agent_legs(), timeout=10, message="agent leg cancelled: no ghost call")
+        until(lambda: proc.engine.agents["a1000"].state.value == "available", timeout=10, message="agent free")
+        ixid = store.journal()[0].interaction
+        until(lambda: "ended" in _kinds(store, ixid), timeout=10, message="journal closed")
+        kinds = _kinds(store, ixid)
+        assert "abandoned" in kinds and "answered" not in kinds
+        assert store.verify_journal(ixid) == []
+    finally:
+        proc.stop()
+        store.close()
