@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from gevent import pywsgi
 
 from agent_ui.app import WebConfig, WebServices, create_app
-from agent_ui import realtime, wallboard
+from agent_ui import presence_push, realtime, wallboard
 from dialplan.xml_curl import make_blueprint
 from store.directory import DirectoryStore
 
@@ -39,6 +39,7 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     app.register_blueprint(wallboard.bp)
     app.register_blueprint(make_blueprint(deployment_source))
     socketio = realtime.attach(app, engine_source)
+    presence_push.attach(socketio, app)
     return app, socketio
 
 
