@@ -643,9 +643,10 @@ def machine() -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="scripts/bench acd", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="scripts/bench acd", description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--quick", action="store_true", help="short steps, two rates, memory at 1,000 only")
-    p.add_argument("--only", default="throughput,memory,recovery")
+    p.add_argument("--only", default="throughput,memory,recovery",
+                   help="comma-separated parts to run: throughput, memory, recovery (default: all)")
     p.add_argument("--rates", default="", help="comma-separated arrival rates (calls/s) to step through")
     p.add_argument("--seconds", type=float, default=0.0, help="traffic seconds per rate step")
     p.add_argument("--agents", type=int, default=300, help="simulated answering softphones")
