@@ -23,7 +23,7 @@ def test_every_state_has_a_row_in_its_table():
 
 @pytest.mark.parametrize("state,event,following", AGENT_LEGAL, ids=lambda v: getattr(v, "value", v))
 def test_agent_transition_is_taken_and_logged_once(state, event, following, caplog):
-    caplog.set_level(logging.INFO, logger="engine.machine")
+    caplog.set_level(logging.DEBUG, logger="engine.machine")
     assert step(AGENT_TABLE, "agent alice", state, event) is following
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [f"agent alice: {state.value} -[{event.value}]-> {following.value}"]
