@@ -74,7 +74,7 @@ def agent_record(snap: Mapping, at: datetime) -> AgentStateRecord:
 
 class Runtime:
     def __init__(self, engine, *, executor, writer, notify: Callable[[fx.Notify], None] | None = None,
-                 clock: Callable[[], datetime] = _utcnow, workers: int = 8):
+                 clock: Callable[[], datetime] = _utcnow, workers: int = 32):
         self.engine = engine
         self.executor = executor
         self.writer = writer
