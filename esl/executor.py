@@ -18,7 +18,7 @@ from typing import Callable, Mapping, Protocol
 from engine import effects as fx
 from engine import events as ev
 from esl import commands
-from esl.errors import CommandFailed, ESLError
+from esl.errors import CommandFailed, ESLError, LocalError
 
 log = logging.getLogger(__name__)
 
@@ -68,36 +68,108 @@ def plan(effect) -> list[Command]:
 
 
 class Executor:
+    """Performs call-control effects on their node (one effect at a time per caller).
+
+    Originates are tracked from `begin()` (called in effect order, before the originate's
+    own greenlet starts) until FreeSWITCH answers the job: a Hangup of such a leg that
+    finds no channel yet (the bgapi thread has not created it) is retried briefly and, if
+    the originate still succeeds later, performed then — a caller who leaves while the
+    agent's phone starts ringing never leaves a ringing phone behind.
+    """
+
     def __init__(self, nodes: Mapping[str, ApiPort], post: Callable[[object], None],
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, pause: Callable[[float], None] | None = None):
         self._nodes = nodes
         self._post = post
         self._clock = clock
         self._timeout = timeout
+        self._pause = pause or _gevent_pause
+        self._originating: dict[str, str] = {}  # leg uuid -> hangup cause asked meanwhile ("" = none)
+
+    def begin(self, effect) -> None:
+        if isinstance(effect, fx.Originate):
+            self._originating.setdefault(effect.leg_uuid, "")
 
     def run(self, effect) -> None:
         node = self._nodes.get(effect.node)
         if node is None:
-            log.error("effect for unknown node %s: %r", effect.node, effect)
+            log.error("%s for unknown node %s", type(effect).__name__, effect.node)
+            self._fail_originate(effect, "UNKNOWN_NODE")
             return
-        for command in plan(effect):
+        try:
+            planned = plan(effect)
+        except LocalError as exc:  # our bug (e.g. an undiallable callback number): never silent
+            log.error("%s on %s not sent (%s): %s", type(effect).__name__, effect.node, exc.error_id, exc)
+            self._fail_originate(effect, "INVALID_NUMBER_FORMAT")
+            return
+        if isinstance(effect, fx.Originate):
+            self._originate(node, effect, planned[0])
+        elif isinstance(effect, fx.Hangup):
+            self._hangup(node, effect, planned[0])
+        else:
+            for command in planned:
+                if not self._send(node, effect, command):
+                    return
+
+    def _send(self, node, effect, command: Command) -> bool:
+        try:
+            node.api(command.text, timeout=self._timeout)
+            return True
+        except CommandFailed as exc:
+            log.warning("%s refused on %s: %s", type(effect).__name__, effect.node, exc.reply)
+        except ESLError as exc:
+            log.warning("%s on %s failed (%s): %s", type(effect).__name__, effect.node, exc.error_id, exc)
+        return False
+
+    def _originate(self, node, effect: fx.Originate, command: Command) -> None:
+        self.begin(effect)
+        ok = False
+        try:
+            node.bgapi(command.text, timeout=effect.timeout + self._timeout)  # -ERR raises CommandFailed
+            ok = True
+        except CommandFailed as exc:
+            self._post(ev.LegFailed(effect.node, effect.leg_uuid, exc.cause or "UNKNOWN", self._clock()))
+        except ESLError as exc:
+            log.warning("Originate on %s failed (%s): %s", effect.node, exc.error_id, exc)
+            self._post(ev.LegFailed(effect.node, effect.leg_uuid,
+                                    "ESL_" + exc.error_id.rsplit(".", 1)[-1].upper(), self._clock()))
+        finally:
+            cause = self._originating.pop(effect.leg_uuid, "")
+        if ok and cause:
+            log.info("leg %s answered after its hangup was asked: hanging up now", effect.leg_uuid)
+            self._send(node, fx.Hangup(effect.node, effect.leg_uuid, cause),
+                       Command(commands.uuid_kill(effect.leg_uuid, cause)))
+
+    def _hangup(self, node, effect: fx.Hangup, command: Command, tries: int = 6) -> None:
+        delay = 0.05
+        for attempt in range(tries):
             try:
-                if command.background:
-                    result = node.bgapi(command.text, timeout=effect.timeout + self._timeout)
-                    if result.startswith("-ERR"):
-                        raise CommandFailed(command.text, result)
-                else:
-                    node.api(command.text, timeout=self._timeout)
-            except CommandFailed as exc:
-                if isinstance(effect, fx.Originate):
-                    self._post(ev.LegFailed(effect.node, effect.leg_uuid, exc.cause or "UNKNOWN", self._clock()))
-                elif isinstance(effect, fx.Hangup) and "No such channel" in exc.reply:
-                    log.debug("hangup of %s: already gone", effect.uuid)  # the other leg's hangup took it
-                else:
-                    log.warning("%s refused on %s: %s", type(effect).__name__, effect.node, exc.reply)
-            except ESLError as exc:
-                log.warning("%s on %s failed (%s): %s", type(effect).__name__, effect.node, exc.error_id, exc)
-                if isinstance(effect, fx.Originate):
-                    self._post(ev.LegFailed(effect.node, effect.leg_uuid, "ESL_" + exc.error_id.rsplit(".", 1)[-1].upper(), self._clock()))
+                node.api(command.text, timeout=self._timeout)
                 return
+            except CommandFailed as exc:
+                if "No such channel" not in exc.reply:
+                    log.warning("Hangup refused on %s: %s", effect.node, exc.reply)
+                    return
+                if effect.uuid not in self._originating:
+                    log.debug("hangup of %s: already gone", effect.uuid)  # the other leg's hangup took it
+                    return
+                # the originate is in flight and its channel not created yet: remember, retry
+                self._originating[effect.uuid] = effect.cause
+                if attempt + 1 < tries:
+                    self._pause(delay)
+                    delay *= 2
+            except ESLError as exc:
+                log.warning("Hangup on %s failed (%s): %s", effect.node, exc.error_id, exc)
+                return
+
+    def _fail_originate(self, effect, cause: str) -> None:
+        if isinstance(effect, fx.Originate):
+            self._originating.pop(effect.leg_uuid, None)
+            self._post(ev.LegFailed(effect.node, effect.leg_uuid, cause, self._clock()))
+
+
+def _gevent_pause(seconds: float) -> None:
+    import gevent
+
+    gevent.sleep(seconds)

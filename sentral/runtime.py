@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Mapping
 
 import gevent
 import gevent.event
+import gevent.pool
 import gevent.queue
 
 from engine import effects as fx
@@ -86,6 +87,8 @@ class Runtime:
         self._timers: dict[str, gevent.Greenlet] = {}
         self._workers = [gevent.queue.Queue() for _ in range(workers)]
         self._greenlets: list[gevent.Greenlet] = []
+        self._loop_greenlet: gevent.Greenlet | None = None
+        self._originates = gevent.pool.Group()
         self.handled = 0
         self.errors = 0
 
@@ -97,16 +100,22 @@ class Runtime:
     # -- lifecycle ----------------------------------------------------------------
     def start(self, initial_effects: Iterable = ()) -> "Runtime":
         self._dispatch(list(initial_effects))
-        self._greenlets = [gevent.spawn(self._loop), gevent.spawn(self._releaser)]
+        self._loop_greenlet = gevent.spawn(self._loop)
+        self._greenlets = [gevent.spawn(self._releaser)]
         self._greenlets += [gevent.spawn(self._worker, q) for q in self._workers]
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        """No new decisions, then everything decided is committed, then nothing more acts."""
         self.inbox.put(_STOP)
-        for timer in self._timers.values():
-            timer.kill(block=False)
+        if self._loop_greenlet is not None:
+            self._loop_greenlet.join(timeout)
         self.writer.flush(timeout)
         gevent.killall(self._greenlets, timeout=timeout)
+        self._originates.kill(timeout=timeout)
+        for timer in list(self._timers.values()):
+            timer.kill(block=False)
+        self._timers.clear()
 
     # -- the single writer -----------------------------------------------------------
     def _loop(self) -> None:
@@ -114,14 +123,17 @@ class Runtime:
             item = self.inbox.get()
             if item is _STOP:
                 return
-            try:
-                effects = self.engine.handle(item)
-            except Exception:  # a bug in one decision must not stop the switchboard
+            try:  # a bug in one decision must not stop the switchboard
+                self._dispatch(self.engine.handle(item))
+                self.handled += 1
+            except Exception:
                 self.errors += 1
-                log.exception("engine failed on %r", item)
-                continue
-            self.handled += 1
-            self._dispatch(effects)
+                log.exception("engine failed on %s", type(item).__name__)  # no caller data in logs
+
+    def _call_key(self, effect) -> str:
+        """Effects of one call share a worker: keyed by the interaction owning the leg."""
+        uuid = getattr(effect, "uuid", None) or getattr(effect, "a_uuid", None) or getattr(effect, "leg_uuid", "")
+        return self.engine.by_leg.get(uuid, uuid)
 
     def _dispatch(self, effects: list) -> None:
         rows, actions = [], []
@@ -131,12 +143,14 @@ class Runtime:
                 rows.append(effect)
             elif isinstance(effect, fx.Notify) and effect.topic == "interaction_changed":
                 rows.append(interaction_record(effect.payload, at))
-                actions.append(effect)
+                actions.append((effect, ""))
             elif isinstance(effect, fx.Notify) and effect.topic == "agent_changed":
                 rows.append(agent_record(effect.payload, at))
-                actions.append(effect)
+                actions.append((effect, ""))
+            elif isinstance(effect, fx.CALL_CONTROL):
+                actions.append((effect, self._call_key(effect)))
             else:
-                actions.append(effect)
+                actions.append((effect, ""))
         if rows:
             self.writer.put_many(rows)
         if actions:
@@ -152,10 +166,13 @@ class Runtime:
             while not self.writer.flush(timeout=30.0):
                 log.warning("store writer has not committed for 30 s; call-control effects held")
             for actions in groups:
-                for effect in actions:
-                    self._perform(effect)
+                for effect, key in actions:
+                    try:
+                        self._perform(effect, key)
+                    except Exception:
+                        log.exception("performing %s failed", type(effect).__name__)
 
-    def _perform(self, effect) -> None:
+    def _perform(self, effect, key: str) -> None:
         if isinstance(effect, fx.ScheduleTimer):
             self._schedule(effect)
         elif isinstance(effect, fx.CancelTimer):
@@ -163,17 +180,16 @@ class Runtime:
             if timer is not None:
                 timer.kill(block=False)
         elif isinstance(effect, fx.Notify):
-            try:
-                self.notify(effect)
-            except Exception:
-                log.exception("notification %s failed", effect.topic)
+            self.notify(effect)
         elif isinstance(effect, fx.Originate):
-            gevent.spawn(self.executor.run, effect)
+            # registered now, in effect order, so a Hangup of this leg queued after it knows
+            # the originate is in flight; the job itself waits for the answer in its own greenlet
+            self.executor.begin(effect)
+            self._originates.spawn(self.executor.run, effect)
         elif isinstance(effect, fx.CALL_CONTROL):
-            key = getattr(effect, "uuid", None) or getattr(effect, "a_uuid", "")
             self._workers[zlib.crc32(key.encode()) % len(self._workers)].put(effect)
         else:
-            log.warning("no performer for %r", effect)
+            log.warning("no performer for %s", type(effect).__name__)
 
     def _schedule(self, effect: fx.ScheduleTimer) -> None:
         old = self._timers.pop(effect.key, None)
@@ -193,7 +209,7 @@ class Runtime:
             try:
                 self.executor.run(effect)
             except Exception:
-                log.exception("executing %r failed", effect)
+                log.exception("executing %s failed", type(effect).__name__)
 
     # -- views ------------------------------------------------------------------------
     @property
