@@ -67,6 +67,7 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
 
 
 def resync(eng, e: ev.NodeResynced) -> None:
+    was_down = e.node in eng.down_nodes
     eng.down_nodes.discard(e.node)
     live = {c.uuid: c for c in e.channels}
     for leg in [leg for leg, node in eng.cancelled.items() if node == e.node and leg not in live]:
@@ -77,6 +78,10 @@ def resync(eng, e: ev.NodeResynced) -> None:
     for ix in eng.calls.values():                      # routing held back while the node was away
         if ix.node == e.node and ix.state in ROUTABLE:
             eng.want_route_call(ix)
+    if was_down:
+        # what we asked of this node while its Event Socket was down never reached it
+        # (answer, variables, notice, music): ask again for every caller still waiting
+        _resume_callers(eng, e.node, reassert=True)
 
 
 def _track(eng, ix: Interaction) -> None:
@@ -191,11 +196,30 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
         eng.want_route_call(ix)
 
 
-def _resume_callers(eng) -> None:
-    """What the caller hears was lost with the old process: start it again."""
+_CHANNEL_STATE = {CallState.QUEUED: "queued", CallState.OFFERING: "queued", CallState.CALLBACK: "callback",
+                  CallState.CONNECTED: "connected", CallState.OVERFLOWED: "overflowed"}
+
+
+def channel_variables(ix: Interaction) -> dict[str, str]:
+    """Everything recovery reads back from the caller's channel (see the module header)."""
+    v = {"cc_interaction_id": ix.id, "cc_tenant": ix.tenant, "cc_queue": ix.queue,
+         "cc_entered_at": ix.position_at.isoformat(), "cc_priority": str(ix.priority), "cc_seq": str(ix.seq)}
+    if ix.queue_entered_at:
+        v["cc_queue_entered_at"] = ix.queue_entered_at.isoformat()
+    if ix.state in _CHANNEL_STATE:
+        v["cc_state"] = _CHANNEL_STATE[ix.state]
+    return v
+
+
+def _resume_callers(eng, node: str | None = None, reassert: bool = False) -> None:
+    """What the caller hears was lost with the old process (or with the node's Event
+    Socket): start it again. `reassert` also answers the caller and writes its channel
+    variables again, for effects that may never have reached the node."""
     for ix in list(eng.calls.values()):
-        if not ix.uuid or ix.node in eng.down_nodes:
+        if not ix.uuid or ix.node in eng.down_nodes or (node is not None and ix.node != node):
             continue
+        if reassert and ix.state in (CallState.ARRIVED, CallState.NOTICE, CallState.QUEUED, CallState.OFFERING):
+            eng.emit(fx.Answer(ix.node, ix.uuid), fx.SetVariables(ix.node, ix.uuid, channel_variables(ix)))
         if ix.state in (CallState.ARRIVED, CallState.NOTICE):
             ix.state, ix.playing, ix.playlist = CallState.ARRIVED, "", []
             callflow.start(eng, ix)                 # the notice must be heard: play it again

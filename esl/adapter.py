@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from typing import Callable, Mapping
+from urllib.parse import unquote
 
 from engine import events as ev
 from esl.protocol import Event
@@ -85,9 +86,28 @@ def translate(node: str, event: Event, clock: Callable[[], datetime] = _now):
     return None
 
 
+def parse_dump(text: str) -> dict[str, str]:
+    """`uuid_dump <uuid> json` output (a flat JSON object), or the plain `Name: value` lines
+    (URL-encoded values) some FreeSWITCH builds answer with; ValueError if neither."""
+    text = text.strip()
+    if text.startswith("{"):
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("uuid_dump json is not an object")
+        return {str(k): str(v) for k, v in data.items()}
+    out = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(": ")
+        if sep:
+            out[name] = unquote(value)
+    if "Unique-ID" not in out:
+        raise ValueError("uuid_dump output without Unique-ID")
+    return out
+
+
 def snapshot_from_dump(node: str, dump: str | Mapping[str, str]) -> ev.ChannelSnapshot:
-    """`uuid_dump <uuid> json` (a flat JSON object of the channel's headers) -> snapshot."""
-    h = json.loads(dump) if isinstance(dump, str) else dump
+    """One channel's `uuid_dump` -> the snapshot recovery works from."""
+    h = parse_dump(dump) if isinstance(dump, str) else dump
     created = h.get("Caller-Channel-Created-Time", "")
     created_at = (datetime.fromtimestamp(int(created) / 1e6, tz=timezone.utc)
                   if created.isdigit() and created != "0" else _now())
@@ -101,12 +121,6 @@ def snapshot_from_dump(node: str, dump: str | Mapping[str, str]) -> ev.ChannelSn
         caller_name=h.get("Caller-Caller-ID-Name", ""),
         created_at=created_at, bridged_to=bridged, variables=cc_variables(h),
     )
-
-
-def channel_uuids(show_channels_json: str) -> list[str]:
-    """The uuids in `show channels as json` (`{"row_count": 0}\\n` when empty)."""
-    data = json.loads(show_channels_json)
-    return [row["uuid"] for row in data.get("rows", ()) if row.get("uuid")]
 
 
 def registered_users(sofia_status_reg: str) -> set[str]:

@@ -147,3 +147,9 @@ def uuid_record(uuid: str, action: str, file_path: str) -> str:
 
 def uuid_dump_json(uuid: str) -> str:
     return f"uuid_dump {token(uuid, 'uuid')} json"
+
+
+def sofia_registrations(profile: str = "internal") -> str:
+    """`sofia status profile <p> reg`: the softphones registered on a SIP profile (the
+    `show registrations` table stays empty on a stock build: FACTS.md)."""
+    return f"sofia status profile {token(profile, 'profile')} reg"

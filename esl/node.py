@@ -100,6 +100,7 @@ class Node:
 
     def __init__(self, spec: NodeSpec, inbox: gevent.queue.Queue, *,
                  subscriptions: Iterable[str] = SUBSCRIPTIONS, on_resync: ResyncHook | None = None,
+                 on_down: Callable[[str], None] | None = None,
                  timeout: float = 5.0, heartbeat_interval: float = 20.0, heartbeat_misses: float = 3,
                  reply_stall: float = 60.0, backoff: tuple[float, float] = (0.5, 30.0),
                  rand: Callable[[], float] = random.random):
@@ -108,6 +109,7 @@ class Node:
         self.inbox = inbox
         self.subscriptions = tuple(dict.fromkeys([*subscriptions, *REQUIRED_EVENTS]))
         self.on_resync = on_resync
+        self.on_down = on_down  # called with the node's name when a connection that was UP ends
         self.timeout = timeout
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_misses = heartbeat_misses
@@ -222,6 +224,11 @@ class Node:
             self._conn = self._session = None
             if self.state is not State.STOPPED and not self._stopping:
                 self._move(Step.FAILED)
+            if got_up and self.on_down is not None:
+                try:
+                    self.on_down(self.name)
+                except Exception:  # the hook is the engine's; its bug must not stop reconnection
+                    log.exception("esl %s: down hook failed", self.name)
         return got_up
 
     def _resync(self, conn: ESLConnection) -> None:
@@ -258,6 +265,7 @@ class NodePool(Mapping):
 
     def __init__(self, specs: Iterable[NodeSpec | tuple[str, str, int, str]], *,
                  inbox: gevent.queue.Queue | None = None, on_resync: ResyncHook | None = None,
+                 on_down: Callable[[str], None] | None = None,
                  **node_options):
         self.inbox = inbox if inbox is not None else gevent.queue.Queue()
         self._nodes: dict[str, Node] = {}
@@ -265,7 +273,7 @@ class NodePool(Mapping):
             spec = spec if isinstance(spec, NodeSpec) else NodeSpec(*spec)
             if spec.name in self._nodes:
                 raise ValueError(f"two nodes named {spec.name!r}")
-            self._nodes[spec.name] = Node(spec, self.inbox, on_resync=on_resync, **node_options)
+            self._nodes[spec.name] = Node(spec, self.inbox, on_resync=on_resync, on_down=on_down, **node_options)
 
     def __getitem__(self, name: str) -> Node:
         return self._nodes[name]

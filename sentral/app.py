@@ -8,18 +8,21 @@ Start-up order (restart without losing a call):
    and the registered softphones (`sofia status profile internal reg`);
 2. `engine.recovery.recover()` rebuilds the engine from those channels plus the stored
    agent states and open interactions;
-3. the runtime starts; FreeSWITCH events queued meanwhile are processed after recovery
-   (the engine tolerates the duplicates this can produce).
-Later reconnects post a fresh NodeResynced through the same hook.
+3. the runtime starts, then receives what the nodes said since their snapshot.
+
+Ordering rule: a resync is a marker put into the node's own event stream at the moment
+the snapshot starts, and the pump delivers it there. Events FreeSWITCH sent before it are
+superseded by the snapshot; events after it follow it, so a hangup during the snapshot
+can never be undone by the snapshot (no ghost call). A node going down is a marker too
+(NodeLost after that node's last event).
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
-from urllib.parse import unquote
 
 import gevent
 import gevent.event
@@ -27,12 +30,13 @@ import gevent.pool
 
 from engine import effects as fx
 from engine import events as ev
+from engine.agents import AgentState
 from engine.config import Deployment
 from engine.recovery import recover
 from esl import adapter, commands
 from esl.errors import ESLError
 from esl.executor import Executor
-from esl.node import NodePool, NodeSpec
+from esl.node import NodeEvent, NodePool, NodeSpec
 from sentral.runtime import Runtime
 from store.writer import JournalWriter
 
@@ -43,17 +47,17 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def parse_dump(text: str) -> dict[str, str]:
-    """`uuid_dump` output: JSON (`uuid_dump <uuid> json`) or `Name: value` lines (URL-encoded)."""
-    text = text.strip()
-    if text.startswith("{"):
-        return json.loads(text)
-    out = {}
-    for line in text.splitlines():
-        name, sep, value = line.partition(": ")
-        if sep:
-            out[name] = unquote(value)
-    return out
+@dataclass
+class _Resync:
+    """Marker in a node's event stream: its snapshot (set when the dumps are done)."""
+
+    node: str
+    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
+
+
+@dataclass(frozen=True)
+class _Down:
+    node: str
 
 
 class EngineProcess:
@@ -66,40 +70,52 @@ class EngineProcess:
         self.notify = notify
         self.clock = clock
         self.pool = NodePool([NodeSpec(n.name, n.host, n.port, n.password) for n in deployment.nodes],
-                             on_resync=self._on_resync, **(node_options or {}))
+                             on_resync=self._on_resync, on_down=self._on_down, **(node_options or {}))
         self.runtime: Runtime | None = None
         self.writer: JournalWriter | None = None
-        self._first: dict[str, tuple[ev.NodeResynced, set[str]]] = {}
-        self._first_seen = gevent.event.Event()
+        self._buffer: list = []                      # what the nodes said before the runtime existed
+        self._resynced: set[str] = set()             # nodes with a snapshot so far
+        self._resynced_changed = gevent.event.Event()
+        self._registered: dict[str, set[str]] = {}   # node -> SIP users registered there
         self._pump: gevent.Greenlet | None = None
         self.ready_at: float | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, ready_timeout: float = 30.0) -> "EngineProcess":
         started = time.monotonic()
+        self._pump = gevent.spawn(self._pump_events)
         self.pool.start()
         deadline = started + ready_timeout
-        while len(self._first) < len(self.pool) and time.monotonic() < deadline:
-            self._first_seen.wait(max(0.0, deadline - time.monotonic()))
-            self._first_seen.clear()
-        missing = [n for n in self.pool if n not in self._first]
+        while len(self._resynced) < len(self.pool) and time.monotonic() < deadline:
+            self._resynced_changed.wait(max(0.0, deadline - time.monotonic()))
+            self._resynced_changed.clear()
+        missing = [n for n in self.pool if n not in self._resynced]
         if missing:
             log.warning("starting without node(s) %s: their calls wait for them", ", ".join(missing))
         stored_agents = [r.data for r in self.store.load_agent_states().values() if r.data]
         stored_calls = [r.data for r in self.store.open_interactions() if r.data]
-        engine, effects = recover(self.deployment, {n: r.channels for n, (r, _) in self._first.items()},
+        # from here to `self.runtime = ...` nothing yields: the pump cannot slip in between
+        buffered, self._buffer = self._buffer, []
+        first: dict[str, ev.NodeResynced] = {}
+        later = []
+        for item in buffered:
+            if isinstance(item, ev.NodeResynced) and item.node not in first:
+                first[item.node] = item
+            else:
+                later.append(item)
+        engine, effects = recover(self.deployment, {n: r.channels for n, r in first.items()},
                                   agents=stored_agents, interactions=stored_calls, at=self.clock())
         self.writer = JournalWriter(self.store).start()
-        self.runtime = Runtime(engine, executor=Executor(self.pool, post=self._post, clock=self.clock),
-                               writer=self.writer, notify=self.notify, clock=self.clock)
-        self.runtime.start(effects)
-        for _, (_, registered) in self._first.items():
-            self._post_registrations(registered)
+        runtime = Runtime(engine, executor=Executor(self.pool, post=self._post, clock=self.clock),
+                          writer=self.writer, notify=self.notify, clock=self.clock)
+        runtime.start(effects)
+        self.runtime = runtime
+        for item in later:
+            runtime.post(item)
         if self.login_all:
             for aid, agent in engine.agents.items():
-                if agent.state.value == "logged_out":
-                    self._post(ev.AgentLogin(aid, self.clock()))
-        self._pump = gevent.spawn(self._pump_events)
+                if agent.state is AgentState.LOGGED_OUT:
+                    runtime.post(ev.AgentLogin(aid, self.clock()))
         self.ready_at = time.monotonic() - started
         log.info("engine ready in %.2f s: %d call(s) and %d agent record(s) recovered",
                  self.ready_at, len(engine.calls), len(stored_agents))
@@ -131,44 +147,72 @@ class EngineProcess:
         if self.runtime is not None:
             self.runtime.post(item)
 
+    def _deliver(self, node: str, items: list, resync: bool = False) -> None:
+        if self.runtime is not None:
+            for item in items:
+                self.runtime.post(item)
+            return
+        if resync:
+            self._resynced.add(node)
+            self._resynced_changed.set()
+        if node in self._resynced:  # before a node's first snapshot, its events are superseded by it
+            self._buffer.extend(items)
+
     def _pump_events(self) -> None:
         inbox = self.pool.inbox
         while True:
             item = inbox.get()
             try:
-                translated = adapter.translate(item.node, item.event, self.clock)
-            except Exception:
-                log.exception("could not translate %s from %s", item.event.name, item.node)
-                continue
-            if translated is not None:
-                self.runtime.post(translated)
+                if isinstance(item, NodeEvent):
+                    translated = adapter.translate(item.node, item.event, self.clock)
+                    if translated is not None:
+                        self._deliver(item.node, [translated])
+                elif isinstance(item, _Resync):
+                    resynced, registered = item.result.get()
+                    self._registered[item.node] = registered
+                    self._deliver(item.node, [resynced, *self._registrations()], resync=True)
+                elif isinstance(item, _Down):
+                    self._registered.pop(item.node, None)
+                    self._deliver(item.node, [ev.NodeLost(item.node, self.clock()), *self._registrations()])
+            except Exception:  # one bad event or snapshot must not stop the stream
+                log.exception("could not deliver %s", type(item).__name__)
 
-    def _post_registrations(self, registered: set[str]) -> None:
+    def _registrations(self) -> list[ev.RegistrationChanged]:
+        """Every agent's phone: registered on any node that is up (several nodes: the union)."""
         now = self.clock()
-        for agent in self.deployment.agents.values():
-            self._post(ev.RegistrationChanged(agent.sip_user, agent.sip_user in registered, now))
+        registered = set().union(*self._registered.values()) if self._registered else set()
+        return [ev.RegistrationChanged(a.sip_user, a.sip_user in registered, now)
+                for a in self.deployment.agents.values()]
+
+    def _on_down(self, node_name: str) -> None:
+        self.pool.inbox.put(_Down(node_name))
 
     def _on_resync(self, node_name: str, rows: list[dict]) -> None:
+        marker = _Resync(node_name)
+        self.pool.inbox.put(marker)  # here in the node's stream: later events follow the snapshot
+        try:
+            marker.result.set(self._snapshot(node_name, rows))
+        except BaseException as exc:
+            marker.result.set_exception(exc)
+            raise
+
+    def _snapshot(self, node_name: str, rows: list[dict]) -> tuple[ev.NodeResynced, set[str]]:
         node = self.pool[node_name]
         uuids = [row["uuid"] for row in rows if row.get("uuid")]
 
         def dump(uuid: str):
             try:
-                return adapter.snapshot_from_dump(node_name, parse_dump(node.api(commands.uuid_dump_json(uuid))))
+                return adapter.snapshot_from_dump(node_name, node.api(commands.uuid_dump_json(uuid)))
             except ESLError as exc:  # the channel ended between the list and the dump
-                log.debug("resync %s: %s gone (%s)", node_name, uuid, exc)
-                return None
+                log.debug("resync %s: %s gone (%s)", node_name, uuid, exc.error_id)
+            except ValueError:
+                log.warning("resync %s: unreadable uuid_dump of %s; its hangup or park will tell", node_name, uuid)
+            return None
 
         snapshots = tuple(s for s in gevent.pool.Pool(64).imap(dump, uuids) if s is not None)
         try:
-            registered = adapter.registered_users(node.api("sofia status profile internal reg"))
+            registered = adapter.registered_users(node.api(commands.sofia_registrations()))
         except ESLError as exc:
-            log.warning("resync %s: registrations unknown (%s)", node_name, exc)
+            log.warning("resync %s: registrations unknown (%s)", node_name, exc.error_id)
             registered = set()
-        resynced = ev.NodeResynced(node_name, snapshots, self.clock())
-        if self.runtime is None:
-            self._first[node_name] = (resynced, registered)
-            self._first_seen.set()
-            return
-        self.runtime.post(resynced)
-        self._post_registrations(registered)
+        return ev.NodeResynced(node_name, snapshots, self.clock()), registered

@@ -61,3 +61,31 @@ def test_given_agent_ringing_when_caller_hangs_up_then_agent_leg_cancelled_over_
     finally:
         proc.stop()
         store.close()
+
+
+def test_given_waiting_caller_when_switch_connection_restarts_then_node_lost_resynced_and_caller_served(
+        simulator, pg_url):
+    deployment = a_deployment(simulator.port, agents=("1000",), database_url=pg_url)
+    simulator.add_user("1000", action="answer", ring=5.0)
+    store = open_store(pg_url)
+    proc = EngineProcess(deployment, store, login_all=True).start(ready_timeout=10)
+    try:
+        until(lambda: proc.engine.agents["a1000"].state.value == "available", message="agent available")
+        simulator.unregister("1000")   # nobody can take the call yet: it waits
+        until(lambda: proc.engine.agents["a1000"].registered is False, message="phone unregistered")
+        caller = simulator.place_call(MAIN_NUMBER, caller_number="4791234567")
+        until(lambda: caller.uuid in proc.engine.by_leg, message="call queued")
+        ixid = proc.engine.by_leg[caller.uuid]
+        connections = proc.pool["fs1"].connections
+        simulator.add_user("1000", action="answer", ring=5.0)   # registers again while we are away
+        simulator.restart(keep_channels=True)
+        until(lambda: proc.pool["fs1"].connections > connections, timeout=15, message="reconnected")
+        until(lambda: caller.uuid in simulator.channels and simulator.channels[caller.uuid].bridged is not None,
+              timeout=15, message="the waiting caller reached the agent after the resync")
+        assert proc.engine.by_leg[caller.uuid] == ixid, "same interaction: place kept across the reconnect"
+        simulator.hangup(caller.uuid)
+        until(lambda: "ended" in _kinds(store, ixid), timeout=10, message="journal closed")
+        assert store.verify_journal(ixid) == []
+    finally:
+        proc.stop()
+        store.close()

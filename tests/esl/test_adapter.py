@@ -5,6 +5,7 @@ import json
 
 from engine import events as ev
 from esl import adapter, protocol
+from esl.channels import parse_show_channels
 from tests.conftest import corpus_files, corpus_messages
 
 
@@ -46,8 +47,8 @@ def test_show_channels_and_registrations_parsers_on_real_replies(corpus):
     empty = [b for b in bodies if b.startswith('{"row_count": 0}')]
     rows = [b for b in bodies if b.startswith('{"row_count":') and '"rows"' in b]
     assert empty and rows
-    assert adapter.channel_uuids(empty[0]) == []
-    assert all(len(u) == 36 for u in adapter.channel_uuids(rows[0]))
+    assert parse_show_channels(empty[0]) == []
+    assert all(len(r["uuid"]) == 36 for r in parse_show_channels(rows[0]))
     reg = [b for b in bodies if b.lstrip().startswith("Registrations:")]
     assert adapter.registered_users(reg[0]) == {"1000"}
 
@@ -59,3 +60,12 @@ def test_snapshot_from_dump_keeps_cc_variables():
     snap = adapter.snapshot_from_dump("fs1", dump)
     assert snap.answered and snap.variables == {"cc_tenant": "nav", "cc_entered_at": "2026-11-25T22:00:00+00:00"}
     assert snap.created_at.year == 2026
+
+
+def test_uuid_dump_in_plain_lines_is_read_like_json_and_garbage_refused():
+    plain = "Unique-ID: u2\nAnswer-State: ringing\nvariable_cc_queue: a%20b\n"
+    snap = adapter.snapshot_from_dump("fs1", plain)
+    assert snap.uuid == "u2" and not snap.answered and snap.variables == {"cc_queue": "a b"}
+    import pytest
+    with pytest.raises(ValueError):
+        adapter.snapshot_from_dump("fs1", "-ERR No such channel!")

@@ -19,7 +19,6 @@ from esl.channels import parse_show_channels
 from esl.errors import CommandFailed
 from esl.executor import Executor
 from esl.node import NodePool, NodeSpec
-from sentral.app import parse_dump
 from tests.helpers import until
 
 TARGET = os.environ.get("SENTRAL_TEST_FREESWITCH", "")
@@ -63,7 +62,7 @@ def test_originate_into_park_is_seen_as_a_parked_call_then_killed(node):
     parked = _events(node, "CHANNEL_PARK", leg)[0]
     call = adapter.translate("real", parked)
     assert isinstance(call, ev.CallParked) and call.tenant == "sentral-test"
-    snap = adapter.snapshot_from_dump("real", parse_dump(node.api("real", commands.uuid_dump_json(leg))))
+    snap = adapter.snapshot_from_dump("real", node.api("real", commands.uuid_dump_json(leg)))
     assert snap.variables["cc_tenant"] == "sentral-test"
     assert leg in {row["uuid"] for row in parse_show_channels(node.api("real", "show channels as json"))}
     node.api("real", commands.uuid_kill(leg))
