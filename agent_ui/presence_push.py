@@ -26,6 +26,11 @@ MAX_WATCH = 200
 WEB_SOURCE = "web"
 
 
+def _may_see(user, tenant: str) -> bool:
+    """Least privilege per tenant: a role in that agency, or a centre-wide ("*") role."""
+    return any(t in (tenant, "*") for t, _ in user.roles)
+
+
 def evaluate(directory, key: PersonKey, now):
     """(presence, next change) of one person from the store's absences."""
     person = directory.get_person(key)
@@ -60,14 +65,22 @@ def attach(socketio, app, interval: float = 15.0) -> None:
     def watch(items):
         if request.sid not in watchers or not isinstance(items, list):
             return {"ok": False, "error": "expected a list of {tenant, person_id}"}
-        keys = []
+        username = session.get("user")
+        user = services().users.user(username) if username else None
+        if user is None or not user.active:
+            return {"ok": False, "error": "not logged in"}
+        keys, refused = [], 0
         for item in items[:MAX_WATCH]:
             if isinstance(item, dict) and isinstance(item.get("tenant"), str) and isinstance(item.get("person_id"), str):
-                keys.append(PersonKey(item["tenant"][:64], item["person_id"][:128]))
+                key = PersonKey(item["tenant"][:64], item["person_id"][:128])
+                if _may_see(user, key.tenant):
+                    keys.append(key)
+                else:
+                    refused += 1
         watchers[request.sid] = (keys, PresenceBoard())
         push(request.sid)
         wake.set()
-        return {"ok": True, "watching": len(keys)}
+        return {"ok": True, "watching": len(keys), "refused": refused}
 
     def push(sid: str):
         """Publish what changed for one client; returns the earliest next change."""

@@ -20,7 +20,7 @@ NAMESPACE = "/wallboard"
 
 
 def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
-    socketio = SocketIO(app, async_mode="gevent", cors_allowed_origins=[])
+    socketio = SocketIO(app, async_mode="gevent")  # default: same origin only
     rooms: dict[str, set[str]] = {}
 
     @socketio.on("connect", namespace=NAMESPACE)
@@ -37,7 +37,8 @@ def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
         room = ",".join(sorted(tenants))
         rooms[room] = tenants
         join_room(room)
-        socketio.emit("wallboard", live.snapshot(engine, tenants), to=request.sid, namespace=NAMESPACE)
+        socketio.emit("wallboard", live.snapshot(engine, tenants, services.clock()), to=request.sid,
+                      namespace=NAMESPACE)
         return True
 
     def broadcast():
@@ -48,7 +49,8 @@ def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
                 continue
             for room, tenants in list(rooms.items()):
                 try:
-                    socketio.emit("wallboard", live.snapshot(engine, tenants), to=room, namespace=NAMESPACE)
+                    now = app.extensions["sentral"][1].clock()
+                    socketio.emit("wallboard", live.snapshot(engine, tenants, now), to=room, namespace=NAMESPACE)
                 except Exception:
                     log.exception("wallboard push failed")
 

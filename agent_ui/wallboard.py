@@ -50,7 +50,8 @@ def page():
 @login_required
 def data():
     tenants = _tenants()
-    return jsonify(live.snapshot(engine_source()(), tenants))
+    _, services = current_app.extensions["sentral"]
+    return jsonify(live.snapshot(engine_source()(), tenants, services.clock()))
 
 
 @bp.route("/vendor/<name>")

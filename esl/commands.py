@@ -40,8 +40,10 @@ def path(value: str) -> str:
 
 
 def clean_text(value: str) -> str:
-    """Free text (caller names...) made safe for a command line: no control chars."""
-    return _CONTROL.sub("", str(value)).strip()
+    """Free text (caller names...) made safe for a command line: no control characters,
+    no backslash (FreeSWITCH's escape character in variable lists: a trailing one would
+    swallow our separator)."""
+    return _CONTROL.sub("", str(value)).replace("\\", "/").strip()
 
 
 def originate_value(value: str) -> str:

@@ -23,6 +23,7 @@ def console(tmp_path):
         w.upsert_persons("helsedir", [Person("helsedir", "p1", "Kari", "Nordmann"),
                                       Person("helsedir", "p2", "Ola", "Hansen")], "import")
     store.create_user("op", "pw-operator-1234", roles=[("*", "operator")])
+    store.create_user("navsup", "pw-navsup-1234", roles=[("nav", "supervisor")])
     deployment = a_deployment(8021)
     app, socketio = web.build_app(store, lambda: deployment, lambda: Engine(deployment), secure_cookies=False)
     app.testing = True
@@ -48,7 +49,7 @@ def test_given_watched_persons_then_current_presence_then_change_pushed_when_abs
     assert sio.is_connected("/presence")
     ack = sio.emit("watch", [{"tenant": "helsedir", "person_id": "p1"}, {"tenant": "helsedir", "person_id": "p2"}],
                    namespace="/presence", callback=True)
-    assert ack == {"ok": True, "watching": 2}
+    assert ack == {"ok": True, "watching": 2, "refused": 0}
     first = {c["person_id"]: c for c in _changes(sio)}
     assert first["p1"]["state"] == "busy" and first["p1"]["category"] == "meeting"
     assert first["p2"]["state"] == "free"
@@ -71,3 +72,13 @@ def test_given_bad_watch_list_then_typed_refusal(console):
     sio = socketio.test_client(app, namespace="/presence", flask_test_client=client)
     ack = sio.emit("watch", {"tenant": "x"}, namespace="/presence", callback=True)
     assert ack["ok"] is False
+
+
+def test_given_user_of_another_agency_then_cannot_watch_this_agencys_persons(console):
+    app, socketio, _ = console
+    client = app.test_client()
+    login(client, "navsup", "pw-navsup-1234")
+    sio = socketio.test_client(app, namespace="/presence", flask_test_client=client)
+    ack = sio.emit("watch", [{"tenant": "helsedir", "person_id": "p1"}], namespace="/presence", callback=True)
+    assert ack == {"ok": True, "watching": 0, "refused": 1}
+    assert _changes(sio) == []

@@ -1,6 +1,8 @@
 """The one command builder: escaping of caller-controlled text, refusal of unsafe tokens."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import effects as fx
@@ -69,3 +71,12 @@ def test_given_callback_effect_then_number_dialled_through_the_dialplan_into_par
     assert text.endswith("}loopback/+4791234567/public &park()") and f"origination_uuid={LEG}" in text
     with pytest.raises(InvalidCommand):
         commands.originate_number(LEG, "91 23; uuid_kill x", caller_id_number="1", caller_id_name="x", timeout=5)
+
+
+def test_given_backslashes_in_caller_name_then_no_escape_reaches_the_variable_list():
+    name = "Ola \\,execute_on_answer=x y\\"          # Ola \,execute_on_answer=x y\
+    head = commands.originate_user(LEG, "1001", caller_id_number="1", caller_id_name=name,
+                                   timeout=20).partition("}user/")[0]
+    assert re.findall(r"\\(?!,)", head) == []          # only our own "\," escapes remain
+    assert re.search(r"(?<!\\),execute_on_answer=", head) is None   # comma escaped: no new variable
+    assert "\\" not in commands.uuid_setvar(LEG, "cc_note", "a\\b")
