@@ -11,11 +11,8 @@ import dataclasses
 import logging
 import os
 import secrets
-import signal
 import time
 
-import gevent
-import gevent.event
 
 from dialplan.compile import entry_variables
 from dialplan.loader import apply_overrides, load
@@ -25,7 +22,7 @@ from esl.sim.server import Simulator
 from esl.sim.traffic import Poisson
 from sentral.app import EngineProcess
 from sentral import web as webserver
-from sentral.process import open_store
+from sentral.process import open_store, run_until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +36,6 @@ def softphone_script(index: int) -> str:
 class Demo:
     def __init__(self, args):
         self.args = args
-        self.stop = gevent.event.Event()
 
     def _deployment(self, password: str):
         env = dict(os.environ, SENTRAL_FREESWITCH_PASSWORD=password)
@@ -54,13 +50,13 @@ class Demo:
         args = self.args
         os.makedirs(os.path.dirname(args.log) or ".", exist_ok=True)
         _log_to_file(args.log)
-        password = secrets.token_urlsafe(12)
-        deployment = self._deployment(password)
-        sim = Simulator(password=password, time_factor=args.time_factor,
+        esl_password = secrets.token_urlsafe(12)
+        deployment = self._deployment(esl_password)
+        sim = Simulator(password=esl_password, time_factor=args.time_factor,
                         dialplan={n: entry_variables(e) for n, e in deployment.entry_points.items()})
         sim.start()
         deployment = apply_overrides(deployment, database_url=args.db, freeswitch_host="127.0.0.1",
-                                     freeswitch_port=sim.port, freeswitch_password=password)
+                                     freeswitch_port=sim.port, freeswitch_password=esl_password)
         print(f"simulator (FreeSWITCH Event Socket) on 127.0.0.1:{sim.port}", flush=True)
         for i, agent in enumerate(sorted(deployment.agents.values(), key=lambda a: a.sip_user)):
             sim.add_user(agent.sip_user, action=softphone_script(i), ring=2.0 + i % 3)
@@ -70,11 +66,11 @@ class Demo:
         proc = EngineProcess(deployment, store, login_all=True).start(ready_timeout=10)
         print(f"engine ready in {proc.ready_at:.2f}s; database {args.db}", flush=True)
         import_directory(store)
-        password = secrets.token_urlsafe(9)
-        store.create_user("demo", password, display_name="Demo supervisor", roles=[("*", "admin")])
+        console_password = secrets.token_urlsafe(9)
+        store.create_user("demo", console_password, display_name="Demo supervisor", roles=[("*", "admin")])
         server = webserver.start(store, proc, host="127.0.0.1", port=args.http, secure_cookies=False)
         base = f"http://127.0.0.1:{server.server_port}"
-        print(f"console: {base}/wallboard (user demo, password {password}); directory search: {base}/directory/",
+        print(f"console: {base}/wallboard (user demo, password {console_password}); directory search: {base}/directory/",
               flush=True)
         traffic = []
         for i, number in enumerate(deployment.entry_points):
@@ -83,14 +79,9 @@ class Demo:
                           seed=args.seed + i)
             gen.start()
             traffic.append(gen)
-        gevent.signal_handler(signal.SIGTERM, self.stop.set)
-        gevent.signal_handler(signal.SIGINT, self.stop.set)
-        started = time.monotonic()
         try:
-            while not self.stop.wait(args.view_every):
-                print(render(proc.engine, traffic), flush=True)
-                if args.duration and time.monotonic() - started >= args.duration:
-                    break
+            run_until_stopped(lambda: print(render(proc.engine, traffic), flush=True), args.view_every,
+                              args.duration)
         finally:
             for gen in traffic:
                 gen.stop()

@@ -36,6 +36,22 @@ def status_line(engine) -> str:
     return f"calls={len(engine.calls)} waiting={waiting} longest_wait={longest:.0f}s agents: {agents}"
 
 
+def run_until_stopped(tick, every: float, duration: float = 0.0) -> None:
+    """Call `tick()` every `every` seconds (0 = never) until SIGTERM/SIGINT, or until
+    `duration` seconds have passed (0 = no limit). Shared by `sentral run` and the demo."""
+    import time
+
+    stop = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stop.set)
+    gevent.signal_handler(signal.SIGINT, stop.set)
+    started = time.monotonic()
+    while not stop.wait(every if every > 0 else (duration or None)):
+        if every > 0:
+            tick()
+        if duration and time.monotonic() - started >= duration:
+            return
+
+
 def _reload(reloader, proc) -> None:
     result = reloader.reload()
     if result.ok and result.changes:
@@ -52,9 +68,6 @@ def serve(config_path: str, *, db_url: str | None = None, login_all: bool = Fals
     reloader = Reloader(lambda: apply_overrides(load(config_path), database_url=db_url))
     deployment = reloader.current
     store = open_store(deployment.database_url or None)
-    stop = gevent.event.Event()
-    gevent.signal_handler(signal.SIGTERM, stop.set)
-    gevent.signal_handler(signal.SIGINT, stop.set)
     proc = EngineProcess(deployment, store, login_all=login_all).start(ready_timeout=ready_timeout)
     # SIGHUP: reload the configuration; an invalid file is logged and the running one stays
     gevent.signal_handler(signal.SIGHUP, lambda: gevent.spawn(_reload, reloader, proc))
@@ -65,8 +78,7 @@ def serve(config_path: str, *, db_url: str | None = None, login_all: bool = Fals
 
         host, port = webserver.listen_address(deployment.engine_url)
         server = webserver.start(store, proc, host=host, port=port, secure_cookies=secure_cookies)
-    while not stop.wait(status_every if status_every > 0 else None):
-        log.info("status: %s", status_line(proc.engine))
+    run_until_stopped(lambda: log.info("status: %s", status_line(proc.engine)), status_every)
     log.info("stopping")
     if server is not None:
         server.stop(timeout=2)
