@@ -12,7 +12,7 @@ import pytest
 
 from store.store import Store
 from tests.acd.conftest import MAIN_NUMBER, PASSWORD
-from tests.helpers import until
+from tests.helpers import stop_process, until
 
 CONFIG = pathlib.Path(__file__).resolve().parent.parent / "data" / "acd" / "restart.yaml"
 ROOT = CONFIG.parent.parent.parent.parent
@@ -50,13 +50,7 @@ class EngineProc:
         self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
 
 @pytest.fixture

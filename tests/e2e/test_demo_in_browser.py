@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from tests.helpers import until
+from tests.helpers import stop_process, until
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -42,13 +42,7 @@ def demo(tmp_path):
         assert proc.poll() is None, out_path.read_text()[-3000:]
         yield text.group(1), text.group(2), proc, out_path
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, timeout=30)
 
 
 @pytest.fixture
