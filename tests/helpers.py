@@ -7,21 +7,28 @@ import threading
 import time
 
 
+def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01):
+    """Poll ``predicate`` until it returns a truthy value (returned) or ``timeout`` seconds
+    pass (returns the last falsy value). For waits whose failure the caller reports itself."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        _yield(interval)
+
+
 def until(predicate, timeout: float = 5.0, interval: float = 0.01, message: str = ""):
     """Poll ``predicate`` until it returns a truthy value; fail after ``timeout`` seconds.
 
     The pause between polls only yields the CPU (under gevent it yields to greenlets);
     correctness never depends on its length.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            what = message() if callable(message) else message
-            raise AssertionError(f"condition not met within {timeout}s: {what or predicate}")
-        _yield(interval)
+    value = wait_for(predicate, timeout, interval)
+    if not value:
+        what = message() if callable(message) else message
+        raise AssertionError(f"condition not met within {timeout}s: {what or predicate}")
+    return value
 
 
 def _yield(interval: float) -> None:

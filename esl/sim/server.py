@@ -44,6 +44,7 @@ class Simulator:
         self.sessions: set[Session] = set()
         self.server: StreamServer | None = None
         self.traffic = None
+        self.commands_seen = 0  # client commands read by all sessions (tests wait on it, never sleep)
 
     # ------------------------------------------------------------------ lifecycle
     @property

@@ -170,6 +170,7 @@ class Session(Subscriptions, SocketCommands):
 
     # ------------------------------------------------------------------ commands
     def handle(self, cmd: P.ClientCommand) -> None:
+        self.sim.commands_seen += 1
         line = cmd.line
         word, _, rest = line.partition(" ")
         if self.sim.faults.before(self, line):
