@@ -21,7 +21,8 @@ NAMESPACE = "/wallboard"
 
 def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
     socketio = SocketIO(app, async_mode="gevent")  # default: same origin only
-    rooms: dict[str, set[str]] = {}
+    rooms: dict[str, set[str]] = {}     # room (its sorted tenants) -> tenants
+    members: dict[str, str] = {}        # connected sid -> its room
 
     @socketio.on("connect", namespace=NAMESPACE)
     def connect(auth=None):
@@ -36,10 +37,17 @@ def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
             return False
         room = ",".join(sorted(tenants))
         rooms[room] = tenants
+        members[request.sid] = room
         join_room(room)
         socketio.emit("wallboard", live.snapshot(engine, tenants, services.clock()), to=request.sid,
                       namespace=NAMESPACE)
         return True
+
+    @socketio.on("disconnect", namespace=NAMESPACE)
+    def disconnect(*_):
+        room = members.pop(request.sid, None)
+        if room is not None and room not in members.values():
+            rooms.pop(room, None)   # nobody watches these tenants any more: stop computing them
 
     def broadcast():
         while True:
@@ -47,12 +55,13 @@ def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
             engine = engine_source()
             if engine is None:
                 continue
+            now = app.extensions["sentral"][1].clock()
             for room, tenants in list(rooms.items()):
                 try:
-                    now = app.extensions["sentral"][1].clock()
                     socketio.emit("wallboard", live.snapshot(engine, tenants, now), to=room, namespace=NAMESPACE)
                 except Exception:
                     log.exception("wallboard push failed")
 
     socketio.start_background_task(broadcast)
+    socketio.wallboard_rooms = rooms    # read-only view for health pages and tests
     return socketio

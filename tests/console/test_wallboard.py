@@ -99,3 +99,17 @@ def test_given_anonymous_socketio_client_then_refused(board):
     app, socketio, _ = board
     sio = socketio.test_client(app, namespace="/wallboard")
     assert not sio.is_connected("/wallboard")
+
+
+def test_given_last_wallboard_client_leaves_then_its_room_is_forgotten(board):
+    app, socketio, _ = board
+    flask_client = app.test_client()
+    login(flask_client, "sup", "pw-sup-123456")
+    first = socketio.test_client(app, namespace="/wallboard", flask_test_client=flask_client)
+    second = socketio.test_client(app, namespace="/wallboard", flask_test_client=flask_client)
+    assert first.is_connected("/wallboard") and second.is_connected("/wallboard")
+    assert set(socketio.wallboard_rooms) == {"helsedir"}
+    first.disconnect(namespace="/wallboard")
+    assert set(socketio.wallboard_rooms) == {"helsedir"}, "the other viewer still watches helsedir"
+    second.disconnect(namespace="/wallboard")
+    assert socketio.wallboard_rooms == {}, "no viewer left: nothing computed for them any more"
