@@ -107,10 +107,25 @@ def test_the_directory_domain_is_the_configured_sip_domain(config):
     assert domain.get("name") == load(str(DEMO), DEMO_ENV).sip_domain == "127.0.0.1"
 
 
-def test_the_phrase_macros_the_engine_plays_exist(config):
+def phrase_macro(root, name: str, language: str = "en"):
+    """FreeSWITCH's phrase lookup (switch_xml_locate_language, then the macro): section
+    `languages`, its `language` by name, that language's `phrases`, then `macros`."""
+    section = root.find("./section[@name='languages']")
+    assert section is not None, "no languages section: FreeSWITCH logs \"Can't find macro\""
+    lang = section.find(f"./language[@name='{language}']")
+    assert lang is not None, f"no language {language!r} in the languages section"
+    macros = lang.find("./phrases/macros")
+    assert macros is not None, f"language {language!r} has no phrases/macros"
+    return macros.find(f"./macro[@name='{name}']")
+
+
+def test_the_phrase_macros_are_where_freeswitchs_phrase_lookup_reads_them(config):
     _, root = config
-    macros = {m.get("name"): m for m in root.iter("macro")}
     for spoken in (prompts.position(3), prompts.wait_minutes(125)):
         _, name, argument = spoken.split(":")
-        assert name in macros, spoken
-        assert any(re.match(i.get("pattern"), argument) for i in macros[name].iter("input"))
+        macro = phrase_macro(root, name)
+        assert macro is not None, spoken
+        assert any(re.match(i.get("pattern"), argument) for i in macro.iter("input"))
+    (lang,) = root.findall("./section[@name='languages']/language")
+    assert lang.get("say-module") == "en" and "mod_say_en" in {m.get("module") for m in root.iter("load")}
+    assert root.find("./section[@name='phrases']") is None      # the older layout, not read with this nesting
