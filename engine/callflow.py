@@ -66,7 +66,7 @@ def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
         return
     eng.arrivals += 1
     ix = Interaction(
-        id=ixid, node=e.node, uuid=e.uuid, tenant=tenant, queue=queue,
+        id=ixid, node=e.node, uuid=e.uuid, origin_uuid=e.uuid, tenant=tenant, queue=queue,
         caller_number=e.caller_number, caller_name=e.caller_name, destination=e.destination,
         arrived_at=e.at, position_at=_entered_at(v.get("cc_entered_at", ""), e.at),
         priority=_int(v.get("cc_priority", "0")), order=eng.arrivals,

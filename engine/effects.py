@@ -32,9 +32,14 @@ class Originate:
 
 @dataclass(frozen=True)
 class Bridge:
+    """uuid_bridge a b. `key` is the idempotency key ("<interaction>/bridge/<n>"): the
+    executor performs a key once, ever (a second uuid_bridge of bridging legs 10-40 ms
+    after the first hangs up both: FACTS.md "10")."""
+
     node: str
     a_uuid: str
     b_uuid: str
+    key: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

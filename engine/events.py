@@ -36,7 +36,8 @@ class LegAnswered:
 
 @dataclass(frozen=True)
 class LegFailed:
-    """An originate we asked for did not produce an answered leg (busy, no answer, rejected...)."""
+    """An originate job ended `-ERR <cause>` (busy, no answer, rejected...) or was never sent.
+    Decisive only for a leg still ringing: an answered leg ends by its own hangup."""
 
     node: str
     uuid: str

@@ -7,18 +7,42 @@ nothing and journals nothing.
 """
 from __future__ import annotations
 
+import logging
+
 from engine import callflow, desk, offers, recovery, reload, talk
 from engine import events as ev
 from engine.effects import Hangup
 from engine.interactions import CallEvent, CallState, Interaction
+
+log = logging.getLogger(__name__)
 
 
 def leg_answered(eng, e: ev.LegAnswered) -> None:
     offers.leg_answered(eng, e.uuid)
 
 
-def leg_gone(eng, e) -> None:
-    """LegHungUp or LegFailed."""
+def originate_failed(eng, e: ev.LegFailed) -> None:
+    """An originate job ended `-ERR` (or was never sent). The job's reply is not the leg's
+    life: FreeSWITCH ends the job `-ERR ORIGINATOR_CANCEL` when the leg is bridged before
+    the job reports, and the leg lives on, bridged (FACTS.md 09). So it only decides for a
+    leg that is still ringing (it may never have had a channel: USER_NOT_REGISTERED);
+    an answered leg ends only by its own CHANNEL_HANGUP."""
+    if e.uuid in eng.cancelled:
+        del eng.cancelled[e.uuid]
+        return
+    ix = eng.calls.get(eng.by_leg.get(e.uuid, ""))
+    if ix is None:
+        return
+    if e.uuid in ix.legs:
+        offers.leg_failed(eng, ix, e.uuid, e.cause)
+    elif e.uuid == ix.callback_leg and ix.state is CallState.CALLING_BACK:
+        talk.callback_failed(eng, ix, e.cause)
+    else:
+        log.info("originate of answered leg %s ended %s: the leg's own events decide", e.uuid, e.cause)
+
+
+def leg_gone(eng, e: ev.LegHungUp) -> None:
+    """A channel of ours hung up."""
     if e.uuid in eng.cancelled:
         del eng.cancelled[e.uuid]
         return
@@ -117,7 +141,7 @@ def node_lost(eng, e: ev.NodeLost) -> None:
 HANDLERS = {
     ev.CallParked: callflow.arrive,
     ev.LegAnswered: leg_answered,
-    ev.LegFailed: leg_gone,
+    ev.LegFailed: originate_failed,
     ev.LegHungUp: leg_gone,
     ev.Bridged: bridged,
     ev.PlaybackFinished: callflow.playback_finished,

@@ -102,6 +102,9 @@ class Interaction:
     legs: dict[str, str] = field(default_factory=dict)  # ringing agent legs -> agent
     answered_at: datetime | None = None
     bridged: bool = False
+    bridge_at: datetime | None = None      # when the last uuid_bridge of this interaction was asked
+    bridges: int = 0                       # uuid_bridges asked so far (the effects' idempotency keys)
+    origin_uuid: str = ""                  # the first caller leg (kept when `uuid` is gone)
     playing: str = ""                      # the prompt we expect to finish next
     playlist: list[str] = field(default_factory=list)   # prompts after `playing`
     then: tuple = ()                       # after the last prompt: ("moh",) ("continue",) ("hangup",) ("transfer", dest, context)
@@ -147,7 +150,8 @@ class Interaction:
                 "callback_leg": self.callback_leg, "last_seq": self.seq, "order": self.order,
                 "caller_number": self.caller_number, "caller_name": self.caller_name,
                 "destination": self.destination, "skills": ",".join(sorted(self.skills)),
-                "hops": self.hops, "bridged": self.bridged, "ended": self.ended,
+                "hops": self.hops, "bridged": self.bridged, "bridge_at": self.bridge_at,
+                "bridges": self.bridges, "origin_uuid": self.origin_uuid or self.uuid, "ended": self.ended,
                 "ended_at": self.ended_at, "end_reason": self.end_reason}
 
     @classmethod
@@ -167,6 +171,8 @@ class Interaction:
             legs=dict(stored.get("legs", {})), callback_leg=stored.get("callback_leg", ""),
             skills=frozenset(s for s in stored.get("skills", "").split(",") if s),
             hops=int(stored.get("hops", 0)), bridged=bool(stored.get("bridged", False)),
+            bridge_at=_parse(stored.get("bridge_at")), bridges=int(stored.get("bridges", 0)),
+            origin_uuid=stored.get("origin_uuid", "") or stored.get("caller_uuid", ""),
             ended=bool(stored.get("ended", False)))
 
 

@@ -28,6 +28,7 @@ from engine.routing import eligible, max_level
 
 log = logging.getLogger(__name__)
 RING_GRACE = 2.0          # seconds after the originate timeout before our own ring timer acts
+BRIDGE_SETTLE = 1.0       # seconds after which an asked bridge is made or failed (made in ~60 ms: FACTS.md 09)
 SCAN_LIMIT = 200          # waiting calls looked at per queue when an agent frees up
 
 NO_ANSWER_CAUSES = frozenset({"NO_ANSWER", "NO_USER_RESPONSE", "ALLOTTED_TIMEOUT", "PROGRESS_TIMEOUT",
@@ -132,8 +133,9 @@ def leg_answered(eng, uuid: str) -> None:
     elif uuid == ix.callback_leg and ix.state is CallState.CALLING_BACK:
         ix.apply(CallEvent.ANSWER, eng.now)
         ix.uuid, ix.callback_leg = uuid, ""
-        eng.emit(fx.CancelTimer(f"ring:{uuid}"), fx.Bridge(ix.node, uuid, ix.agent_leg),
-                 fx.SetVariables(ix.node, uuid, {"cc_state": "connected", "cc_agent": ix.agent,
+        eng.emit(fx.CancelTimer(f"ring:{uuid}"))
+        bridge(eng, ix, uuid, ix.agent_leg)
+        eng.emit(fx.SetVariables(ix.node, uuid, {"cc_state": "connected", "cc_agent": ix.agent,
                                                  "cc_agent_uuid": ix.agent_leg, "cc_seq": str(ix.seq + 1)}))
         eng.journal(ix, "callback_connected", agent=ix.agent)
 
@@ -162,11 +164,27 @@ def _connect(eng, ix: Interaction, leg: str) -> None:
     waited = ix.waited(eng.now)
     eng.stats.answered(ix.queue, waited, q.service_level_seconds)
     ix.playing, ix.playlist, ix.then = "", [], ()
-    eng.emit(fx.StopPlayback(ix.node, ix.uuid), fx.Bridge(ix.node, ix.uuid, leg))
+    eng.emit(fx.StopPlayback(ix.node, ix.uuid))
+    bridge(eng, ix, ix.uuid, leg)
     eng.journal(ix, "answered", agent=agent.id, waited=f"{waited:.3f}", leg=leg)
     eng.emit(fx.SetVariables(ix.node, ix.uuid, {
         "cc_state": "connected", "cc_agent": agent.id, "cc_agent_uuid": leg,
         "cc_answered_at": eng.now.isoformat(), "cc_seq": str(ix.seq)}))
+
+
+def bridge(eng, ix: Interaction, a_uuid: str, b_uuid: str) -> bool:
+    """Ask FreeSWITCH once to bridge the interaction's two legs. A second `uuid_bridge` of
+    legs still being bridged (10-40 ms after the first) hangs up both (FACTS.md "10"), so
+    it is asked again only after BRIDGE_SETTLE, when the first has either made the bridge
+    or failed (a restart that finds the pair answered and unbridged)."""
+    if ix.bridge_at is not None and (eng.now - ix.bridge_at).total_seconds() < BRIDGE_SETTLE:
+        log.info("bridge of %s already asked at %s: not asked again", ix.id, ix.bridge_at.isoformat())
+        return False
+    ix.bridge_at = eng.now
+    ix.bridges += 1
+    eng.touch_call(ix)
+    eng.emit(fx.Bridge(ix.node, a_uuid, b_uuid, key=f"{ix.id}/bridge/{ix.bridges}"))
+    return True
 
 
 def _call_back(eng, ix: Interaction, leg: str) -> None:

@@ -114,7 +114,7 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
         return
     if ix.state is CallState.CONNECTED and ix.agent_leg in live and not ix.bridged \
             and live[ix.agent_leg].bridged_to != ix.uuid and ix.uuid in live:
-        eng.emit(fx.Bridge(ix.node, ix.uuid, ix.agent_leg))   # answered, never bridged
+        offers.bridge(eng, ix, ix.uuid, ix.agent_leg)        # answered, never bridged (once)
     for leg in (ix.callback_leg, ix.agent_leg, ix.uuid):
         if leg and leg not in live and ix.id in eng.calls:
             from engine.handlers import leg_gone
@@ -162,7 +162,7 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
     entered = _time(v.get("cc_entered_at")) or chan.created_at
     eng.arrivals += 1
     ix = Interaction(
-        id=v["cc_interaction_id"], node=node, uuid=chan.uuid, tenant=v.get("cc_tenant", ""),
+        id=v["cc_interaction_id"], node=node, uuid=chan.uuid, origin_uuid=chan.uuid, tenant=v.get("cc_tenant", ""),
         queue=v["cc_queue"], caller_number=chan.caller_number, caller_name=chan.caller_name,
         destination=chan.destination, arrived_at=chan.created_at, position_at=entered,
         queue_entered_at=_time(v.get("cc_queue_entered_at")) or entered,
@@ -173,6 +173,7 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
         ix.agent, ix.agent_leg = v.get("cc_agent", ""), v.get("cc_agent_uuid", "") or chan.bridged_to
         ix.answered_at = _time(v.get("cc_answered_at")) or eng.now
         ix.bridged = bool(chan.bridged_to)
+        ix.bridge_at = ix.answered_at                  # the bridge was asked when the agent answered
         agent = eng.agents.get(ix.agent)
         if agent is not None:
             agent.state, agent.interaction, agent.leg = AgentState.ON_CALL, ix.id, ix.agent_leg

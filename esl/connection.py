@@ -12,7 +12,11 @@
   ``ConnectionLost`` and ``closed`` is set: no greenlet waits forever;
 * replies are matched FIFO (FreeSWITCH answers in order); a command that timed out keeps
   its place, so a late reply is never handed to the next command;
-* ``bgapi`` sends our own ``Job-UUID``; its BACKGROUND_JOB completes the call (not posted);
+* ``bgapi`` sends our own ``Job-UUID``; its BACKGROUND_JOB completes the call (not posted).
+  FreeSWITCH keeps running a job after the connection that started it is gone and sends
+  its BACKGROUND_JOB to every subscribed connection (FACTS.md "12"): given a shared
+  ``jobs`` registry (``esl.node`` passes one per node), a job outlives this connection
+  and is completed by whichever connection of the node hears its result;
 * the password is sent once and never logged, not even inside an error message.
 No reconnect here: one object is one session; ``esl.node`` supervises and reconnects.
 """
@@ -32,7 +36,7 @@ from greenswitch.esl import InboundESL
 
 from esl import protocol as P
 from esl.errors import (AuthFailed, CommandFailed, ConnectionLost, ESLError, InvalidCommand,
-                        ProtocolError, ReplyTimeout)
+                        NotConnected, ProtocolError, ReplyTimeout)
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +56,15 @@ def subscription_command(names: Iterable[str]) -> str:
 class ESLConnection(InboundESL):
     def __init__(self, host: str, port: int, password: str, *, name: str = "",
                  post: Callable[[P.Event], None] = lambda event: None, timeout: float = 5.0,
-                 max_body: int = P.MAX_BODY_BYTES):
+                 max_body: int = P.MAX_BODY_BYTES,
+                 jobs: dict[str, gevent.event.AsyncResult] | None = None):
         super().__init__(host, port, password, timeout=timeout)
         self.name = name or f"{host}:{port}"
         self._post = post
         self._parser = P.FrameParser(max_body, strict=True)
         self._pending: deque[tuple[gevent.event.AsyncResult, float]] = deque()
-        self._jobs: dict[str, gevent.event.AsyncResult] = {}
+        self._jobs: dict[str, gevent.event.AsyncResult] = {} if jobs is None else jobs
+        self._jobs_outlive = jobs is not None  # shared: a job is not failed when this session ends
         self._send_lock = gevent.lock.Semaphore()
         self._reader: gevent.Greenlet | None = None
         self.closed = gevent.event.Event()
@@ -119,7 +125,7 @@ class ESLConnection(InboundESL):
         result = gevent.event.AsyncResult()
         with self._send_lock:  # the FIFO order of _pending is the order on the wire
             if self.closed.is_set() or self.sock is None:
-                raise ConnectionLost(f"{self.name}: not connected ({self.close_reason or 'never connected'})")
+                raise NotConnected(f"{self.name}: not connected ({self.close_reason or 'never connected'})")
             self._pending.append((result, time.monotonic()))
             try:
                 self.sock.sendall(data)
@@ -152,9 +158,18 @@ class ESLConnection(InboundESL):
         self._jobs[job] = done
         deadline = time.monotonic() + timeout
         try:
-            reply = P.classify_reply(self.request("bgapi " + command, timeout, {"Job-UUID": job}))
-            if not reply.ok:
-                raise CommandFailed(command, reply.text)
+            try:
+                reply = P.classify_reply(self.request("bgapi " + command, timeout, {"Job-UUID": job}))
+                if not reply.ok:
+                    raise CommandFailed(command, reply.text)
+            except NotConnected:
+                raise
+            except ConnectionLost:
+                if not self._jobs_outlive:
+                    raise
+                # sent, reply lost with the session: FreeSWITCH may run the job all the same,
+                # and its result can reach the node's next connection
+                log.info("esl %s: connection lost after bgapi %s; waiting for the job's result", self.name, job)
             try:
                 body = done.get(timeout=max(deadline - time.monotonic(), 0.0))
             except gevent.Timeout:
@@ -238,8 +253,9 @@ class ESLConnection(InboundESL):
             ConnectionLost(f"{self.name}: connection reset: {self.close_reason}")
         while self._pending:
             self._pending.popleft()[0].set_exception(failure)
-        for job in list(self._jobs.values()):
-            job.set_exception(failure)
+        if not self._jobs_outlive:
+            for job in list(self._jobs.values()):
+                job.set_exception(failure)
         self.closed.set()
         self._auth_request_event.set()
         if self.sock is not None:

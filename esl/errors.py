@@ -64,6 +64,12 @@ class ConnectionLost(RemoteError):
     error_id = "esl.remote.connection_lost"
 
 
+class NotConnected(ConnectionLost):
+    """Nothing was sent: there was no connection to send it on."""
+
+    error_id = "esl.remote.not_connected"
+
+
 class ProtocolError(RemoteError):
     """The peer sent bytes that are not a valid Event Socket frame."""
 

@@ -4,13 +4,22 @@
 by esl.commands (the one escaping builder). `Executor.run(effect)` sends them to the
 effect's node and turns an asynchronous failure into an engine event:
 * the agent leg is originated with `bgapi` (FreeSWITCH's api originate blocks until
-  answer); a `-ERR <CAUSE>` job result becomes LegFailed(cause) in the engine's inbox;
+  answer); a `-ERR <CAUSE>` job result becomes LegFailed(cause) in the engine's inbox,
+  and so does an originate that was never sent (no connection); the engine decides
+  what a job's reply means for a leg whose channel it has already seen answer;
+* an originate whose job result is lost (the Event Socket dropped after it was sent) is
+  NOT reported failed: FreeSWITCH runs the job on (FACTS.md "12"), so the leg's channel
+  events, the resync's look-up of every known leg or the ring timer decide;
+* every originate failure is logged with its cause;
+* a Bridge is performed once per idempotency key, ever (a repeated uuid_bridge of legs
+  being bridged hangs up both: FACTS.md "10");
 * any other refusal is logged with its error id: the channel events that follow (a
   hangup, no bridge) tell the engine what really happened, so nothing is guessed here.
 """
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Protocol
@@ -18,7 +27,7 @@ from typing import Callable, Mapping, Protocol
 from engine import effects as fx
 from engine import events as ev
 from esl import commands
-from esl.errors import CommandFailed, ESLError, LocalError
+from esl.errors import CommandFailed, ESLError, LocalError, NotConnected
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +95,9 @@ class Executor:
         self._timeout = timeout
         self._pause = pause or _gevent_pause
         self._originating: dict[str, str] = {}  # leg uuid -> hangup cause asked meanwhile ("" = none)
+        self._done_keys: OrderedDict[str, None] = OrderedDict()  # idempotency keys performed (bounded)
+
+    KEYS_KEPT = 100_000
 
     def begin(self, effect) -> None:
         if isinstance(effect, fx.Originate):
@@ -103,6 +115,13 @@ class Executor:
             log.error("%s on %s not sent (%s): %s", type(effect).__name__, effect.node, exc.error_id, exc)
             self._fail_originate(effect, "INVALID_NUMBER_FORMAT")
             return
+        if isinstance(effect, fx.Bridge) and effect.key:
+            if effect.key in self._done_keys:
+                log.warning("bridge %s asked twice: performed once only", effect.key)
+                return
+            self._done_keys[effect.key] = None
+            if len(self._done_keys) > self.KEYS_KEPT:
+                self._done_keys.popitem(last=False)
         if isinstance(effect, fx.Originate):
             self._originate(node, effect, planned[0])
         elif isinstance(effect, fx.Hangup):
@@ -129,11 +148,15 @@ class Executor:
             node.bgapi(command.text, timeout=effect.timeout + self._timeout)  # -ERR raises CommandFailed
             ok = True
         except CommandFailed as exc:
+            log.info("originate of leg %s on %s ended %s", effect.leg_uuid, effect.node, exc.cause or exc.reply)
             self._post(ev.LegFailed(effect.node, effect.leg_uuid, exc.cause or "UNKNOWN", self._clock()))
+        except NotConnected as exc:
+            log.warning("originate of leg %s not sent: %s", effect.leg_uuid, exc)
+            self._post(ev.LegFailed(effect.node, effect.leg_uuid, "ESL_NOT_CONNECTED", self._clock()))
         except ESLError as exc:
-            log.warning("Originate on %s failed (%s): %s", effect.node, exc.error_id, exc)
-            self._post(ev.LegFailed(effect.node, effect.leg_uuid,
-                                    "ESL_" + exc.error_id.rsplit(".", 1)[-1].upper(), self._clock()))
+            # sent, result unknown: FreeSWITCH may be ringing (or connecting) this leg now
+            log.warning("originate of leg %s on %s: result unknown (%s): %s; its channel decides",
+                        effect.leg_uuid, effect.node, exc.error_id, exc)
         finally:
             cause = self._originating.pop(effect.leg_uuid, "")
         if ok and cause:

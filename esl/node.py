@@ -13,8 +13,10 @@ Rules:
 * every event goes into the pool's one inbox as ``NodeEvent(node, event)``;
 * watchdog while UP: no byte from FreeSWITCH for ``heartbeat_misses`` x the HEARTBEAT
   interval, or a command unanswered for ``reply_stall`` seconds -> reset the connection;
-* backoff between attempts: 0.5 s doubling to 30 s, each delay drawn in [d/2, d] (jitter),
-  back to 0.5 s after a successful connection;
+* backoff between attempts: first FAST_TRIES attempts every 0.1 s (a `reload
+  mod_event_socket` or a FreeSWITCH restart is back within a second or two and every
+  second without the socket is a second without routing), then 0.5 s doubling to 30 s;
+  each delay drawn in [d/2, d] (jitter); back to the fast steps after a successful connection;
 * connect, auth, subscribe, disconnect, each reconnect attempt and each resync are logged
   once at INFO; the password never is.
 """
@@ -35,7 +37,7 @@ import gevent.queue
 from esl.adapter import SUBSCRIPTIONS
 from esl.channels import parse_show_channels
 from esl.connection import ESLConnection
-from esl.errors import AuthFailed, ConnectionLost, ESLError, ReplyTimeout
+from esl.errors import AuthFailed, ConnectionLost, ESLError, NotConnected, ReplyTimeout
 from esl.protocol import Event
 
 log = logging.getLogger(__name__)
@@ -87,22 +89,33 @@ class NodeEvent:
     event: Event
 
 
+FAST_TRIES = 20          # attempts at FAST_STEP before the exponential backoff starts
+FAST_STEP = 0.1
+
+
 def backoff_delay(attempt: int, low: float = 0.5, high: float = 30.0,
-                  rand: Callable[[], float] = random.random) -> float:
-    """Capped exponential backoff with jitter: attempt 0 -> [0.25, 0.5], ... -> [15, 30]."""
+                  rand: Callable[[], float] = random.random, fast: tuple[int, float] = (FAST_TRIES, FAST_STEP)) -> float:
+    """Fast steps first (attempts below fast[0] -> [fast[1]/2, fast[1]]), then capped
+    exponential backoff with jitter: next attempt -> [low/2, low], ... -> [high/2, high]."""
+    tries, step = fast
+    if attempt < tries:
+        return min(step, low) / 2 + rand() * min(step, low) / 2
+    attempt -= tries
     ceiling = min(high, low * (2 ** min(attempt, 30)))
     return ceiling / 2 + rand() * ceiling / 2
 
 
 class Node:
     """One FreeSWITCH, kept connected by a supervisor greenlet; ``api``/``bgapi`` go to
-    its current connection (ConnectionLost at once while it is down)."""
+    its current connection (NotConnected at once while it is down; a bgapi job already
+    sent outlives a dropped connection: its result may come on the next one)."""
 
     def __init__(self, spec: NodeSpec, inbox: gevent.queue.Queue, *,
                  subscriptions: Iterable[str] = SUBSCRIPTIONS, on_resync: ResyncHook | None = None,
                  on_down: Callable[[str], None] | None = None,
                  timeout: float = 5.0, heartbeat_interval: float = 20.0, heartbeat_misses: float = 3,
                  reply_stall: float = 60.0, backoff: tuple[float, float] = (0.5, 30.0),
+                 fast_backoff: tuple[int, float] = (FAST_TRIES, FAST_STEP),
                  rand: Callable[[], float] = random.random):
         self.spec = spec
         self.name = spec.name
@@ -115,9 +128,11 @@ class Node:
         self.heartbeat_misses = heartbeat_misses
         self.reply_stall = reply_stall
         self.backoff = backoff
+        self.fast_backoff = fast_backoff
         self._rand = rand
         self.state = State.STOPPED
         self.connections = 0  # successful (re)connections so far
+        self._jobs: dict = {}  # Job-UUID -> result, across sessions: a job outlives its connection
         self._session: ESLConnection | None = None  # the session being set up or in use
         self._conn: ESLConnection | None = None     # the same, once authenticated and subscribed
         self._up = gevent.event.Event()
@@ -153,7 +168,7 @@ class Node:
     def connection(self) -> ESLConnection:
         conn = self._conn
         if conn is None or conn.closed.is_set():
-            raise ConnectionLost(f"{self.name}: not connected ({self.state.value})")
+            raise NotConnected(f"{self.name}: not connected ({self.state.value})")
         return conn
 
     def api(self, command: str, timeout: float = 10.0) -> str:
@@ -184,7 +199,7 @@ class Node:
                 attempt = 0
             if self._stopping:
                 break
-            delay = backoff_delay(attempt, *self.backoff, rand=self._rand)
+            delay = backoff_delay(attempt, *self.backoff, rand=self._rand, fast=self.fast_backoff)
             attempt += 1
             log.info("esl %s: reconnecting in %.2f s (attempt %d)", self.name, delay, attempt + 1)
             self._wake.wait(delay)
@@ -198,7 +213,7 @@ class Node:
         spec = self.spec
         log.info("esl %s: connecting to %s:%s (attempt %d)", self.name, spec.host, spec.port, attempt + 1)
         conn = ESLConnection(spec.host, spec.port, spec.password, name=self.name,
-                             post=self._post, timeout=self.timeout)
+                             post=self._post, timeout=self.timeout, jobs=self._jobs)
         self._session = conn
         got_up = False
         try:

@@ -53,7 +53,7 @@ def interaction_record(snap: Mapping, at: datetime) -> InteractionRecord:
     return InteractionRecord(
         id=snap["id"], tenant=snap.get("tenant", ""), state=snap.get("state", ""),
         entered_at=_time(snap.get("entered_at")) or at, queue=snap.get("queue", ""),
-        node=snap.get("node", ""), caller_uuid=snap.get("caller_uuid", ""),
+        node=snap.get("node", ""), caller_uuid=snap.get("origin_uuid") or snap.get("caller_uuid", ""),
         caller_number=snap.get("caller_number", ""), caller_name=snap.get("caller_name", ""),
         destination=snap.get("destination", ""), priority=int(snap.get("priority", 0)),
         queue_entered_at=_time(snap.get("queue_entered_at")), agent=snap.get("agent", ""),

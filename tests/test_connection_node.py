@@ -77,9 +77,14 @@ def test_show_channels_json_both_shapes():
             parse_show_channels(bad)
 
 
-def test_backoff_doubles_to_the_cap_with_jitter():
-    assert [backoff_delay(a, rand=lambda: 1.0) for a in range(8)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
-    assert [backoff_delay(a, rand=lambda: 0.0) for a in (0, 7, 100)] == [0.25, 15, 15]
+def test_backoff_retries_fast_first_then_doubles_to_the_cap_with_jitter():
+    slow = dict(fast=(0, 0.1))
+    assert [backoff_delay(a, rand=lambda: 1.0, **slow) for a in range(8)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
+    assert [backoff_delay(a, rand=lambda: 0.0, **slow) for a in (0, 7, 100)] == [0.25, 15, 15]
+    # a 1 s `reload mod_event_socket`: reconnected within 0.1 s of its end, not 2 s later
+    delays = [backoff_delay(a, rand=lambda: 1.0) for a in range(22)]
+    assert delays[:20] == [0.1] * 20 and delays[20:] == [0.5, 1]
+    assert backoff_delay(0, rand=lambda: 0.0) == 0.05
 
 
 def test_pool_refuses_two_nodes_with_one_name():

@@ -79,6 +79,45 @@ def test_agent_hangs_up_connected_call_then_caller_hung_up_and_wrapup():
     assert s.engine.agents["alice"].talk_time == 42.0
 
 
+def test_job_cancelled_by_the_bridge_after_answer_keeps_the_call_and_the_agent():
+    """Corpus 09: uuid_bridge sent on CHANNEL_ANSWER while the originate job still runs ends
+    the job -ERR ORIGINATOR_CANCEL, and the bridge is made all the same."""
+    s = started(agents=[an_agent("alice"), an_agent("bob")])
+    s.call()
+    leg = s.originates()[0].leg_uuid
+    agent = s.offered_agents()[0]
+    s.answer(leg)
+    rows = len(s.journal)
+    out = s.fail(leg, "ORIGINATOR_CANCEL")
+    assert not s.of(fx.Hangup, out) and not s.originates(out)
+    assert s.state(agent) == "on_call" and len(s.journal) == rows
+    s.send(ev.Bridged(NODE, "caller-1", leg, s.now))
+    assert s.kinds()[-1] == "bridged"
+    s.hangup("caller-1")                              # the call ends by its channels, once
+    assert s.kinds().count("talk_ended") == 1
+    s.assert_journal_exact()
+
+
+def test_callback_leg_job_cancelled_by_its_bridge_keeps_the_callback_connected():
+    s = Scenario(a_deployment(queues=[a_queue(callback_enabled=True, callback_prompt="we-call-you.wav")]))
+    s.login("alice")
+    s.send(ev.AgentPause("alice", "break", s.now))
+    s.call("c1", number="4790000001")
+    s.press("c1", "1")
+    s.played("c1", "we-call-you.wav")
+    s.hangup("c1")
+    s.send(ev.AgentResume("alice", s.now))
+    agent_leg = s.originates()[-1].leg_uuid
+    back = s.originates(s.answer(agent_leg))[0].leg_uuid
+    s.answer(back)
+    out = s.fail(back, "ORIGINATOR_CANCEL")          # the bridge on its answer cancelled its job
+    assert not s.of(fx.Hangup, out)
+    assert s.engine.calls["interaction-1"].state.value == "connected" and s.state("alice") == "on_call"
+    s.hangup(back)
+    assert s.kinds()[-3:] == ["talk_ended", "wrapup_end", "ended"]
+    s.assert_journal_exact()
+
+
 def test_originate_failure_returns_the_call_to_the_queue():
     s = started(agents=[an_agent("alice"), an_agent("bob")])
     s.call()

@@ -131,9 +131,43 @@ def test_agent_answered_while_engine_was_down_is_bridged_on_restart():
     s.call("c1")
     leg = s.originates()[0].leg_uuid
     s2 = restarted(s, alive={"c1", leg}, answered={leg})
-    assert any(isinstance(e, fx.Bridge) and {e.a_uuid, e.b_uuid} == {"c1", leg} for e in s2.effects)
+    bridges = [e for e in s2.effects if isinstance(e, fx.Bridge)]
+    # exactly one: a second uuid_bridge 10-40 ms after the first hangs up both legs (corpus 10)
+    assert [(b.a_uuid, b.b_uuid) for b in bridges] == [("c1", leg)]
     assert s2.engine.calls["interaction-1"].state.value == "connected"
     s2.assert_journal_exact()
+
+
+def test_a_second_resync_before_the_bridge_is_seen_does_not_bridge_again():
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s.answer(leg)                                      # bridge asked; CHANNEL_BRIDGE not seen yet
+    unbridged = tuple(c for c in channels_of(s, alive={"c1", leg}) if True)
+    unbridged = tuple(ev.ChannelSnapshot(**{**c.__dict__, "bridged_to": ""}) for c in unbridged)
+    s.send(ev.NodeLost(NODE, s.now))
+    out = s.send(ev.NodeResynced(NODE, unbridged, s.now))
+    assert not s.of(fx.Bridge, out)
+    s.advance(5)                                       # long after: the first bridge failed; ask once more
+    out = s.send(ev.NodeResynced(NODE, unbridged, s.now))
+    again = s.of(fx.Bridge, out)
+    assert [(b.a_uuid, b.b_uuid) for b in again] == [("c1", leg)]
+    keys = [b.key for b in s.of(fx.Bridge)]
+    assert len(keys) == len(set(keys)) == 2
+
+
+def test_bridge_asked_before_a_restart_is_not_asked_again_at_once_after_it():
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s.answer(leg)
+    agents, calls = store_of(s)
+    assert calls[0]["bridge_at"] == s.now and calls[0]["bridges"] == 1
+    unbridged = [ev.ChannelSnapshot(**{**c.__dict__, "bridged_to": ""}) for c in channels_of(s, {"c1", leg})]
+    eng, effects = recover(s.deployment, {NODE: unbridged}, agents, calls, at=s.now)
+    assert not [e for e in effects if isinstance(e, fx.Bridge)]
 
 
 def test_calls_gone_while_down_are_closed_exactly_once():

@@ -79,3 +79,53 @@ def test_given_undiallable_callback_number_then_leg_failed_not_a_dead_greenlet()
     ex.run(fx.Originate("fs1", LEG, "", "1", "x", 5, destination="+47 22 33 44 55"))
     assert len(posted) == 1 and posted[0].cause == "INVALID_NUMBER_FORMAT"
     assert InvalidCommand.error_id.startswith("esl.local")
+
+
+class ScriptedNode:
+    """A node whose bgapi raises what the test says and whose api records commands."""
+
+    def __init__(self, bgapi_error: Exception | None = None):
+        self.bgapi_error = bgapi_error
+        self.sent: list[str] = []
+
+    def bgapi(self, command: str, timeout: float = 30) -> str:
+        self.sent.append(command)
+        if self.bgapi_error is not None:
+            raise self.bgapi_error
+        return f"+OK {LEG}\n"
+
+    def api(self, command: str, timeout: float = 10) -> str:
+        self.sent.append(command)
+        return "+OK\n"
+
+
+def test_an_originate_whose_result_was_lost_with_the_socket_is_not_reported_failed(caplog):
+    """Corpus 12: the job rings on after the Event Socket dropped; its channel decides."""
+    from esl.errors import ConnectionLost, ReplyTimeout
+    for error in (ConnectionLost("fs1: FreeSWITCH closed the connection"), ReplyTimeout("fs1: job not done")):
+        posted = []
+        Executor({"fs1": ScriptedNode(error)}, post=posted.append).run(_originate())
+        assert posted == []
+        assert any("result unknown" in r.getMessage() for r in caplog.records)
+
+
+def test_an_originate_never_sent_and_a_refused_one_are_reported_failed_and_logged(caplog):
+    from esl.errors import NotConnected
+    caplog.set_level("INFO", logger="esl.executor")
+    for error, cause in ((NotConnected("fs1: not connected"), "ESL_NOT_CONNECTED"),
+                         (CommandFailed("originate", "-ERR USER_NOT_REGISTERED\n"), "USER_NOT_REGISTERED")):
+        posted = []
+        Executor({"fs1": ScriptedNode(error)}, post=posted.append).run(_originate())
+        assert [(p.uuid, p.cause) for p in posted] == [(LEG, cause)]
+        assert isinstance(posted[0], ev.LegFailed)
+        assert any(LEG in r.getMessage() and (cause in r.getMessage() or "not sent" in r.getMessage())
+                   for r in caplog.records)
+
+
+def test_a_bridge_is_performed_once_per_idempotency_key():
+    node = ScriptedNode()
+    ex = Executor({"fs1": node}, post=lambda item: None)
+    ex.run(fx.Bridge("fs1", "caller", LEG, key="ix-1/bridge/1"))
+    ex.run(fx.Bridge("fs1", "caller", LEG, key="ix-1/bridge/1"))
+    ex.run(fx.Bridge("fs1", "caller", LEG, key="ix-1/bridge/2"))
+    assert node.sent == [f"uuid_bridge caller {LEG}"] * 2
