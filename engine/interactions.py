@@ -105,6 +105,7 @@ class Interaction:
     bridge_at: datetime | None = None      # when the last uuid_bridge of this interaction was asked
     bridges: int = 0                       # uuid_bridges asked so far (the effects' idempotency keys)
     origin_uuid: str = ""                  # the first caller leg (kept when `uuid` is gone)
+    served_leg: str = ""                   # the last agent leg that answered (kept when `agent_leg` is gone)
     playing: str = ""                      # the prompt we expect to finish next
     playlist: list[str] = field(default_factory=list)   # prompts after `playing`
     then: tuple = ()                       # after the last prompt: ("moh",) ("continue",) ("hangup",) ("transfer", dest, context)
@@ -151,7 +152,8 @@ class Interaction:
                 "caller_number": self.caller_number, "caller_name": self.caller_name,
                 "destination": self.destination, "skills": ",".join(sorted(self.skills)),
                 "hops": self.hops, "bridged": self.bridged, "bridge_at": self.bridge_at,
-                "bridges": self.bridges, "origin_uuid": self.origin_uuid or self.uuid, "ended": self.ended,
+                "bridges": self.bridges, "origin_uuid": self.origin_uuid or self.uuid,
+                "served_leg": self.served_leg or self.agent_leg, "ended": self.ended,
                 "ended_at": self.ended_at, "end_reason": self.end_reason}
 
     @classmethod
@@ -173,6 +175,7 @@ class Interaction:
             hops=int(stored.get("hops", 0)), bridged=bool(stored.get("bridged", False)),
             bridge_at=_parse(stored.get("bridge_at")), bridges=int(stored.get("bridges", 0)),
             origin_uuid=stored.get("origin_uuid", "") or stored.get("caller_uuid", ""),
+            served_leg=stored.get("served_leg", "") or stored.get("agent_uuid", ""),
             ended=bool(stored.get("ended", False)))
 
 

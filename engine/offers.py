@@ -2,7 +2,7 @@
 
 Rules:
 * an agent leg is originated with our own uuid to user/<sip_user>, showing the caller's
-  number and the agency/queue name, carrying cc_caller_uuid (the caller leg) and the
+  number and "agency - queue" (never a "/": FreeSWITCH shows only what follows it), carrying cc_caller_uuid (the caller leg) and the
   interaction id; a ring timer backs FreeSWITCH's own originate timeout;
 * an agent is offered one call at a time: offering takes it out of every queue index
   in the same step, so another queue cannot offer it at the same instant;
@@ -109,7 +109,7 @@ def offer(eng, ix: Interaction, agents: list[Agent]) -> None:
         eng.emit(fx.Originate(
             node=ix.node, leg_uuid=leg, sip_user=agent.config.sip_user,
             caller_id_number=ix.caller_number,
-            caller_id_name=f"{tenant.caller_id_name or tenant.name}/{q.name}",
+            caller_id_name=display_name(tenant.caller_id_name or tenant.name, q.name),
             timeout=q.ring_timeout,
             variables={"cc_caller_uuid": ix.callback_leg if callback else ix.uuid,
                        "cc_interaction_id": ix.id, "cc_agent": agent.id, "cc_queue": ix.queue,
@@ -117,6 +117,14 @@ def offer(eng, ix: Interaction, agents: list[Agent]) -> None:
                        **({"cc_callback": "1"} if callback else {})}))
         eng.schedule(f"ring:{leg}", q.ring_timeout + RING_GRACE)
         eng.journal(ix, "offered", agent=agent.id, leg=leg)
+
+
+def display_name(agency: str, queue: str) -> str:
+    """What the agent's phone shows: agency first (the operator greets in its name), then
+    the queue. FreeSWITCH cuts an origination_caller_id_name at "/" ("LoadCo/Load" shows
+    "Load"), so neither part may carry one."""
+    agency, queue = agency.replace("/", "-").strip(), queue.replace("/", "-").strip()
+    return f"{agency} - {queue}" if queue and queue != agency else agency
 
 
 def leg_answered(eng, uuid: str) -> None:
@@ -150,7 +158,7 @@ def _take(eng, ix: Interaction, leg: str) -> Agent:
     agent.no_answers = 0
     agent.calls_answered += 1
     eng.touch_agent(agent)
-    ix.agent, ix.agent_leg, ix.answered_at = aid, leg, eng.now
+    ix.agent, ix.agent_leg, ix.served_leg, ix.answered_at = aid, leg, leg, eng.now
     eng.emit(fx.CancelTimer(f"ring:{leg}"))
     return agent
 

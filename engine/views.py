@@ -34,10 +34,17 @@ def queues(eng, now: datetime | None = None) -> list[dict]:
     return [queue(eng, qid, now) for qid in sorted(eng.index.queues)]
 
 
+UNREGISTERED = "no_phone"     # logged in and available, but no softphone registered: not offered calls
+
+
 def agents_by_state(eng) -> dict[str, list[str]]:
+    """Agents by state; an available agent whose phone is not registered is listed as
+    `no_phone`, not `available` (routing does not offer it calls)."""
     out: dict[str, list[str]] = {s.value: [] for s in AgentState}
+    out[UNREGISTERED] = []
     for agent in eng.agents.values():
-        out[agent.state.value].append(agent.id)
+        unreachable = agent.state is AgentState.AVAILABLE and not agent.registered
+        out[UNREGISTERED if unreachable else agent.state.value].append(agent.id)
     return out
 
 

@@ -57,7 +57,7 @@ def interaction_record(snap: Mapping, at: datetime) -> InteractionRecord:
         caller_number=snap.get("caller_number", ""), caller_name=snap.get("caller_name", ""),
         destination=snap.get("destination", ""), priority=int(snap.get("priority", 0)),
         queue_entered_at=_time(snap.get("queue_entered_at")), agent=snap.get("agent", ""),
-        agent_uuid=snap.get("agent_uuid", ""), answered_at=_time(snap.get("answered_at")),
+        agent_uuid=snap.get("agent_uuid") or snap.get("served_leg", ""), answered_at=_time(snap.get("answered_at")),
         ended_at=(_time(snap.get("ended_at")) or at) if snap.get("ended") else None,
         end_reason=snap.get("end_reason", ""), data=_jsonable(snap),
     )

@@ -32,6 +32,9 @@ def test_given_free_agent_when_caller_dials_main_number_then_bridged_and_journal
         assert kinds[0] == "entered_queue" or "entered_queue" in kinds
         assert kinds.count("answered") == 1 and kinds.count("ended") == 1
         assert store.verify_journal(ixid) == []
+        until(lambda: store.interaction(ixid).ended_at is not None, message="record closed")
+        record = store.interaction(ixid)
+        assert (record.caller_uuid, record.agent_uuid) == (caller.uuid, agent_leg)   # kept after the call
         until(lambda: agent_leg not in simulator.channels, message="no ghost agent leg")
     finally:
         proc.stop()

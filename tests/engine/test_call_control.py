@@ -18,10 +18,17 @@ def test_agent_leg_shows_caller_number_and_agency_queue_and_names_the_caller_leg
     s.call("caller-1", number="4791234567")
     o = s.originates()[0]
     assert (o.node, o.sip_user, o.caller_id_number, o.caller_id_name) == (NODE, "sip-alice", "4791234567",
-                                                                           "Helsedir./Sales")
+                                                                           "Helsedir. - Sales")
     assert o.leg_uuid == "leg-2" and o.timeout == 20.0
     assert o.variables["cc_caller_uuid"] == "caller-1"
     assert o.variables["cc_interaction_id"] == "interaction-1"
+
+
+def test_the_agency_is_shown_first_and_never_behind_a_slash():
+    s = started(tenants=[a_tenant(caller_id_name="NAV/Oslo")], queues=[a_queue(name="Lønn/Personal")])
+    s.call()
+    name = s.originates()[0].caller_id_name
+    assert "/" not in name and name.startswith("NAV-Oslo") and name.endswith("Lønn-Personal")
 
 
 def test_caller_leg_carries_everything_needed_to_recover():

@@ -51,3 +51,16 @@ def test_transfer_overflow_is_journaled_as_transferred():
     s.hangup("caller-1")
     assert s.kinds()[-1] == "ended"
     s.assert_journal_exact()
+
+
+def test_an_available_agent_without_a_registered_phone_is_not_shown_available():
+    s = Scenario(a_deployment(agents=[an_agent("alice"), an_agent("bob")]))
+    s.login("alice")
+    s.login("bob", registered=False)
+    by_state = views.agents_by_state(s.engine)
+    assert by_state["available"] == ["alice"] and by_state["no_phone"] == ["bob"]
+    s.register("bob")
+    assert views.agents_by_state(s.engine)["available"] == ["alice", "bob"]
+    from sentral.process import status_line
+    s.register("alice", registered=False)
+    assert "available=1" in status_line(s.engine) and "no_phone=1" in status_line(s.engine)
