@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+import re
 from datetime import date
 from typing import Mapping
 
@@ -29,18 +30,25 @@ from engine.config import Deployment, NodeConfig
 TOP_KEYS = ("version", "freeswitch", "database", "recordings", "engine", "defaults", "include", "tenants", "agents")
 OVERRIDE_KEYS = TOP_KEYS[1:]
 LIST_KEYS = ("tenants", "include", "agents")
+# FreeSWITCH gets engine.url and sip_domain through its pre-processor's `set` (compile.vars_include),
+# which ends a value at the first quote and expands `$${...}`: only plain URLs and host names pass.
+ENGINE_URL = re.compile(r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
+SIP_DOMAIN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+URL_EXPECTED = "http(s)://HOST[:PORT][/PATH] (letters, digits and . _ ~ / - in the path)"
 ENV_OVERRIDES = ("SENTRAL_DATABASE_URL", "SENTRAL_FREESWITCH_HOST", "SENTRAL_FREESWITCH_PORT",
                  "SENTRAL_FREESWITCH_PASSWORD", "SENTRAL_RECORDINGS_DIR", "SENTRAL_ENGINE_URL")
 
 
 def load(path: str, env: Mapping[str, str] | None = None, *, require_env: bool = True,
-         today: date | None = None, unset_env: list | None = None, override_dir: str | None = None) -> Deployment:
+         today: date | None = None, unset_env: list | None = None, override_dir: str | None = None,
+         findings: y.Findings | None = None) -> Deployment:
     """`unset_env`, if given, receives the names of `{env: NAME}` variables that were not
-    set (only possible with `require_env=False`, e.g. for `sentral config check`).
+    set (only possible with `require_env=False`, e.g. for `sentral config check`);
+    `findings`, if given, receives the warnings and every prompt with its place.
     `override_dir` defaults to `<file without .yaml>.d/` next to the file, if it exists."""
     env = os.environ if env is None else env
     deployment = load_file(path, env, require_env=require_env, today=today, unset_env=unset_env,
-                           override_dir=override_dir)
+                           override_dir=override_dir, findings=findings)
     return apply_overrides(deployment, env=env)
 
 
@@ -51,7 +59,7 @@ def override_files(path: str, override_dir: str | None) -> list[str]:
     return sorted(glob.glob(os.path.join(folder, "*.yaml")) + glob.glob(os.path.join(folder, "*.yml")))
 
 
-def _sections(path: str, override_dir: str | None, problems: list):
+def _sections(path: str, override_dir: str | None, problems: list, findings: y.Findings | None = None):
     """The deployment file and its override files as sections: settings sections are
     replaced by a later file, `tenants`/`agents`/`include` are appended. Each section
     keeps the context (file) it came from, so problems point into the right file."""
@@ -61,7 +69,7 @@ def _sections(path: str, override_dir: str | None, problems: list):
         doc = compose_file(file, problems)
         if doc is None:
             continue
-        ctx = y.Ctx(file, problems)
+        ctx = y.Ctx(file, problems, findings)
         what = "the deployment file" if index == 0 else "an override file"
         m = y.mapping(ctx, doc.root, what, TOP_KEYS if index == 0 else OVERRIDE_KEYS) or {}
         for key, (_, node) in m.items():
@@ -73,10 +81,11 @@ def _sections(path: str, override_dir: str | None, problems: list):
 
 
 def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, today: date | None = None,
-              unset_env: list | None = None, override_dir: str | None = None) -> Deployment:
+              unset_env: list | None = None, override_dir: str | None = None,
+              findings: y.Findings | None = None) -> Deployment:
     """The files' own content, validated (no environment overrides)."""
     problems: list = []
-    single, lists = _sections(path, override_dir, problems)
+    single, lists = _sections(path, override_dir, problems, findings)
     if problems and not single and not any(lists.values()):
         raise ConfigError(problems)
     today = today or date.today()
@@ -101,7 +110,7 @@ def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, to
         for included in include_paths(ctx, node, base):
             sub = compose_file(included, problems)
             if sub is not None:
-                tenants.tenant(y.Ctx(included, problems), sub.root, defaults, years, parsed)
+                tenants.tenant(y.Ctx(included, problems, findings), sub.root, defaults, years, parsed)
     agent_map: dict = {}
     agent_refs: list = []
     for ctx, node, _ in lists["agents"]:
@@ -121,13 +130,23 @@ def _deployment_settings(single: dict, envr: EnvReader) -> dict:
         ctx, node = single["freeswitch"]
         fs = y.mapping(ctx, node, "freeswitch", ("sip_domain", "nodes")) or {}
         if "sip_domain" in fs and (v := y.text(ctx, fs["sip_domain"][1], "sip_domain")):
-            top["sip_domain"] = v
+            if SIP_DOMAIN.match(v):
+                top["sip_domain"] = v
+            else:
+                ctx.at(fs["sip_domain"][1], "bad-value", f"sip_domain {v!r} is not a host name",
+                       "a host name or IPv4 address, e.g. pbx.example.org")
         top["nodes"] = _nodes(ctx, fs["nodes"][1], envr) if "nodes" in fs else ()
     for key, field_name in (("database", "database_url"), ("engine", "engine_url")):
         if key in single:
             ctx, node = single[key]
             sect = y.mapping(ctx, node, key, ("url",)) or {}
             if "url" in sect and (v := envr.value(ctx, sect["url"][1], f"{key} url")) is not None:
+                if key == "engine":
+                    if v and not ENGINE_URL.match(v.rstrip("/")):
+                        ctx.at(sect["url"][1], "bad-value", f"engine url {v!r} is not allowed", URL_EXPECTED)
+                    elif v:                     # empty: an unset {env: NAME} while only checking
+                        top[field_name] = v.rstrip("/")
+                    continue
                 top[field_name] = v
     if "recordings" in single:
         ctx, node = single["recordings"]
@@ -172,7 +191,10 @@ def apply_overrides(deployment: Deployment, env: Mapping[str, str] | None = None
     if (v := pick(recordings_dir, "SENTRAL_RECORDINGS_DIR")) is not None:
         changes["recordings_dir"] = v
     if (v := pick(engine_url, "SENTRAL_ENGINE_URL")) is not None:
-        changes["engine_url"] = v
+        if not ENGINE_URL.match(v.rstrip("/")):
+            raise ConfigError([Problem("$SENTRAL_ENGINE_URL", 1, 1, "bad-value",
+                                       f"the engine URL is {v!r}", URL_EXPECTED)])
+        changes["engine_url"] = v.rstrip("/")
     node_changes: dict = {}
     if (v := pick(freeswitch_host, "SENTRAL_FREESWITCH_HOST")) is not None:
         node_changes["host"] = v

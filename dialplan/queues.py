@@ -24,6 +24,11 @@ OVERFLOW_KINDS = tuple(k.value for k in OverflowKind)
 _TARGETED = {OverflowKind.QUEUE, OverflowKind.VOICEMAIL, OverflowKind.TRANSFER}
 _DIGIT = re.compile(r"^[0-9*#]$")
 _TARGET = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,80}$")   # what esl.commands.token accepts
+# Hold music that plays on any FreeSWITCH, with no sound file installed (a source build has
+# none, and local_stream://moh is silence without music files): a 425 Hz tone, 1 s on and
+# 4 s off, endless. This layer's default, over engine/config.py's local_stream://moh.
+HOLD_TONE = "tone_stream://%(1000,4000,425);loops=-1"
+BUILTIN = {"moh": HOLD_TONE}
 _SECONDS = {"ring_timeout": ("ring_timeout", 1.0), "max_wait": ("max_wait", 1.0), "wrapup": ("wrapup", 0.0),
             "reject_delay": ("reject_delay", 0.0), "busy_delay": ("busy_delay", 0.0),
             "no_answer_delay": ("no_answer_delay", 0.0), "service_level": ("service_level_seconds", 1.0)}

@@ -23,15 +23,32 @@ _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 @dataclass
+class Findings:
+    """What reading finds besides problems (for `sentral config check`): warnings, which
+    do not make the file invalid, and every prompt with its place (a Problem whose
+    `message` is the prompt and `code` says what it is for)."""
+
+    warnings: list[Problem] = field(default_factory=list)
+    prompts: list[Problem] = field(default_factory=list)
+
+
+@dataclass
 class Ctx:
-    """Where we are reading (one file) and the shared list of problems."""
+    """Where we are reading (one file), the shared list of problems and, when a caller
+    asked for them, the shared findings."""
 
     file: str
     problems: list[Problem] = field(default_factory=list)
+    findings: Findings | None = None
 
     def at(self, node, code: str, message: str, expected: str = "") -> None:
         mark = node.start_mark
         self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, code, message, expected))
+
+    def warn(self, node, code: str, message: str, expected: str = "") -> None:
+        if self.findings is not None:
+            mark = node.start_mark
+            self.findings.warnings.append(Problem(self.file, mark.line + 1, mark.column + 1, code, message, expected))
 
 
 def describe(node) -> str:
@@ -171,8 +188,12 @@ def prompt(ctx: Ctx, node, what: str, *, allow_empty: bool = False):
     if not value:
         return value
     try:
-        return media_path(value)
+        media_path(value)
     except InvalidCommand:
         ctx.at(node, "bad-prompt", f"{what} {value!r} is not a playable path",
                "a sound path or media URL without spaces, quotes or braces, e.g. sentral/welcome.wav")
         return None
+    if ctx.findings is not None:
+        mark = node.start_mark
+        ctx.findings.prompts.append(Problem(ctx.file, mark.line + 1, mark.column + 1, what, value))
+    return value

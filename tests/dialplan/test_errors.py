@@ -141,8 +141,8 @@ def test_wrong_types_and_values(tmp_path):
                  tiers: [{level: 2, after: 30}, {level: 1, after: 0}], announcements: {every: often},
                  overflow: {queue: q2, message: x.wav}, music_on_hold: "my music.wav"}
         agents: {kari: 1000}
-        """) == {"bad-id", "wrong-type", "out-of-range", "bad-value", "bad-tiers", "bad-overflow", "bad-prompt",
-             "missing-key"}  # `enabled: no` is not a boolean, so recording stays on and needs a notice
+        """) == {"bad-id", "wrong-type", "out-of-range", "bad-value", "bad-tiers", "bad-overflow", "bad-prompt"}
+    # `enabled: no` is not a boolean (wrong-type); recording stays off, so no notice is needed
 
 
 def test_recorded_calls_need_a_notice(tmp_path):

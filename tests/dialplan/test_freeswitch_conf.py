@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -11,7 +12,7 @@ from dialplan import compile as compiler
 from dialplan.loader import load
 from dialplan.xml_curl import ROUTE
 from engine import prompts
-from tests.dialplan.files import DEMO, DEMO_ENV, ROOT
+from tests.dialplan.files import DEMO, DEMO_ENV, MINIMAL, ROOT, write
 from tests.dialplan.fsxml import Preprocessed
 
 CONF = ROOT / "freeswitch-conf"
@@ -73,10 +74,61 @@ def test_xml_curl_asks_the_engine_for_dialplan_and_directory(config):
     _, root = config
     conf = root.find("./section/configuration[@name='xml_curl.conf']")
     (url,) = [p for p in conf.iter("param") if p.get("name") == "gateway-url"]
-    assert url.get("value") == "http://127.0.0.1:8080" + ROUTE
+    assert url.get("value") == load(str(DEMO), DEMO_ENV).engine_url + ROUTE == "http://127.0.0.1:8080" + ROUTE
     assert set(url.get("bindings").split("|")) == {"dialplan", "directory"}
-    moved = Preprocessed(str(CONF / "freeswitch.xml"), {**ENV, "SENTRAL_ENGINE_URL": "http://127.0.0.1:9090"})
-    assert "http://127.0.0.1:9090" + ROUTE in moved.text
+
+
+def test_freeswitchs_environment_cannot_move_the_engine_url_away_from_the_configuration():
+    moved = Preprocessed(str(CONF / "freeswitch.xml"), {**ENV, "SENTRAL_ENGINE_URL": "http://127.0.0.1:9090",
+                                                         "SENTRAL_SIP_DOMAIN": "elsewhere.example"})
+    assert "9090" not in moved.text and "elsewhere" not in moved.text
+
+
+def compiled_into_a_copy(tmp_path, yaml_text: str) -> pathlib.Path:
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    path = write(tmp_path, yaml_text)
+    compiler.write_files(load(path, {}), str(conf))
+    return conf
+
+
+def test_the_engine_url_and_sip_domain_reach_freeswitch_from_the_compiled_configuration(tmp_path):
+    conf = compiled_into_a_copy(tmp_path, MINIMAL + "engine: {url: 'http://10.1.2.3:8181/'}\n"
+                                "freeswitch: {sip_domain: pbx.example.org}\n")
+    root = ET.fromstring(Preprocessed(str(conf / "freeswitch.xml"), ENV).text)
+    (url,) = [p for p in root.iter("param") if p.get("name") == "gateway-url"]
+    assert url.get("value") == "http://10.1.2.3:8181" + ROUTE
+    assert profile_params(root, "internal")["force-register-domain"] == "pbx.example.org"
+    (domain,) = root.findall("./section[@name='directory']/domain")
+    assert domain.get("name") == "pbx.example.org"
+
+
+def test_compile_leaves_the_sites_own_routes_alone_and_the_contexts_include_them(tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    own = conf / "dialplan/public/10_trunk_out.xml"
+    for placeholder in (conf / "dialplan/public").glob("*.xml"):
+        placeholder.unlink()
+    own.write_text('<include>\n  <extension name="site-outbound">\n'
+                   '    <condition field="destination_number" expression="^(\\+47\\d{8})$">\n'
+                   '      <action application="bridge" data="sofia/gateway/carrier/$1"/>\n'
+                   '    </condition>\n  </extension>\n</include>\n')
+    before = own.read_text()
+    compiler.write_files(load(str(DEMO), DEMO_ENV), str(conf))
+    assert own.read_text() == before
+    assert not (conf / "dialplan/public" / compiler.SITE_PLACEHOLDER).exists()    # not put back beside the site's
+    assert (conf / "dialplan/default" / compiler.SITE_PLACEHOLDER).exists()
+    root = ET.fromstring(Preprocessed(str(conf / "freeswitch.xml"), ENV).text)
+    (public,) = root.findall("./section[@name='dialplan']/context[@name='public']")   # one context, not two
+    names = [e.get("name") for e in public.findall("extension")]
+    assert names[-1] == "site-outbound" and names[0].startswith("cc-")            # after the main numbers
+
+
+def test_the_shipped_site_route_folders_hold_only_the_placeholder():
+    for context in compiler.CONTEXTS:
+        (placeholder,) = (CONF / "dialplan" / context).glob("*.xml")
+        assert placeholder.name == compiler.SITE_PLACEHOLDER
+        assert placeholder.read_text() == compiler.site_placeholder(context)
 
 
 def test_the_modules_sentral_needs_are_loaded(config):
@@ -86,10 +138,15 @@ def test_the_modules_sentral_needs_are_loaded(config):
             "mod_dialplan_xml", "mod_local_stream", "mod_sndfile"} <= modules
 
 
+def profile_params(root, name: str) -> dict:
+    profile = root.find(f".//configuration[@name='sofia.conf']/profiles/profile[@name='{name}']")
+    assert profile is not None, f"no SIP profile {name!r}"
+    return {p.get("name"): p.get("value") for p in profile.find("settings")}
+
+
 def test_the_internal_profile_authenticates_agents_into_the_default_context(config):
     _, root = config
-    profile = root.find(".//configuration[@name='sofia.conf']/profiles/profile[@name='internal']")
-    params = {p.get("name"): p.get("value") for p in profile.find("settings")}
+    params = profile_params(root, "internal")
     assert params["context"] == "default" and params["auth-calls"] == "true"
     assert params["force-register-domain"] == "127.0.0.1"
 
@@ -99,6 +156,7 @@ def test_static_fallbacks_are_the_compiled_demo():
     assert (CONF / "dialplan/default.xml").read_text() == compiler.dialplan_include(demo), \
         "run: sentral config compile dialplan/examples/demo.yaml --out freeswitch-conf"
     assert (CONF / "directory/default.xml").read_text() == compiler.directory_include(demo)
+    assert (CONF / "vars_sentral.xml").read_text() == compiler.vars_include(demo)
 
 
 def test_the_directory_domain_is_the_configured_sip_domain(config):

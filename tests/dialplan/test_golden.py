@@ -59,10 +59,11 @@ def test_the_default_context_adds_agent_to_agent_calls_and_public_does_not():
     assert compiler.dialplan_document(d, "nowhere") is None
 
 
-def test_write_files_writes_both_static_files(tmp_path):
+def test_write_files_writes_the_static_files_and_the_site_route_placeholders(tmp_path):
     written = compiler.write_files(demo(), str(tmp_path))
     assert sorted(pathlib.Path(p).relative_to(tmp_path).as_posix() for p in written) == \
-        ["dialplan/default.xml", "directory/default.xml"]
+        ["dialplan/default.xml", "dialplan/default/00_site.xml", "dialplan/public/00_site.xml",
+         "directory/default.xml", "vars_sentral.xml"]
     assert (tmp_path / "dialplan/default.xml").read_text() == (GOLDEN / "demo_dialplan_include.xml").read_text()
 
 

@@ -173,3 +173,29 @@ def test_a_problem_in_an_override_file_points_into_that_file(tmp_path):
         load(path, {})
     assert [(p.file.endswith("site.yaml"), p.line, p.code) for p in info.value.problems] == \
         [(True, 1, "unknown-key"), (True, 2, "unknown-key")]
+
+
+def test_the_engine_url_and_sip_domain_must_be_plain_for_freeswitchs_pre_processor(tmp_path):
+    import pytest
+
+    from dialplan.errors import ConfigError
+    from tests.dialplan.files import codes
+    assert load(write(tmp_path, MINIMAL + "engine: {url: 'http://10.0.0.7:8080/'}\n"), {}).engine_url == \
+        "http://10.0.0.7:8080"
+    assert codes(tmp_path, MINIMAL + "engine: {url: 'http://x\"/a'}\n") == {"bad-value"}
+    assert codes(tmp_path, MINIMAL + "freeswitch: {sip_domain: 'pbx $${x}'}\n") == {"bad-value"}
+    with pytest.raises(ConfigError) as info:
+        load(write(tmp_path, MINIMAL), {"SENTRAL_ENGINE_URL": "ftp://engine"})
+    assert info.value.problems[0].file == "$SENTRAL_ENGINE_URL"
+
+
+def test_a_bare_tenant_records_nothing_and_its_queues_hold_with_a_tone_any_freeswitch_plays(tmp_path):
+    from dialplan.queues import HOLD_TONE
+    d = load(write(tmp_path, MINIMAL.replace("    recording: {enabled: false}\n", "")), {})
+    assert d.tenants["acme"].record_calls is False
+    assert d.queues["acme-main"].moh == HOLD_TONE and HOLD_TONE.startswith("tone_stream://")
+
+
+def test_the_demo_does_not_claim_to_record(tmp_path):
+    d = load(str(DEMO), DEMO_ENV)
+    assert not any(t.record_calls for t in d.tenants.values())
