@@ -155,3 +155,16 @@ class NodeResynced:
     node: str
     channels: tuple[ChannelSnapshot, ...]
     at: datetime
+
+
+@dataclass(frozen=True)
+class ChannelsFound:
+    """Channels a second look found after a resync: `show channels` lists a new channel
+    only 80-200 ms after it exists (FACTS.md "11"), so one created just before the
+    snapshot can be in neither the snapshot nor the events before it. Additive only:
+    channels the engine knows are left alone, and nothing is declared gone."""
+
+    node: str
+    channels: tuple[ChannelSnapshot, ...]
+    at: datetime
+

@@ -154,5 +154,6 @@ HANDLERS = {
     ev.AgentResume: desk.resume,
     ev.NodeLost: node_lost,
     ev.NodeResynced: recovery.resync,
+    ev.ChannelsFound: recovery.found,
     ev.ConfigReloaded: reload.reload,
 }

@@ -86,6 +86,23 @@ def resync(eng, e: ev.NodeResynced) -> None:
         _resume_callers(eng, e.node, reassert=True)
 
 
+def found(eng, e: ev.ChannelsFound) -> None:
+    """Channels missed by the snapshot (show channels lag): adopted like the snapshot's
+    unknown channels; a caller already talking is never adopted from a late look (its
+    agent leg would have to be judged from a list that is not complete)."""
+    if e.node in eng.down_nodes:
+        return
+    fresh = tuple(c for c in e.channels if c.uuid not in eng.by_leg and c.uuid not in eng.cancelled
+                  and c.variables.get("cc_state") != "connected")
+    if not fresh:
+        return
+    log.info("resync %s: %d channel(s) found after the snapshot", e.node, len(fresh))
+    _adopt(eng, ev.NodeResynced(e.node, fresh, e.at), {c.uuid: c for c in fresh})
+    for ix in eng.calls.values():
+        if ix.node == e.node and ix.state in ROUTABLE:
+            eng.want_route_call(ix)
+
+
 def _track(eng, ix: Interaction) -> None:
     eng.calls[ix.id] = ix
     for leg in (ix.uuid, ix.agent_leg, ix.callback_leg, *ix.legs):
@@ -143,7 +160,8 @@ def _adopt(eng, e: ev.NodeResynced, live: Mapping[str, ev.ChannelSnapshot]) -> N
     for caller, legs in agent_legs.items():
         for chan in legs:
             if chan.uuid not in eng.by_leg and chan.uuid not in eng.cancelled:
-                log.info("orphan agent leg %s (caller %s gone): hanging up", chan.uuid, caller)
+                log.info("agent leg %s is no call of ours (caller %s gone or served elsewhere): hanging up",
+                         chan.uuid, caller)
                 eng.cancelled[chan.uuid] = e.node
                 eng.emit(fx.Hangup(e.node, chan.uuid, "ORIGINATOR_CANCEL"))
 

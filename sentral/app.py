@@ -15,6 +15,13 @@ the snapshot starts, and the pump delivers it there. Events FreeSWITCH sent befo
 superseded by the snapshot; events after it follow it, so a hangup during the snapshot
 can never be undone by the snapshot (no ghost call). A node going down is a marker too
 (NodeLost after that node's last event).
+
+`show channels` lags: FreeSWITCH lists a new channel 80-200 ms after it exists and keeps
+a dead one listed as long, while `uuid_dump` is right at once (FACTS.md "11"). So the
+snapshot is completed with a `uuid_dump` of every uuid the node spoke of in the last
+SEEN_WINDOW seconds and of every leg the engine (or, at start-up, the store) knows on
+that node; and LATE_LOOK seconds later a second `show channels` adds what the first one
+could not list yet (ChannelsFound: additive, it never declares a channel gone).
 """
 from __future__ import annotations
 
@@ -34,6 +41,7 @@ from engine.agents import AgentState
 from engine.config import Deployment
 from engine.recovery import recover
 from esl import adapter, commands
+from esl.channels import parse_show_channels
 from esl.errors import ESLError
 from esl.executor import Executor
 from esl.node import NodeEvent, NodePool, NodeSpec
@@ -55,9 +63,21 @@ class _Resync:
     result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
 
 
+@dataclass
+class _LateLook:
+    """Marker in a node's event stream: a second `show channels` after a snapshot."""
+
+    node: str
+    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
+
+
 @dataclass(frozen=True)
 class _Down:
     node: str
+
+
+SEEN_WINDOW = 5.0     # s: uuids a node spoke of this recently are looked up at its resync
+LATE_LOOK = 0.3       # s after a snapshot: `show channels` again (it lags new channels by up to ~0.2 s)
 
 
 class EngineProcess:
@@ -77,12 +97,15 @@ class EngineProcess:
         self._resynced: set[str] = set()             # nodes with a snapshot so far
         self._resynced_changed = gevent.event.Event()
         self._registered: dict[str, set[str]] = {}   # node -> SIP users registered there
+        self._seen: dict[str, dict[str, float]] = {}   # node -> uuid -> when it was last heard of
+        self._stored_calls: list[dict] = []             # open interactions at start-up (legs to look up)
         self._pump: gevent.Greenlet | None = None
         self.ready_at: float | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, ready_timeout: float = 30.0) -> "EngineProcess":
         started = time.monotonic()
+        self._stored_calls = [r.data for r in self.store.open_interactions() if r.data]
         self._pump = gevent.spawn(self._pump_events)
         self.pool.start()
         deadline = started + ready_timeout
@@ -93,7 +116,7 @@ class EngineProcess:
         if missing:
             log.warning("starting without node(s) %s: their calls wait for them", ", ".join(missing))
         stored_agents = [r.data for r in self.store.load_agent_states().values() if r.data]
-        stored_calls = [r.data for r in self.store.open_interactions() if r.data]
+        stored_calls, self._stored_calls = self._stored_calls, []
         # from here to `self.runtime = ...` nothing yields: the pump cannot slip in between
         buffered, self._buffer = self._buffer, []
         first: dict[str, ev.NodeResynced] = {}
@@ -164,18 +187,88 @@ class EngineProcess:
             item = inbox.get()
             try:
                 if isinstance(item, NodeEvent):
+                    self._heard(item.node, item.event.headers.get("Unique-ID", ""))
                     translated = adapter.translate(item.node, item.event, self.clock)
                     if translated is not None:
                         self._deliver(item.node, [translated])
                 elif isinstance(item, _Resync):
                     resynced, registered = item.result.get()
+                    resynced = self._complete(resynced)
                     self._registered[item.node] = registered
                     self._deliver(item.node, [resynced, *self._registrations()], resync=True)
+                    gevent.spawn_later(LATE_LOOK, self._late_look, item.node, {c.uuid for c in resynced.channels})
+                elif isinstance(item, _LateLook):
+                    found = item.result.get(timeout=30.0)
+                    if found.channels:
+                        self._deliver(item.node, [found])
                 elif isinstance(item, _Down):
                     self._registered.pop(item.node, None)
                     self._deliver(item.node, [ev.NodeLost(item.node, self.clock()), *self._registrations()])
             except Exception:  # one bad event or snapshot must not stop the stream
                 log.exception("could not deliver %s", type(item).__name__)
+
+    def _heard(self, node: str, uuid: str) -> None:
+        if not uuid:
+            return
+        seen = self._seen.setdefault(node, {})
+        now = time.monotonic()
+        seen.pop(uuid, None)
+        seen[uuid] = now                             # insertion order = age order
+        while seen:
+            oldest, at = next(iter(seen.items()))
+            if now - at <= SEEN_WINDOW:
+                break
+            del seen[oldest]
+
+    def _known_legs(self, node: str) -> set[str]:
+        """Every leg of the node's calls the engine knows (or the store, before the engine exists)."""
+        engine = self.engine
+        if engine is not None:
+            calls = [ix for ix in list(engine.calls.values()) if ix.node == node]
+            legs = [leg for ix in calls for leg in (ix.uuid, ix.agent_leg, ix.callback_leg, *ix.legs)]
+        else:
+            calls = [c for c in self._stored_calls if c.get("node") == node]
+            legs = [leg for c in calls for leg in (c.get("caller_uuid", ""), c.get("agent_uuid", ""),
+                                                   c.get("callback_leg", ""), *c.get("legs", {}))]
+        return {leg for leg in legs if leg}
+
+    def _dump_all(self, node_name: str, uuids) -> tuple[ev.ChannelSnapshot, ...]:
+        node = self.pool[node_name]
+
+        def dump(uuid: str):
+            try:
+                return adapter.snapshot_from_dump(node_name, node.api(commands.uuid_dump_json(uuid)))
+            except ESLError as exc:  # the channel ended (or never existed)
+                log.debug("resync %s: %s not there (%s)", node_name, uuid, exc.error_id)
+            except ValueError:
+                log.warning("resync %s: unreadable uuid_dump of %s; its hangup or park will tell", node_name, uuid)
+            return None
+
+        return tuple(s for s in gevent.pool.Pool(64).imap(dump, list(uuids)) if s is not None)
+
+    def _complete(self, resynced: ev.NodeResynced) -> ev.NodeResynced:
+        """The snapshot plus every channel it could not list yet that we heard of or know."""
+        listed = {c.uuid for c in resynced.channels}
+        missing = (set(self._seen.get(resynced.node, {})) | self._known_legs(resynced.node)) - listed
+        if not missing:
+            return resynced
+        extra = self._dump_all(resynced.node, sorted(missing))
+        if extra:
+            log.info("resync %s: %d channel(s) not listed by show channels yet, found by uuid_dump",
+                     resynced.node, len(extra))
+        return ev.NodeResynced(resynced.node, resynced.channels + extra, resynced.at)
+
+    def _late_look(self, node_name: str, had: set[str]) -> None:
+        marker = _LateLook(node_name)
+        self.pool.inbox.put(marker)  # in the node's stream: what follows it is newer than the look
+        try:
+            rows = parse_show_channels(self.pool[node_name].api("show channels as json", timeout=10.0))
+            known = had | self._known_legs(node_name) | set(self._seen.get(node_name, {}))
+            new = [row["uuid"] for row in rows if row.get("uuid") and row["uuid"] not in known]
+            marker.result.set(ev.ChannelsFound(node_name, self._dump_all(node_name, new), self.clock()))
+        except Exception as exc:  # the node went away again: its next resync will look anew
+            log.info("resync %s: second look failed: %s", node_name, exc)
+            marker.result.set(ev.ChannelsFound(node_name, (), self.clock()))
 
     def _registrations(self) -> list[ev.RegistrationChanged]:
         """Every agent's phone: registered on any node that is up (several nodes: the union)."""
@@ -198,18 +291,7 @@ class EngineProcess:
 
     def _snapshot(self, node_name: str, rows: list[dict]) -> tuple[ev.NodeResynced, set[str]]:
         node = self.pool[node_name]
-        uuids = [row["uuid"] for row in rows if row.get("uuid")]
-
-        def dump(uuid: str):
-            try:
-                return adapter.snapshot_from_dump(node_name, node.api(commands.uuid_dump_json(uuid)))
-            except ESLError as exc:  # the channel ended between the list and the dump
-                log.debug("resync %s: %s gone (%s)", node_name, uuid, exc.error_id)
-            except ValueError:
-                log.warning("resync %s: unreadable uuid_dump of %s; its hangup or park will tell", node_name, uuid)
-            return None
-
-        snapshots = tuple(s for s in gevent.pool.Pool(64).imap(dump, uuids) if s is not None)
+        snapshots = self._dump_all(node_name, [row["uuid"] for row in rows if row.get("uuid")])
         try:
             registered = adapter.registered_users(node.api(commands.sofia_registrations()))
         except ESLError as exc:

@@ -263,3 +263,31 @@ def test_calls_of_a_node_not_resynced_yet_are_not_offered_until_it_is():
     assert s2.originates() == []
     s2.send(ev.NodeResynced(NODE, tuple(channels_of(s, {"c1"})), s2.now))
     assert s2.originates()[-1].variables["cc_caller_uuid"] == "c1"
+
+
+def test_a_caller_missed_by_a_lagging_snapshot_is_taken_over_by_the_second_look():
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    s.call("c1")
+    s.send(ev.NodeLost(NODE, s.now))
+    s.send(ev.NodeResynced(NODE, tuple(channels_of(s, alive={"c1", s.originates()[0].leg_uuid})), s.now))
+    late = ev.ChannelSnapshot(NODE, "c9", "ACTIVE", False, "22000000", "4790000009", "Ola", s.now)
+    known = channels_of(s, alive={"c1"})[0]
+    out = s.send(ev.ChannelsFound(NODE, (late, known), s.now))
+    assert [o.variables["cc_caller_uuid"] for o in s.originates(out)] == ["c9"]
+    assert s.kinds(s.engine.by_leg["c9"])[:2] == ["arrived", "entered_queue"]
+    assert s.send(ev.ChannelsFound(NODE, (late,), s.now)) == []     # known now: nothing twice
+    s.assert_journal_exact()
+
+
+def test_the_second_look_never_adopts_a_talking_caller_nor_acts_on_a_down_node():
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    talking = ev.ChannelSnapshot(NODE, "c7", "ACTIVE", True, "22000000", "4790000007", "Ola", s.now,
+                                 variables={"cc_interaction_id": "old-1", "cc_queue": "sales",
+                                            "cc_state": "connected", "cc_agent": "alice", "cc_agent_uuid": "a7"})
+    assert not s.of(fx.Journal, s.send(ev.ChannelsFound(NODE, (talking,), s.now)))
+    assert "old-1" not in s.engine.calls
+    s.send(ev.NodeLost(NODE, s.now))
+    fresh = ev.ChannelSnapshot(NODE, "c8", "ACTIVE", False, "22000000", "4790000008", "Ola", s.now)
+    assert s.send(ev.ChannelsFound(NODE, (fresh,), s.now)) == []
