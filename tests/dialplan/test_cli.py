@@ -51,3 +51,47 @@ def test_help(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 0 and "usage: sentral config" in capsys.readouterr().out
+
+
+def test_check_warns_with_the_place_of_every_prompt_missing_from_the_sounds_directory(tmp_path, capsys):
+    sounds = tmp_path / "sounds"
+    (sounds / "sentral" / "8000").mkdir(parents=True)
+    (sounds / "sentral" / "8000" / "here.wav").write_bytes(b"")     # a rate folder counts, as in FreeSWITCH
+    path = write(tmp_path, MINIMAL.replace("{id: acme-main, name: Main}",
+                                           "{id: acme-main, name: Main, no_agents: {message: sentral/gone.wav},\n"
+                                           "         overflow: {message: sentral/here.wav}, announcements: {every: 0}}"))
+    assert main(["config", "check", path, "--sounds", str(sounds)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"{path}:7:58: warning: missing-sound: no_agents message 'sentral/gone.wav' is not in {sounds} "
+                   "(expected the file there, or in a sample-rate folder beside its name: sentral/8000/NAME.wav)",
+                   "1 warning(s)"]
+
+
+def test_the_sounds_directory_may_come_from_the_environment_and_must_exist(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SENTRAL_SOUNDS_DIR", str(tmp_path / "nowhere"))
+    assert main(["config", "check", str(DEMO)]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    monkeypatch.setenv("SENTRAL_SOUNDS_DIR", str(tmp_path))
+    assert main(["config", "check", str(DEMO)]) == 0
+    err = capsys.readouterr().err
+    assert "phrase cc_wait plays 'sentral/estimated-wait.wav'" in err and "lang/en/en.xml:" in err
+
+
+def test_check_warns_that_recording_is_not_built_but_accepts_the_file(tmp_path, capsys):
+    path = write(tmp_path, MINIMAL.replace("recording: {enabled: false}",
+                                           "recording: {enabled: true, notice: sentral/notice.wav}"))
+    assert main(["config", "check", path]) == 0
+    (warning, count) = capsys.readouterr().err.splitlines()
+    assert warning.startswith(f"{path}:5:26: warning: recording-not-built: tenant acme: call recording is not built yet")
+    assert count == "1 warning(s)"
+
+
+def test_the_phrase_sounds_checked_are_those_the_shipped_macros_play():
+    import re
+    import xml.etree.ElementTree as ET
+
+    from dialplan.sounds import PHRASE_SOUNDS, PHRASES_FILE
+    text = re.sub(r"<X-PRE-PROCESS[^>]*/>", "", PHRASES_FILE.read_text())
+    macros = ET.fromstring(text).iter("macro")
+    assert {m.get("name"): tuple(dict.fromkeys(a.get("data") for a in m.iter("action")
+                                              if a.get("function") == "play-file")) for m in macros} == PHRASE_SOUNDS
