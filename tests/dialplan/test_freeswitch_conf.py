@@ -187,3 +187,20 @@ def test_the_phrase_macros_are_where_freeswitchs_phrase_lookup_reads_them(config
     (lang,) = root.findall("./section[@name='languages']/language")
     assert lang.get("say-module") == "en" and "mod_say_en" in {m.get("module") for m in root.iter("load")}
     assert root.find("./section[@name='phrases']") is None      # the older layout, not read with this nesting
+
+
+def test_callers_come_in_on_a_trunk_profile_trusted_by_address_into_the_public_context(config):
+    _, root = config
+    trunk, agents = profile_params(root, "external"), profile_params(root, "internal")
+    assert trunk["context"] == "public" and trunk["auth-calls"] == "false"
+    assert trunk["sip-port"] != agents["sip-port"] and trunk["sip-ip"] == agents["sip-ip"] == "127.0.0.1"
+    (acl,) = root.findall(f".//configuration[@name='acl.conf']/network-lists/list[@name='{trunk['apply-inbound-acl']}']")
+    assert acl.get("default") == "deny"
+    allowed = [n.get("cidr") for n in acl.findall("node") if n.get("type") == "allow"]
+    assert allowed == ["192.0.2.1/32"]            # a documentation address: nobody until the site sets its carrier
+
+
+def test_no_module_is_loaded_that_nothing_uses(config):
+    _, root = config
+    modules = {m.get("module") for m in root.iter("load")}
+    assert "mod_voicemail" not in modules and root.find(".//configuration[@name='voicemail.conf']") is None
