@@ -60,7 +60,7 @@ def uuid_kill(switch, arg):
 
 
 def uuid_exists(switch, arg):
-    return "true" if _ch(switch, arg) else "false"
+    return "true" if switch.races.exists(_ch(switch, arg)) else "false"
 
 
 def uuid_setvar(switch, arg):
@@ -112,7 +112,7 @@ def uuid_bridge(switch, arg):
     b = switch.channels.get(parts[1]) if len(parts) > 1 else None
     if a is None or b is None or a.hanging or b.hanging:
         return "-ERR Invalid uuid\n"
-    switch.bridge(a, b)
+    switch.races.uuid_bridge(a, b)  # ideal timing: switch.bridge at once
     return f"+OK {b.uuid}\n"
 
 
@@ -227,7 +227,7 @@ def uuid_recv_dtmf(switch, arg):
 
 def uuid_dump(switch, arg):
     ch = _ch(switch, arg)
-    if ch is None:
+    if not switch.races.exists(ch):
         return NO_CHANNEL
     headers = ch.channel_block() + ch.other_leg_block() + ch.variable_block()
     return "".join(f"{k}: {v}\n" for k, v in headers)

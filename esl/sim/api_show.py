@@ -51,7 +51,7 @@ def _json(rows):
 def show(switch, arg):
     words = arg.split()
     what = words[0] if words else ""
-    chans = sorted(switch.channels.values(), key=lambda c: c.times["created"])
+    chans = sorted(switch.races.listed(switch.channels.values()), key=lambda c: c.times["created"])
     if what in ("channels", "calls"):
         if what == "calls":
             rows = []

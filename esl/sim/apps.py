@@ -67,6 +67,8 @@ def execute(ch: Channel, app: str, arg: str, app_uuid: str, on_done=None, privat
         ch.entered_from = ch.state
         for state in ("CS_HIBERNATE", "CS_RESET", "CS_SOFT_EXECUTE"):  # the core takes the leg over
             ch.set_state(state)
+        if not ch.switch.races.gate(ch):  # real timing: waits for the bridge to be set up
+            return NONE
     elif ch.state not in ("CS_EXECUTE", "CS_SOFT_EXECUTE", "CS_EXCHANGE_MEDIA", "CS_PARK") and not ch.hanging:
         ch.set_state("CS_EXECUTE")
     values = {"Application": app}

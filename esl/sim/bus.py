@@ -47,6 +47,8 @@ class EventBus:
         self.ipv4 = ipv4
         self._seq = itertools.count(1)
         self._listeners: list[Callable[[SimEvent], None]] = []
+        self.resolution = 0.0  # Event-Date-Timestamp grid in seconds (Timing.tick; 0 = microseconds)
+        self.held: dict[str, list[SimEvent]] = {}  # Unique-ID -> events held back (races.py)
 
     def listen(self, fn: Callable[[SimEvent], None]) -> None:
         self._listeners.append(fn)
@@ -57,6 +59,8 @@ class EventBus:
 
     def core(self, name: str, calling_key: str | None = None, now: float | None = None) -> list[tuple[str, str]]:
         now = time.time() if now is None else now
+        if self.resolution:
+            now -= now % self.resolution
         file, func, line = CALLING.get(calling_key or name, ("switch_event.c", "switch_event_fire", "0"))
         return [("Event-Name", name), ("Core-UUID", self.core_uuid),
                 ("FreeSWITCH-Hostname", self.hostname), ("FreeSWITCH-Switchname", self.hostname),
@@ -75,7 +79,23 @@ class EventBus:
             headers = [*self.core(name, key), *extra]
         return self.publish(SimEvent(subclass or name, headers, body))
 
+    def hold(self, uuid: str) -> None:
+        """Hold back one channel's events (numbered as they happen) until ``release``."""
+        self.held.setdefault(uuid, [])
+
+    def release(self, uuid: str) -> None:
+        for event in self.held.pop(uuid, []):
+            self._deliver(event)
+
     def publish(self, event: SimEvent) -> SimEvent:
+        if self.held:
+            held = self.held.get(event.get("Unique-ID"))
+            if held is not None:
+                held.append(event)
+                return event
+        return self._deliver(event)
+
+    def _deliver(self, event: SimEvent) -> SimEvent:
         for fn in list(self._listeners):
             try:
                 fn(event)

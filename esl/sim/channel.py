@@ -71,6 +71,7 @@ class Channel:
         self.interrupt = ""  # "break" | "break_all" | "transfer" | "bridge" | ""
         self.recordings: dict[str, tuple[float, object]] = {}
         self.watchers: list = []  # callables(channel, what) for hangup/answer notifications
+        self.job = None  # races.Job: the originate that created this leg, while it runs
         self.variables: dict[str, str] = {
             "direction": direction, "uuid": uuid, "session_id": str(switch.next_session_id()),
             "channel_name": name, "call_uuid": uuid,
@@ -219,6 +220,8 @@ class Channel:
         self.answer_state = "answered"
         self.codec = self.codec or ("PCMA", "8000", "64000")
         self.variables.setdefault("endpoint_disposition", "ANSWER")
+        if self.job is not None:
+            self.switch.races.held_answer(self)
         self.emit("CHANNEL_ANSWER")
         self.presence("confirmed")  # a SIP caller's dialog is confirmed before the call state moves
         self.set_callstate("ACTIVE")

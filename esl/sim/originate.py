@@ -104,10 +104,24 @@ def originate(switch, argument: str) -> str:
         return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
     dialstring, target = parts
     app = parse_app(target)
-    result = place(switch, dialstring)
+    job = switch.races.new_job()
+    try:
+        return _originate(switch, dialstring, target, app, job)
+    finally:
+        switch.races.job_over(job)
+
+
+def _originate(switch, dialstring: str, target: str, app, job) -> str:
+    result = place(switch, dialstring, job=job)
     if isinstance(result, str):
         return f"-ERR {result}\n"
     ch = result
+    # FreeSWITCH reports the job a moment after the answer; a uuid_bridge of the leg
+    # meanwhile may cancel it (the leg then never runs its application) -- races.py
+    cause = switch.races.job_window(ch, job)
+    ch.job = None
+    if cause is not None:
+        return f"-ERR {cause}\n"
     if app is not None and app[0] not in apps.APPS:
         ch.hangup("DESTINATION_OUT_OF_ORDER")
         apps.start_runner(ch)
@@ -120,7 +134,7 @@ def originate(switch, argument: str) -> str:
     return f"+OK {ch.uuid}\n"
 
 
-def place(switch, dialstring: str, originator: Channel | None = None):
+def place(switch, dialstring: str, originator: Channel | None = None, job=None):
     """Create the outbound leg and wait for its far end. Returns the Channel or a cause."""
     try:
         variables, endpoint = split_vars(dialstring.strip())
@@ -136,7 +150,7 @@ def place(switch, dialstring: str, originator: Channel | None = None):
         cid_name = variables.get("origination_caller_id_name", originator.profile["caller_name"])
     if kind == "null":
         return _leg(switch, uuid, f"null/{rest}", rest, cid_name, cid_num, variables, "mod_null",
-                    Script("answer"), timeout, originator)
+                    Script("answer"), timeout, originator, job)
     if kind == "loopback":
         return _loopback(switch, uuid, rest, cid_name, cid_num, variables, timeout, originator)
     if kind == "user":
@@ -151,7 +165,7 @@ def place(switch, dialstring: str, originator: Channel | None = None):
         variables.setdefault("dialed_user", ext)
         variables.setdefault("dialed_domain", user.domain)
         return _leg(switch, uuid, name, ext, cid_name, cid_num, variables, "mod_sofia",
-                    user.script, timeout, originator)
+                    user.script, timeout, originator, job)
     if kind == "sofia":
         uri = rest.split("/", 1)[1] if "/" in rest else rest
         script = switch.users.endpoints.get(uri)
@@ -161,7 +175,7 @@ def place(switch, dialstring: str, originator: Channel | None = None):
             if host in ("127.0.0.1", "127.0.0.1:5060"):
                 script = Script("noroute")  # the switch itself: its dialplan has no such number
         return _leg(switch, uuid, f"sofia/{rest}", user_part, cid_name, cid_num, variables,
-                    "mod_sofia", script, timeout, originator)
+                    "mod_sofia", script, timeout, originator, job)
     return "CHAN_NOT_IMPLEMENTED"
 
 
@@ -244,8 +258,10 @@ def _far_end(ch: Channel, script: Script | None) -> None:
         ch.hangup("NORMAL_CLEARING")
 
 
-def _leg(switch, uuid, name, dest, cid_name, cid_num, variables, source, script, timeout, originator):
+def _leg(switch, uuid, name, dest, cid_name, cid_num, variables, source, script, timeout, originator,
+         job=None):
     ch = _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source, originator)
+    ch.job = job
     ch.far_end = gevent.spawn(_far_end, ch, script)
     return _await(ch, timeout)
 

@@ -20,6 +20,7 @@ class RawClient:
         self.eof = False
         self.error: Exception | None = None
         self.timeout = timeout
+        self.on_frame = None  # called with each frame as it is read (a test reacting at once)
         self._parser = FrameParser()
         self._reader = gevent.spawn(self._read)
 
@@ -30,6 +31,7 @@ class RawClient:
         self.sock = sock
         self.frames, self.decoded, self.eof, self.timeout = [], [], False, timeout
         self.error = None
+        self.on_frame = None  # called with each frame as it is read (a test reacting at once)
         self._parser = FrameParser()
         self._reader = gevent.spawn(self._read)
         return self
@@ -44,6 +46,8 @@ class RawClient:
                     self.frames.append(frame)
                     if frame.content_type in EVENT_CONTENT_TYPES:
                         self.decoded.append(decode_event(frame))
+                    if self.on_frame is not None:
+                        self.on_frame(frame)
         except (OSError, ProtocolError) as exc:
             self.error = exc
         self.eof = True

@@ -2,6 +2,10 @@
 protocol over a simulated switch, plus the control API tests and the demo drive
 (calls, users, faults, restart). See API.md.
 
+Timing rule: ``timing=Timing.real()`` (timing.py) makes the simulator race as FreeSWITCH
+does; ``chaos=SEED`` picks, per call, among the orders a real switch produces and drops
+Event Socket connections now and then (chaos.py; what happened: ``sim.chaos.log``).
+
 Restart rule: ``restart()`` closes every session (as a FreeSWITCH restart would) and
 keeps the port; channels are kept (``keep_channels=True``, a restart of the ESL side) or
 all lost (hangups fired first).
@@ -18,9 +22,12 @@ from gevent.server import StreamServer
 
 from esl.sim import apps, outbound  # noqa: F401  (registers the socket application)
 from esl.sim.channel import Channel
+from esl.sim.chaos import Chaos
 from esl.sim.faults import Faults
+from esl.sim.races import Races
 from esl.sim.session import Session, notice
 from esl.sim.switch import Switch
+from esl.sim.timing import Timing
 
 log = logging.getLogger(__name__)
 SHUTDOWN_TEXT = "The system is being shut down.\n"
@@ -30,7 +37,8 @@ class Simulator:
     def __init__(self, password: str = "ClueCon", host: str = "127.0.0.1", port: int = 0, *,
                  dialplan: Mapping | Callable | None = None, time_factor: float = 1.0,
                  prompts: Mapping[str, float] | None = None, default_prompt_seconds: float = 3.0,
-                 heartbeat_interval: float = 20.0, recordings_root: str | None = None):
+                 heartbeat_interval: float = 20.0, recordings_root: str | None = None,
+                 timing: Timing | None = None, chaos: int | None = None, chaos_drop_every: float = 0.0):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the simulator listens on loopback only")
         self.password = password
@@ -40,6 +48,11 @@ class Simulator:
                              default_prompt_seconds=default_prompt_seconds,
                              heartbeat_interval=heartbeat_interval, recordings_root=recordings_root)
         self.switch.simulator = self
+        # chaos without a timing races as the real switch does
+        self.chaos = Chaos(chaos, chaos_drop_every) if chaos is not None else None
+        timing = timing or (Timing.real() if chaos is not None else Timing.ideal())
+        self.switch.races = Races(self.switch, timing, self.chaos)
+        self.switch.bus.resolution = timing.tick
         self.faults = Faults()
         self.sessions: set[Session] = set()
         self.server: StreamServer | None = None
@@ -52,6 +65,16 @@ class Simulator:
         return self._port
 
     @property
+    def timing(self) -> Timing:
+        return self.switch.races.timing
+
+    @timing.setter
+    def timing(self, timing: Timing) -> None:
+        """Change the races from now on (a test may switch profiles between calls)."""
+        self.switch.races.timing = timing
+        self.switch.bus.resolution = timing.tick
+
+    @property
     def address(self) -> tuple[str, int]:
         return self.host, self._port
 
@@ -62,12 +85,16 @@ class Simulator:
         self.server.start()
         self._port = self.server.server_port
         self.switch.start_heartbeat()
+        if self.chaos is not None:
+            self.chaos.start(self)
         log.info("simulator listening on %s:%s", self.host, self._port)
         return self
 
     def stop(self, keep_channels: bool = False) -> None:
         if self.traffic is not None:
             self.traffic.stop()
+        if self.chaos is not None:
+            self.chaos.stop()
         self.close_sessions(SHUTDOWN_TEXT)
         if self.server is not None:
             self.server.stop(timeout=1)

@@ -5,6 +5,12 @@ with it; before auth only ``auth``/``exit`` work (``-ERR command not found``, co
 stays open); a wrong password gets ``-ERR invalid``, the 67-byte disconnect notice and a
 close. Commands run one at a time (a blocking ``api originate`` holds this connection's
 later commands, as FreeSWITCH does) while events keep flowing through a writer greenlet.
+
+Timing (timing.py): with ``tick`` events go out in batches on a ``tick`` grid (replies do
+not wait for them, so a reply can overtake earlier events, as on a real switch); with
+``jobs_outlive_socket`` `exit` or the client's EOF while a bgapi job this connection
+started runs gets no further events, and the disconnect notice and close come when the
+last such job ends (FACTS.md, 12).
 """
 from __future__ import annotations
 
@@ -74,6 +80,11 @@ class Session(Subscriptions, SocketCommands):
         self.closed = False
         self.out: gevent.queue.Queue = gevent.queue.Queue()
         self.writer = None
+        self.batch: list[bytes] = []  # events waiting for the next tick (Timing.tick)
+        self.jobs: set[str] = set()  # bgapi jobs this connection started, still running
+        self.jobs_idle = gevent.event.Event()
+        self.jobs_idle.set()
+        self.ending = False  # exit/EOF seen; held open until its jobs end
 
     # ------------------------------------------------------------------ I/O
     def serve(self) -> None:
@@ -86,6 +97,10 @@ class Session(Subscriptions, SocketCommands):
             while not self.closed:
                 data = self.sock.recv(65536)
                 if not data:
+                    if self.holds_for_jobs():
+                        self.ending = True  # a half-closed client still reads: notice at the job's end
+                        self.jobs_idle.wait()
+                        self.send(notice())
                     break
                 for cmd in parser.feed(data):
                     if self.closed:
@@ -112,10 +127,34 @@ class Session(Subscriptions, SocketCommands):
         finally:
             self._shutdown()
 
+    def deliver(self, ev: SimEvent) -> None:
+        """An event this connection wants: now, or with the next tick's batch."""
+        tick = self.switch.races.timing.tick
+        if not tick:
+            self.send(event_bytes(ev, self.fmt))
+            return
+        if not self.batch:
+            delay = tick - (gevent.get_hub().loop.now() % tick)
+            chaos = self.switch.races.chaos
+            if chaos is not None and chaos.late_tick():
+                delay += tick
+            gevent.spawn_later(delay, self.flush_events)
+        self.batch.append(event_bytes(ev, self.fmt))
+
+    def flush_events(self) -> None:
+        if self.batch:
+            data, self.batch = b"".join(self.batch), []
+            self.send(data)
+
+    def holds_for_jobs(self) -> bool:
+        return bool(self.jobs) and self.switch.races.timing.jobs_outlive_socket and self.channel is None
+
     def close(self, flush: bool = True) -> None:
         """Stop reading; the writer sends what is queued (if flush) then closes the socket."""
         if self.closed:
             return
+        if flush:
+            self.flush_events()
         self.closed = True
         self.switch.bus.unlisten(self.on_event)
         self.sim.sessions.discard(self)
@@ -135,12 +174,13 @@ class Session(Subscriptions, SocketCommands):
 
     # ------------------------------------------------------------------ events
     def on_event(self, ev: SimEvent) -> None:
-        if self.closed:
+        if self.closed or self.ending:
             return
         if self.my_uuid is not None and ev.name == "CHANNEL_HANGUP" and ev.get("Unique-ID") == self.my_uuid:
             if self.linger:
                 if self.wants(ev):
-                    self.send(event_bytes(ev, self.fmt))
+                    self.deliver(ev)
+                self.flush_events()
                 self.send(notice("", [("Controlled-Session-UUID", self.my_uuid),
                                       ("Content-Disposition", "linger"),
                                       ("Channel-Name", ev.get("Channel-Name")),
@@ -148,7 +188,7 @@ class Session(Subscriptions, SocketCommands):
                 return
             if self.channel is not None:
                 if self.wants(ev):
-                    self.send(event_bytes(ev, self.fmt))
+                    self.deliver(ev)
                 return  # the socket application ends the session when it unwinds (outbound.py)
             self.my_done = True
             gevent.spawn(self.controlled_hangup)  # after the reply of the command that caused it
@@ -156,7 +196,7 @@ class Session(Subscriptions, SocketCommands):
         if self.my_done:
             return
         if self.wants(ev):
-            self.send(event_bytes(ev, self.fmt))
+            self.deliver(ev)
 
     def controlled_hangup(self) -> None:
         for done in self.pending_sync:
@@ -164,6 +204,7 @@ class Session(Subscriptions, SocketCommands):
         if self.pending_sync:
             self.pending_sync.clear()
             gevent.sleep(0)
+        self.flush_events()
         self.send(notice(GOODBYE, [("Controlled-Session-UUID", self.my_uuid),
                                    ("Content-Disposition", "disconnect")]))
         self.close()
@@ -171,6 +212,8 @@ class Session(Subscriptions, SocketCommands):
     # ------------------------------------------------------------------ commands
     def handle(self, cmd: P.ClientCommand) -> None:
         self.sim.commands_seen += 1
+        if self.ending:
+            return  # after exit: nothing more is read (the job holds the socket open)
         line = cmd.line
         word, _, rest = line.partition(" ")
         if self.sim.faults.before(self, line):
@@ -197,9 +240,19 @@ class Session(Subscriptions, SocketCommands):
 
     def exit(self) -> None:
         self.send(reply("+OK bye"))
+        if self.holds_for_jobs():
+            self.ending = True  # no further events (FACTS 12): not even those waiting for a tick
+            self.batch.clear()
+            gevent.spawn(self._exit_after_jobs)
+            return
         extra = [("Controlled-Session-UUID", self.my_uuid), ("Content-Disposition", "disconnect")] \
             if self.channel is not None else []
         self.send(notice(GOODBYE, extra))
+        self.close()
+
+    def _exit_after_jobs(self) -> None:
+        self.jobs_idle.wait()
+        self.send(notice(GOODBYE))
         self.close()
 
     def cmd_exit(self, rest, cmd):
@@ -221,14 +274,22 @@ class Session(Subscriptions, SocketCommands):
     def cmd_bgapi(self, rest, cmd):
         job = cmd.headers.get("Job-UUID") or str(uuidlib.uuid4())
         self.send(reply(f"+OK Job-UUID: {job}", [("Job-UUID", job)]))
+        self.jobs.add(job)
+        self.jobs_idle.clear()
         gevent.spawn(self._bg_job, job, rest)
 
     def _bg_job(self, job: str, command: str) -> None:
-        body = api.run(self.switch, command)
-        self.fire_api_event(command)
-        name, _, arg = command.strip().partition(" ")
-        extra = [("Job-UUID", job), ("Job-Command", name)] + ([("Job-Command-Arg", arg)] if arg else [])
-        self.switch.bus.fire("BACKGROUND_JOB", extra, body=body)
+        """Runs on whatever happens to this connection; the result goes to every subscriber."""
+        try:
+            body = api.run(self.switch, command)
+            self.fire_api_event(command)
+            name, _, arg = command.strip().partition(" ")
+            extra = [("Job-UUID", job), ("Job-Command", name)] + ([("Job-Command-Arg", arg)] if arg else [])
+            self.switch.bus.fire("BACKGROUND_JOB", extra, body=body)
+        finally:
+            self.jobs.discard(job)
+            if not self.jobs:
+                self.jobs_idle.set()
 
     def cmd_linger(self, rest, cmd):
         self.linger = True

@@ -21,6 +21,7 @@ from esl.sim import apps
 from esl.sim.bus import EventBus
 from esl.sim.channel import Channel
 from esl.sim.dialplan import Dialplan
+from esl.sim.races import Races
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Switch:
         self.heartbeat_interval = heartbeat_interval
         self.hangup_latency = 0.02  # seconds between CHANNEL_HANGUP and the unwinding (as observed)
         self._heartbeat = None
+        self.races = Races(self)  # WHEN things happen (timing.py); ideal unless the Simulator says
         from esl.sim.users import Directory
         self.users = Directory(self)
 
@@ -96,6 +98,7 @@ class Switch:
 
     def forget(self, ch: Channel) -> None:
         self.channels.pop(ch.uuid, None)
+        self.races.forget(ch)
 
     def map_path(self, path: str) -> str:
         if self.recordings_root and os.path.isabs(path):
