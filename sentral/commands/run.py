@@ -9,7 +9,11 @@ def register(sub) -> None:
     p.add_argument("--config", required=True, metavar="FILE", help="the routing configuration (YAML)")
     p.add_argument("--db", metavar="URL", help="database URL (overrides the file and SENTRAL_DATABASE_URL)")
     p.add_argument("--login-all", action="store_true",
-                   help="log in every configured agent that has no stored state (unattended demos, tests)")
+                   help="at start, log in every configured agent who is logged out after recovery (no stored "
+                        "state, or stored as logged out); an agent stored as paused (also paused for not "
+                        "answering), available or on a call keeps that state, and nothing resumes a paused "
+                        "agent yet (there is no agent console). Agents get calls only while their SIP phone "
+                        "is registered")
     p.add_argument("--ready-timeout", type=float, default=30.0, metavar="S",
                    help="how long to wait for the nodes before starting without them (default 30)")
     p.add_argument("--status-every", type=float, default=10.0, metavar="S",

@@ -95,3 +95,11 @@ def test_the_phrase_sounds_checked_are_those_the_shipped_macros_play():
     macros = ET.fromstring(text).iter("macro")
     assert {m.get("name"): tuple(dict.fromkeys(a.get("data") for a in m.iter("action")
                                               if a.get("function") == "play-file")) for m in macros} == PHRASE_SOUNDS
+
+
+def test_run_help_says_what_login_all_does_with_stored_state(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "stored as paused" in text and "keeps that state" in text and "registered" in text
+    assert "that has no stored state" not in text
