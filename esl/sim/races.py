@@ -3,7 +3,9 @@
 With ``Timing.ideal()`` every method here is a pass-through and the simulator behaves as
 it always did. Otherwise (tests/data/esl-corpus/FACTS.md, "Timing facts (09-12)"):
 
-* 09: an originate job stays open ``job_after_answer`` after its leg answered. A
+* 09: an originate job stays open ``job_after_answer`` after its SIP leg answered (the
+  far end's answer reaches the originating thread on its next 20 ms turn; a null leg
+  answers inside the originate and its result is at once, 11). A
   uuid_bridge of that leg meanwhile either cancels the job (`-ERR ORIGINATOR_CANCEL` at
   the end of the window; the leg never parks; the bridge is made all the same) or ends
   it at once (`+OK`, then park, then the bridge).
@@ -88,8 +90,8 @@ class Races:
         if job.first:
             self.note("job_first", f"originate {ch.uuid[:8]}: job before the answer on the wire")
             return None
-        if job.delay <= 0:
-            return None
+        if job.delay <= 0 or not ch.sofia:
+            return None  # a null/loopback leg answers inside the originate: no window (11)
         if self.chaos is not None:
             self.note("job_after", f"originate {ch.uuid[:8]}: job {job.delay * 1000:.0f} ms after the answer")
         wait = job.delay

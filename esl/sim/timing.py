@@ -13,7 +13,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Timing:
     # 09 A: an originate's result (BACKGROUND_JOB `+OK <uuid>`) comes this long AFTER its
-    # leg's CHANNEL_ANSWER; the leg's CHANNEL_EXECUTE park / CHANNEL_PARK right after it.
+    # SIP leg's CHANNEL_ANSWER (null legs: at once, 11); the leg's CHANNEL_EXECUTE park / CHANNEL_PARK right after it.
     job_after_answer: float = 0.0
     # 09 B: probability that a uuid_bridge of a leg whose originate job is still running
     # ends that job `-ERR ORIGINATOR_CANCEL` (the leg never parks; the bridge is made anyway).
