@@ -11,6 +11,7 @@ import logging
 
 from engine import callflow, desk, offers, recovery, reload, talk
 from engine import events as ev
+from engine import effects as fx
 from engine.effects import Hangup
 from engine.interactions import CallEvent, CallState, Interaction
 
@@ -103,6 +104,8 @@ def timer(eng, e: ev.TimerFired) -> None:
         talk.wrapup_end(eng, eng.agents[key])
     elif kind == "ready" and key in eng.agents:
         desk.ready(eng, eng.agents[key])
+    elif kind == "bridge" and key in eng.calls:
+        offers.bridge_check(eng, eng.calls[key])
     elif kind in ("maxwait", "announce", "tier") and key in eng.calls:
         ix = eng.calls[key]
         if kind == "maxwait":
@@ -127,11 +130,17 @@ def _widen(eng, ix: Interaction) -> None:
 def bridged(eng, e: ev.Bridged) -> None:
     for uuid in (e.a_uuid, e.b_uuid):
         ix = eng.calls.get(eng.by_leg.get(uuid, ""))
-        if ix is not None and ix.state is CallState.CONNECTED and not ix.bridged \
-                and {e.a_uuid, e.b_uuid} == {ix.uuid, ix.agent_leg}:
-            ix.bridged = True
-            eng.journal(ix, "bridged", agent=ix.agent)
+        if ix is not None and {e.a_uuid, e.b_uuid} == {ix.uuid, ix.agent_leg}:
+            confirm_bridge(eng, ix)
             return
+
+
+def confirm_bridge(eng, ix: Interaction) -> None:
+    """The pair is bridged (CHANNEL_BRIDGE, or a snapshot shows it): journaled once."""
+    if ix.state is CallState.CONNECTED and not ix.bridged:
+        ix.bridged = True
+        eng.emit(fx.CancelTimer(f"bridge:{ix.id}"))
+        eng.journal(ix, "bridged", agent=ix.agent)
 
 
 def node_lost(eng, e: ev.NodeLost) -> None:

@@ -29,6 +29,8 @@ from engine.routing import eligible, max_level
 log = logging.getLogger(__name__)
 RING_GRACE = 2.0          # seconds after the originate timeout before our own ring timer acts
 BRIDGE_SETTLE = 1.0       # seconds after which an asked bridge is made or failed (made in ~60 ms: FACTS.md 09)
+BRIDGE_GAP = 0.1          # two uuid_bridges of a pair this far apart do no harm (80 ms and more: FACTS.md 10)
+MAX_BRIDGES = 4           # uuid_bridges asked for one pair before giving up (each BRIDGE_SETTLE apart)
 SCAN_LIMIT = 200          # waiting calls looked at per queue when an agent frees up
 
 NO_ANSWER_CAUSES = frozenset({"NO_ANSWER", "NO_USER_RESPONSE", "ALLOTTED_TIMEOUT", "PROGRESS_TIMEOUT",
@@ -180,19 +182,38 @@ def _connect(eng, ix: Interaction, leg: str) -> None:
         "cc_answered_at": eng.now.isoformat(), "cc_seq": str(ix.seq)}))
 
 
-def bridge(eng, ix: Interaction, a_uuid: str, b_uuid: str) -> bool:
-    """Ask FreeSWITCH once to bridge the interaction's two legs. A second `uuid_bridge` of
-    legs still being bridged (10-40 ms after the first) hangs up both (FACTS.md "10"), so
-    it is asked again only after BRIDGE_SETTLE, when the first has either made the bridge
-    or failed (a restart that finds the pair answered and unbridged)."""
-    if ix.bridge_at is not None and (eng.now - ix.bridge_at).total_seconds() < BRIDGE_SETTLE:
-        log.info("bridge of %s already asked at %s: not asked again", ix.id, ix.bridge_at.isoformat())
+def bridge(eng, ix: Interaction, a_uuid: str, b_uuid: str, settle: float = BRIDGE_SETTLE) -> bool:
+    """Ask FreeSWITCH to bridge the interaction's two legs, at most once per BRIDGE_SETTLE.
+
+    A second `uuid_bridge` of legs still being bridged (10-40 ms after the first) hangs up
+    both (FACTS.md "10"), so it is never repeated sooner. A bridge is confirmed by its
+    CHANNEL_BRIDGE (or a snapshot showing the pair bridged); one not confirmed after
+    BRIDGE_SETTLE (asked while the Event Socket dropped, say) is asked again, up to
+    MAX_BRIDGES times. After a resync (`settle` = BRIDGE_GAP) an unconfirmed bridge is
+    asked again as soon as the two commands cannot meet in FreeSWITCH: the first may never
+    have been sent."""
+    if ix.bridge_at is not None and (eng.now - ix.bridge_at).total_seconds() < settle:
+        left = settle - (eng.now - ix.bridge_at).total_seconds()
+        log.info("bridge of %s asked %.3f s ago: checked again in %.3f s", ix.id, settle - left, left)
+        eng.schedule(f"bridge:{ix.id}", left)
+        return False
+    if ix.bridges >= MAX_BRIDGES:
+        log.error("bridge of %s not confirmed after %d attempts: left to its channels", ix.id, ix.bridges)
         return False
     ix.bridge_at = eng.now
     ix.bridges += 1
     eng.touch_call(ix)
     eng.emit(fx.Bridge(ix.node, a_uuid, b_uuid, key=f"{ix.id}/bridge/{ix.bridges}"))
+    eng.schedule(f"bridge:{ix.id}", BRIDGE_SETTLE)
     return True
+
+
+def bridge_check(eng, ix: Interaction) -> None:
+    """BRIDGE_SETTLE after a bridge was asked: still not confirmed -> ask once more."""
+    if ix.state is CallState.CONNECTED and not ix.bridged and ix.uuid and ix.agent_leg \
+            and ix.node not in eng.down_nodes:
+        log.warning("bridge of %s not confirmed within %.1f s: asking again", ix.id, BRIDGE_SETTLE)
+        bridge(eng, ix, ix.uuid, ix.agent_leg)
 
 
 def _call_back(eng, ix: Interaction, leg: str) -> None:

@@ -129,9 +129,13 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
             offers.leg_answered(eng, leg)
     if ix.id not in eng.calls:
         return
-    if ix.state is CallState.CONNECTED and ix.agent_leg in live and not ix.bridged \
-            and live[ix.agent_leg].bridged_to != ix.uuid and ix.uuid in live:
-        offers.bridge(eng, ix, ix.uuid, ix.agent_leg)        # answered, never bridged (once)
+    if ix.state is CallState.CONNECTED and ix.agent_leg in live and ix.uuid in live and not ix.bridged:
+        if ix.uuid in (live[ix.agent_leg].bridged_to, ) or live[ix.uuid].bridged_to == ix.agent_leg:
+            from engine.handlers import confirm_bridge
+            confirm_bridge(eng, ix)                           # bridged while we were away
+        else:
+            # answered, not bridged (yet): the uuid_bridge may have been lost with the socket
+            offers.bridge(eng, ix, ix.uuid, ix.agent_leg, settle=offers.BRIDGE_GAP)
     for leg in (ix.callback_leg, ix.agent_leg, ix.uuid):
         if leg and leg not in live and ix.id in eng.calls:
             from engine.handlers import leg_gone
