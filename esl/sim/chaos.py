@@ -26,7 +26,12 @@ JOB_BEFORE_ANSWER = 0.1  # share of originates whose job reaches the wire before
 class Chaos:
     def __init__(self, seed: int, drop_every: float = 0.0):
         self.seed = seed
-        self.rng = random.Random(seed)
+        # one stream per kind of pick, so that how often ticks or drops happen (which depends
+        # on the machine's timing) does not shift the per-call picks of the same script
+        self.rng = random.Random(f"{seed}:calls")
+        self._lags = random.Random(f"{seed}:lags")
+        self._ticks = random.Random(f"{seed}:ticks")
+        self._drops = random.Random(f"{seed}:drops")
         self.drop_every = drop_every
         self.log: list[tuple[float, str]] = []  # (seconds since start, what happened)
         self.counts: Counter = Counter()
@@ -47,10 +52,10 @@ class Chaos:
         return self.rng.uniform(0.5 * base, 1.5 * base)
 
     def show_lag(self) -> float:
-        return self.rng.uniform(0.08, 0.2)
+        return self._lags.uniform(0.08, 0.2)
 
     def late_tick(self) -> bool:
-        late = self.rng.random() < 0.25
+        late = self._ticks.random() < 0.25
         if late:
             self.counts["tick_late"] += 1
         return late
@@ -58,16 +63,16 @@ class Chaos:
     # ------------------------------------------------------------ Event Socket drops
     def start(self, sim) -> None:
         if self.drop_every > 0 and self._dropper is None:
-            self._dropper = gevent.spawn(self._drops, sim)
+            self._dropper = gevent.spawn(self._drop_loop, sim)
 
     def stop(self) -> None:
         if self._dropper is not None:
             self._dropper.kill(block=False)
             self._dropper = None
 
-    def _drops(self, sim) -> None:
+    def _drop_loop(self, sim) -> None:
         while True:
-            gevent.sleep(self.rng.expovariate(1.0 / self.drop_every))
+            gevent.sleep(self._drops.expovariate(1.0 / self.drop_every))
             n = len(sim.sessions)
             self.note("drop", f"Event Socket drop: {n} connection(s) closed")
             sim.disconnect_all()

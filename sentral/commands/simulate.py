@@ -1,7 +1,10 @@
 """`sentral simulate`: the FreeSWITCH simulator in the foreground until SIGTERM/SIGINT.
 
 The first stdout line is ``listening HOST:PORT`` (flushed), so a parent process can read
-the port when ``--listen 127.0.0.1:0`` picks a free one.
+the port when ``--listen 127.0.0.1:0`` picks a free one. ``--timing real`` races as a real
+FreeSWITCH does (esl/sim/timing.py); ``--chaos SEED`` picks among the real orders per call
+and, with ``--chaos-drop-every``, drops every Event Socket now and then; each pick is
+printed as ``chaos T what`` (T: seconds since start).
 """
 from __future__ import annotations
 
@@ -24,6 +27,13 @@ def register(sub) -> None:
     p.add_argument("--time-factor", type=float, default=1.0, help="multiply every simulated duration")
     p.add_argument("--heartbeat", type=float, default=20.0, help="HEARTBEAT interval in seconds")
     p.add_argument("--seed", type=int, default=None, help="random seed for the traffic generator")
+    p.add_argument("--timing", choices=("ideal", "real"), default=None,
+                   help="ideal: every answer, job and listing at once (default); real: FreeSWITCH's "
+                        "measured races (job 20 ms after the answer, uuid_bridge setup, show lag, 20 ms ticks)")
+    p.add_argument("--chaos", type=int, default=None, metavar="SEED",
+                   help="per call, a seeded pick among the orders a real FreeSWITCH produces (implies --timing real)")
+    p.add_argument("--chaos-drop-every", type=float, default=0.0, metavar="SECONDS",
+                   help="with --chaos: drop every Event Socket connection this often on average (0 = never)")
     p.set_defaults(handler=run)
 
 
@@ -69,13 +79,18 @@ def run(args) -> int:
     import gevent.event
 
     from esl.sim.server import Simulator
+    from esl.sim.timing import Timing
 
     host, _, port = args.listen.rpartition(":")
     try:
         agents = [a for spec in args.agents for a in parse_agents(spec)]
         routes = parse_routes(args.route)
+        if args.chaos_drop_every and args.chaos is None:
+            raise ValueError("--chaos-drop-every needs --chaos SEED")
+        timing = {"ideal": Timing.ideal(), "real": Timing.real(), None: None}[args.timing]
         sim = Simulator(password=args.password, host=host or "127.0.0.1", port=int(port or 0),
-                        dialplan=routes, time_factor=args.time_factor, heartbeat_interval=args.heartbeat)
+                        dialplan=routes, time_factor=args.time_factor, heartbeat_interval=args.heartbeat,
+                        timing=timing, chaos=args.chaos, chaos_drop_every=args.chaos_drop_every)
     except ValueError as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
@@ -93,11 +108,20 @@ def run(args) -> int:
     gevent.signal_handler(signal.SIGTERM, stop.set)
     gevent.signal_handler(signal.SIGINT, stop.set)
     last = None
-    while not stop.wait(5.0):
+    logged = [0]
+
+    def print_chaos():
+        if sim.chaos is not None:
+            for t, what in sim.chaos.log[logged[0]:]:
+                print(f"chaos {t:.3f} {what}", flush=True)
+            logged[0] = len(sim.chaos.log)
+    while not stop.wait(1.0 if sim.chaos is not None else 5.0):
+        print_chaos()
         if sim.traffic is not None and sim.traffic.stats != last:
             last = dict(sim.traffic.stats)
             print(f"calls placed={last['placed']} served={last['served']} abandoned={last['abandoned']} "
                   f"channels={len(sim.channels)}", flush=True)
     sim.stop()
+    print_chaos()
     print("stopped", flush=True)
     return 0
