@@ -112,6 +112,10 @@ CHOSEN = (
     "`log N` is acknowledged but no `log/data` is sent.",
     "`linger N` reports `Linger-Time: N` but, like plain `linger`, holds the socket until the client leaves.",
     "Digest authentication of REGISTER, SIP/RTP and media are not simulated; a simulated user registers in one step.",
+    "`Timing.ideal()` (the default) is the simulator's original order: answer, job, bridge and `show` at once; `Timing.real()` is the measured one (timing.py).",
+    "`Timing.real()`: the bridge is up `bridge_setup` (60 ms) after the uuid_bridge reply also when it raced an originate job (FreeSWITCH: about 42 ms after the answer), and the show lag is one value (0.1 s) where FreeSWITCH's varied 61-202 ms.",
+    "`Timing.real()` with `tick`: every event waits for its connection's next 20 ms batch, so a null leg's events follow the `api originate` reply (in 11 FreeSWITCH sent them just before it).",
+    "Chaos mode puts a job's result on the wire before its leg's answer for 1 in 10 originates: the protocol allows it (separate threads) but the corpus never showed it (0 of 13).",
 )
 
 
