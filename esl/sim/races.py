@@ -151,6 +151,10 @@ class Races:
         try:
             gevent.sleep(self._tick())  # the legs leave what they run one tick after the reply
             if a.hanging or b.hanging:
+                for leg in (a, b):  # a leg whose cancelled originate left it without an application
+                    if not leg.hanging and getattr(leg, "runner", None) is None and not leg.queue:
+                        leg.hangup("ORIGINATOR_CANCEL")
+                        apps.start_runner(leg)
                 return
             self.switch.bridge(a, b)  # unpark; their uuid_bridge application waits in gate()
             while True:
@@ -238,6 +242,8 @@ class Races:
         self.gates.pop(ch.uuid, None)
         if self.lagging:
             self.gone[ch.uuid] = ch
+            if len(self.gone) > 64:  # nobody asked `show` for a while: drop what it no longer lists
+                self.listed(())
         for key in [k for k in self.bridging if ch.uuid in k]:
             if self.bridging[key].done.is_set():
                 del self.bridging[key]
