@@ -212,8 +212,8 @@ def bridge_check(eng, ix: Interaction) -> None:
     """BRIDGE_SETTLE after a bridge was asked: still not confirmed -> ask once more."""
     if ix.state is CallState.CONNECTED and not ix.bridged and ix.uuid and ix.agent_leg \
             and ix.node not in eng.down_nodes:
-        log.warning("bridge of %s not confirmed within %.1f s: asking again", ix.id, BRIDGE_SETTLE)
-        bridge(eng, ix, ix.uuid, ix.agent_leg)
+        log.warning("bridge of %s not confirmed: asking again", ix.id)
+        bridge(eng, ix, ix.uuid, ix.agent_leg, settle=BRIDGE_GAP)   # the timer kept the settle time
 
 
 def _call_back(eng, ix: Interaction, leg: str) -> None:

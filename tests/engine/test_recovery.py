@@ -304,3 +304,18 @@ def test_the_second_look_never_adopts_a_talking_caller_nor_acts_on_a_down_node()
     s.send(ev.NodeLost(NODE, s.now))
     fresh = ev.ChannelSnapshot(NODE, "c8", "ACTIVE", False, "22000000", "4790000008", "Ola", s.now)
     assert s.send(ev.ChannelsFound(NODE, (fresh,), s.now)) == []
+
+
+def test_an_unconfirmed_bridge_found_at_a_resync_is_asked_again_a_gap_after_the_first():
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s.answer(leg)                                      # the uuid_bridge died with the socket
+    s.send(ev.NodeLost(NODE, s.now))
+    s.advance(0.05)
+    unbridged = tuple(ev.ChannelSnapshot(**{**c.__dict__, "bridged_to": ""})
+                      for c in channels_of(s, alive={"c1", leg}))
+    assert not s.of(fx.Bridge, s.send(ev.NodeResynced(NODE, unbridged, s.now)))
+    again = s.of(fx.Bridge, s.advance(0.06))           # 0.1 s after the first: they cannot meet in the switch
+    assert [(b.a_uuid, b.b_uuid) for b in again] == [("c1", leg)]
