@@ -1,0 +1,225 @@
+"""Chaos: thousands of calls through a simulator that answers in the orders a real
+FreeSWITCH produces (tests/data/esl-corpus/FACTS.md "Timing facts": originate jobs that
+report after their leg answered, a bridge that cancels the job, show channels lagging,
+jobs outliving the Event Socket, 20 ms event ticks), with Event Socket drops and engine
+SIGKILLs, against a real `sentral run` process and PostgreSQL.
+
+What must hold for every call, whatever the order:
+* every caller is either served (bridged to an agent leg until the agent's own talk time
+  ended it) or hung up by themselves (patience) while waiting: no caller is lost;
+* no agent is offered a call (a new leg to their phone) while on an answered leg;
+* no channel is left in the switch once the traffic is over;
+* the journal says what the switch did: a served caller's interaction has one `answered`
+  row naming the agent leg it was bridged to and one `bridged` row; a caller who hung up
+  unserved has no `bridged` row, and either `abandoned` or (the caller left in the few ms
+  between the agent's answer and the bridge) `answered` then `talk_ended` by the caller;
+  every interaction exactly one `ended`, no gap in any sequence.
+
+The switch is observed from inside the simulator (its channels and bridges), not over the
+Event Socket, so the drops do not blind the observer. `SENTRAL_CHAOS_CALLS` and
+`SENTRAL_CHAOS_SEED` change the load and the seed (defaults: 2,000 calls, seed 7).
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import random
+import time
+from collections import defaultdict
+
+import gevent
+import pytest
+
+from store.store import Store
+from tests.acd.conftest import MAIN_NUMBER, PASSWORD, a_deployment, sim_dialplan
+from tests.acd.engine_proc import EngineProc
+from tests.helpers import until
+
+CONFIG = pathlib.Path(__file__).resolve().parent.parent / "data" / "acd" / "chaos.yaml"
+CALLS = int(os.environ.get("SENTRAL_CHAOS_CALLS", "2000"))
+SEED = int(os.environ.get("SENTRAL_CHAOS_SEED", "7"))
+RATE = 12.0                      # calls per second (16 of 20 agents answer, 1 s talk: a queue builds)
+TALK = 1.0                       # every answering agent talks this long, then hangs up
+KILL_EVERY = 25.0                # seconds between engine SIGKILLs
+DROP_EVERY = 9.0                 # mean seconds between Event Socket drops (the simulator's chaos)
+AGENTS = {f"{1000 + i}": ("answer" if i < 16 else "reject" if i < 18 else "noanswer") for i in range(20)}
+
+
+class Observer:
+    """What the switch did, seen from inside the simulator."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.callers: dict[str, dict] = {}
+        self.legs: dict[str, dict] = {}           # agent legs: uuid -> {ext, answered, hangup, ...}
+        self.live_answered: dict[str, set[str]] = defaultdict(set)   # ext -> answered live legs
+        self.double_offers: list[tuple[str, str]] = []
+        self.pairs: dict[str, str] = {}           # caller uuid -> agent leg it was bridged to
+        switch = sim.switch
+        add, join = switch.add, switch.join
+
+        def observed_add(ch):
+            add(ch)
+            if ch.variables.get("cc_caller_uuid"):
+                ext = ch.variables.get("dialed_user", "")
+                if self.live_answered[ext]:
+                    self.double_offers.append((ext, ch.uuid))
+                self.legs[ch.uuid] = {"ext": ext, "answered": None, "hangup": None,
+                                      "caller": ch.variables["cc_caller_uuid"]}
+                ch.watchers.append(self._agent_leg)
+            return ch
+
+        def observed_join(a, b):
+            join(a, b)
+            for caller, leg in ((a, b), (b, a)):
+                if caller.uuid in self.callers and leg.uuid in self.legs:
+                    self.pairs.setdefault(caller.uuid, leg.uuid)
+                    self.callers[caller.uuid]["bridged"] = time.monotonic()
+
+        switch.add, switch.join = observed_add, observed_join
+
+    def _agent_leg(self, ch, what):
+        leg = self.legs[ch.uuid]
+        if what == "answer":
+            leg["answered"] = time.monotonic()
+            self.live_answered[leg["ext"]].add(ch.uuid)
+        elif what == "hangup" and leg["hangup"] is None:
+            leg["hangup"], leg["cause"] = time.monotonic(), ch.hangup_cause
+            self.live_answered[leg["ext"]].discard(ch.uuid)
+
+    def place(self, rng: random.Random) -> None:
+        ch = self.sim.place_call(MAIN_NUMBER, caller_number=f"479{rng.randrange(10**7):07d}")
+        record = {"bridged": None, "abandoned": False, "hangup": None, "cause": ""}
+        self.callers[ch.uuid] = record
+        patience = rng.uniform(1.0, 12.0)
+
+        def watch():
+            deadline = time.monotonic() + patience
+            while not ch.hanging:
+                if record["bridged"] is None and time.monotonic() >= deadline:
+                    record["abandoned"] = True
+                    ch.hangup("ORIGINATOR_CANCEL" if ch.answer_state != "answered" else "NORMAL_CLEARING")
+                    from esl.sim import apps
+                    apps.start_runner(ch)
+                    break
+                gevent.sleep(0.05)
+            record["hangup"], record["cause"] = time.monotonic(), ch.hangup_cause
+
+        gevent.spawn(watch)
+
+    def outcome(self, uuid: str) -> str:
+        c = self.callers[uuid]
+        if c["bridged"] is None:
+            return "abandoned" if c["abandoned"] else f"lost before an agent ({c['cause']})"
+        leg = self.legs[self.pairs[uuid]]
+        talked = (leg["hangup"] or 0) - (leg["answered"] or 0)
+        if leg["hangup"] is None or c["hangup"] is None or leg["hangup"] > c["hangup"] + 0.001:
+            return f"lost while bridged: the caller was hung up first ({c['cause']})"
+        if talked < 0.9 * TALK:
+            return f"lost while bridged: the agent leg ended after {talked:.3f} s ({leg.get('cause')})"
+        return "served"
+
+
+def _story(engine, pg_url, uuids) -> str:
+    """What the engine's log and the journal say of some callers (for a failure message)."""
+    store = Store(pg_url)
+    try:
+        out = []
+        log_lines = engine.log().splitlines()
+        rows = store.journal()
+        owner = {ixid: store.interaction(ixid) for ixid in {r.interaction for r in rows}}
+        for uuid in uuids:
+            ixids = {ixid for ixid, rec in owner.items() if rec is not None and rec.caller_uuid == uuid}
+            out.append(f"--- {uuid} {sorted(ixids)}")
+            out += [line for line in log_lines if uuid in line][:20]
+            for row in rows:
+                if row.interaction in ixids or row.data.get("leg") == uuid:
+                    out.append(f"  journal {row.seq} {row.kind} {dict(row.data)}")
+        return "\n".join(out)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def chaotic():
+    from esl.sim.server import Simulator
+
+    sim = Simulator(password=PASSWORD, time_factor=1.0, heartbeat_interval=1.0,
+                    dialplan=sim_dialplan(a_deployment(0)), chaos=SEED, chaos_drop_every=DROP_EVERY)
+    for ext, action in AGENTS.items():
+        sim.add_user(ext, action=action, ring=0.1 + int(ext) % 5 * 0.05, talk=TALK)
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def test_thousands_of_calls_through_real_switch_orders_drops_and_kills_lose_none(chaotic, pg_url, tmp_path):
+    sim = chaotic
+    observer = Observer(sim)
+    engine = EngineProc(sim.port, pg_url, tmp_path / "engine.log", CONFIG)
+    rng = random.Random(SEED)
+    kills = 0
+    try:
+        engine.start()
+        sim.chaos.start(sim)
+        started = time.monotonic()
+        next_kill = started + KILL_EVERY
+        for n in range(CALLS):
+            gevent.sleep(rng.expovariate(RATE))
+            observer.place(rng)
+            if time.monotonic() >= next_kill:
+                engine.kill()
+                kills += 1
+                engine.start()
+                next_kill = time.monotonic() + KILL_EVERY
+        sim.chaos.stop()
+        until(lambda: all(c["hangup"] is not None for c in observer.callers.values()), timeout=120,
+              message=lambda: f"{sum(c['hangup'] is None for c in observer.callers.values())} caller(s) still on")
+        until(lambda: not sim.channels, timeout=30,
+              message=lambda: f"channels left in the switch: {[ch.name for ch in sim.channels.values()]}")
+
+        outcomes = {uuid: observer.outcome(uuid) for uuid in observer.callers}
+        lost = {u: o for u, o in outcomes.items() if o not in ("served", "abandoned")}
+        served = [u for u, o in outcomes.items() if o == "served"]
+        assert not lost, f"{len(lost)} of {len(outcomes)} lost: {list(lost.items())[:5]}\n" + _story(
+            engine, pg_url, list(lost)[:3])
+        assert not observer.double_offers, f"agents offered a call while on one: {observer.double_offers[:5]}"
+        assert len(served) > CALLS // 2, "the load did not exercise the answer/bridge path"
+        assert len(outcomes) - len(served) > 0, "no caller abandoned: the load did not exercise the queue"
+        assert kills >= 1 and sim.chaos.counts["drop"] >= 1, (kills, dict(sim.chaos.counts))
+
+        store = Store(pg_url)
+        try:
+            until(lambda: not store.open_interactions(), timeout=30, message="every interaction closed")
+            assert store.verify_journal() == []
+            rows_of = defaultdict(list)
+            for row in store.journal():
+                rows_of[row.interaction].append(row)
+            by_caller = {}
+            for ixid, rows in rows_of.items():
+                record = store.interaction(ixid)
+                by_caller[record.caller_uuid] = (record, rows)
+            assert set(by_caller) == set(observer.callers), "one interaction per caller"
+            for uuid, outcome in outcomes.items():
+                record, rows = by_caller[uuid]
+                kinds = [r.kind for r in rows]
+                assert kinds.count("ended") == 1, (outcome, kinds)
+                answered = [r for r in rows if r.kind == "answered"]
+                if outcome == "served":
+                    assert [r.data.get("leg") for r in answered] == [observer.pairs[uuid]], (kinds, record)
+                    assert kinds.count("bridged") == 1 and "abandoned" not in kinds, kinds
+                else:
+                    # never bridged; either abandoned while waiting, or the caller left in the
+                    # few ms between the agent's answer and the bridge (answered, talk_ended by caller)
+                    assert "bridged" not in kinds, kinds
+                    ended_by_caller = [r for r in rows if r.kind == "talk_ended" and r.data.get("by") == "caller"]
+                    assert ("abandoned" in kinds and not answered) or (len(answered) == 1 and ended_by_caller), kinds
+        finally:
+            store.close()
+    finally:
+        sim.chaos.stop()
+        engine.stop()
+    print(f"chaos: {len(observer.callers)} calls, {len(served)} served, {kills} engine kills, "
+          f"{dict(sim.chaos.counts)}")
