@@ -58,16 +58,24 @@ def test_status_and_show_channels_reply_shapes(node):
 def test_originate_into_park_is_seen_as_a_parked_call_then_killed(node):
     leg = str(uuid.uuid4())
     reply = node.api("real", f"originate {{origination_uuid={leg},cc_tenant=sentral-test}}null/1234 &park()", 20)
-    assert reply.strip() == f"+OK {leg}"
-    parked = _events(node, "CHANNEL_PARK", leg)[0]
-    call = adapter.translate("real", parked)
-    assert isinstance(call, ev.CallParked) and call.tenant == "sentral-test"
-    snap = adapter.snapshot_from_dump("real", node.api("real", commands.uuid_dump_json(leg)))
-    assert snap.variables["cc_tenant"] == "sentral-test"
-    assert leg in {row["uuid"] for row in parse_show_channels(node.api("real", "show channels as json"))}
-    node.api("real", commands.uuid_kill(leg))
-    hangup = adapter.translate("real", _events(node, "CHANNEL_HANGUP", leg)[0])
-    assert isinstance(hangup, ev.LegHungUp)
+    try:
+        assert reply.strip() == f"+OK {leg}"
+        parked = _events(node, "CHANNEL_PARK", leg)[0]
+        call = adapter.translate("real", parked)
+        assert isinstance(call, ev.CallParked) and call.tenant == "sentral-test"
+        snap = adapter.snapshot_from_dump("real", node.api("real", commands.uuid_dump_json(leg)))
+        assert snap.variables["cc_tenant"] == "sentral-test"
+        assert node.api("real", f"uuid_exists {leg}").strip() == "true"
+        # `show channels` lists a new channel 80-200 ms after it exists (FACTS.md "Timing facts" 11)
+        until(lambda: leg in {row["uuid"] for row in parse_show_channels(node.api("real", "show channels as json"))},
+              timeout=5, message=f"{leg} in show channels")
+        node.api("real", commands.uuid_kill(leg))
+        hangup = adapter.translate("real", _events(node, "CHANNEL_HANGUP", leg)[0])
+        assert isinstance(hangup, ev.LegHungUp)
+        assert node.api("real", f"uuid_exists {leg}").strip() == "false"
+    finally:
+        if reply.strip() == f"+OK {leg}" and node.api("real", f"uuid_exists {leg}").strip() == "true":
+            node.api("real", commands.uuid_kill(leg))
 
 
 def test_executor_effects_on_a_live_channel(node):
