@@ -217,7 +217,8 @@ def test_load(switch, pg_url, tmp_path, rate, agents, chaos):
                               + _story(obs, engine, rows_of, owner, list(lost)[:3], trace))
             assert not obs.double_offers, f"agents offered a call while on one: {obs.double_offers[:5]}\n" + _story(
                 obs, engine, rows_of, owner, [obs.legs[d[1]]["caller"] for d in obs.double_offers[:2]], trace)
-            assert len(served) >= calls // 3, f"the load did not exercise the answer/bridge path: {dict(counts)}"
+            capacity = min(calls, agents / (RING + TALK) * calls / rate)   # calls the agents can take
+            assert len(served) >= capacity / 2, f"the load did not exercise the answer/bridge path: {dict(counts)}"
             if chaos:
                 assert kills == 1 and cut >= 1, (kills, cut)
 
