@@ -131,8 +131,9 @@ def _story(obs: Observer, engine: Engine, rows_of: dict, owner: dict, uuids, tra
         out.append(f"--- caller {uuid}: {obs.callers.get(uuid)}; agent legs {legs}")
         for leg in legs:
             out.append(f"  leg {leg}: {obs.legs[leg]}")
-        out += ["  fs " + e for e in events if uuid in e or any(leg in e for leg in legs)][:30]
-        out += ["  engine " + line for line in lines if uuid in line or any(leg in line for leg in legs)][:30]
+        keys = [uuid, *legs, *owner.get(uuid, ())]           # the engine logs interactions by id
+        out += ["  fs " + e for e in events if any(k in e for k in keys)][:30]
+        out += ["  engine " + line for line in lines if any(k in line for k in keys)][:40]
         for ixid in owner.get(uuid, ()):
             out += [f"  journal {r.seq} {r.kind} {dict(r.data)}" for r in rows_of[ixid]]
     return "\n".join(out)
