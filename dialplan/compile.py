@@ -25,6 +25,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from dialplan import patterns
 from dialplan.xmlbuild import Raw, element, regex, render, set_action
 from engine.config import Deployment
 
@@ -76,7 +77,7 @@ def _entries(deployment: Deployment, destination: str | None) -> list:
     if destination is None:
         return index.exact + index.patterns
     exact = [index.by_number[destination]] if destination in index.by_number else []
-    return exact + [(i, e) for i, e in index.patterns if re.search(e.pattern, destination)]
+    return exact + [(i, e) for i, e in index.patterns if patterns.matches(e.pattern, destination)]
 
 
 def context_element(parent, deployment: Deployment, name: str, destination: str | None = None):

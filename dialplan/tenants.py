@@ -15,6 +15,7 @@ import yaml
 
 from dialplan import hours, queues
 from dialplan import yamlnodes as y
+from dialplan.patterns import PatternError, compile_pattern
 from engine.config import EntryPoint, QueueConfig, TenantConfig
 
 TENANT_KEYS = ("id", "name", "caller_id_name", "timezone", "numbers", "hours", "holidays", "special_days",
@@ -67,9 +68,10 @@ def _numbers(ctx, node, tenant_id: str, first_queue: str, parsed: Parsed) -> Non
         pattern = ""
         if "pattern" in m:
             try:
-                re.compile(raw)
-            except re.error as exc:
-                ctx.at(key_node, "bad-regex", f"pattern {raw!r} does not compile: {exc}", "a regular expression")
+                compile_pattern(raw)
+            except PatternError as exc:
+                ctx.at(key_node, "bad-regex", f"pattern {raw!r} does not compile: {exc}",
+                       "a regular expression RE2 accepts (no back-references or look-around)")
                 continue
             if "${" in raw:
                 ctx.at(key_node, "bad-regex", f"pattern {raw!r} holds '${{'", "a regular expression without FreeSWITCH variables")
