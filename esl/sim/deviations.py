@@ -52,9 +52,9 @@ DEVIATIONS = (
     # --- outside calls the simulator cannot reproduce
     Deviation("channel", "sofia/internal/0000000000@", "FreeSWITCH dialling itself (sofia/internal/x@127.0.0.1) creates an inbound leg; the simulator answers NO_ROUTE_DESTINATION directly"),
     # --- header details driven by SIP/media state
-    Deviation("header", "Caller-Callee-ID-Name", "depends on SIP caller-id flips (CALL_UPDATE) that are not simulated"),
+    Deviation("header", "Caller-Callee-ID-Name", "on SIP legs it follows caller-id flips (CALL_UPDATE, not simulated) and changes at hangup; on legs originated from the api it is \"Outbound Call\" at creation, compared in tests/test_sim_fidelity.py"),
     Deviation("header", "Caller-Caller-ID-Name", "empty for some endpoints after caller-id flips; not simulated"),
-    Deviation("header", "Caller-Callee-ID-Number", "depends on SIP caller-id flips"),
+    Deviation("header", "Caller-Callee-ID-Number", "follows SIP caller-id flips; the destination (loopback: its context) on legs originated from the api, compared in tests/test_sim_fidelity.py"),
     Deviation("header", "Caller-Orig-Caller-ID-Name", "depends on SIP caller-id flips"),
     Deviation("header", "Caller-Network-Addr", "SIP network address of the far end (no SIP stack)"),
     Deviation("header", "Caller-Username", "SIP From user (no SIP stack)"),

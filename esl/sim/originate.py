@@ -179,11 +179,15 @@ def place(switch, dialstring: str, originator: Channel | None = None, job=None):
     return "CHAN_NOT_IMPLEMENTED"
 
 
-def _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source, originator):
+def _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source, originator, callee=None):
+    """``callee``: what FreeSWITCH shows as the callee of a leg originated from the api
+    (Caller-Callee-ID-Name "Outbound Call", -Number the destination, or loopback's context)."""
     ch = Channel(switch, uuid, name, "outbound", caller_name=cid_name, caller_number=cid_num,
                  destination=dest, source=source, dialplan="XML" if source == "mod_loopback" or originator is not None else "",
                  variables={k: v for k, v in variables.items()})
     ch.profile["callee_number"] = cid_num
+    if originator is None:
+        ch.profile["callee_name"], ch.profile["callee_number"] = "Outbound Call", callee or dest
     if originator is not None:
         ch.other_leg = originator
         ch.variables["originator"] = originator.uuid
@@ -195,8 +199,9 @@ def _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source
                 originator.set_callstate("ACTIVE")
         ch.watchers.append(ring_wait)
     switch.add(ch)
-    if source == "mod_loopback" and "origination_uuid" in variables:
-        # loopback creates its A leg first, then renames it to origination_uuid
+    if source in ("mod_loopback", "mod_null") and "origination_uuid" in variables:
+        # loopback and null create their leg first, then rename it to origination_uuid
+        # (corpus 01, 03, 11); sofia legs are created with it (corpus 09: no CHANNEL_UUID)
         ch.emit("CHANNEL_UUID", {"Old-Unique-ID": str(uuidlib.uuid4())})
     ch.emit("CHANNEL_OUTGOING")
     ch.set_state("CS_INIT")
@@ -268,10 +273,12 @@ def _leg(switch, uuid, name, dest, cid_name, cid_num, variables, source, script,
 
 def _loopback(switch, uuid, rest, cid_name, cid_num, variables, timeout, originator):
     dest = rest.split("/")[0]
+    context = rest.split("/")[1] if rest.count("/") >= 1 and rest.split("/")[1] else "default"
     a = _new_outbound(switch, uuid, f"loopback/{dest}-a", dest, cid_name, cid_num, variables,
-                      "mod_loopback", originator)
+                      "mod_loopback", originator, callee=context)
     b = Channel(switch, str(uuidlib.uuid4()), f"loopback/{dest}-b", "inbound",
                 caller_name=cid_name, caller_number=cid_num, destination=dest, source="mod_loopback")
+    b.profile["callee_name"], b.profile["callee_number"] = "Outbound Call", context
     a.variables.update(other_loopback_leg_uuid=b.uuid, loopback_leg="A")
     b.variables.update(other_loopback_leg_uuid=a.uuid, loopback_leg="B")
     switch.add(b)
