@@ -23,6 +23,7 @@ COMMANDS = (
     "sentral.commands.calendar",
     "sentral.commands.sync",
 )
+SERVERS = frozenset({"run", "demo"})   # their log (to stderr or the demo's file) starts at info
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,9 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    level = logging.WARNING - 10 * min(args.verbose + 1, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose, server=args.command in SERVERS)
     return int(args.handler(args) or 0)
+
+
+def configure_logging(verbose: int, server: bool = False) -> None:
+    """Quiet by default: warnings only (`-v` info, `-vv` debug). The long-running
+    commands (SERVERS) log at info by default: their status lines are the output.
+    Alembic's migration steps are shown from -v, its plugin set-up chatter only with -vv."""
+    level = logging.DEBUG if verbose >= 2 else logging.INFO if verbose or server else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.NOTSET if verbose else logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.NOTSET if verbose >= 2 else logging.WARNING)
 
 
 if __name__ == "__main__":
