@@ -23,7 +23,7 @@ DEFAULT_KEYS = tuple(k for k in QUEUE_KEYS if k not in ("id", "name"))
 OVERFLOW_KINDS = tuple(k.value for k in OverflowKind)
 _TARGETED = {OverflowKind.QUEUE, OverflowKind.VOICEMAIL, OverflowKind.TRANSFER}
 _DIGIT = re.compile(r"^[0-9*#]$")
-_TARGET = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,80}$")   # what esl.commands.token accepts
+_TARGET = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,80}$")   # what engine.fsvalues.token accepts
 # Hold music that plays on any FreeSWITCH, with no sound file installed (a source build has
 # none, and local_stream://moh is silence without music files): a 425 Hz tone, 1 s on and
 # 4 s off, endless. This layer's default, over engine/config.py's local_stream://moh.

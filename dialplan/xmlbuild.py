@@ -16,7 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Mapping
 
-from esl.commands import originate_vars
+from engine.fsvalues import originate_vars
 
 # not allowed in XML 1.0 (control characters, surrogates, U+FFFE/U+FFFF) or line breaks
 _CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")

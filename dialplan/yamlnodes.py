@@ -180,16 +180,16 @@ def text_list(ctx: Ctx, node, what: str, reader=None):
 
 def prompt(ctx: Ctx, node, what: str, *, allow_empty: bool = False):
     """A sound to play: a path or FreeSWITCH media URL the engine can pass through the
-    one command builder (esl.commands.path decides what is safe, so both agree)."""
-    from esl.commands import path as media_path
-    from esl.errors import InvalidCommand
+    one command builder (engine.fsvalues.path decides what is safe, so both agree)."""
+    from engine.fsvalues import UnsafeValue
+    from engine.fsvalues import path as media_path
 
     value = scalar(ctx, node, what, allow_empty=allow_empty)
     if not value:
         return value
     try:
         media_path(value)
-    except InvalidCommand:
+    except UnsafeValue:
         ctx.at(node, "bad-prompt", f"{what} {value!r} is not a playable path",
                "a sound path or media URL without spaces, quotes or braces, e.g. sentral/welcome.wav")
         return None

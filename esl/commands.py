@@ -1,62 +1,39 @@
 """The one builder of FreeSWITCH api command strings (STYLE 14).
 
-Every command the engine sends is made here, so escaping lives in one place:
-* tokens (UUIDs, variable names, causes, SIP users, paths) must be single words made of
-  safe characters — anything else is our bug and raises InvalidCommand (a LocalError);
-* values that may come from callers or engineers (caller names, agency names) are
-  sanitised: control characters dropped, `,` escaped as `\\,` inside `{...}` (FreeSWITCH
-  splits originate variables on commas), `'` replaced, values with spaces quoted `'...'`.
+Every command the engine sends is made here. The value rules (what is a safe token,
+path or variable list) are engine/fsvalues.py's, shared with dialplan/ so the XML it
+writes and the commands agree; here a value breaking them raises InvalidCommand (a
+LocalError: our bug or bad configuration, never sent).
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Mapping
 
+from engine import fsvalues
 from esl.errors import InvalidCommand
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_.:@+\-]+$")
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CAUSE = re.compile(r"^[A-Z_]+$")
-_PATH = re.compile(r"^[A-Za-z0-9_.:@+\-/%(),;=$~]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def token(value: str, what: str = "token") -> str:
-    if not isinstance(value, str) or not _TOKEN.match(value):
-        raise InvalidCommand(f"{what} is not a safe token: {value!r}")
-    return value
+def _invalid_command(rule):
+    """One of engine.fsvalues' rules, raising InvalidCommand (a LocalError) here."""
+    @functools.wraps(rule)
+    def checked(*args, **kwargs):
+        try:
+            return rule(*args, **kwargs)
+        except fsvalues.UnsafeValue as exc:
+            raise InvalidCommand(str(exc)) from None
+    return checked
 
 
-def var_name(name: str) -> str:
-    if not _VAR_NAME.match(name or ""):
-        raise InvalidCommand(f"not a channel variable name: {name!r}")
-    return name
-
-
-def path(value: str) -> str:
-    if not _PATH.match(value or ""):
-        raise InvalidCommand(f"not a safe media path: {value!r}")
-    return value
-
-
-def clean_text(value: str) -> str:
-    """Free text (caller names...) made safe for a command line: no control characters,
-    no backslash (FreeSWITCH's escape character in variable lists: a trailing one would
-    swallow our separator)."""
-    return _CONTROL.sub("", str(value)).replace("\\", "/").strip()
-
-
-def originate_value(value: str) -> str:
-    text = clean_text(value).replace("'", "\u2019").replace("}", ")").replace("{", "(")
-    text = text.replace("]", ")").replace("[", "(").replace(",", "\\,")
-    return f"'{text}'" if " " in text else text
-
-
-def originate_vars(variables: Mapping[str, str]) -> str:
-    if not variables:
-        return ""
-    inner = ",".join(f"{var_name(k)}={originate_value(v)}" for k, v in variables.items())
-    return "{" + inner + "}"
+token = _invalid_command(fsvalues.token)
+var_name = _invalid_command(fsvalues.var_name)
+path = _invalid_command(fsvalues.path)
+originate_vars = _invalid_command(fsvalues.originate_vars)
+clean_text = fsvalues.clean_text
+originate_value = fsvalues.originate_value
 
 
 def _leg_variables(leg_uuid: str, caller_id_number: str, caller_id_name: str, timeout: float,

@@ -1,4 +1,5 @@
-"""engine/ is the pure domain: it imports only the standard library and itself."""
+"""Layer boundaries: engine/ imports only the standard library and itself; every other
+folder only the project packages the architecture allows it."""
 from __future__ import annotations
 
 import ast
@@ -31,4 +32,32 @@ def test_engine_imports_only_stdlib_and_itself():
                 continue
             if top in FORBIDDEN or top not in sys.stdlib_module_names:
                 offenders.append(f"{path.relative_to(ENGINE.parent)}:{lineno} imports {top}")
+    assert not offenders, "\n".join(offenders)
+
+
+# Which of the project's own packages each folder may import (ARCHITECTURE: the design
+# card's table; store/ as the README's layout adds it; sentral/ is the composition root).
+PROJECT = {"engine", "esl", "dialplan", "agent_ui", "sync", "recordings", "store", "sentral"}
+MAY_IMPORT = {
+    "engine": {"engine"},
+    "esl": {"esl", "engine"},
+    "dialplan": {"dialplan", "engine"},
+    "store": {"store", "engine"},
+    "agent_ui": {"agent_ui", "engine", "store"},
+    "sync": {"sync", "engine", "store"},
+    "recordings": {"recordings", "engine", "store"},
+    "sentral": PROJECT,
+}
+
+
+def test_every_layer_imports_only_what_the_architecture_allows():
+    root = ENGINE.parent
+    offenders = []
+    for layer, allowed in MAY_IMPORT.items():
+        files = [p for p in sorted((root / layer).rglob("*.py")) if "node_modules" not in p.parts]
+        assert files, f"{layer}/ has modules"
+        for path in files:
+            for lineno, top in _imports(path):
+                if top in PROJECT and top not in allowed:
+                    offenders.append(f"{path.relative_to(root)}:{lineno} imports {top}")
     assert not offenders, "\n".join(offenders)
