@@ -1,4 +1,4 @@
-"""The one escaping builder for the XML we give FreeSWITCH (STYLE 14).
+"""The one escaping builder for the XML we give FreeSWITCH.
 
 Rules: every attribute value comes through `element()`. A value we wrote in code is
 marked `Raw` (it may use FreeSWITCH's `${...}` on purpose); anything else came from a

@@ -34,7 +34,7 @@ class Originate:
 class Bridge:
     """uuid_bridge a b. `key` is the idempotency key ("<interaction>/bridge/<n>"): the
     executor performs a key once, ever (a second uuid_bridge of bridging legs 10-40 ms
-    after the first hangs up both: FACTS.md "10")."""
+    after the first hangs up both: tests/data/esl-corpus/FACTS.md "10")."""
 
     node: str
     a_uuid: str

@@ -2,7 +2,7 @@
 
 The ESL adapter (esl/) translates FreeSWITCH events into these, the console and the
 timer service add theirs; everything enters the engine through one inbox (single
-writer). No FreeSWITCH header name appears here (STYLE 7). Times are aware datetimes
+writer). No FreeSWITCH header name appears here. Times are aware datetimes
 from the injected clock or the event itself.
 """
 from __future__ import annotations
@@ -160,7 +160,7 @@ class NodeResynced:
 @dataclass(frozen=True)
 class ChannelsFound:
     """Channels a second look found after a resync: `show channels` lists a new channel
-    only 80-200 ms after it exists (FACTS.md "11"), so one created just before the
+    only 80-200 ms after it exists (tests/data/esl-corpus/FACTS.md "11"), so one created just before the
     snapshot can be in neither the snapshot nor the events before it. Additive only:
     channels the engine knows are left alone, and nothing is declared gone."""
 

@@ -1,4 +1,4 @@
-"""The engine's subscription list: which function handles which input event (STYLE 8).
+"""The engine's subscription list: which function handles which input event.
 
 Rules: one entry per event class; leg events are routed by the leg's role (caller leg,
 ringing agent leg, connected agent leg, callback leg) found in `Engine.by_leg`; an event
@@ -25,7 +25,7 @@ def leg_answered(eng, e: ev.LegAnswered) -> None:
 def originate_failed(eng, e: ev.LegFailed) -> None:
     """An originate job ended `-ERR` (or was never sent). The job's reply is not the leg's
     life: FreeSWITCH ends the job `-ERR ORIGINATOR_CANCEL` when the leg is bridged before
-    the job reports, and the leg lives on, bridged (FACTS.md 09). So it only decides for a
+    the job reports, and the leg lives on, bridged (tests/data/esl-corpus/FACTS.md 09). So it only decides for a
     leg that is still ringing (it may never have had a channel: USER_NOT_REGISTERED);
     an answered leg ends only by its own CHANNEL_HANGUP."""
     if e.uuid in eng.cancelled:

@@ -28,8 +28,8 @@ from engine.routing import eligible, max_level
 
 log = logging.getLogger(__name__)
 RING_GRACE = 2.0          # seconds after the originate timeout before our own ring timer acts
-BRIDGE_SETTLE = 1.0       # seconds after which an asked bridge is made or failed (made in ~60 ms: FACTS.md 09)
-BRIDGE_GAP = 0.1          # two uuid_bridges of a pair this far apart do no harm (80 ms and more: FACTS.md 10)
+BRIDGE_SETTLE = 1.0       # seconds after which an asked bridge is made or failed (made in ~60 ms: tests/data/esl-corpus/FACTS.md 09)
+BRIDGE_GAP = 0.1          # two uuid_bridges of a pair this far apart do no harm (80 ms and more: tests/data/esl-corpus/FACTS.md 10)
 MAX_BRIDGES = 4           # uuid_bridges asked for one pair before giving up (each BRIDGE_SETTLE apart)
 SCAN_LIMIT = 200          # waiting calls looked at per queue when an agent frees up
 
@@ -186,7 +186,7 @@ def bridge(eng, ix: Interaction, a_uuid: str, b_uuid: str, settle: float = BRIDG
     """Ask FreeSWITCH to bridge the interaction's two legs, at most once per BRIDGE_SETTLE.
 
     A second `uuid_bridge` of legs still being bridged (10-40 ms after the first) hangs up
-    both (FACTS.md "10"), so it is never repeated sooner. A bridge is confirmed by its
+    both (tests/data/esl-corpus/FACTS.md "10"), so it is never repeated sooner. A bridge is confirmed by its
     CHANNEL_BRIDGE (or a snapshot showing the pair bridged); one not confirmed after
     BRIDGE_SETTLE (asked while the Event Socket dropped, say) is asked again, up to
     MAX_BRIDGES times. After a resync (`settle` = BRIDGE_GAP) an unconfirmed bridge is

@@ -41,7 +41,7 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
     """A new engine rebuilt from stored records and the nodes' live channels -> (engine, effects)."""
     from engine.core import Engine
     eng = Engine(deployment, **engine_options)
-    if at is None:  # the engine reads no clock (STYLE 10): the caller says what time it is
+    if at is None:  # the engine reads no clock: the caller says what time it is
         raise ValueError("recover() needs `at`, the time of the recovery")
     eng.now = at
     for stored in agents:

@@ -1,5 +1,5 @@
 """FreeSWITCH events -> engine events: the one place that reads FreeSWITCH header names
-for call control (STYLE 7), and the one list of events the engine consumes (STYLE 8).
+for call control, and the one list of events the engine consumes.
 
 Rules:
 * a caller leg is a channel parked by the entry dialplan; agent legs are recognised by

@@ -1,4 +1,4 @@
-"""The one builder of FreeSWITCH api command strings (STYLE 14).
+"""The one builder of FreeSWITCH api command strings.
 
 Every command the engine sends is made here. The value rules (what is a safe token,
 path or variable list) are engine/fsvalues.py's, shared with dialplan/ so the XML it
@@ -130,5 +130,5 @@ def uuid_dump_json(uuid: str) -> str:
 
 def sofia_registrations(profile: str = "internal") -> str:
     """`sofia status profile <p> reg`: the softphones registered on a SIP profile (the
-    `show registrations` table stays empty on a stock build: FACTS.md)."""
+    `show registrations` table stays empty on a stock build: tests/data/esl-corpus/FACTS.md)."""
     return f"sofia status profile {token(profile, 'profile')} reg"

@@ -1,7 +1,11 @@
 """One inbound Event Socket connection (one TCP session) to one FreeSWITCH, on greenswitch.
 
-``ESLConnection`` subclasses ``greenswitch.InboundESL`` and replaces its faults
-(ECOSYSTEM.md section 1). Rules:
+``ESLConnection`` subclasses ``greenswitch.InboundESL`` (0.0.19) and replaces the parts
+of it that fail: it does not split an event's own body off (BACKGROUND_JOB results end
+up in a header), URL-decodes before splitting lines (a caller-controlled ``%0A`` forges a
+header), dies silently on ``event json``, waits without limit for ``auth/request`` and
+for replies, and never fails a pending command when FreeSWITCH closes the socket.
+Rules:
 * bytes are framed by our ``FrameParser(strict=True)``: bodies split from headers, plain
   values decoded after the lines are split, unknown Content-Types refused;
 * every wait has a limit: TCP connect, ``auth/request``, each reply (``ReplyTimeout``);
@@ -14,7 +18,7 @@
   its place, so a late reply is never handed to the next command;
 * ``bgapi`` sends our own ``Job-UUID``; its BACKGROUND_JOB completes the call (not posted).
   FreeSWITCH keeps running a job after the connection that started it is gone and sends
-  its BACKGROUND_JOB to every subscribed connection (FACTS.md "12"): given a shared
+  its BACKGROUND_JOB to every subscribed connection (tests/data/esl-corpus/FACTS.md "12"): given a shared
   ``jobs`` registry (``esl.node`` passes one per node), a job outlives this connection
   and is completed by whichever connection of the node hears its result;
 * the password is sent once and never logged, not even inside an error message.

@@ -1,4 +1,4 @@
-"""Engine effects -> FreeSWITCH commands (STYLE 5: the engine decides, adapters act).
+"""Engine effects -> FreeSWITCH commands: the engine decides, adapters act.
 
 `plan(effect)` is pure: it returns the api commands for one call-control effect, built
 by esl.commands (the one escaping builder). `Executor.run(effect)` sends them to the
@@ -8,11 +8,11 @@ effect's node and turns an asynchronous failure into an engine event:
   and so does an originate that was never sent (no connection); the engine decides
   what a job's reply means for a leg whose channel it has already seen answer;
 * an originate whose job result is lost (the Event Socket dropped after it was sent) is
-  NOT reported failed: FreeSWITCH runs the job on (FACTS.md "12"), so the leg's channel
+  NOT reported failed: FreeSWITCH runs the job on (tests/data/esl-corpus/FACTS.md "12"), so the leg's channel
   events, the resync's look-up of every known leg or the ring timer decide;
 * every originate failure is logged with its cause;
 * a Bridge is performed once per idempotency key, ever (a repeated uuid_bridge of legs
-  being bridged hangs up both: FACTS.md "10");
+  being bridged hangs up both: tests/data/esl-corpus/FACTS.md "10");
 * any other refusal is logged with its error id: the channel events that follow (a
   hangup, no bridge) tell the engine what really happened, so nothing is guessed here.
 """

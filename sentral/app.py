@@ -1,4 +1,4 @@
-"""The composition root of the engine process (STYLE 2): builds the node pool, the store
+"""The composition root of the engine process: builds the node pool, the store
 and its writer, the engine (recovered from the nodes' channels and the store), the
 executor and the runtime, and wires them. No domain logic here.
 
@@ -17,7 +17,7 @@ can never be undone by the snapshot (no ghost call). A node going down is a mark
 (NodeLost after that node's last event).
 
 `show channels` lags: FreeSWITCH lists a new channel 80-200 ms after it exists and keeps
-a dead one listed as long, while `uuid_dump` is right at once (FACTS.md "11"). So the
+a dead one listed as long, while `uuid_dump` is right at once (tests/data/esl-corpus/FACTS.md "11"). So the
 snapshot is completed with a `uuid_dump` of every uuid the node spoke of in the last
 SEEN_WINDOW seconds and of every leg the engine (or, at start-up, the store) knows on
 that node; and LATE_LOOK seconds later a second `show channels` adds what the first one

@@ -2,7 +2,7 @@
 only after their journal rows are durable.
 
 Rules:
-* single writer (STYLE 6): ESL events, console commands and timers all enter through
+* single writer: ESL events, console commands and timers all enter through
   `post()`; one greenlet calls `engine.handle()`; nothing else touches the engine;
 * write-ahead: the journal rows and state snapshots an event produced are handed to the
   store writer, and that event's call-control effects, timers and notifications are

@@ -379,7 +379,7 @@ def test_deviations_page_is_generated_from_the_list():
 # by event; deviations.py lists them as kind "race". They are replayed as races instead:
 # the capture tool's scenario is driven again over TCP against Simulator(timing=Timing.real()),
 # the simulator's wire is recorded in the same shape as the corpus, and one extractor turns
-# both into the facts FACTS.md states (orders, job results, bridge outcomes, lags); the facts
+# both into the facts tests/data/esl-corpus/FACTS.md states (orders, job results, bridge outcomes, lags); the facts
 # must be equal (lags: within the range FreeSWITCH showed, one poll period either side).
 import dataclasses
 import socket

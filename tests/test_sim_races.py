@@ -1,4 +1,4 @@
-"""The simulator races as FreeSWITCH does (esl/sim/timing.py, FACTS.md "Timing facts (09-12)"),
+"""The simulator races as FreeSWITCH does (esl/sim/timing.py, tests/data/esl-corpus/FACTS.md "Timing facts (09-12)"),
 driven over a real TCP Event Socket; the ideal profile keeps the old, instantaneous order.
 
 The order is a test parameter: each scenario runs under the profile (or Timing field)

@@ -1,5 +1,5 @@
 """Chaos mode: per call, a seeded pick among the orders a real FreeSWITCH can produce
-(FACTS.md "Timing facts"), plus Event Socket drops at random moments.
+(tests/data/esl-corpus/FACTS.md "Timing facts"), plus Event Socket drops at random moments.
 
 Picks (each logged): per originate, the job comes after the answer (mostly, by 10-30 ms)
 or before it on the wire (the answer's events held back until the job is out); per

@@ -8,7 +8,7 @@ and nothing else. Kinds:
 * ``channel``: channels (by Channel-Name prefix) whose events are not compared;
 * ``event-where``: events of that name whose header matches ``event`` (``Header=value``);
 * ``race``: corpus files (09-12, the timing races) replayed as races, not event by event:
-  the scenario is driven again against ``Timing.real()`` and the facts FACTS.md states
+  the scenario is driven again against ``Timing.real()`` and the facts tests/data/esl-corpus/FACTS.md states
   (orders, job results, bridge outcomes, lags) are compared; ``reason`` says why and
   what is not compared.
 """

@@ -1,6 +1,6 @@
 """One Event Socket connection (inbound client, or an outbound socket the switch dialled).
 
-Rules (FACTS.md): replies are ``command/reply`` without Content-Length, ``api/response``
+Rules (tests/data/esl-corpus/FACTS.md): replies are ``command/reply`` without Content-Length, ``api/response``
 with it; before auth only ``auth``/``exit`` work (``-ERR command not found``, connection
 stays open); a wrong password gets ``-ERR invalid``, the 67-byte disconnect notice and a
 close. Commands run one at a time (a blocking ``api originate`` holds this connection's
@@ -10,7 +10,7 @@ Timing (timing.py): with ``tick`` events go out in batches on a ``tick`` grid (r
 not wait for them, so a reply can overtake earlier events, as on a real switch); with
 ``jobs_outlive_socket`` `exit` or the client's EOF while a bgapi job this connection
 started runs gets no further events, and the disconnect notice and close come when the
-last such job ends (FACTS.md, 12).
+last such job ends (tests/data/esl-corpus/FACTS.md, 12).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Event subscriptions of one ESL session: ``event``, ``noevents``, ``nixevent``, ``filter``,
 ``myevents`` and the rule deciding which events a session receives.
 
-Rules (FACTS.md): ``event`` is additive and the last format wins; CUSTOM events need their
+Rules (tests/data/esl-corpus/FACTS.md): ``event`` is additive and the last format wins; CUSTOM events need their
 subclass listed (or ALL); BACKGROUND_JOB only when subscribed; filters pass an event if
 any filter matches; ``myevents <uuid>`` binds to one channel's events (MYEVENTS set).
 """
