@@ -1,7 +1,10 @@
 """Web users (console and maintenance logins), their per-tenant roles, and the audit log.
 
 Rules:
-- A password is stored only as a salted scrypt hash (`store/passwords.py`), never plain.
+- A password is stored only as a salted Argon2id hash (`store/passwords.py`), never plain.
+- A login session lives on the server (`web_sessions`): the browser's cookie carries a
+  random token, the table only its SHA-256, so logging out, a new password or a
+  deactivated account ends it for every copy of the cookie (`store/sessions.py`).
 - A role is granted per tenant; tenant "*" means every tenant (system administrators).
 - `audit_log` records who accessed or changed what (recordings, personal data); it is
   append-only like the journal (insert only; a trigger refuses UPDATE/DELETE).
@@ -52,3 +55,13 @@ class AuditEntry(Base):
     target_id: Mapped[str] = mapped_column(sa.String(128))
     tenant: Mapped[str] = mapped_column(sa.String(64), default="")
     detail: Mapped[dict] = mapped_column(JSONData, default=dict)
+
+
+class WebSession(Base):
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)   # sha256 hex of the cookie's token
+    user_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

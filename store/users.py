@@ -6,6 +6,7 @@ Rules:
 - `authenticate` spends the same KDF time for an unknown user as for a wrong password,
   so response time does not reveal which usernames exist.
 - Audit entries are insert-only (the database refuses UPDATE/DELETE on audit_log).
+- A new password or a deactivation ends every login session of that user (web_sessions).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from store.accounts import ALL_TENANTS, ROLES, AuditEntry, WebUser, WebUserRole
+from store.accounts import ALL_TENANTS, ROLES, AuditEntry, WebSession, WebUser, WebUserRole
 from store.errors import InvalidRecord, UnknownUser
 from store.passwords import hash_password, needs_rehash, verify_password
 from store.records import AuditRecord, UserRecord, from_row, to_params
@@ -23,6 +24,7 @@ from store.records import AuditRecord, UserRecord, from_row, to_params
 USERS = WebUser.__table__
 ROLES_T = WebUserRole.__table__
 AUDIT = AuditEntry.__table__
+SESSIONS = WebSession.__table__
 
 
 @functools.cache
@@ -79,11 +81,17 @@ def authenticate(conn: sa.Connection, username: str, password: str, now: datetim
     return get_user(conn, username)
 
 
+def _end_sessions(conn: sa.Connection, username: str) -> None:
+    conn.execute(sa.delete(SESSIONS).where(
+        SESSIONS.c.user_id.in_(sa.select(USERS.c.id).where(USERS.c.username == username))))
+
+
 def set_password(conn: sa.Connection, username: str, password: str) -> None:
     done = conn.execute(sa.update(USERS).where(USERS.c.username == username)
                         .values(password_hash=hash_password(password))).rowcount
     if not done:
         raise UnknownUser(f"no web user {username!r}")
+    _end_sessions(conn, username)
 
 
 def set_roles(conn: sa.Connection, username: str, roles: Iterable[tuple[str, str]]) -> None:
@@ -99,6 +107,8 @@ def set_roles(conn: sa.Connection, username: str, roles: Iterable[tuple[str, str
 def set_active(conn: sa.Connection, username: str, active: bool) -> None:
     if not conn.execute(sa.update(USERS).where(USERS.c.username == username).values(active=active)).rowcount:
         raise UnknownUser(f"no web user {username!r}")
+    if not active:
+        _end_sessions(conn, username)
 
 
 def audit(conn: sa.Connection, entries: Iterable[AuditRecord]) -> None:

@@ -87,11 +87,13 @@ def migrated_url(request, tmp_path, migrated_databases):
 
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch):
-    """scrypt at its production cost takes ~0.15-0.5 s per hash here; the tests check the
+    """Argon2id at its production cost takes ~0.1 s per hash here; the tests check the
     behaviour, not the cost (test_users checks the production parameters separately)."""
     from store import passwords
 
     monkeypatch.setattr(passwords, "N", 2 ** 10)
+    monkeypatch.setattr(passwords, "MEMORY_COST", 1024)
+    monkeypatch.setattr(passwords, "TIME_COST", 1)
 
 
 @pytest.fixture

@@ -8,21 +8,36 @@ from store.errors import InvalidRecord, UnknownUser
 from store.passwords import hash_password, needs_rehash, verify_password
 
 
-def test_production_cost_is_at_least_scrypt_n_2_15_r_8(monkeypatch):
+def test_production_cost_is_argon2id_with_rfc_9106_low_memory_parameters(monkeypatch):
     from store import passwords
 
     monkeypatch.undo()  # the production parameters, not the tests' cheap ones
     encoded = passwords.hash_password("Sommer2026!")
-    assert encoded.split("$")[:4] == ["scrypt", str(2 ** 15), "8", "1"]
-    assert verify_password("Sommer2026!", encoded)
+    assert encoded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert verify_password("Sommer2026!", encoded) and not needs_rehash(encoded)
 
 
-def test_password_hash_is_salted_scrypt_and_verifies():
+def test_password_hash_is_salted_argon2id_and_verifies():
     first, second = hash_password("Sommer2026!"), hash_password("Sommer2026!")
-    assert first != second and first.startswith("scrypt$") and "Sommer2026!" not in first
+    assert first != second and first.startswith("$argon2id$") and "Sommer2026!" not in first
     assert verify_password("Sommer2026!", first) and not verify_password("sommer2026!", first)
     assert not verify_password("x", "not-a-hash") and not verify_password("x", "scrypt$1$2$3$@@$@@")
-    assert not needs_rehash(first) and needs_rehash(hash_password("x", n=2 ** 11))
+    assert not verify_password("x", "$argon2id$v=19$broken")
+
+
+def test_an_old_scrypt_hash_still_verifies_and_is_replaced_by_argon2id_at_login(store):
+    from store.passwords import scrypt_hash
+
+    old = scrypt_hash("Sommer2026!", n=2 ** 10)
+    assert verify_password("Sommer2026!", old) and not verify_password("sommer2026!", old) and needs_rehash(old)
+    store.create_user("gammel", "placeholder")
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE web_users SET password_hash = :h WHERE username = 'gammel'"), {"h": old})
+    assert store.authenticate("gammel", "wrong") is None
+    assert store.authenticate("gammel", "Sommer2026!") is not None
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT password_hash FROM web_users WHERE username = 'gammel'")).scalar()
+    assert stored.startswith("$argon2id$") and store.authenticate("gammel", "Sommer2026!") is not None
 
 
 def test_given_a_user_then_only_the_right_password_logs_in(store):
