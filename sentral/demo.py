@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import os
 import secrets
+import sys
 import time
 
 
@@ -22,10 +23,13 @@ from esl.sim.server import Simulator
 from esl.sim.traffic import Poisson
 from sentral.app import EngineProcess
 from sentral import web as webserver
-from sentral.process import open_store, run_until_stopped
+from sentral.process import (
+    DatabaseInUse, DatabaseLock, PortInUse, check_port_free, open_store, run_until_stopped,
+)
 
 log = logging.getLogger(__name__)
 
+CALLER_PATIENCE = 90.0   # simulated seconds a demo caller waits before hanging up
 SOFTPHONE_SCRIPTS = ("answer", "answer", "answer", "reject", "answer", "answer", "noanswer", "answer")
 
 
@@ -44,10 +48,30 @@ class Demo:
             tenants = {tid: dataclasses.replace(t, opening_hours=OpeningHours(always_open=True))
                        for tid, t in deployment.tenants.items()}
             deployment = dataclasses.replace(deployment, tenants=tenants)
-        return deployment
+        # The simulated callers' waits run `time_factor` times faster than written (a
+        # caller's 90 s patience lasts 18 s at 0.2), while the engine measures real
+        # seconds: the service-level target, which is also the short-abandon threshold,
+        # is scaled the same way, or every abandon would be "short" and the level 100 %.
+        factor = self.args.time_factor
+        queues = {qid: dataclasses.replace(q, service_level_seconds=q.service_level_seconds * factor)
+                  for qid, q in deployment.queues.items()}
+        return dataclasses.replace(deployment, queues=queues)
 
     def run(self) -> int:
         args = self.args
+        # before anything is touched: another demo's database and log, or a taken port
+        try:
+            lock = DatabaseLock(args.db).acquire()
+            check_port_free("127.0.0.1", args.http)
+        except (DatabaseInUse, PortInUse) as exc:
+            print(f"sentral demo: {exc}", file=sys.stderr, flush=True)
+            return 1
+        try:
+            return self._run(args)
+        finally:
+            lock.release()
+
+    def _run(self, args) -> int:
         os.makedirs(os.path.dirname(args.log) or ".", exist_ok=True)
         _log_to_file(args.log)
         esl_password = secrets.token_urlsafe(12)
@@ -75,7 +99,7 @@ class Demo:
         traffic = []
         for i, number in enumerate(deployment.entry_points):
             # the simulator scales its waits by the time factor: ask for the rate in simulated time
-            gen = Poisson(sim, number, args.calls_per_minute * args.time_factor, patience=90.0, talk=60.0,
+            gen = Poisson(sim, number, args.calls_per_minute * args.time_factor, patience=CALLER_PATIENCE, talk=60.0,
                           seed=args.seed + i)
             gen.start()
             traffic.append(gen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 
 import gevent
 import gevent.event
@@ -25,6 +26,73 @@ def open_store(url: str | None):
     migrate(url)
     log.info("database %s migrated", safe_url(url))
     return Store(url)
+
+
+class DatabaseInUse(RuntimeError):
+    error_id = "sentral.database_in_use"
+
+
+class PortInUse(RuntimeError):
+    error_id = "sentral.port_in_use"
+
+
+class DatabaseLock:
+    """An exclusive lock on an SQLite database, held while this process uses it: a lock
+    file `FILE.lock` next to the database with an fcntl (flock) lock, which the kernel
+    releases when the process ends however it ends (no stale lock after kill -9). The
+    file holds the holder's pid for the message. Other URLs (PostgreSQL) lock nothing."""
+
+    def __init__(self, url: str):
+        import sqlalchemy as sa
+
+        parsed = sa.engine.make_url(url)
+        self.path = None
+        self._fd = None
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            self.path = parsed.database + ".lock"
+
+    def acquire(self) -> "DatabaseLock":
+        import fcntl
+        import os
+
+        if self.path is None:
+            return self
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise DatabaseInUse(f"the database {self.path[:-5]} is in use by another process"
+                                f"{f' (pid {holder})' if holder else ''}: stop it, or give another --db") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        import os
+
+        if self._fd is not None:
+            os.close(self._fd)        # closing drops the lock; the file stays (unlinking would race)
+            self._fd = None
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise PortInUse if nothing could listen on host:port now (0 = any port: always
+    free). Checked before the engine starts, so a taken port fails at once, not after."""
+    import socket
+
+    if not port:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the web server does
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"port {port} on {host} is taken ({exc.strerror}): "
+                            f"stop what uses it, or choose another port (0 = any free port)") from None
 
 
 def status_line(engine) -> str:
@@ -67,6 +135,14 @@ def serve(config_path: str, *, db_url: str | None = None, login_all: bool = Fals
 
     reloader = Reloader(lambda: apply_overrides(load(config_path), database_url=db_url))
     deployment = reloader.current
+    if web:
+        from sentral import web as webserver
+
+        try:
+            check_port_free(*webserver.listen_address(deployment.engine_url))
+        except PortInUse as exc:
+            print(f"sentral run: {exc}", file=sys.stderr)
+            return 1
     store = open_store(deployment.database_url or None)
     proc = EngineProcess(deployment, store, login_all=login_all).start(ready_timeout=ready_timeout)
     # SIGHUP: reload the configuration; an invalid file is logged and the running one stays

@@ -50,3 +50,34 @@ def check(args) -> int:
         print(diff)
     print("schema matches the models" if not diffs else f"{len(diffs)} difference(s)")
     return 1 if diffs else 0
+
+
+def schema_problem(url: str | None) -> str | None:
+    """One line saying why the database at `url` cannot serve a command that reads the
+    schema (missing file, empty, older revision, unreachable), or None when it can.
+    A missing SQLite file is not created: asking must not leave an empty database."""
+    import os
+
+    import sqlalchemy as sa
+
+    from store.database import resolve_url, safe_url
+    from store.migrate import current_revision, head_revision
+
+    url = resolve_url(url)
+    shown = safe_url(url)
+    fix = "run `sentral db upgrade" + (f" --url {shown}`" if url != resolve_url(None) else "`")
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not parsed.database.startswith("file:") and not os.path.exists(parsed.database):
+        return f"no database at {parsed.database}: {fix} (or `sentral directory import`) first"
+    try:
+        have = current_revision(url)
+    except (sa.exc.SQLAlchemyError, ImportError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        return f"cannot open the database {shown}: {str(cause).strip().splitlines()[0][:200] if str(cause) else type(cause).__name__}"
+    head = head_revision()
+    if have is None:
+        return f"the database {shown} has no schema yet: {fix}"
+    if have != head:
+        return f"the database {shown} is at schema revision {have}, this version needs {head}: {fix}"
+    return None

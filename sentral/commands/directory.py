@@ -5,7 +5,8 @@
     sentral directory purge-gone [--days 90] [--db URL]
     sentral directory web [--db URL] [--port 8081] [--allow CIDR ...]
 
-Exit codes: 0 done, 1 invalid input (every problem printed as file:line: what), 2 usage.
+Exit codes: 0 done, 1 invalid input (every problem printed as file:line: what) or a database
+without the schema (one line saying to run `sentral db upgrade`), 2 usage.
 """
 from __future__ import annotations
 
@@ -91,9 +92,13 @@ def import_command(args) -> int:
 
 def search_command(args) -> int:
     from engine.directory.ranking import hit_dict
+    from sentral.commands.db import schema_problem
     from store.database import create_engine
     from store.directory import DirectoryStore
 
+    if problem := schema_problem(args.db):
+        print(problem, file=sys.stderr)
+        return 1
     engine = create_engine(args.db)
     try:
         hits = DirectoryStore(engine).search(args.query, tenant=args.tenant, limit=args.limit)
@@ -139,9 +144,13 @@ def web_command(args) -> int:
 def purge_command(args) -> int:
     from datetime import datetime, timedelta, timezone
 
+    from sentral.commands.db import schema_problem
     from store.database import create_engine
     from store.directory import DirectoryStore
 
+    if problem := schema_problem(args.db):
+        print(problem, file=sys.stderr)
+        return 1
     engine = create_engine(args.db)
     try:
         removed = DirectoryStore(engine).purge_gone(datetime.now(timezone.utc) - timedelta(days=args.days))
