@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from engine.directory.model import (
     LOCAL_PERSON_FIELDS, SOURCE_PERSON_FIELDS, Absence, ChangeSummary, OrgUnit, Person,
-    PersonKey, Service, SourceStatus,
+    PersonKey, Service, SourceStatus, check_removal,
 )
 from engine.directory.searchtext import person_columns, service_columns
 from store.directory import (
@@ -159,12 +159,15 @@ class DirectoryWriter:
             self.conn.execute(stmt, [{"word": w} for w in chunk])
 
     def delete_missing(self, tenant: str, source: str, keep_ids: Iterable[str],
-                       now: datetime | None = None) -> ChangeSummary:
-        """Mark gone every active person of `source` in `tenant` whose id is not kept."""
+                       now: datetime | None = None, max_share: float | None = None) -> ChangeSummary:
+        """Mark gone every active person of `source` in `tenant` whose id is not kept.
+        With `max_share`, more than that share of them is refused (MassRemovalRefused,
+        nothing changed by this call; the caller's transaction rolls back the rest)."""
         keep = set(keep_ids)
         rows = self.conn.execute(sa.select(P.c.id, P.c.external_id).where(
             P.c.tenant == tenant, P.c.source == source, P.c.gone_since.is_(None))).all()
         gone = [r for r in rows if r.external_id not in keep]
+        check_removal(tenant, source, len(gone), len(rows), max_share)
         if gone:
             when = now or self.clock()
             for chunk in _chunks([r.id for r in gone]):

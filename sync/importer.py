@@ -10,6 +10,9 @@ Rules:
   `dry_run=True` runs the same transaction and rolls it back, so the report says
   exactly what a real run would change.
 - Re-importing the same files changes nothing (the report is empty).
+- An import that would mark more than `max_removal_share` (default 20 %) of a tenant's
+  persons gone is refused (MassRemovalRefused, nothing written): a persons file with
+  only a header is a broken export, not the end of the agency.
 - The source name is "import"; LDAP/other syncs of the same tenant use their own.
 """
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pathlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from engine.directory.model import ChangeSummary, OrgUnit, Person
+from engine.directory.model import DEFAULT_MAX_REMOVAL_SHARE, ChangeSummary, OrgUnit, Person
 from engine.directory.phones import PhoneNumberError, to_e164
 from sync.formats import ImportFileError, Problem, Record, read_records
 
@@ -160,10 +163,13 @@ def _phone(r: Record, column: str, problems: list[Problem]) -> str:
 
 
 def import_files(store, tenant: str, persons_path, units_path, dry_run: bool = False,
-                 tenant_name: str = "", progress: Progress | None = None) -> list[ImportReport]:
+                 tenant_name: str = "", progress: Progress | None = None,
+                 max_removal_share: float | None = DEFAULT_MAX_REMOVAL_SHARE) -> list[ImportReport]:
     """Validate both files, then apply them in one transaction (rolled back if dry_run).
 
-    `tenant` "*" imports every tenant named in the files' `tenant` column."""
+    `tenant` "*" imports every tenant named in the files' `tenant` column. An import that
+    would mark more than `max_removal_share` of a tenant's imported persons gone raises
+    MassRemovalRefused and writes nothing (None = no limit: --allow-mass-removal)."""
     progress = progress or (lambda stage, done, total: None)
     unit_records = read_units(units_path)
     progress("units read", len(unit_records), len(unit_records))
@@ -193,7 +199,7 @@ def import_files(store, tenant: str, persons_path, units_path, dry_run: bool = F
         try:
             w = DirectoryWriter(conn, store.clock)
             for t, (units, persons) in parsed.items():
-                reports.append(_apply(w, t, units, persons, dry_run, tenant_name, progress))
+                reports.append(_apply(w, t, units, persons, dry_run, tenant_name, progress, max_removal_share))
         except BaseException:
             trans.rollback()
             raise
@@ -204,14 +210,14 @@ def import_files(store, tenant: str, persons_path, units_path, dry_run: bool = F
     return reports
 
 
-def _apply(w, tenant, units, persons, dry_run, tenant_name, progress) -> ImportReport:
+def _apply(w, tenant, units, persons, dry_run, tenant_name, progress, max_removal_share) -> ImportReport:
     names = {("units", u.external_id): u.name for _, u in units}
     names.update({("persons", p.external_id): p.display_name for _, p in persons})
     w.ensure_tenant(tenant, tenant_name)
     unit_summary = w.upsert_units(tenant, [u for _, u in units], SOURCE, remove_missing=True)
     progress(f"{tenant}: units written", len(units), len(units))
     person_summary = w.upsert_persons(tenant, [p for _, p in persons], SOURCE)
-    gone = w.delete_missing(tenant, SOURCE, [p.external_id for _, p in persons])
+    gone = w.delete_missing(tenant, SOURCE, [p.external_id for _, p in persons], max_share=max_removal_share)
     progress(f"{tenant}: persons written", len(persons), len(persons))
     if not dry_run:
         w.record_source_status(tenant, SOURCE, ok=True)

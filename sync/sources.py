@@ -9,7 +9,9 @@ File format (documented with an example in docs/sync.md):
         sources:
           - {kind: openldap, name: "ldap:hdir", url: "ldap://…", base: "ou=people,…",
              bind_dn: "…", password_env: HDIR_LDAP_PW, interval: 300, full_every: 21600,
-             mapping: {fields: {location: l}, unmap: [keywords]}}
+             mapping: {fields: {location: l}, unmap: [keywords]},
+             max_removal_share: 0.2}   # a round marking more persons gone is refused;
+                                       # allow_mass_removal: true lifts it (or `sync run --allow-mass-removal`)
           - {kind: ad, mode: usn|dirsync, …same keys…}
           - {kind: ical, name: "ical:hdir", interval: 300, days_ahead: 60,
              calendars: {kari: "https://…/kari.ics", ola: "https://…/ola.ics"}}
@@ -34,6 +36,7 @@ from datetime import timedelta
 
 import yaml
 
+from engine.directory.model import DEFAULT_MAX_REMOVAL_SHARE
 from sync.scheduler import Job
 
 log = logging.getLogger(__name__)
@@ -43,9 +46,10 @@ CALENDAR_KINDS = ("ical", "caldav", "graph", "domino")
 COMMON = {"kind", "name", "interval"}
 ALLOWED = {
     "openldap": COMMON | {"url", "base", "bind_dn", "password_env", "filter", "mapping",
-                          "full_every", "page_size", "change_attribute"},
+                          "full_every", "page_size", "change_attribute", "max_removal_share",
+                          "allow_mass_removal"},
     "ad": COMMON | {"url", "base", "bind_dn", "password_env", "filter", "mapping", "full_every",
-                    "mode"},
+                    "mode", "max_removal_share", "allow_mass_removal"},
     "ical": COMMON | {"calendars", "days_ahead", "concurrency"},
     "caldav": COMMON | {"calendars", "days_ahead", "concurrency", "username", "password_env"},
     "graph": COMMON | {"calendars", "days_ahead", "concurrency", "base_url", "token_env",
@@ -157,8 +161,20 @@ def _state_file(state_dir: str, spec: SourceSpec) -> pathlib.Path:
     return pathlib.Path(state_dir) / f"{safe}.json"
 
 
-def build_job(spec: SourceSpec, store, state_dir: str | None = None) -> Job:
-    """A scheduler job running one round of `spec` against the directory store."""
+def removal_share(spec: SourceSpec, allow_mass_removal: bool = False) -> float | None:
+    """The share of a directory source's persons one round may mark gone (None = any)."""
+    if allow_mass_removal or spec.options.get("allow_mass_removal") is True:
+        return None
+    share = spec.options.get("max_removal_share", DEFAULT_MAX_REMOVAL_SHARE)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise SourceConfigError(f"tenant {spec.tenant}, source {spec.name}: max_removal_share is {share!r} "
+                                "(expected a share between 0 and 1, e.g. 0.2)")
+    return float(share)
+
+
+def build_job(spec: SourceSpec, store, state_dir: str | None = None, allow_mass_removal: bool = False) -> Job:
+    """A scheduler job running one round of `spec` against the directory store
+    (`allow_mass_removal`: this run may mark any share of a directory source's persons gone)."""
     source = build_source(spec)
     path = _state_file(state_dir, spec) if state_dir else None
     saved = json.loads(path.read_text()) if path and path.exists() else {}
@@ -173,10 +189,11 @@ def build_job(spec: SourceSpec, store, state_dir: str | None = None) -> Job:
     if spec.kind in DIRECTORY_KINDS:
         from sync.ldap_batch import apply_batch
         holder = {"state": saved}
+        share = removal_share(spec, allow_mass_removal)
 
         def run_directory(now):
             batch = source.sync(holder["state"], now)
-            apply_batch(store, spec.tenant, batch)
+            apply_batch(store, spec.tenant, batch, max_removal_share=share)
             holder["state"] = batch.state
             save(batch.state)
             if batch.rejected:   # written and saved; still an error on the health page

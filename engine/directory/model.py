@@ -205,3 +205,28 @@ class ChangeSummary:
     def merged(self, other: "ChangeSummary") -> "ChangeSummary":
         return ChangeSummary(self.added + other.added, self.changed + other.changed,
                              self.removed + other.removed, self.unchanged + other.unchanged)
+
+
+DEFAULT_MAX_REMOVAL_SHARE = 0.2   # of a tenant's active persons of one source, per import or sync round
+
+
+class MassRemovalRefused(ValueError):
+    """An import or sync round would mark more than the allowed share of a tenant's
+    persons gone: a file with only a header, an LDAP base that suddenly returns nothing.
+    That is a fault of the source, not a purge; nothing is written."""
+
+    error_id = "directory.mass_removal_refused"
+
+    def __init__(self, tenant: str, source: str, removing: int, active: int, max_share: float):
+        self.tenant, self.source, self.removing, self.active, self.max_share = tenant, source, removing, active, max_share
+        super().__init__(
+            f"tenant {tenant}: {source} would mark {removing} of {active} persons gone "
+            f"({removing / active:.0%}, more than the {max_share:.0%} allowed); refused, nothing written. "
+            "Check the source; if the removal is intended, allow it (--allow-mass-removal)")
+
+
+def check_removal(tenant: str, source: str, removing: int, active: int, max_share: float | None) -> None:
+    """Raise MassRemovalRefused if `removing` of `active` persons is more than `max_share`
+    (None = no limit). A tenant without active persons has nothing to lose."""
+    if max_share is not None and active and removing > max_share * active:
+        raise MassRemovalRefused(tenant, source, removing, active, max_share)

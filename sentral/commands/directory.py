@@ -1,6 +1,6 @@
 """`sentral directory ...`: import the two directory files, search like an operator.
 
-    sentral directory import PERSONS UNITS --tenant T [--dry-run] [--db URL]
+    sentral directory import PERSONS UNITS --tenant T [--dry-run] [--allow-mass-removal] [--db URL]
     sentral directory search "QUERY" [--tenant T] [--json] [--limit N] [--db URL]
     sentral directory purge-gone [--days 90] [--db URL]
     sentral directory web [--db URL] [--port 8081] [--allow CIDR ...]
@@ -29,6 +29,11 @@ def register(sub) -> None:
     imp.add_argument("--tenant", required=True, help="tenant (agency) id; '*' = every tenant in the files' tenant column")
     imp.add_argument("--tenant-name", default="", help="display name of the tenant")
     imp.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
+    imp.add_argument("--allow-mass-removal", action="store_true",
+                     help="allow marking more than --max-removal-share of a tenant's persons gone "
+                          "(refused by default: a persons file with only a header is a broken export)")
+    imp.add_argument("--max-removal-share", type=float, default=20.0, metavar="PERCENT",
+                     help="the share of a tenant's persons one import may mark gone (default 20)")
     imp.add_argument("--db", "--url", dest="db", help=DB_HELP)
     imp.set_defaults(handler=import_command)
 
@@ -64,6 +69,7 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 
 def import_command(args) -> int:
+    from engine.directory.model import MassRemovalRefused
     from store.database import create_engine, resolve_url
     from store.directory import DirectoryStore
     from store.migrate import migrate
@@ -76,11 +82,15 @@ def import_command(args) -> int:
     started = time.monotonic()
     try:
         reports = import_files(DirectoryStore(engine), args.tenant, args.persons, args.units,
-                               dry_run=args.dry_run, tenant_name=args.tenant_name, progress=_progress)
+                               dry_run=args.dry_run, tenant_name=args.tenant_name, progress=_progress,
+                               max_removal_share=None if args.allow_mass_removal else args.max_removal_share / 100)
     except ImportFileError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"import refused: {len(exc.problems)} problem(s); nothing was written", file=sys.stderr)
+        return 1
+    except MassRemovalRefused as exc:
+        print(f"import refused: {exc}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()

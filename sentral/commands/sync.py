@@ -19,6 +19,9 @@ def register(sub) -> None:
     r.add_argument("--tenant", help="only this tenant's sources")
     r.add_argument("--source", help="only the source with this name")
     r.add_argument("--url", help=url_help)
+    r.add_argument("--allow-mass-removal", action="store_true",
+                   help="let this round mark any share of a directory source's persons gone "
+                        "(refused above the source's max_removal_share, default 20 %%)")
     r.set_defaults(handler=run)
     s = ssub.add_parser("serve", help="run every source on its interval until interrupted")
     s.add_argument("sources", metavar="SOURCES")
@@ -44,7 +47,8 @@ def _jobs(args, store):
     specs, state_dir = load_specs(args.sources)
     specs = [s for s in specs if (not getattr(args, "tenant", None) or s.tenant == args.tenant)
              and (not getattr(args, "source", None) or s.name == args.source)]
-    return [(spec, build_job(spec, store, state_dir)) for spec in specs]
+    allow = getattr(args, "allow_mass_removal", False)
+    return [(spec, build_job(spec, store, state_dir, allow_mass_removal=allow)) for spec in specs]
 
 
 def run(args) -> int:

@@ -57,7 +57,7 @@ def db_url(request, tmp_path, migrated_templates):
     url = admin.url.set(database=template).render_as_string(hide_password=False)
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE " + ", ".join(DIRECTORY_TABLES) + " RESTART IDENTITY"))
+        conn.execute(sa.text("TRUNCATE " + ", ".join(DIRECTORY_TABLES) + " RESTART IDENTITY CASCADE"))
     engine.dispose()
     yield url
 
