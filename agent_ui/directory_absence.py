@@ -3,10 +3,15 @@ absence; a supervisor or operator of the agency (or an admin) can do so for othe
 
 Rules:
 - Times are entered in the configured time zone (Europe/Oslo) and stored in UTC.
-  The end must be after the start, and within two years.
+  The end must be after the start; an absence lasts at most two years and lies within
+  two years of today (start no more than two years back, end no more than two years
+  ahead), so `0001-01-01` or a year 9999 is a 400 with a message, never a 500.
+- An absence id is a positive 63-bit number (larger ones are 404 before the database).
 - Only absences with source "web" are edited here; calendar absences are shown
   read-only (they belong to their source).
-- Every add/change/delete is audited (who, whose absence, what interval/category).
+- Every add/change/delete is audited (who, whose absence, what interval). The reason
+  (category) is health or personal data: it is never written to the audit log or the
+  application log.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from agent_ui.app import config_and_services
+from agent_ui.app import config_and_services, text
 from agent_ui.auth import ABSENCE_KEEPERS, can_keep_absence, has_role, login_required, own_person
 from engine.directory.model import Absence, AbsenceCategory, PersonKey
 
@@ -24,6 +29,8 @@ WEB = "web"
 CATEGORIES = [AbsenceCategory.OUT_OF_OFFICE, AbsenceCategory.VACATION, AbsenceCategory.SICK,
               AbsenceCategory.TRAVEL, AbsenceCategory.COURSE, AbsenceCategory.MEETING, AbsenceCategory.OTHER]
 MAX_SPAN = timedelta(days=731)
+ABSENCE_ID = "int(min=1, max=9223372036854775807):absence_id"    # BIGINT range
+MAX_INPUT = 40                      # characters of a date-time field
 
 
 class FormError(ValueError):
@@ -40,7 +47,8 @@ def index():
     hits = []
     if q.strip() and tenant:
         if not has_role(g.user, tenant, ABSENCE_KEEPERS):
-            abort(403, "You may register absence only for yourself in this agency.")
+            abort(403, text("Du kan bare registrere ditt eget fravær i denne etaten.",
+                            "You may register absence only for yourself in this agency."))
         hits = services.directory.search(q, tenant=tenant, limit=25, now=services.clock())
     keeps = [t for t, _ in services.directory.tenants() if has_role(g.user, t, ABSENCE_KEEPERS)]
     return render_template("directory/absence_index.html", mine=mine, hits=hits, q=q, tenant=tenant, tenants=keeps)
@@ -48,7 +56,8 @@ def index():
 
 def _person_or_403(tenant, person_id):
     if not can_keep_absence(g.user, tenant, person_id):
-        abort(403, "You may not register absence for this person.")
+        abort(403, text("Du kan ikke registrere fravær for denne personen.",
+                        "You may not register absence for this person."))
     _, services = config_and_services()
     person = services.directory.get_person(PersonKey(tenant, person_id))
     if person is None:
@@ -70,22 +79,36 @@ def person(tenant, person_id):
 
 def _parse(form, tz: ZoneInfo, now: datetime):
     try:
-        start = datetime.fromisoformat(form.get("start", "")).replace(tzinfo=tz).astimezone(timezone.utc)
-        end = datetime.fromisoformat(form.get("end", "")).replace(tzinfo=tz).astimezone(timezone.utc)
-    except ValueError:
-        raise FormError("Give start and end as date and time.") from None
+        start = _local_time(form.get("start", ""), tz)
+        end = _local_time(form.get("end", ""), tz)
+    except (ValueError, OverflowError):
+        raise FormError(text("Oppgi start og slutt som dato og klokkeslett.",
+                             "Give start and end as date and time.")) from None
     try:
         category = AbsenceCategory(form.get("category", ""))
     except ValueError:
-        raise FormError("Choose a reason.") from None
+        raise FormError(text("Velg en årsak.", "Choose a reason.")) from None
     if category not in CATEGORIES:
-        raise FormError("Choose a reason.")
+        raise FormError(text("Velg en årsak.", "Choose a reason."))
     if end <= start:
-        raise FormError("The end must be after the start.")
-    if end - start > MAX_SPAN or end < now - MAX_SPAN:
-        raise FormError("An absence may last at most two years.")
+        raise FormError(text("Slutten må være etter starten.", "The end must be after the start."))
+    if end - start > MAX_SPAN:
+        raise FormError(text("Et fravær kan vare høyst to år.", "An absence may last at most two years."))
+    if start < now - MAX_SPAN or end > now + MAX_SPAN:
+        raise FormError(text("Fraværet må ligge innenfor to år fra i dag.",
+                             "An absence must lie within two years of today."))
     note = form.get("note", "").strip()[:200]
     return start, end, category, note
+
+
+def _local_time(value: str, tz: ZoneInfo) -> datetime:
+    """A form's date-time in the configured zone, as UTC; ValueError/OverflowError if none."""
+    if not value or len(value) > MAX_INPUT:
+        raise ValueError("no date-time")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is not None:
+        raise ValueError("give local time")
+    return parsed.replace(tzinfo=tz).astimezone(timezone.utc)
 
 
 def _audit(action, p, detail):
@@ -120,13 +143,12 @@ def add(tenant, person_id):
         return _render_error(p, str(exc))
     row_id = services.directory.add_absence(Absence(tenant, person_id, start, end, category, WEB,
                                                     subject=note, created_by=g.user.username))
-    _audit("directory.absence.add", p, {"id": row_id, "start": start.isoformat(), "end": end.isoformat(),
-                                        "category": category.value})
-    flash("Absence registered.")
+    _audit("directory.absence.add", p, {"id": row_id, "start": start.isoformat(), "end": end.isoformat()})
+    flash(text("Fravær registrert.", "Absence registered."))
     return redirect(url_for(".person", tenant=tenant, person_id=person_id))
 
 
-@bp.post("/<tenant>/<person_id>/<int:absence_id>/update")
+@bp.post(f"/<tenant>/<person_id>/<{ABSENCE_ID}>/update")
 @login_required
 def update(tenant, person_id, absence_id):
     p = _person_or_403(tenant, person_id)
@@ -139,12 +161,13 @@ def update(tenant, person_id, absence_id):
     services.directory.update_absence(absence_id, Absence(tenant, person_id, start, end, category, WEB,
                                                           subject=note, created_by=old.created_by))
     _audit("directory.absence.update", p, {"id": absence_id, "from": [old.start.isoformat(), old.end.isoformat()],
-                                           "to": [start.isoformat(), end.isoformat()], "category": category.value})
-    flash("Absence changed.")
+                                           "to": [start.isoformat(), end.isoformat()],
+                                           "reason_changed": category != old.category})
+    flash(text("Fravær endret.", "Absence changed."))
     return redirect(url_for(".person", tenant=tenant, person_id=person_id))
 
 
-@bp.post("/<tenant>/<person_id>/<int:absence_id>/delete")
+@bp.post(f"/<tenant>/<person_id>/<{ABSENCE_ID}>/delete")
 @login_required
 def delete(tenant, person_id, absence_id):
     p = _person_or_403(tenant, person_id)
@@ -152,6 +175,6 @@ def delete(tenant, person_id, absence_id):
     _, services = config_and_services()
     services.directory.delete_absence(absence_id)
     _audit("directory.absence.delete", p, {"id": absence_id, "start": old.start.isoformat(),
-                                           "end": old.end.isoformat(), "category": old.category.value})
-    flash("Absence deleted.")
+                                           "end": old.end.isoformat()})
+    flash(text("Fravær slettet.", "Absence deleted."))
     return redirect(url_for(".person", tenant=tenant, person_id=person_id))

@@ -7,6 +7,10 @@ changes (engine.presence.PresenceBoard decides). Changes are found by re-evaluat
 watched persons every `interval` seconds and exactly at the next start/end of one of
 their absences (engine.presence.next_change), so an absence that begins at 12:00 flips
 at 12:00, not a polling period later. Web registrations win over calendars (R20).
+The absence reason (`category`), the event subject (`detail`) and a `label` naming the
+reason go only to a viewer who may see them (`agent_ui.auth.may_see_absence_reason`:
+operators, the agency's supervisors and admins); an employee watching colleagues gets
+state and "back at" only.
 """
 from __future__ import annotations
 
@@ -15,8 +19,9 @@ from datetime import timedelta
 
 import gevent
 import gevent.event
-from flask import request, session
+from flask import request
 
+from agent_ui.auth import ABSENCE_KEEPERS, has_role, web_user
 from engine.directory.model import PersonKey
 from engine.presence import PresenceBoard, combine, next_change
 
@@ -31,6 +36,11 @@ def _may_see(user, tenant: str) -> bool:
     return any(t in (tenant, "*") for t, _ in user.roles)
 
 
+def _without_reason(payload: dict) -> dict:
+    back = f", back {payload['back_at'][:16]}" if payload.get("back_at") else ""
+    return dict(payload, category=None, detail="", label=f"{payload['state']}{back}")
+
+
 def evaluate(directory, key: PersonKey, now):
     """(presence, next change) of one person from the store's absences."""
     person = directory.get_person(key)
@@ -43,6 +53,7 @@ def evaluate(directory, key: PersonKey, now):
 
 def attach(socketio, app, interval: float = 15.0) -> None:
     watchers: dict[str, tuple[list[PersonKey], PresenceBoard]] = {}
+    reveal: dict[str, set[PersonKey]] = {}          # sid -> the watched persons whose reasons it may see
     wake = gevent.event.Event()
 
     def services():
@@ -50,8 +61,7 @@ def attach(socketio, app, interval: float = 15.0) -> None:
 
     @socketio.on("connect", namespace=NAMESPACE)
     def connect(auth=None):
-        username = session.get("user")
-        user = services().users.user(username) if username else None
+        user = web_user()
         if user is None or not user.active or not user.roles:
             return False
         watchers[request.sid] = ([], PresenceBoard())
@@ -60,13 +70,13 @@ def attach(socketio, app, interval: float = 15.0) -> None:
     @socketio.on("disconnect", namespace=NAMESPACE)
     def disconnect(*_):
         watchers.pop(request.sid, None)
+        reveal.pop(request.sid, None)
 
     @socketio.on("watch", namespace=NAMESPACE)
     def watch(items):
         if request.sid not in watchers or not isinstance(items, list):
             return {"ok": False, "error": "expected a list of {tenant, person_id}"}
-        username = session.get("user")
-        user = services().users.user(username) if username else None
+        user = web_user()
         if user is None or not user.active:
             return {"ok": False, "error": "not logged in"}
         keys, refused = [], 0
@@ -78,6 +88,7 @@ def attach(socketio, app, interval: float = 15.0) -> None:
                 else:
                     refused += 1
         watchers[request.sid] = (keys, PresenceBoard())
+        reveal[request.sid] = {k for k in keys if has_role(user, k.tenant, ABSENCE_KEEPERS)}
         push(request.sid)
         wake.set()
         return {"ok": True, "watching": len(keys), "refused": refused}
@@ -90,7 +101,10 @@ def attach(socketio, app, interval: float = 15.0) -> None:
         for key in keys:
             presence, upcoming = evaluate(services().directory, key, now)
             for notify in board.update(key, presence):
-                socketio.emit("presence_changed", dict(notify.payload), to=sid, namespace=NAMESPACE)
+                payload = dict(notify.payload)
+                if key not in reveal.get(sid, ()):
+                    payload = _without_reason(payload)
+                socketio.emit("presence_changed", payload, to=sid, namespace=NAMESPACE)
             if upcoming is not None and (soonest is None or upcoming < soonest):
                 soonest = upcoming
         return soonest

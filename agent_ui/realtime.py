@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 
 import gevent
-from flask import request, session
+from flask import request
 from flask_socketio import SocketIO, join_room
 
 from agent_ui import live
+from agent_ui.auth import web_user
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/wallboard"
@@ -27,8 +28,7 @@ def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
     @socketio.on("connect", namespace=NAMESPACE)
     def connect(auth=None):
         _, services = app.extensions["sentral"]
-        username = session.get("user")
-        user = services.users.user(username) if username else None
+        user = web_user()
         engine = engine_source()
         if user is None or not user.active or engine is None:
             return False

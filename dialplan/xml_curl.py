@@ -1,4 +1,4 @@
-"""mod_xml_curl responder: a Flask blueprint the engine's web server mounts.
+"""mod_xml_curl responder: its own small WSGI app on its own listener (`make_app`).
 
 FreeSWITCH POSTs form fields (`section`, `tag_name`, `key_name`, `key_value`, the
 REQUEST_PARAMS event headers, and for a call the channel's `Caller-*`/`Hunt-*` fields;
@@ -11,13 +11,27 @@ for the directory `action`, `user`, `domain`, `key`). We answer:
   domain (group_call, gateways...); an unknown user or domain → "not found";
 * anything else → the "not found" document, so FreeSWITCH falls back to its files.
 The deployment is read through `current()` on every request, so a reload shows at once.
+
+Access (the directory answer holds every agent's a1-hash, as good as the SIP password):
+* the app is served on a listener of its own (engine.url, 127.0.0.1 by default), never
+  on the web pages' listener, and has no sessions, cookies or CSRF: FreeSWITCH is its
+  only client;
+* a peer outside `XmlCurlAccess.networks` gets 403 before anything else;
+* only POST (GET → 405), only with HTTP basic auth of `username`/`password`
+  (constant-time comparison; 401 with a `WWW-Authenticate` challenge otherwise) — the
+  credentials freeswitch-conf/autoload_configs/xml_curl.conf.xml sends as the binding's
+  `gateway-credentials` with `auth-scheme` basic.
+Refusals are logged with the peer address only (never the form, which may hold a user).
 """
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
+from dataclasses import dataclass
 from typing import Callable
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Flask, Response, abort, request
 
 from dialplan import compile as compiler
 from engine.config import Deployment
@@ -25,18 +39,82 @@ from engine.config import Deployment
 log = logging.getLogger(__name__)
 ROUTE = "/freeswitch/xml"
 XML = "text/xml"
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+REALM = "sentral xml_curl"
+MIN_PASSWORD = 16
+PLACEHOLDER = "not-set"             # what freeswitch-conf sends without SENTRAL_XML_CURL_PASSWORD
 
 
-def make_blueprint(current: Callable[[], Deployment], name: str = "xml_curl") -> Blueprint:
+@dataclass(frozen=True)
+class XmlCurlAccess:
+    username: str
+    password: str
+    networks: tuple[str, ...] = LOOPBACK
+
+    def __post_init__(self):
+        if not self.username or len(self.password) < MIN_PASSWORD or self.password == PLACEHOLDER:
+            raise ValueError(f"the xml_curl password must have at least {MIN_PASSWORD} characters")
+        # ValueError names a bad one
+        object.__setattr__(self, "_parsed", tuple(ipaddress.ip_network(c, strict=False) for c in self.networks))
+
+    def allows(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address((address or "").split("%", 1)[0])
+        except ValueError:
+            return False
+        if ip.version == 6 and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        return any(ip in net for net in self._parsed if net.version == ip.version)
+
+    def authenticates(self, auth) -> bool:
+        if auth is None or auth.type != "basic":
+            return False
+        user_ok = hmac.compare_digest((auth.username or "").encode(), self.username.encode())
+        password_ok = hmac.compare_digest((auth.password or "").encode(), self.password.encode())
+        return user_ok and password_ok
+
+
+def make_app(current: Callable[[], Deployment], access: XmlCurlAccess) -> Flask:
+    """The WSGI app of the xml_curl listener (`sentral run` serves it on engine.url)."""
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=256 * 1024)
+    app.register_blueprint(make_blueprint(current, access))
+
+    @app.errorhandler(401)
+    @app.errorhandler(403)
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    @app.errorhandler(413)
+    def _refused(exc):
+        resp = Response(f"{exc.code} {exc.name}\n", status=exc.code, mimetype="text/plain")
+        if exc.code == 401:
+            resp.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+        if exc.code == 405:
+            resp.headers["Allow"] = "POST"
+        return resp
+
+    return app
+
+
+def make_blueprint(current: Callable[[], Deployment], access: XmlCurlAccess, name: str = "xml_curl") -> Blueprint:
     bp = Blueprint(name, __name__)
 
-    @bp.route(ROUTE, methods=["POST", "GET"])
+    @bp.before_request
+    def _guard():
+        if not access.allows(request.remote_addr):
+            log.warning("xml_curl: refused %s (not an allowed network)", request.remote_addr)
+            abort(403)
+        if not access.authenticates(request.authorization):
+            log.warning("xml_curl: refused %s (no or wrong credentials)", request.remote_addr)
+            abort(401)
+
+    @bp.route(ROUTE, methods=["POST"])
     def fetch() -> Response:
-        form = request.values
+        form = request.form
         section = form.get("section", "")
         text = answer(current(), section, form)
         if text is None:
-            log.debug("xml_curl: nothing for section=%s key=%s", section, form.get("key_value", ""))
+            log.debug("xml_curl: nothing for section=%s", section[:32])
             text = compiler.not_found()
         return Response(text, mimetype=XML)
 

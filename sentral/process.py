@@ -128,7 +128,7 @@ def _reload(reloader, proc) -> None:
 
 def serve(config_path: str, *, db_url: str | None = None, login_all: bool = False,
           ready_timeout: float = 30.0, status_every: float = 10.0, web: bool = True,
-          secure_cookies: bool = True) -> int:
+          web_options=None) -> int:
     from dialplan.loader import apply_overrides, load
     from dialplan.reload import Reloader
     from sentral.app import EngineProcess
@@ -138,9 +138,13 @@ def serve(config_path: str, *, db_url: str | None = None, login_all: bool = Fals
     if web:
         from sentral import web as webserver
 
+        web_options = web_options or webserver.WebOptions.from_env()
         try:
-            check_port_free(*webserver.listen_address(deployment.engine_url))
-        except PortInUse as exc:
+            webserver.check_listeners(deployment, web_options)
+            check_port_free(*web_options.web)
+            if web_options.xml_curl_password:
+                check_port_free(*webserver.listen_address(deployment.engine_url))
+        except (PortInUse, webserver.ListenerError) as exc:
             print(f"sentral run: {exc}", file=sys.stderr)
             return 1
     store = open_store(deployment.database_url or None)
@@ -150,10 +154,8 @@ def serve(config_path: str, *, db_url: str | None = None, login_all: bool = Fals
     print(f"engine ready in {proc.ready_at:.2f}s", flush=True)
     server = None
     if web:
-        from sentral import web as webserver
-
-        host, port = webserver.listen_address(deployment.engine_url)
-        server = webserver.start(store, proc, host=host, port=port, secure_cookies=secure_cookies)
+        # the web pages on --web; mod_xml_curl on engine.url, a listener of its own (docs/security.md)
+        server = webserver.start_run(store, proc, deployment, web_options)
     run_until_stopped(lambda: log.info("status: %s", status_line(proc.engine)), status_every)
     log.info("stopping")
     if server is not None:

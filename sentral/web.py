@@ -1,27 +1,46 @@
-"""The engine's web server: one Flask app with the directory pages (agent_ui), the
-supervisor wallboard (page + Socket.IO push) and the mod_xml_curl responder that
-FreeSWITCH fetches its dialplan and SIP user directory from, served by gevent on the
-host:port of the configuration's `engine.url`.
+"""The engine's two HTTP listeners.
+
+* The **web listener** (`build_app`): the directory pages (agent_ui), the supervisor
+  wallboard (page + Socket.IO push). Its audience is people: agency employees from the
+  configured networks (public search), logged-in staff. `sentral run --web HOST:PORT`
+  (env SENTRAL_WEB_LISTEN, default 127.0.0.1:8081); behind a TLS reverse proxy in
+  production (`--trusted-proxies N` turns on ProxyFix for it).
+* The **xml_curl listener** (`build_xml_curl_app`): only the mod_xml_curl responder that
+  FreeSWITCH fetches its dialplan and SIP users from, on the host:port of the
+  configuration's `engine.url` (default 127.0.0.1:8080, what freeswitch-conf's
+  vars_sentral.xml points FreeSWITCH at), POST only, HTTP basic auth with user
+  `freeswitch` and the password in SENTRAL_XML_CURL_PASSWORD, from
+  `--xml-curl-allow` networks only (default loopback). Without the password it is not
+  started (FreeSWITCH then uses its static files) and a warning says so.
+`run_apps` lists what `sentral run` serves (tests drive exactly these apps); `start`
+serves the web listener alone (`sentral demo`: the simulator fetches no XML).
 
 The Flask session secret comes from SENTRAL_WEB_SECRET (set it in production so logins
-survive a restart); without it a random one is made per process.
+survive a restart); without it a random one is made per process. docs/security.md.
 """
 from __future__ import annotations
 
 import logging
 import os
 import secrets
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from gevent import pywsgi
 
-from agent_ui.app import WebConfig, WebServices, create_app
+from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
 from agent_ui import presence_push, realtime, wallboard
-from dialplan.xml_curl import make_blueprint
+from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
 from store.directory import DirectoryStore
 
 log = logging.getLogger(__name__)
+DEFAULT_WEB = ("127.0.0.1", 8081)
+XML_CURL_USER = "freeswitch"
+
+
+class ListenerError(ValueError):
+    """A listener option that cannot work (bad address, clash); the message is one line."""
 
 
 def listen_address(engine_url: str) -> tuple[str, int]:
@@ -29,28 +48,121 @@ def listen_address(engine_url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
 
 
+def parse_listen(text: str) -> tuple[str, int]:
+    """'HOST:PORT' (IPv6 as [::1]:PORT) → (host, port)."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ListenerError(f"listen address must be HOST:PORT, not {text!r}")
+    return host, int(port)
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """What `sentral run` takes for its listeners (CLI flags, then environment)."""
+    web: tuple[str, int] = DEFAULT_WEB
+    secure_cookies: bool = True
+    public_networks: tuple[str, ...] = LOOPBACK
+    trusted_proxies: int = 0
+    xml_curl_networks: tuple[str, ...] = LOOPBACK
+    xml_curl_password: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **given) -> "WebOptions":
+        env = os.environ if env is None else env
+        given = {k: v for k, v in given.items() if v not in (None, (), [])}
+        if "web" not in given and env.get("SENTRAL_WEB_LISTEN"):
+            given["web"] = parse_listen(env["SENTRAL_WEB_LISTEN"])
+        if "xml_curl_password" not in given and env.get("SENTRAL_XML_CURL_PASSWORD"):
+            given["xml_curl_password"] = env["SENTRAL_XML_CURL_PASSWORD"]
+        for key in ("public_networks", "xml_curl_networks"):
+            if key in given:
+                given[key] = tuple(given[key])
+        return cls(**given)
+
+
 def build_app(store, deployment_source: Callable, engine_source: Callable, *, secure_cookies: bool = True,
-              public_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")):
+              public_networks: tuple[str, ...] = LOOPBACK, trusted_proxies: int = 0):
+    """The web listener's app (pages, wallboard, Socket.IO); no xml_curl here."""
     config = WebConfig(secret_key=os.environ.get("SENTRAL_WEB_SECRET") or secrets.token_urlsafe(32),
-                       secure_cookies=secure_cookies, public_networks=public_networks)
-    services = WebServices(directory=DirectoryStore(store.engine), users=store,
-                           extra={"engine": engine_source})
+                       secure_cookies=secure_cookies, public_networks=tuple(public_networks),
+                       trusted_proxies=trusted_proxies)
+    services = WebServices(directory=DirectoryStore(store.engine, clock=store.clock), users=store,
+                           clock=store.clock, extra={"engine": engine_source})
     app = create_app(config, services)
     app.register_blueprint(wallboard.bp)
-    app.register_blueprint(make_blueprint(deployment_source))
     socketio = realtime.attach(app, engine_source)
     presence_push.attach(socketio, app)
     return app, socketio
 
 
-def serve(app, host: str, port: int) -> pywsgi.WSGIServer:
+def build_xml_curl_app(deployment_source: Callable, options: WebOptions):
+    """The xml_curl listener's app, or None (with the reason) when it must not run."""
+    if not options.xml_curl_password:
+        return None, "SENTRAL_XML_CURL_PASSWORD is not set"
+    try:
+        access = XmlCurlAccess(XML_CURL_USER, options.xml_curl_password, options.xml_curl_networks)
+    except ValueError as exc:
+        return None, str(exc)
+    return make_xml_curl_app(deployment_source, access), ""
+
+
+def check_listeners(deployment, options: WebOptions) -> None:
+    """ListenerError if the web pages would share engine.url's xml_curl listener."""
+    xml_curl_at = listen_address(deployment.engine_url)
+    if options.web[1] and options.web[1] == xml_curl_at[1] and options.web[0] in (xml_curl_at[0], "0.0.0.0", "::"):
+        raise ListenerError(f"the web listener {options.web[0]}:{options.web[1]} is engine.url's mod_xml_curl "
+                            "listener: give --web another port")
+
+
+def run_apps(store, proc, deployment, options: WebOptions) -> list[tuple[str, tuple[str, int], object]]:
+    """(name, (host, port), WSGI app) of every listener `sentral run` serves."""
+    check_listeners(deployment, options)
+    xml_curl_at = listen_address(deployment.engine_url)
+    app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=options.secure_cookies,
+                       public_networks=options.public_networks, trusted_proxies=options.trusted_proxies)
+    apps = [("web", options.web, app)]
+    xml_app, why = build_xml_curl_app(lambda: proc.deployment, options)
+    if xml_app is None:
+        log.warning("xml_curl listener not started (%s): FreeSWITCH uses its static files", why)
+        print(f"xml_curl listener not started ({why}): FreeSWITCH uses its static files", flush=True)
+    else:
+        apps.append(("xml_curl", xml_curl_at, xml_app))
+    return apps
+
+
+def serve(app, host: str, port: int, name: str = "web") -> pywsgi.WSGIServer:
     server = pywsgi.WSGIServer((host, port), app, log=None)
     server.start()
-    log.info("web server on http://%s:%d/ (wallboard /wallboard, directory /, xml_curl)", host, server.server_port)
+    log.info("%s listener on http://%s:%d/", name, host, server.server_port)
     return server
 
 
+class Listeners:
+    """The started servers; `stop` stops them all."""
+
+    def __init__(self, servers: dict[str, pywsgi.WSGIServer]):
+        self.servers = servers
+
+    def stop(self, timeout: float = 2) -> None:
+        for server in self.servers.values():
+            server.stop(timeout=timeout)
+
+
+def start_run(store, proc, deployment, options: WebOptions) -> Listeners:
+    """Serve every listener of `sentral run` (run_apps)."""
+    servers: dict[str, pywsgi.WSGIServer] = {}
+    try:
+        for name, (host, port), app in run_apps(store, proc, deployment, options):
+            servers[name] = serve(app, host, port, name)
+            print(f"{name} listener on http://{host}:{servers[name].server_port}/", flush=True)
+    except Exception:
+        Listeners(servers).stop(timeout=0)
+        raise
+    return Listeners(servers)
+
+
 def start(store, proc, *, host: str, port: int, secure_cookies: bool = True) -> pywsgi.WSGIServer:
-    """Build and start the web server for an EngineProcess `proc` (engine and deployment read live)."""
+    """The web listener alone, for an EngineProcess `proc` (`sentral demo`)."""
     app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=secure_cookies)
     return serve(app, host, port)

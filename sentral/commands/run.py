@@ -1,6 +1,7 @@
 """`sentral run --config FILE`: the production job — the engine against the FreeSWITCH
 node(s) and database named in the configuration (environment variables override them:
-SENTRAL_FREESWITCH_HOST/PORT/PASSWORD, SENTRAL_DATABASE_URL)."""
+SENTRAL_FREESWITCH_HOST/PORT/PASSWORD, SENTRAL_DATABASE_URL), with two HTTP listeners:
+the web pages on --web, mod_xml_curl on engine.url (sentral/web.py, docs/security.md)."""
 from __future__ import annotations
 
 
@@ -19,10 +20,43 @@ def register(sub) -> None:
     p.add_argument("--status-every", type=float, default=10.0, metavar="S",
                    help="log a one-line status every S seconds (0 = never)")
     p.add_argument("--no-web", action="store_true",
-                   help="do not serve the web pages and the mod_xml_curl responder on engine.url")
+                   help="serve neither the web pages nor the mod_xml_curl responder")
+    p.add_argument("--web", metavar="HOST:PORT", type=_listen,
+                   help="the web pages' listener (directory, wallboard); default env SENTRAL_WEB_LISTEN, "
+                        "else 127.0.0.1:8081. Put a TLS reverse proxy in front for other machines")
+    p.add_argument("--public-network", metavar="CIDR", action="append", dest="public_networks",
+                   help="a network allowed to use the public directory search without login (repeat; "
+                        "default loopback only)")
+    p.add_argument("--trusted-proxies", metavar="N", type=int, default=0,
+                   help="N reverse proxies in front of the web listener set X-Forwarded-For/-Proto: take the "
+                        "client address from them (werkzeug ProxyFix). 0 (default) = the TCP peer")
+    p.add_argument("--xml-curl-allow", metavar="CIDR", action="append", dest="xml_curl_networks",
+                   help="a network FreeSWITCH may fetch from on the mod_xml_curl listener (engine.url; repeat; "
+                        "default loopback only). Its password comes from SENTRAL_XML_CURL_PASSWORD (at least "
+                        "16 characters; without it the listener is not started)")
     p.add_argument("--insecure-cookies", action="store_true",
                    help="send the login cookie over plain HTTP (development only; production sits behind TLS)")
     p.set_defaults(handler=run)
+
+
+def _listen(text: str):
+    import argparse
+
+    from sentral.web import ListenerError, parse_listen
+
+    try:
+        return parse_listen(text)
+    except ListenerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def web_options(args):
+    """The listeners' options from the flags, then the environment (sentral.web.WebOptions)."""
+    from sentral.web import WebOptions
+
+    return WebOptions.from_env(web=args.web, secure_cookies=not args.insecure_cookies,
+                               public_networks=args.public_networks, trusted_proxies=args.trusted_proxies,
+                               xml_curl_networks=args.xml_curl_networks)
 
 
 def run(args) -> int:
@@ -33,4 +67,4 @@ def run(args) -> int:
 
     return serve(args.config, db_url=args.db, login_all=args.login_all,
                  ready_timeout=args.ready_timeout, status_every=args.status_every,
-                 web=not args.no_web, secure_cookies=not args.insecure_cookies)
+                 web=not args.no_web, web_options=web_options(args))

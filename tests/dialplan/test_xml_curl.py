@@ -4,6 +4,8 @@ Field names from FreeSWITCH's sources: mod_xml_curl sends hostname, section, tag
 key_name, key_value plus the REQUEST_PARAMS event headers; mod_dialplan_xml adds the
 channel data and the caller profile with the prefix "Hunt"; sofia's REGISTER/INVITE
 digest check adds action=sip_auth, sip_profile, sip_auth_* and key/user/domain/ip.
+Asked as FreeSWITCH asks: a form POST with the binding's basic-auth credentials, from
+loopback (access control itself: tests/web/test_security.py, through `sentral run`'s apps).
 """
 from __future__ import annotations
 
@@ -11,10 +13,9 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from flask import Flask
 
 from dialplan.loader import load
-from dialplan.xml_curl import ROUTE, make_blueprint
+from dialplan.xml_curl import ROUTE, XmlCurlAccess, make_app
 from tests.dialplan.files import DEMO, DEMO_ENV, MINIMAL, write
 
 COMMON = {"hostname": "fs1", "Event-Name": "REQUEST_PARAMS", "Core-UUID": "3f1c0a52-8d0e-4d1c-9c57-1b2f6a0e9d11",
@@ -48,15 +49,18 @@ def deployment_box():
     return {"current": load(str(DEMO), DEMO_ENV)}
 
 
+PASSWORD = "a-long-shared-secret-for-tests"
+
+
 @pytest.fixture
 def client(deployment_box):
-    app = Flask("test")
-    app.register_blueprint(make_blueprint(lambda: deployment_box["current"]))
+    app = make_app(lambda: deployment_box["current"], XmlCurlAccess("freeswitch", PASSWORD))
     return app.test_client()
 
 
 def post(client, fields) -> ET.Element:
-    response = client.post(ROUTE, data=fields)
+    response = client.post(ROUTE, data=fields, auth=("freeswitch", PASSWORD),
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"})
     assert response.status_code == 200 and response.mimetype == "text/xml"
     return ET.fromstring(response.data)
 

@@ -63,7 +63,7 @@ def web(tmp_path, web_template, clock):
     services = WebServices(directory=DirectoryStore(store.engine, clock=clock), users=store, clock=clock,
                            monotonic=lambda: clock.mono)
     config = WebConfig(secret_key="test-secret", public_networks=("10.20.0.0/16", "127.0.0.0/8"),
-                       search_rate=1.0, search_burst=5)
+                       search_limit="5 per 5 seconds")
     app = create_app(config, services)
     app.testing = True
     yield app
@@ -72,7 +72,9 @@ def web(tmp_path, web_template, clock):
 
 def client_from(app, address="10.20.1.5"):
     client = app.test_client()
-    client.environ_base.update({"REMOTE_ADDR": address, "wsgi.url_scheme": "https"})
+    # over HTTPS Flask-WTF wants a same-origin Referer on every POST, as browsers send it
+    client.environ_base.update({"REMOTE_ADDR": address, "wsgi.url_scheme": "https",
+                                "HTTP_REFERER": "https://localhost/"})
     return client
 
 

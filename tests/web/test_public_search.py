@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from engine.directory.model import AbsenceCategory, PersonKey
 from tests.directory.conftest import an_absence
-from tests.web.conftest import NOW, client_from
+from tests.web.conftest import NOW, client_from, logged_in
 
 
 def test_given_allowed_network_when_searching_then_ranked_hits_with_presence(web, client):
@@ -15,11 +15,15 @@ def test_given_allowed_network_when_searching_then_ranked_hits_with_presence(web
     resp = client.get("/directory/?q=%C3%85se+S%C3%B8rli")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert "Åse Sørli" in html and "borte (vacation)" in html and "stedfortreder: Bjørn Aasen" in html
+    assert "Åse Sørli" in html and "borte, tilbake 2026-03-12 10:30" in html and "stedfortreder: Bjørn Aasen" in html
+    assert "vacation" not in html  # the reason is for operators and the agency's own supervisors
     assert "Kreta" not in html  # event subjects are for operators only
     data = client.get("/directory/api/search?q=aase+soerli").get_json()
     assert data["hits"][0]["name"] == "Åse Sørli"
     assert data["hits"][0]["presence"]["state"] == "absent" and data["hits"][0]["presence"]["detail"] == ""
+    assert data["hits"][0]["presence"]["category"] is None
+    operator = logged_in(web, "operator1")
+    assert "borte (vacation), tilbake" in operator.get("/directory/?q=%C3%85se+S%C3%B8rli").get_data(as_text=True)
 
 
 def test_given_tenant_filter_then_only_that_agency(client):
@@ -38,14 +42,14 @@ def test_given_ipv4_mapped_ipv6_inside_network_then_allowed(web):
     assert client_from(web, "::ffff:10.20.3.4").get("/directory/api/search?q=kari").status_code == 200
 
 
-def test_given_burst_exceeded_then_429_with_retry_after_and_other_addresses_unaffected(web, clock):
+def test_given_burst_exceeded_then_429_with_retry_after_and_other_addresses_unaffected(web):
     c = client_from(web, "10.20.9.9")
     statuses = [c.get("/directory/api/search?q=kari").status_code for _ in range(6)]
-    assert statuses == [200] * 5 + [429]
-    assert c.get("/directory/api/search?q=kari").headers["Retry-After"] == "1"
+    assert statuses == [200] * 5 + [429]   # the test app's limit: 5 searches per 5 seconds
+    refused = c.get("/directory/api/search?q=kari")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 5 and "Kari" not in refused.get_data(as_text=True)
+    assert c.get("/directory/").status_code == 200      # the empty page is no search: not counted
     assert client_from(web, "10.20.9.10").get("/directory/api/search?q=kari").status_code == 200
-    clock.mono += 2.0  # two tokens back
-    assert c.get("/directory/api/search?q=kari").status_code == 200
 
 
 def test_given_sql_injection_in_query_then_no_error_no_leak(client):
