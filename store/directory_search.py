@@ -4,17 +4,22 @@ Rules:
 - The query is folded exactly like the stored columns (`engine.directory.names.fold`).
   Nothing from the query is ever put into SQL text: every value is a bound parameter.
 - Phone-looking queries ("22 33 44 55", "+4722334455", "4455") search the E.164 digits.
+- A full e-mail address finds its owner first (exact, case-insensitive), then names
+  like its local part.
 - Otherwise three passes (a name typed as it is spelled is answered by pass 1 alone):
-  pass 2 runs when pass 1 found nothing, or fewer than FEW (5) hits for a one-word
-  query; pass 3 when passes 1-2 found fewer than FEW:
+  pass 2 runs when pass 1 found fewer than FEW (5) hits; pass 3 when passes 1-2 found
+  fewer than FEW:
   1. name prefix (given-first and family-first) and initials — B-tree range scans in
      byte order (collation "C" on PostgreSQL) that stop after `limit` rows;
   2. every query word starts a word of the search text (`LIKE '% word%'`, served by the
-     pg_trgm GIN index on PostgreSQL, a scan on SQLite);
+     pg_trgm GIN index on PostgreSQL, a scan on SQLite), each word also in the spellings
+     it has when typed without Norwegian letters ("lonn" → "loenn" = Lønn);
   3. fuzzy (names only): each query word is corrected against `dir_words`, the small
-     vocabulary of name words (pg_trgm `%` with a GIN index on PostgreSQL, the same
-     trigram measure in Python on SQLite), then the corrected names are looked up like
-     pass 1; the engine's word similarity keeps only names close to the query.
+     vocabulary of name words, by Damerau-Levenshtein distance (rapidfuzz, in
+     `store.directory_fuzzy`; a swap of neighbouring letters is one edit), and a word
+     that is two known names run together is split ("marielouise"); the corrected names
+     are looked up like pass 1; the engine keeps only names close to the query.
+  The same code runs on both databases, so they answer alike.
 - Services are searched by the same rules; presence is derived from the absences in
   force at `now` (`engine.directory.presence`).
 """
@@ -29,20 +34,20 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from engine.directory.model import PersonKey
-from engine.directory.names import fold
+from engine.directory.names import ascii_variants, fold
 from engine.directory.phones import looks_like_phone, phone_digits_for_search
 from engine.directory.presence import presence_at
-from engine.directory.ranking import (
-    Rank, SearchHit, classify_name, classify_phone, similarity,
-)
+from engine.directory.ranking import Rank, SearchHit, classify_name, classify_phone
 from store.directory import A, P, S, U, W, absence_from_row, person_from_row, service_from_row
+from store.directory_fuzzy import corrections, name_similarity, splits
 
 log = logging.getLogger(__name__)
 PRESENCE_HORIZON = timedelta(days=60)
 MAX_QUERY = 200
 MAX_FUZZY_WORDS, MAX_COMBOS, MAX_WORDS = 4, 12, 8
+VARIANTS = 6  # spellings per query word tried by the word pass (`names.ascii_variants`)
 FEW = 5  # passes 2 and 3 run only when the name prefixes found fewer hits than this
-WORD_THRESHOLD = 0.3  # trigram similarity of a typed word to a known name word
+MAX_EMAIL = 254
 
 
 def search(conn: sa.Connection, query: str, tenant: str | None = None, limit: int = 20,
@@ -57,13 +62,20 @@ def search(conn: sa.Connection, query: str, tenant: str | None = None, limit: in
         services = _service_rows(conn, None, digits, tenant, limit)
         sranked = [(classify_phone(digits, r.phones_text), r) for r in services]
     else:
-        q = fold(query)
+        email = query.strip().lower() if "@" in query and len(query.strip()) <= MAX_EMAIL else ""
+        q = fold(email.split("@", 1)[0] if email else query)   # an address: its owner, then names like its local part
         if not q:
             return []
         rows = _name_rows(conn, q, tenant, limit, pg)
-        ranked = [(classify_name(q, r.name_text, r.family_first, r.initials, r.search_text), r) for r in rows]
+        ranked = [(classify_name(q, r.name_text, r.family_first, r.initials, r.search_text,
+                                 similarity=name_similarity), r) for r in rows]
+        if email:
+            owners = _email_rows(conn, email, q, tenant, limit)
+            ids = {r.id for r in owners}
+            ranked = [((Rank.EXACT, 1.0), r) for r in owners] + [(c, r) for c, r in ranked if r.id not in ids]
         services = _service_rows(conn, q, None, tenant, limit)
-        sranked = [(classify_name(q, r.name_text, "", "", r.search_text), r) for r in services]
+        sranked = [(classify_name(q, r.name_text, "", "", r.search_text, similarity=name_similarity), r)
+                   for r in services]
     hits = _person_hits(conn, [(c, r) for c, r in ranked if c], now)
     hits += _with_unit_names(conn, [SearchHit("service", c[0], c[1], service=service_from_row(r))
                                     for c, r in sranked if c])
@@ -109,11 +121,39 @@ def _prefix_stmt(initials: bool, scoped: bool):
     return sa.union_all(*[_with_unit(part) for part in parts])
 
 
+def _word_conditions(table, words: int):
+    """Every query word starts a word of the search text, in one of its spellings."""
+    return [sa.or_(*[table.c.search_text.like(sa.bindparam(f"w{i}_{j}")) for j in range(VARIANTS)])
+            for i in range(words)]
+
+
+def _word_params(words: list[str]) -> dict:
+    params = {}
+    for i, tok in enumerate(words):
+        spellings = ascii_variants(tok, VARIANTS)
+        spellings += spellings[-1:] * (VARIANTS - len(spellings))   # one statement shape per word count
+        params.update({f"w{i}_{j}": f"% {v}%" for j, v in enumerate(spellings)})
+    return params
+
+
 @functools.cache
 def _word_stmt(words: int, scoped: bool):
-    conds = [P.c.search_text.like(sa.bindparam(f"w{i}")) for i in range(words)]
-    stmt = _bound_scope(_persons().where(*conds, P.c.id.notin_(sa.bindparam("found", expanding=True))), P, scoped)
+    stmt = _bound_scope(_persons().where(*_word_conditions(P, words),
+                                         P.c.id.notin_(sa.bindparam("found", expanding=True))), P, scoped)
     return _with_unit(stmt.limit(_N))  # unordered: the engine ranks the candidates
+
+
+@functools.cache
+def _email_stmt(scoped: bool):
+    # the LIKE on the address's first word lets PostgreSQL use the trigram index
+    stmt = _bound_scope(_persons().where(P.c.search_text.like(sa.bindparam("word")),
+                                         sa.func.lower(P.c.email) == sa.bindparam("email")), P, scoped)
+    return _with_unit(stmt.limit(_N))
+
+
+def _email_rows(conn, email, q, tenant, limit):
+    return conn.execute(_email_stmt(bool(tenant)), {"word": f"% {q.split()[0]}%", "email": email,
+                                                    "n": limit, "tenant": tenant}).all()
 
 
 def _phone_rows(conn, digits, tenant, limit):
@@ -133,27 +173,32 @@ def _name_rows(conn, q, tenant, limit, pg):
     # prefix and initials lookups go in one statement (one round trip).
     initials = " " not in q and 2 <= len(q) <= 5
     take(_prefix_stmt(initials, bool(tenant)), {"q": q, "q_hi": q + "~", "n": limit, "tenant": tenant})
-    if not found or (len(found) < FEW and " " not in q):
+    if len(found) < FEW:
         words = q.split()[:MAX_WORDS]
-        params = {f"w{i}": f"% {tok}%" for i, tok in enumerate(words)}
         take(_word_stmt(len(words), bool(tenant)),
-             params | {"found": list(found), "n": limit - len(found), "tenant": tenant})
+             _word_params(words) | {"found": list(found), "n": limit - len(found), "tenant": tenant})
     if len(found) < FEW and len(q) >= 3:
-        for r in _fuzzy_rows(conn, q, tenant, limit, pg):
+        for r in _fuzzy_rows(conn, q, tenant):
             found.setdefault(r.id, r)
     return list(found.values())
 
 
-def _fuzzy_rows(conn, q, tenant, limit, pg):
-    """Correct each query word against the vocabulary of name words, then look up the
-    corrected names (every combination, as typed or family-first) by the same ordered
-    prefix ranges as pass 1; the engine's word similarity keeps only close names."""
+def _fuzzy_rows(conn, q, tenant):
+    """Correct each query word against the vocabulary of name words (Damerau-Levenshtein,
+    and two names run together split apart), then look up the corrected names (every
+    combination, as typed or family-first) by the same ordered prefix ranges as pass 1;
+    the engine keeps only names close to the query."""
     tokens = q.split()[:MAX_FUZZY_WORDS]
-    similar = _similar_words(conn, [t for t in tokens if len(t) >= 3], pg)
+    vocabulary = [r.word for r in conn.execute(_vocabulary_stmt())]
+    known = set(vocabulary)
     alternatives, corrected = [], False
     for tok in tokens:
-        corrected |= any(w != tok for w in similar.get(tok, ()))
-        alternatives.append(list(dict.fromkeys([tok] + similar.get(tok, [])))[:3])
+        options = [tok]
+        if len(tok) >= 3:
+            options += splits(tok, known) + corrections(tok, vocabulary)
+        options = list(dict.fromkeys(options))[:3]
+        corrected |= len(options) > 1
+        alternatives.append(options)
     if not corrected:
         return []
     combos = [" ".join(c) for c in itertools.islice(itertools.product(*alternatives), MAX_COMBOS)]
@@ -163,30 +208,16 @@ def _fuzzy_rows(conn, q, tenant, limit, pg):
 
 
 @functools.cache
+def _vocabulary_stmt():
+    # the distinct folded name words: a few thousand rows even for a large directory
+    return sa.select(W.c.word)
+
+
+@functools.cache
 def _combo_stmt(count: int, scoped: bool):
     parts = [_bound_scope(_persons().where(col >= sa.bindparam(f"c{i}"), col < sa.bindparam(f"c{i}_hi")), P, scoped)
              .order_by(col).limit(5) for i in range(count) for col in (P.c.name_text, P.c.family_first)]
     return sa.union_all(*[_with_unit(part) for part in parts])
-
-
-def _similar_words(conn, tokens, pg, count=4) -> dict[str, list[str]]:
-    """For each token, the most similar known name words (one round trip)."""
-    if not tokens:
-        return {}
-    out: dict[str, list[str]] = {}
-    if pg:  # `%` uses pg_trgm.similarity_threshold, whose default is WORD_THRESHOLD (0.3)
-        rows = conn.execute(sa.text(
-            "SELECT t.tok, w.word FROM unnest(CAST(:toks AS text[])) AS t(tok) CROSS JOIN LATERAL "
-            "(SELECT word FROM dir_words WHERE word % t.tok "
-            " ORDER BY similarity(word, t.tok) DESC, word LIMIT :n) AS w"), {"toks": tokens, "n": count})
-        for tok, word in rows:
-            out.setdefault(tok, []).append(word)
-        return out
-    words = [r.word for r in conn.execute(sa.select(W.c.word))]
-    for tok in tokens:
-        scored = sorted((-similarity(tok, w), w) for w in words)
-        out[tok] = [w for s, w in scored[:count] if -s >= WORD_THRESHOLD]
-    return out
 
 
 @functools.cache
@@ -194,7 +225,7 @@ def _service_stmt(words: int, scoped: bool):
     if words == 0:  # a phone number
         conds = [S.c.phones_text.like(sa.bindparam("pattern"))]
     else:
-        conds = [S.c.search_text.like(sa.bindparam(f"w{i}")) for i in range(words)]
+        conds = _word_conditions(S, words)
     return _bound_scope(sa.select(S).where(*conds), S, scoped).order_by(S.c.name_text).limit(_N)
 
 
@@ -205,8 +236,8 @@ def _service_rows(conn, q, digits, tenant, limit):
         return conn.execute(_service_stmt(0, bool(tenant)),
                             {"pattern": f"%{digits}%", "n": limit, "tenant": tenant}).all()
     words = q.split()[:MAX_WORDS]
-    params = {f"w{i}": f"% {tok}%" for i, tok in enumerate(words)}
-    return conn.execute(_service_stmt(len(words), bool(tenant)), params | {"n": limit, "tenant": tenant}).all()
+    return conn.execute(_service_stmt(len(words), bool(tenant)),
+                        _word_params(words) | {"n": limit, "tenant": tenant}).all()
 
 
 def _person_hits(conn, ranked, now):

@@ -44,3 +44,31 @@ def initials(*names: str) -> str:
                 out.append("".join(c for c in first if not unicodedata.combining(c)).translate(
                     str.maketrans({"å": "a", "ø": "o", "æ": "a"})))
     return "".join(out)
+
+
+_TYPED_AS = {"o": ("oe",), "a": ("aa", "ae")}   # ø typed as o; å and æ typed as a
+
+
+def ascii_variants(word: str, limit: int = 6) -> list[str]:
+    """A folded query word as it may have been meant when typed without Norwegian letters:
+    "lonn" → ["lonn", "loenn"] (Lønn), "radgiver" → ["radgiver", "raadgiver", "raedgiver"].
+    The word itself first, then one letter restored, then two; at most `limit`."""
+    out = [word]
+    spots = [i for i, c in enumerate(word) if c in _TYPED_AS][:4]
+    frontier = [(word, 0, -1)]                      # (text, shift from inserted letters, last spot used)
+    for _depth in range(2):
+        nxt = []
+        for text, shift, last in frontier:
+            for n, i in enumerate(spots):
+                if n <= last:
+                    continue
+                for spelled in _TYPED_AS[word[i]]:
+                    j = i + shift
+                    variant = text[:j] + spelled + text[j + 1:]
+                    nxt.append((variant, shift + len(spelled) - 1, n))
+                    if variant not in out:
+                        out.append(variant)
+                        if len(out) == limit:
+                            return out
+        frontier = nxt
+    return out

@@ -3,11 +3,14 @@
 Rules, in order (a lower `Rank` is better):
 1. EXACT: the folded query is the whole name (either order), or the whole phone number.
 2. PREFIX: the name starts with the query ("kari nor" → Kari Nordmann; "nordmann k" →
-   family name first), or the query is the initials ("kn"), or a phone number ends
-   with / contains the typed digits.
+   family name first), also with the spaces left out ("marielouise" → Marie-Louise
+   Hansen), or the query is the initials ("kn", "akb"), or a phone number ends with /
+   contains the typed digits.
 3. WORD: every query word starts a word somewhere in the person's text (middle names,
-   title, unit, location, keywords, e-mail name).
-4. FUZZY: the name is similar to the query (typos): trigram word similarity ≥ 0.45.
+   title, unit, location, keywords, e-mail name), also typed without Norwegian letters
+   ("lonn" for Lønn: `names.ascii_variants`).
+4. FUZZY: the name is similar to the query (typos): the adapter's similarity (an edit
+   distance counting a swap of neighbouring letters as one edit) ≥ FUZZY_THRESHOLD.
 Within a rank: active before gone, then by the similarity, then by name.
 The same rules order hits from PostgreSQL and SQLite; SQL only finds candidates.
 """
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Callable
 
 from engine.directory.model import Person, Presence, Service
+from engine.directory.names import ascii_variants
 
-FUZZY_THRESHOLD = 0.45
+FUZZY_THRESHOLD = 0.6   # of the adapter's similarity (store/directory_fuzzy.py: Damerau-Levenshtein)
 
 
 class Rank(enum.IntEnum):
@@ -56,50 +61,39 @@ class SearchHit:
         return (self.rank, gone, -self.score, self.name.lower())
 
 
-def trigrams(text: str) -> set[str]:
-    """pg_trgm-style trigrams of folded text: each word padded "  w " ."""
-    out: set[str] = set()
-    for word in text.split():
-        padded = f"  {word} "
-        out.update(padded[i:i + 3] for i in range(len(padded) - 2))
-    return out
-
-
-def similarity(a: str, b: str) -> float:
-    ta, tb = trigrams(a), trigrams(b)
-    if not ta or not tb:
-        return 0.0
-    return len(ta & tb) / len(ta | tb)
-
-
-def word_similarity(query: str, text: str) -> float:
-    """Best similarity of the query against any run of consecutive words of `text`."""
-    words = text.split()
-    n = max(1, len(query.split()))
-    best = similarity(query, text)
-    for size in range(max(1, n - 1), n + 2):
-        for i in range(0, max(1, len(words) - size + 1)):
-            best = max(best, similarity(query, " ".join(words[i:i + size])))
-    return best
+Similarity = Callable[[str, str], float]   # (folded query, folded name) -> [0, 1]
 
 
 def classify_name(query: str, name_text: str, family_first: str = "", initials: str = "",
-                  search_text: str = "") -> tuple[Rank, float] | None:
-    """Rank of one candidate for a folded query, or None if it does not match."""
+                  search_text: str = "", *, similarity: Similarity) -> tuple[Rank, float] | None:
+    """Rank of one candidate for a folded query, or None if it does not match.
+    `similarity` is the edit-distance measure the adapter brings (the engine stays pure)."""
     if not query:
         return None
     if query in (name_text, family_first):
         return Rank.EXACT, 1.0
+    compact = query.replace(" ", "")
     if name_text.startswith(query) or (family_first and family_first.startswith(query)) \
-            or (initials and query == initials):
+            or (initials and query == initials) \
+            or _joined_prefix(compact, name_text):
         return Rank.PREFIX, len(query) / max(len(name_text), 1)
     padded = search_text or f" {name_text} "
-    if all(f" {tok}" in padded for tok in query.split()):
-        return Rank.WORD, word_similarity(query, name_text)
-    score = word_similarity(query, name_text)
+    if all(any(f" {v}" in padded for v in ascii_variants(tok)) for tok in query.split()):
+        return Rank.WORD, similarity(query, name_text)
+    score = similarity(query, name_text)
     if score >= FUZZY_THRESHOLD:
         return Rank.FUZZY, score
     return None
+
+
+def _joined_prefix(compact: str, name_text: str) -> bool:
+    """The query is the name with the spaces between its first words left out
+    ("marielouise", "marielouiseha"): it spans at least two whole words, so "anne" is
+    not taken for "Ann Eriksen"."""
+    words = name_text.split()
+    if len(words) < 2 or not name_text.replace(" ", "").startswith(compact):
+        return False
+    return len(compact) >= len(words[0]) + len(words[1])
 
 
 def classify_phone(digits: str, phones_text: str) -> tuple[Rank, float] | None:
