@@ -32,6 +32,7 @@ from gevent import pywsgi
 from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
 from agent_ui import presence_push, realtime, wallboard
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
+from sentral.listen import ListenerError, parse_listen  # noqa: F401  (ListenerError is part of this API)
 from store.directory import DirectoryStore
 
 log = logging.getLogger(__name__)
@@ -39,22 +40,9 @@ DEFAULT_WEB = ("127.0.0.1", 8081)
 XML_CURL_USER = "freeswitch"
 
 
-class ListenerError(ValueError):
-    """A listener option that cannot work (bad address, clash); the message is one line."""
-
-
 def listen_address(engine_url: str) -> tuple[str, int]:
     parts = urlsplit(engine_url)
     return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """'HOST:PORT' (IPv6 as [::1]:PORT) → (host, port)."""
-    host, sep, port = text.strip().rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ListenerError(f"listen address must be HOST:PORT, not {text!r}")
-    return host, int(port)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def register(sub) -> None:
 def _listen(text: str):
     import argparse
 
-    from sentral.web import ListenerError, parse_listen
+    from sentral.listen import ListenerError, parse_listen
 
     try:
         return parse_listen(text)
@@ -63,8 +63,16 @@ def run(args) -> int:
     from gevent import monkey
 
     monkey.patch_all()
+    import sys
+
+    from sentral.listen import ListenerError
     from sentral.process import serve
 
+    try:
+        options = None if args.no_web else web_options(args)
+    except (ListenerError, ValueError) as exc:
+        print(f"sentral run: {exc}", file=sys.stderr)
+        return 2
     return serve(args.config, db_url=args.db, login_all=args.login_all,
                  ready_timeout=args.ready_timeout, status_every=args.status_every,
-                 web=not args.no_web, web_options=web_options(args))
+                 web=not args.no_web, web_options=options)
