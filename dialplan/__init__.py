@@ -4,8 +4,8 @@
     deployment = load("dialplan/examples/demo.yaml")        # raises ConfigError (all problems)
     reloader = Reloader(lambda: load(path))                  # keeps the last good one
 
-Compilation to FreeSWITCH XML: dialplan.compile; the mod_xml_curl blueprint:
-dialplan.xml_curl.make_blueprint(current). Format: docs/dialplan.md.
+Compilation to FreeSWITCH XML: dialplan.compile; the mod_xml_curl app:
+dialplan.xml_curl.make_app(current, access). Format: docs/dialplan.md.
 """
 from pathlib import Path
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import statistics
 import sys
@@ -99,12 +100,14 @@ def main() -> int:
         # seconds per 1,000 answers = milliseconds per answer
         answer_ms = timed(lambda: [compiler.dialplan_document(d, "public", "+4721004207") for _ in range(1000)], 3)
         user_ms = timed(lambda: [compiler.directory_document(d, user="10042") for _ in range(1000)], 3)
-        from flask import Flask
-
-        from dialplan.xml_curl import ROUTE, make_blueprint
-        app = Flask("bench")
-        app.register_blueprint(make_blueprint(lambda: d))
+        from dialplan.xml_curl import ROUTE, XmlCurlAccess, make_app
+        secret = "bench-xml-curl-password"
+        app = make_app(lambda: d, XmlCurlAccess("freeswitch", secret))   # as sentral run serves it
         client = app.test_client()
+        client.environ_base.update({"REMOTE_ADDR": "127.0.0.1"})
+        from werkzeug.datastructures import Authorization
+        client.post = functools.partial(client.post, auth=Authorization("basic", {"username": "freeswitch",
+                                                                                  "password": secret}))
         form = {"section": "directory", "tag_name": "domain", "key_name": "name", "key_value": d.sip_domain,
                 "action": "sip_auth", "key": "id", "user": "10042", "domain": d.sip_domain}
         n = 300
