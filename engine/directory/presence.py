@@ -1,8 +1,8 @@
 """Presence of a person at one instant, derived from their absences (pure).
 
 Rules: a person marked gone is GONE. Otherwise among the absences in force at `now`
-an ABSENT category wins over BUSY/MEETING/TENTATIVE; among equals the one ending last
-decides. "Back at" is the end of the chain of overlapping or touching absences of the
+an ABSENT category wins over BUSY/MEETING, and those over TENTATIVE (a confirmed meeting
+is not hidden by a longer "maybe"); among equals the one ending last decides. "Back at" is the end of the chain of overlapping or touching absences of the
 winning kind that starts at `now` (so Monday's course followed directly by a week of
 vacation says "back" after the vacation), or the absence's explicit `back_at`.
 Private events never expose their subject.
@@ -22,7 +22,9 @@ def _state_of(category: AbsenceCategory) -> PresenceState:
 
 
 def _rank(a: Absence) -> tuple[int, datetime]:
-    return (1 if _state_of(a.category) is PresenceState.ABSENT else 0, a.end)
+    if _state_of(a.category) is PresenceState.ABSENT:
+        return (2, a.end)
+    return (0 if a.category is AbsenceCategory.TENTATIVE else 1, a.end)
 
 
 def presence_at(absences: Iterable[Absence], now: datetime, gone: bool = False) -> Presence:

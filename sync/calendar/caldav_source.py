@@ -26,9 +26,10 @@ from xml.sax.saxutils import escape
 
 import requests
 
-from sync.calendar.errors import CalendarFetchError, CalendarSyntaxError, SyncTokenExpired
+from sync.calendar.errors import (
+    CalendarFetchError, CalendarSyntaxError, CalendarTooLarge, SyncTokenExpired, excerpt,
+)
 from sync.calendar.expand import Window, absences_of
-from sync.calendar.feed import read_limited
 from sync.calendar.ics import Limits, parse_ics
 from sync.calendar.result import CalendarResult
 
@@ -89,11 +90,25 @@ class CalDavCalendar:
             if response.status_code != 207:
                 raise CalendarFetchError(self.source, f"REPORT: HTTP {response.status_code} "
                                                       f"{response.reason}")
-            raw = read_limited(response, self.source, self.limits.max_bytes)
+            return self._parse_streaming(response)
+
+    def _parse_streaming(self, response):
+        """The multistatus tree, parsed while reading; the raw body is never held in full."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_bytes:
+            raise CalendarTooLarge(self.source, f"response of {declared} bytes exceeds the limit "
+                                                f"of {self.limits.max_bytes}")
+        parser, size = ET.XMLParser(), 0
         try:
-            return ET.fromstring(raw)
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                size += len(chunk)
+                if size > self.limits.max_bytes:
+                    raise CalendarTooLarge(self.source, f"response larger than the limit of "
+                                                        f"{self.limits.max_bytes} bytes")
+                parser.feed(chunk)
+            return parser.close()
         except ET.ParseError as exc:
-            raise CalendarSyntaxError(self.source, f"bad multistatus XML: {exc}",
+            raise CalendarSyntaxError(self.source, f"bad multistatus XML: {excerpt(str(exc), 80)}",
                                       exc.position[0]) from None
 
     def _href(self, href: str) -> str:
@@ -154,5 +169,8 @@ class CalDavCalendar:
             absences.extend(absences_of(parsed, window, tenant=self.tenant,
                                         person_id=self.person_id, source=self.source,
                                         default_tz=self.default_tz, limits=self.limits))
+            if len(absences) > self.limits.max_occurrences:
+                raise CalendarTooLarge(self.source, f"more than {self.limits.max_occurrences} "
+                                                    f"occurrences in the window")
         absences.sort(key=lambda a: (a.start, a.external_id))
         return CalendarResult(absences, new_state, full=token is None, warnings=warnings)

@@ -1,14 +1,23 @@
 """Which absence an event means: reason category and privacy (pure rules, in order).
 
-1. STATUS:CANCELLED → no absence. A tentative event is never an absence: STATUS:TENTATIVE
-   or X-MICROSOFT-CDO-BUSYSTATUS:TENTATIVE → None.
-2. Free time is no absence: TRANSP:TRANSPARENT, or BUSYSTATUS FREE / WORKINGELSEWHERE.
-3. Private (CLASS:PRIVATE or CONFIDENTIAL, Graph sensitivity private/confidential):
+1. STATUS:CANCELLED → no absence, whatever busy status the organiser's client left on it.
+2. The busy status (X-MICROSOFT-CDO-BUSYSTATUS, else -INTENDEDSTATUS; Graph `showAs`),
+   when present, wins over TRANSP and STATUS:
+   FREE → no absence; WORKINGELSEWHERE → no absence (the person works, from elsewhere,
+   and is reached on their usual numbers: nothing for the switchboard to tell);
+   TENTATIVE → TENTATIVE; OOF → out of office (rule 5 may name the reason);
+   BUSY → rules 4-6. An unknown value counts as absent.
+3. Without a busy status: TRANSP:TRANSPARENT → no absence; STATUS:TENTATIVE (Thunderbird,
+   Google, Apple) → TENTATIVE.
+   TENTATIVE ("maybe in a meeting") is a busy state for presence, never "absent"; it
+   keeps its category even when the subject names a reason ("Ferie?" stays tentative).
+4. Private (CLASS:PRIVATE or CONFIDENTIAL, Graph sensitivity private/confidential):
    category BUSY, subject never kept — except an explicit out-of-office busy status,
-   which stays OUT_OF_OFFICE (the reason category reveals no subject).
-4. Keywords in CATEGORIES, then in SUMMARY (Norwegian and English, whole words,
+   which stays OUT_OF_OFFICE, and a tentative event, which stays TENTATIVE (neither
+   reveals the subject).
+5. Keywords in CATEGORIES, then in SUMMARY (Norwegian and English, whole words,
    case-insensitive; Norwegian reason words also as the tail of a compound, "påskeferie"): vacation, sick, course, travel, out of office, meeting.
-5. No keyword: BUSYSTATUS OOF → OUT_OF_OFFICE; an all-day (or ≥ 1 day) busy event →
+6. No keyword: BUSYSTATUS OOF → OUT_OF_OFFICE; an all-day (or ≥ 1 day) busy event →
    OUT_OF_OFFICE; any other busy event → MEETING.
 The same rules serve iCalendar, CalDAV, Graph and Domino (their adapters map their
 fields onto `EventTraits`).
@@ -43,6 +52,7 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern:
 
 
 _PATTERNS = tuple((cat, _pattern(words)) for cat, words in _KEYWORDS)
+_BUSY_STATUSES = frozenset({"FREE", "TENTATIVE", "BUSY", "OOF", "WORKINGELSEWHERE"})
 
 
 @dataclass(frozen=True)
@@ -75,10 +85,14 @@ def classify(t: EventTraits) -> Classification | None:
     """The absence an event means, or None when it is no absence (rules in the docstring)."""
     status = t.status.upper()
     busy = t.busy_status.upper()
-    if status in ("CANCELLED", "TENTATIVE") or busy == "TENTATIVE":
+    if busy not in _BUSY_STATUSES:
+        busy = ""
+    if status == "CANCELLED":
         return None
-    if t.transparent or busy in ("FREE", "WORKINGELSEWHERE"):
+    if busy in ("FREE", "WORKINGELSEWHERE") or (not busy and t.transparent):
         return None
+    if busy == "TENTATIVE" or (not busy and status == "TENTATIVE"):
+        return Classification(AbsenceCategory.TENTATIVE, t.private)
     if t.private:
         category = AbsenceCategory.OUT_OF_OFFICE if busy == "OOF" else AbsenceCategory.BUSY
         return Classification(category, True)
@@ -98,7 +112,7 @@ def traits_of_vevent(event) -> EventTraits:
     for item in raw if isinstance(raw, list) else ([raw] if raw is not None else []):
         cats.extend(str(c) for c in getattr(item, "cats", [item]))
     busy = str(event.get("X-MICROSOFT-CDO-BUSYSTATUS") or event.get("X-MICROSOFT-CDO-INTENDEDSTATUS")
-               or "")
+               or "").strip()
     klass = str(event.get("CLASS") or "").upper()
     start = event.get("DTSTART")
     all_day = start is not None and not hasattr(start.dt, "hour")

@@ -27,7 +27,7 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from engine.directory.model import Absence
 from sync.calendar.classify import EventTraits, classify
-from sync.calendar.errors import CalendarSyntaxError, CalendarTooLarge
+from sync.calendar.errors import CalendarSyntaxError, CalendarTooLarge, excerpt
 from sync.calendar.expand import Window
 from sync.calendar.feed import IcsFeed, fetch_text
 from sync.calendar.ics import Limits
@@ -43,7 +43,8 @@ def das_time(value: dict, default_tz: ZoneInfo, source: str, event_id: str) -> d
         day = date.fromisoformat(value["date"])
         clock = time.fromisoformat(value["time"]) if value.get("time") else time(0)
     except (KeyError, TypeError, ValueError):
-        raise CalendarSyntaxError(source, f"event {event_id}: bad date/time {value!r}") from None
+        raise CalendarSyntaxError(source, f"event {excerpt(event_id)}: bad date/time "
+                                          f"{excerpt(repr(value))}") from None
     if value.get("utc"):
         tz = UTC
     elif value.get("tzid"):
@@ -51,8 +52,8 @@ def das_time(value: dict, default_tz: ZoneInfo, source: str, event_id: str) -> d
         try:
             tz = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise CalendarSyntaxError(source, f"event {event_id}: unknown tzid "
-                                              f"{value['tzid']!r}") from None
+            raise CalendarSyntaxError(source, f"event {excerpt(event_id)}: unknown tzid "
+                                              f"{excerpt(value['tzid'])}") from None
     else:
         tz = default_tz
     return datetime.combine(day, clock, tz).astimezone(UTC)

@@ -1,8 +1,10 @@
 """iCalendar feeds over HTTP(S) or from a local file, polled with ETag/If-None-Match.
 
 Rules:
-- `requests` with a timeout; the body is read in chunks and refused above
-  `Limits.max_bytes` without being kept in full (CalendarTooLarge).
+- `requests` with a timeout; a Content-Length above `Limits.max_bytes` is refused before
+  the body is read, and the body is read in chunks into one buffer and refused as soon
+  as it passes the limit (CalendarTooLarge): memory never exceeds the limit, whatever the
+  server sends (chunked, no length, a lying length).
 - 304 Not Modified → no change (absences None); the ETag and Last-Modified of the last
   good response are sent back as If-None-Match / If-Modified-Since.
 - Any other non-2xx status, a connection error or a timeout → CalendarFetchError.
@@ -29,20 +31,24 @@ from sync.calendar.result import CalendarResult
 log = logging.getLogger(__name__)
 
 
-def read_limited(response: requests.Response, source: str, limit: int) -> bytes:
-    chunks, size = [], 0
+def read_limited(response: requests.Response, source: str, limit: int) -> bytearray:
+    """The body, read in chunks into one buffer; CalendarTooLarge past `limit` bytes."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise CalendarTooLarge(source, f"response of {declared} bytes exceeds the limit of {limit}")
+    body = bytearray()
     for chunk in response.iter_content(chunk_size=64 * 1024):
-        size += len(chunk)
-        if size > limit:
+        if len(body) + len(chunk) > limit:
             response.close()
             raise CalendarTooLarge(source, f"response larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body += chunk
+    return body
 
 
 def fetch_text(location: str, state: dict, *, source: str, limits: Limits,
                session: requests.Session | None = None, timeout: float = 30.0,
-               ) -> tuple[bytes | None, dict]:
+               ) -> tuple[bytes | bytearray | None, dict]:
     """Return (body or None when unchanged, validators for next time)."""
     parsed = urlparse(location)
     if parsed.scheme in ("", "file"):

@@ -9,8 +9,10 @@ Protocol facts followed here (Graph v1.0):
 - The window is fixed by the first request. When our window moves to a new day, or the
   server answers 410 Gone (sync state expired), the round starts over in full.
 - Items are occurrences already expanded by Exchange (calendarView): no RRULE here.
-  showAs free/tentative/workingElsewhere and isCancelled are no absence;
-  sensitivity private/confidential hides the subject.
+  showAs free/workingElsewhere and isCancelled are no absence, tentative is the
+  TENTATIVE category (classify.py); sensitivity private/confidential hides the subject.
+- Each page is read streaming and refused above `Limits.max_bytes`; more than
+  `Limits.max_occurrences` items in one calendar is CalendarTooLarge.
 Rules: the state only moves forward when all pages of a round were read; a failure in
 the middle keeps the previous deltaLink and items (the caller keeps its absences).
 Tokens: `token` is a callable returning a bearer token (msal in production; a constant
@@ -18,6 +20,7 @@ in the replay tests). No Exchange server exists here: tests replay recorded JSON
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,8 +33,12 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from engine.directory.model import Absence, AbsenceCategory
 from sync.calendar.classify import EventTraits, classify
-from sync.calendar.errors import CalendarFetchError, CalendarSyntaxError, SyncTokenExpired
+from sync.calendar.errors import (
+    CalendarFetchError, CalendarSyntaxError, CalendarTooLarge, SyncTokenExpired, excerpt,
+)
 from sync.calendar.expand import Window
+from sync.calendar.feed import read_limited
+from sync.calendar.ics import Limits
 from sync.calendar.result import CalendarResult
 
 log = logging.getLogger(__name__)
@@ -46,13 +53,15 @@ def graph_time(value: dict, source: str, item_id: str) -> datetime:
         zone = value.get("timeZone") or "UTC"
         naive = datetime.fromisoformat(text.rstrip("Z"))
     except (KeyError, TypeError, ValueError):
-        raise CalendarSyntaxError(source, f"event {item_id}: bad dateTime {value!r}") from None
+        raise CalendarSyntaxError(source, f"event {excerpt(item_id)}: bad dateTime "
+                                          f"{excerpt(repr(value))}") from None
     if zone.upper() in ("UTC", "Z", "GMT"):
         return naive.replace(tzinfo=UTC)
     try:
         tz = ZoneInfo(WINDOWS_TO_OLSON.get(zone, zone))
     except (ZoneInfoNotFoundError, ValueError):
-        raise CalendarSyntaxError(source, f"event {item_id}: unknown timeZone {zone!r}") from None
+        raise CalendarSyntaxError(source, f"event {excerpt(item_id)}: unknown timeZone "
+                                          f"{excerpt(zone)}") from None
     return naive.replace(tzinfo=tz).astimezone(UTC)
 
 
@@ -104,6 +113,7 @@ class GraphCalendar:
     timeout: float = 30.0
     session: requests.Session | None = None
     name: str = ""
+    limits: Limits = Limits()
 
     @property
     def source(self) -> str:
@@ -119,16 +129,19 @@ class GraphCalendar:
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json",
                    "Prefer": f'odata.maxpagesize={self.page_size}, outlook.timezone="UTC"'}
         try:
-            response = (self.session or requests).get(url, headers=headers, timeout=self.timeout)
+            response = (self.session or requests).get(url, headers=headers, timeout=self.timeout,
+                                                      stream=True)
         except requests.RequestException as exc:
             raise CalendarFetchError(self.source, f"request failed: {exc}") from None
-        if response.status_code == 410:
-            raise SyncTokenExpired(self.source, "delta token expired (HTTP 410)")
-        if response.status_code != 200:
-            raise CalendarFetchError(self.source, f"HTTP {response.status_code}: "
-                                                  f"{response.text[:200]}")
+        with response:
+            if response.status_code == 410:
+                raise SyncTokenExpired(self.source, "delta token expired (HTTP 410)")
+            if response.status_code != 200:
+                raise CalendarFetchError(self.source, f"HTTP {response.status_code}: "
+                                                      f"{excerpt(next(response.iter_content(200), b''), 80)}")
+            body = read_limited(response, self.source, self.limits.max_bytes)
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError:
             raise CalendarFetchError(self.source, "response is not JSON") from None
 
@@ -149,6 +162,8 @@ class GraphCalendar:
                     items.pop(item_id, None)
                 else:
                     items[item_id] = _to_state(absence)
+            if len(items) > self.limits.max_occurrences:
+                raise CalendarTooLarge(self.source, f"more than {self.limits.max_occurrences} events")
             if page.get("@odata.deltaLink"):
                 return items, page["@odata.deltaLink"], pages
             url = page.get("@odata.nextLink")

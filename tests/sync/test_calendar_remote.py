@@ -53,7 +53,7 @@ def test_http_feed_is_polled_with_etag_and_broken_text_keeps_the_old_state(https
     feed = IcsFeed(httpserver.url_for("/kari.ics"), tenant="hdir", person_id="kari", name="ical:kari")
 
     first = feed.fetch(WINDOW)
-    assert first.changed and len(first.absences) == 7 and first.state["etag"] == '"v1"'
+    assert first.changed and len(first.absences) == 8 and first.state["etag"] == '"v1"'
     second = feed.fetch(WINDOW, first.state)
     assert not second.changed and server.not_modified == 1
 
@@ -108,13 +108,15 @@ def test_graph_delta_replay_pages_removals_and_410_full_resync(httpserver):
     assert [(a.start, a.category, a.subject, a.private) for a in first.absences] == [
         (utc(2026, 3, 16, 8), C.MEETING, "Ledermøte", False),
         (utc(2026, 3, 17, 13), C.BUSY, "", True),                 # Windows zone, private
-        (utc(2026, 3, 23), C.VACATION, "Ferie", False),           # tentative lunch left out
+        (utc(2026, 3, 18, 11), C.TENTATIVE, "Kanskje lunsj", False),   # showAs tentative
+        (utc(2026, 3, 23), C.VACATION, "Ferie", False),
     ]
 
     second = graph.fetch(WINDOW, first.state)
     assert not second.full
     assert [(a.external_id, a.category) for a in second.absences] == [
-        ("AAMkAGI2TGuLAAB=", C.BUSY), ("AAMkAGI2TGuLAAE=", C.COURSE), ("AAMkAGI2TGuLAAC=", C.VACATION)]
+        ("AAMkAGI2TGuLAAB=", C.BUSY), ("AAMkAGI2TGuLAAD=", C.TENTATIVE), ("AAMkAGI2TGuLAAE=", C.COURSE),
+        ("AAMkAGI2TGuLAAC=", C.VACATION)]
 
     third = graph.fetch(WINDOW, second.state)
     assert not third.changed                                      # empty delta page
@@ -123,7 +125,7 @@ def test_graph_delta_replay_pages_removals_and_410_full_resync(httpserver):
     fourth = graph.fetch(WINDOW, second.state)                    # deltaLink now answers 410
     assert fourth.full and fourth.changed
     assert calls[-2].startswith("startDateTime=")                 # started over with the window
-    assert len(fourth.absences) == 3
+    assert len(fourth.absences) == 4
 
 
 def test_domino_das_json_replay_and_ics_export(httpserver):
@@ -149,7 +151,7 @@ def test_domino_das_json_replay_and_ics_export(httpserver):
     assert got[1].external_id.endswith("@20260311T080000Z")
 
     export = DominoCalendar(base, tenant="hdir", person_id="ola", name="domino:ola")
-    assert len(export.fetch(WINDOW).absences) == 7                 # the iCalendar path
+    assert len(export.fetch(WINDOW).absences) == 8                 # the iCalendar path
 
 
 def test_domino_broken_json_is_a_named_error(httpserver):

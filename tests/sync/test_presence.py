@@ -48,8 +48,10 @@ def test_given_no_absence_then_the_line_state_decides():
     assert combine([an_absence(8, 10)], [], T0, gone=True).state is S.GONE
 
 
-def test_tentative_calendar_entries_never_reach_presence_as_absence():
-    # the sync leaves tentative events out; a free calendar means FREE
+def test_tentative_calendar_entries_reach_presence_as_busy_never_as_absent():
+    # the sync keeps tentative events as TENTATIVE ("maybe in a meeting"); a free calendar is FREE
+    p = combine([an_absence(8, 10, C.TENTATIVE, subject="Kanskje")], [], T0)
+    assert (p.state, p.category, p.detail) == (S.BUSY, C.TENTATIVE, "Kanskje")
     assert combine([], [], T0).state is S.FREE
 
 
