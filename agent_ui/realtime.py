@@ -3,7 +3,8 @@
 A client connects to namespace /wallboard with its login session cookie; the connect
 handler refuses anonymous users and users without a wallboard role, and puts the
 client in one room per visible tenant set. One broadcaster greenlet emits a fresh
-snapshot to each room every `interval` seconds.
+snapshot to each room every `interval` seconds. Engine notices (agent_ui/notices.py)
+go as `notice` events to the rooms whose tenants they concern, as they happen.
 """
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from flask_socketio import SocketIO, join_room
 
 from agent_ui import live
 from agent_ui.auth import web_user
+from agent_ui.notices import tenants_of
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/wallboard"
 
 
-def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
+def attach(app, engine_source, interval: float = 1.0, notices=None) -> SocketIO:
     socketio = SocketIO(app, async_mode="gevent")  # default: same origin only
     rooms: dict[str, set[str]] = {}     # room (its sorted tenants) -> tenants
     members: dict[str, str] = {}        # connected sid -> its room
@@ -62,6 +64,18 @@ def attach(app, engine_source, interval: float = 1.0) -> SocketIO:
                 except Exception:
                     log.exception("wallboard push failed")
 
+    def forward(notice):
+        engine = engine_source()
+        if engine is None:
+            return
+        concerned = tenants_of(notice, engine.deployment)
+        for room, tenants in list(rooms.items()):
+            if concerned & tenants:
+                socketio.emit("notice", {"topic": notice.topic, **dict(notice.payload)}, to=room,
+                              namespace=NAMESPACE)
+
+    if notices is not None:
+        notices.subscribe(forward)
     socketio.start_background_task(broadcast)
     socketio.wallboard_rooms = rooms    # read-only view for health pages and tests
     return socketio

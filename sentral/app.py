@@ -82,12 +82,15 @@ LATE_LOOK = 0.3       # s after a snapshot: `show channels` again (it lags new c
 
 class EngineProcess:
     def __init__(self, deployment: Deployment, store, *, login_all: bool = False,
-                 notify: Callable[[fx.Notify], None] | None = None,
+                 notify: Callable[[fx.Notify], None] | None = None, notices=None,
                  clock: Callable[[], datetime] = _utcnow, node_options: dict | None = None):
         self.deployment = deployment
         self.store = store
         self.login_all = login_all
-        self.notify = notify
+        # what the engine announces: to `notify` if given, else to the consoles' hub
+        from agent_ui.notices import Notices
+        self.notices = notices if notices is not None else Notices()
+        self.notify = notify or self.notices.publish
         self.clock = clock
         self.pool = NodePool([NodeSpec(n.name, n.host, n.port, n.password) for n in deployment.nodes],
                              on_resync=self._on_resync, on_down=self._on_down, **(node_options or {}))

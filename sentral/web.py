@@ -70,8 +70,8 @@ class WebOptions:
 
 
 def build_app(store, deployment_source: Callable, engine_source: Callable, *, secure_cookies: bool = True,
-              public_networks: tuple[str, ...] = LOOPBACK, trusted_proxies: int = 0):
-    """The web listener's app (pages, wallboard, Socket.IO); no xml_curl here."""
+              public_networks: tuple[str, ...] = LOOPBACK, trusted_proxies: int = 0, notices=None):
+    """The web listener's app (pages, wallboard, Socket.IO, the engine's notices); no xml_curl here."""
     config = WebConfig(secret_key=os.environ.get("SENTRAL_WEB_SECRET") or secrets.token_urlsafe(32),
                        secure_cookies=secure_cookies, public_networks=tuple(public_networks),
                        trusted_proxies=trusted_proxies)
@@ -79,7 +79,7 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
                            clock=store.clock, extra={"engine": engine_source})
     app = create_app(config, services)
     app.register_blueprint(wallboard.bp)
-    socketio = realtime.attach(app, engine_source)
+    socketio = realtime.attach(app, engine_source, notices=notices)
     presence_push.attach(socketio, app)
     return app, socketio
 
@@ -108,7 +108,8 @@ def run_apps(store, proc, deployment, options: WebOptions) -> list[tuple[str, tu
     check_listeners(deployment, options)
     xml_curl_at = listen_address(deployment.engine_url)
     app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=options.secure_cookies,
-                       public_networks=options.public_networks, trusted_proxies=options.trusted_proxies)
+                       public_networks=options.public_networks, trusted_proxies=options.trusted_proxies,
+                       notices=getattr(proc, "notices", None))
     apps = [("web", options.web, app)]
     xml_app, why = build_xml_curl_app(lambda: proc.deployment, options)
     if xml_app is None:
@@ -152,5 +153,6 @@ def start_run(store, proc, deployment, options: WebOptions) -> Listeners:
 
 def start(store, proc, *, host: str, port: int, secure_cookies: bool = True) -> pywsgi.WSGIServer:
     """The web listener alone, for an EngineProcess `proc` (`sentral demo`)."""
-    app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=secure_cookies)
+    app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=secure_cookies,
+                       notices=getattr(proc, "notices", None))
     return serve(app, host, port)
