@@ -27,8 +27,8 @@ Rules:
   DURATION). An event whose dates the pre-scan cannot read is kept so that the parser
   reports it.
 - Before icalendar parses, what is left is counted: more than `max_events` VEVENTs or
-  `max_parse_bytes` of text, or more than `max_components` components in the whole
-  text, is CalendarTooLarge. So parsing and expansion work on a bounded input whatever
+  `max_parse_bytes` of text, or more than `max_components` components or `max_lines`
+  physical lines in the whole text, is CalendarTooLarge. So parsing and expansion work on a bounded input whatever
   the feed holds (peak memory measured in tests/sync/test_calendar_limits.py).
 - icalendar turns `DURATION:PT24H` and `DURATION:P1D` into the same timedelta; the raw
   text is passed on as `X-SENTRAL-DURATION` (a name no feed can inject: unknown event
@@ -61,6 +61,7 @@ RAW_DURATION = "X-SENTRAL-DURATION"
 class Limits:
     max_bytes: int = 50 * 1024 * 1024      # a whole feed (checked while downloading)
     max_line: int = 256 * 1024             # one unfolded content line (ATTACH excepted)
+    max_lines: int = 2_000_000             # physical lines (a 50 MB feed has about 1 million)
     max_components: int = 200_000          # BEGIN blocks in the whole text, history included
     max_depth: int = 8                     # component nesting
     max_events: int = 5_000                # VEVENTs parsed (in/near the window, or recurring)
@@ -79,12 +80,14 @@ _BOM = b"\xef\xbb\xbf"
 _HEAD = 80
 
 
-def _logical_lines(data, max_line: int):
+def _logical_lines(data, limits: Limits, source: str):
     """Yield (physical line number, unfolded bytes or None, length, first bytes).
 
     Unfolding is done on bytes, before decoding. A logical line longer than `max_line`
-    is never joined (None): only its length and first bytes are kept.
+    is never joined (None): only its length and first bytes are kept. More than
+    `max_lines` physical lines is CalendarTooLarge (the scan's time is per line).
     """
+    max_line, max_lines = limits.max_line, limits.max_lines
     n = len(data)
     pos = 3 if data[:3] == _BOM else 0
     number = start = 0
@@ -97,6 +100,8 @@ def _logical_lines(data, max_line: int):
             nl = n
         stop = nl - 1 if nl > pos and data[nl - 1] == 13 else nl
         number += 1
+        if number > max_lines:
+            raise CalendarTooLarge(source, f"more than {max_lines} lines", number)
         if length >= 0 and stop > pos and data[pos] in (32, 9):      # folded continuation
             length += stop - pos - 1
             if parts is not None:
@@ -115,13 +120,18 @@ def _logical_lines(data, max_line: int):
         yield start, (b"".join(parts) if parts is not None else None), length, head
 
 
+_NAME_PART = re.compile(rb"[^:;]*")
+_NAMES: dict[bytes, str] = {}                 # property names repeat: decode each once
+
+
 def _name_of(head: bytes) -> str:
-    cut = len(head)
-    for sep in (b":", b";"):
-        pos = head.find(sep)
-        if 0 <= pos < cut:
-            cut = pos
-    return head[:cut].decode("ascii", "replace").strip().upper()
+    raw = _NAME_PART.match(head).group()
+    name = _NAMES.get(raw)
+    if name is None:
+        name = raw.decode("ascii", "replace").strip().upper()
+        if len(_NAMES) < 1024:
+            _NAMES[raw] = name
+    return name
 
 
 _NAME = re.compile(r"[A-Z0-9-]{1,40}")
@@ -208,7 +218,7 @@ def prescan(data, source: str, limits: Limits,
             raise CalendarTooLarge(source, f"more than {limits.max_parse_bytes} bytes of events "
                                            f"in and around the window to parse", number)
 
-    for number, raw, length, head in _logical_lines(data, limits.max_line):
+    for number, raw, length, head in _logical_lines(data, limits, source):
         if raw is not None and not raw.strip():
             continue
         name = _name_of(head)
