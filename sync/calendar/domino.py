@@ -13,12 +13,15 @@ Domino has no CalDAV. Two ways in, both polling one mail database's calendar ser
 Parameter names (`since`, `before`, `format`) follow the DAS documentation and must be
 checked on the customer's server. No Domino exists here: tests replay recorded files.
 DAS leaves out tasks and (reported) draft recurring meetings.
+JSON answers are capped at `MAX_JSON_BYTES` (16 MB, or `Limits.max_bytes` if lower):
+Python objects cost several times their JSON text, and a window's instances (at most
+`Limits.max_occurrences`, about 500 bytes each) stay far below it.
 """
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +39,7 @@ from sync.calendar.result import CalendarResult
 log = logging.getLogger(__name__)
 UTC = timezone.utc
 ALL_DAY = "2"
+MAX_JSON_BYTES = 16 * 1024 * 1024
 
 
 def das_time(value: dict, default_tz: ZoneInfo, source: str, event_id: str) -> datetime:
@@ -117,8 +121,9 @@ class DominoCalendar:
                            name=self.source, default_tz=self.default_tz, limits=self.limits,
                            timeout=self.timeout, session=self.session)
             return feed.fetch(window, state)
+        json_limits = replace(self.limits, max_bytes=min(self.limits.max_bytes, MAX_JSON_BYTES))
         body, validators = fetch_text(self.events_url(window), state or {}, source=self.source,
-                                      limits=self.limits, session=self.session,
+                                      limits=json_limits, session=self.session,
                                       timeout=self.timeout)
         if body is None:
             return CalendarResult(None, validators, full=False)

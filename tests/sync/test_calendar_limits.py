@@ -17,6 +17,7 @@ import pytest
 from werkzeug import Response
 
 from sync.calendar.caldav_source import CalDavCalendar
+from sync.calendar.domino import DominoCalendar
 from sync.calendar.errors import CalendarSyntaxError, CalendarTooLarge
 from sync.calendar.expand import Window, absences_from_ics
 from sync.calendar.feed import IcsFeed
@@ -196,3 +197,13 @@ def test_given_a_huge_caldav_answer_then_it_is_refused_while_streaming(httpserve
                             name="caldav:kari", limits=Limits(max_bytes=1 * MB))
     with pytest.raises(CalendarTooLarge, match="caldav:kari: response larger than the limit"):
         source.fetch(WINDOW)
+
+
+def test_given_a_domino_json_answer_above_16_mb_then_it_is_refused_before_json_parsing(httpserver):
+    httpserver.expect_request("/mail/ola.nsf/api/calendar/events").respond_with_data(
+        b" " * (17 * MB), content_type="application/json")
+    das = DominoCalendar(httpserver.url_for("/mail/ola.nsf"), tenant="t", person_id="p",
+                         mode="json", name="domino:ola")
+    with pytest.raises(CalendarTooLarge, match=f"domino:ola: response of {17 * MB} bytes exceeds "
+                                               f"the limit of {16 * MB}"):
+        das.fetch(WINDOW)
