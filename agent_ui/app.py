@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, render_template, request
+from engine.clock import utcnow
 
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 LOOPBACK = ("127.0.0.0/8", "::1/128")
@@ -51,9 +49,9 @@ class WebConfig:
 
 @dataclass
 class WebServices:
-    directory: object                 # store.directory.DirectoryStore
+    directory: object                 # store.directory_store.DirectoryStore
     users: object                     # store.store.Store: users, roles, audit
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
     extra: dict = field(default_factory=dict)
     sessions: object | None = None    # store.sessions.WebSessions (default: on the users store's database)

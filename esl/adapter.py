@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from engine import events as ev
 from esl.protocol import Event
+from engine.clock import utcnow
 
 # Every FreeSWITCH event the engine consumes; the connection subscribes to exactly these.
 SUBSCRIPTIONS = (
@@ -48,11 +49,8 @@ def cc_variables(headers: Mapping[str, str]) -> dict[str, str]:
     return {k[9:]: v for k, v in headers.items() if k.startswith("variable_" + CC_PREFIX)}
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
-
-def translate(node: str, event: Event, clock: Callable[[], datetime] = _now):
+def translate(node: str, event: Event, clock: Callable[[], datetime] = utcnow):
     """One FreeSWITCH event -> one engine event, or None if the engine does not care."""
     h = event.headers
     name = event.name
@@ -110,7 +108,7 @@ def snapshot_from_dump(node: str, dump: str | Mapping[str, str]) -> ev.ChannelSn
     h = parse_dump(dump) if isinstance(dump, str) else dump
     created = h.get("Caller-Channel-Created-Time", "")
     created_at = (datetime.fromtimestamp(int(created) / 1e6, tz=timezone.utc)
-                  if created.isdigit() and created != "0" else _now())
+                  if created.isdigit() and created != "0" else utcnow())
     bridged = h.get("Other-Leg-Unique-ID") or h.get("variable_bridge_uuid") or h.get("variable_signal_bond") or ""
     return ev.ChannelSnapshot(
         node=node, uuid=h.get("Unique-ID", ""),

@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Mapping, Protocol
 
 from engine import effects as fx
+from engine.clock import utcnow
 from engine import events as ev
 from esl import commands
 from esl.errors import CommandFailed, ESLError, LocalError, NotConnected
@@ -87,7 +88,7 @@ class Executor:
     """
 
     def __init__(self, nodes: Mapping[str, ApiPort], post: Callable[[object], None],
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 clock: Callable[[], datetime] = utcnow,
                  timeout: float = 10.0, pause: Callable[[float], None] | None = None):
         self._nodes = nodes
         self._post = post

@@ -153,7 +153,7 @@ def worker(job):
     from gevent import monkey
     monkey.patch_all()
     from store.database import create_engine
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     from sync.calendar.feed import IcsFeed
     from sync.calendar.runner import CalendarSource
 

@@ -128,7 +128,7 @@ def summary(label: str, ms: list[float]) -> str:
 
 
 def bench_search(args, admin) -> None:
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     from store.migrate import migrate
 
     if args.reuse:
@@ -163,7 +163,7 @@ def bench_search(args, admin) -> None:
 
 
 def measure(args, engine, persons) -> None:
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
 
     if True:
         queries = typed_queries(persons, args.queries)
@@ -227,7 +227,7 @@ def write_files(directory: pathlib.Path, units, persons) -> tuple[pathlib.Path, 
 
 
 def bench_import(args, admin) -> None:
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     from store.migrate import migrate
     from sync.importer import import_files
 

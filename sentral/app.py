@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 import gevent
@@ -47,12 +47,10 @@ from esl.executor import Executor
 from esl.node import NodeEvent, NodePool, NodeSpec
 from sentral.runtime import Runtime
 from store.writer import JournalWriter
+from engine.clock import utcnow
 
 log = logging.getLogger(__name__)
 
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -83,7 +81,7 @@ LATE_LOOK = 0.3       # s after a snapshot: `show channels` again (it lags new c
 class EngineProcess:
     def __init__(self, deployment: Deployment, store, *, login_all: bool = False,
                  notify: Callable[[fx.Notify], None] | None = None, notices=None,
-                 clock: Callable[[], datetime] = _utcnow, node_options: dict | None = None):
+                 clock: Callable[[], datetime] = utcnow, node_options: dict | None = None):
         self.deployment = deployment
         self.store = store
         self.login_all = login_all

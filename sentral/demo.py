@@ -119,7 +119,7 @@ class Demo:
 
 def import_directory(store) -> None:
     """The demo's directory comes through the same import path as production files."""
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     from sync.importer import default_examples, import_files
 
     persons, units = default_examples()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Iterable, Mapping
 
 import gevent
@@ -28,14 +28,12 @@ import gevent.queue
 from engine import effects as fx
 from engine import events as ev
 from store.records import AgentStateRecord, InteractionRecord
+from engine.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
 
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _time(value) -> datetime | None:
@@ -75,7 +73,7 @@ def agent_record(snap: Mapping, at: datetime) -> AgentStateRecord:
 
 class Runtime:
     def __init__(self, engine, *, executor, writer, notify: Callable[[fx.Notify], None] | None = None,
-                 clock: Callable[[], datetime] = _utcnow, workers: int = 32):
+                 clock: Callable[[], datetime] = utcnow, workers: int = 32):
         self.engine = engine
         self.executor = executor
         self.writer = writer

@@ -33,7 +33,7 @@ from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
 from agent_ui import presence_push, realtime, wallboard
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
 from sentral.listen import ListenerError, parse_listen  # noqa: F401  (ListenerError is part of this API)
-from store.directory import DirectoryStore
+from store.directory_store import DirectoryStore
 
 log = logging.getLogger(__name__)
 DEFAULT_WEB = ("127.0.0.1", 8081)

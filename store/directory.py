@@ -1,5 +1,5 @@
-"""The directory tables and `DirectoryStore`, the one write/read API for importers,
-syncs, the web modules and the CLI.
+"""The directory tables and their row <-> domain conversions. The one write/read API for
+importers, syncs, the web modules and the CLI is `store.directory_store.DirectoryStore`.
 
 Rules:
 - Rows are keyed by (tenant, external_id) as the source gives them; a person also has
@@ -16,27 +16,21 @@ Rules:
 """
 from __future__ import annotations
 
-import contextlib
 import logging
-from dataclasses import fields, replace
-from datetime import datetime, timezone
-from typing import Iterable, Iterator, Mapping, Sequence
+from dataclasses import fields
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.directory.model import (
-    LOCAL_PERSON_FIELDS, SOURCE_PERSON_FIELDS, Absence, AbsenceCategory, ChangeSummary,
-    OrgUnit, Person, PersonKey, Service, SourceStatus,
+    SOURCE_PERSON_FIELDS, Absence, AbsenceCategory, OrgUnit, Person, Service,
 )
-from engine.directory.searchtext import person_columns, service_columns
+from engine.directory.searchtext import person_columns
 from store.base import Base, BigId, JSONData, UTCDateTime
 
 log = logging.getLogger(__name__)
 
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 # Folded names compare byte by byte (collation "C" on PostgreSQL, SQLite's default), so
@@ -159,7 +153,8 @@ class DirSourceStatus(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-P, U, S, A, ST, W = (c.__table__ for c in (DirPerson, DirUnit, DirService, DirAbsence, DirSourceStatus, DirWord))
+PERSONS, UNITS, SERVICES, ABSENCES, SOURCE_STATUS, WORDS, TENANTS = (
+    c.__table__ for c in (DirPerson, DirUnit, DirService, DirAbsence, DirSourceStatus, DirWord, DirTenant))
 _PERSON_FIELDS = [f.name for f in fields(Person)]
 _UNIT_FIELDS = [f.name for f in fields(OrgUnit)]
 _SERVICE_FIELDS = [f.name for f in fields(Service)]
@@ -191,47 +186,15 @@ def absence_from_row(row) -> Absence:
                    back_at=m["back_at"], created_by=m["created_by"])
 
 
-def _absence_values(a: Absence) -> dict:
+def absence_values(a: Absence) -> dict:
     return {"tenant": a.tenant, "person_id": a.person_id, "source": a.source,
             "external_id": a.external_id, "start_at": a.start, "end_at": a.end,
             "category": a.category.value, "subject": "" if a.private else a.subject,
             "private": a.private, "back_at": a.back_at, "created_by": a.created_by}
 
 
-def _person_values(p: Person, unit_name: str, now: datetime) -> dict:
+def person_values(p: Person, unit_name: str, now: datetime) -> dict:
     values = {k: getattr(p, k) for k in SOURCE_PERSON_FIELDS}
     values["keywords"] = list(p.keywords)
     values.update(person_columns(p, unit_name), source=p.source, gone_since=None, updated_at=now)
     return values
-
-
-class DirectoryStore:
-    """Thread-safe facade over an Engine; every method is one transaction."""
-
-    def __init__(self, engine: sa.Engine, clock=_utcnow):
-        self.engine = engine
-        self.clock = clock
-
-    @contextlib.contextmanager
-    def batch(self) -> Iterator["DirectoryWriter"]:
-        from store.directory_writer import DirectoryWriter
-        with self.engine.begin() as conn:
-            yield DirectoryWriter(conn, self.clock)
-
-    def __getattr__(self, name):
-        # Every DirectoryWriter method is also a one-transaction method of the store.
-        from store.directory_writer import DirectoryWriter
-        method = getattr(DirectoryWriter, name, None)
-        if method is None or name.startswith("_"):
-            raise AttributeError(name)
-
-        def call(*args, **kwargs):
-            with self.batch() as w:
-                return getattr(w, name)(*args, **kwargs)
-        call.__doc__ = method.__doc__
-        return call
-
-    def search(self, query: str, tenant: str | None = None, limit: int = 20, now: datetime | None = None):
-        from store.directory_search import search
-        with self.engine.connect() as conn:
-            return search(conn, query, tenant=tenant, limit=limit, now=now or self.clock())

@@ -38,7 +38,7 @@ from engine.directory.names import ascii_variants, fold
 from engine.directory.phones import looks_like_phone, phone_digits_for_search
 from engine.directory.presence import presence_at
 from engine.directory.ranking import Rank, SearchHit, classify_name, classify_phone
-from store.directory import A, P, S, U, W, absence_from_row, person_from_row, service_from_row
+from store.directory import ABSENCES, PERSONS, SERVICES, UNITS, WORDS, absence_from_row, person_from_row, service_from_row
 from store.directory_fuzzy import corrections, name_similarity, splits
 
 log = logging.getLogger(__name__)
@@ -84,15 +84,15 @@ def search(conn: sa.Connection, query: str, tenant: str | None = None, limit: in
 
 
 def _persons():
-    return sa.select(P)
+    return sa.select(PERSONS)
 
 
 def _with_unit(stmt):
     """The persons `stmt` selects (already filtered, ordered and limited) with their
     unit's name: joined *after* the LIMIT, so the join never defeats an index scan."""
     sub = stmt.subquery()
-    joined = sub.outerjoin(U, sa.and_(U.c.tenant == sub.c.tenant, U.c.external_id == sub.c.unit_id))
-    return sa.select(sub, U.c.name.label("unit_name")).select_from(joined)
+    joined = sub.outerjoin(UNITS, sa.and_(UNITS.c.tenant == sub.c.tenant, UNITS.c.external_id == sub.c.unit_id))
+    return sa.select(sub, UNITS.c.name.label("unit_name")).select_from(joined)
 
 
 # Statements are built once per shape with bound parameters (building a SELECT with
@@ -107,17 +107,17 @@ def _bound_scope(stmt, table, scoped: bool):
 @functools.cache
 def _phone_stmt(scoped: bool):
     # unordered: a short digit string matches many; the engine ranks what comes back
-    stmt = _bound_scope(_persons().where(P.c.phones_text.like(sa.bindparam("pattern"))), P, scoped)
+    stmt = _bound_scope(_persons().where(PERSONS.c.phones_text.like(sa.bindparam("pattern"))), PERSONS, scoped)
     return _with_unit(stmt.limit(_N))
 
 
 @functools.cache
 def _prefix_stmt(initials: bool, scoped: bool):
     q, hi = sa.bindparam("q"), sa.bindparam("q_hi")
-    parts = [_bound_scope(_persons().where(col >= q, col < hi), P, scoped).order_by(col).limit(_N)
-             for col in (P.c.name_text, P.c.family_first)]
+    parts = [_bound_scope(_persons().where(col >= q, col < hi), PERSONS, scoped).order_by(col).limit(_N)
+             for col in (PERSONS.c.name_text, PERSONS.c.family_first)]
     if initials:
-        parts.append(_bound_scope(_persons().where(P.c.initials == q), P, scoped).order_by(P.c.name_text).limit(_N))
+        parts.append(_bound_scope(_persons().where(PERSONS.c.initials == q), PERSONS, scoped).order_by(PERSONS.c.name_text).limit(_N))
     return sa.union_all(*[_with_unit(part) for part in parts])
 
 
@@ -138,16 +138,16 @@ def _word_params(words: list[str]) -> dict:
 
 @functools.cache
 def _word_stmt(words: int, scoped: bool):
-    stmt = _bound_scope(_persons().where(*_word_conditions(P, words),
-                                         P.c.id.notin_(sa.bindparam("found", expanding=True))), P, scoped)
+    stmt = _bound_scope(_persons().where(*_word_conditions(PERSONS, words),
+                                         PERSONS.c.id.notin_(sa.bindparam("found", expanding=True))), PERSONS, scoped)
     return _with_unit(stmt.limit(_N))  # unordered: the engine ranks the candidates
 
 
 @functools.cache
 def _email_stmt(scoped: bool):
     # the LIKE on the address's first word lets PostgreSQL use the trigram index
-    stmt = _bound_scope(_persons().where(P.c.search_text.like(sa.bindparam("word")),
-                                         sa.func.lower(P.c.email) == sa.bindparam("email")), P, scoped)
+    stmt = _bound_scope(_persons().where(PERSONS.c.search_text.like(sa.bindparam("word")),
+                                         sa.func.lower(PERSONS.c.email) == sa.bindparam("email")), PERSONS, scoped)
     return _with_unit(stmt.limit(_N))
 
 
@@ -210,23 +210,23 @@ def _fuzzy_rows(conn, q, tenant):
 @functools.cache
 def _vocabulary_stmt():
     # the distinct folded name words: a few thousand rows even for a large directory
-    return sa.select(W.c.word)
+    return sa.select(WORDS.c.word)
 
 
 @functools.cache
 def _combo_stmt(count: int, scoped: bool):
-    parts = [_bound_scope(_persons().where(col >= sa.bindparam(f"c{i}"), col < sa.bindparam(f"c{i}_hi")), P, scoped)
-             .order_by(col).limit(5) for i in range(count) for col in (P.c.name_text, P.c.family_first)]
+    parts = [_bound_scope(_persons().where(col >= sa.bindparam(f"c{i}"), col < sa.bindparam(f"c{i}_hi")), PERSONS, scoped)
+             .order_by(col).limit(5) for i in range(count) for col in (PERSONS.c.name_text, PERSONS.c.family_first)]
     return sa.union_all(*[_with_unit(part) for part in parts])
 
 
 @functools.cache
 def _service_stmt(words: int, scoped: bool):
     if words == 0:  # a phone number
-        conds = [S.c.phones_text.like(sa.bindparam("pattern"))]
+        conds = [SERVICES.c.phones_text.like(sa.bindparam("pattern"))]
     else:
-        conds = _word_conditions(S, words)
-    return _bound_scope(sa.select(S).where(*conds), S, scoped).order_by(S.c.name_text).limit(_N)
+        conds = _word_conditions(SERVICES, words)
+    return _bound_scope(sa.select(SERVICES).where(*conds), SERVICES, scoped).order_by(SERVICES.c.name_text).limit(_N)
 
 
 def _service_rows(conn, q, digits, tenant, limit):
@@ -256,9 +256,9 @@ def _person_hits(conn, ranked, now):
 
 @functools.cache
 def _absence_stmt():
-    return sa.select(A).where(sa.tuple_(A.c.tenant, A.c.person_id).in_(sa.bindparam("pairs", expanding=True)),
-                              A.c.end_at > sa.bindparam("now", type_=A.c.end_at.type),
-                              A.c.start_at < sa.bindparam("horizon", type_=A.c.start_at.type))
+    return sa.select(ABSENCES).where(sa.tuple_(ABSENCES.c.tenant, ABSENCES.c.person_id).in_(sa.bindparam("pairs", expanding=True)),
+                              ABSENCES.c.end_at > sa.bindparam("now", type_=ABSENCES.c.end_at.type),
+                              ABSENCES.c.start_at < sa.bindparam("horizon", type_=ABSENCES.c.start_at.type))
 
 
 def _absences_by_person(conn, persons, now):
@@ -274,8 +274,8 @@ def _substitute_names(conn, persons):
     wanted = sorted({(p.tenant, p.substitute) for p in persons if p.substitute})
     if not wanted:
         return {}
-    stmt = sa.select(P.c.tenant, P.c.external_id, P.c.given_name, P.c.family_name).where(
-        sa.tuple_(P.c.tenant, P.c.external_id).in_(wanted))
+    stmt = sa.select(PERSONS.c.tenant, PERSONS.c.external_id, PERSONS.c.given_name, PERSONS.c.family_name).where(
+        sa.tuple_(PERSONS.c.tenant, PERSONS.c.external_id).in_(wanted))
     return {PersonKey(r.tenant, r.external_id): f"{r.given_name} {r.family_name}".strip()
             for r in conn.execute(stmt)}
 
@@ -284,6 +284,6 @@ def _with_unit_names(conn, hits):
     keys = sorted({(h.tenant, (h.person or h.service).unit_id) for h in hits if (h.person or h.service).unit_id})
     names = {}
     if keys:
-        stmt = sa.select(U.c.tenant, U.c.external_id, U.c.name).where(sa.tuple_(U.c.tenant, U.c.external_id).in_(keys))
+        stmt = sa.select(UNITS.c.tenant, UNITS.c.external_id, UNITS.c.name).where(sa.tuple_(UNITS.c.tenant, UNITS.c.external_id).in_(keys))
         names = {(r.tenant, r.external_id): r.name for r in conn.execute(stmt)}
     return [replace(h, unit_name=names.get((h.tenant, (h.person or h.service).unit_id), "")) for h in hits]

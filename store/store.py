@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 import sqlalchemy as sa
@@ -22,16 +22,14 @@ from store import runtime, users
 from store.database import create_engine, safe_url
 from store.errors import InvalidRecord
 from store.records import AgentStateRecord, AuditRecord, CallbackRecord, InteractionRecord, UserRecord
+from engine.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 class Store:
-    def __init__(self, url: str | None = None, *, clock: Callable[[], datetime] = _utcnow,
+    def __init__(self, url: str | None = None, *, clock: Callable[[], datetime] = utcnow,
                  migrate: bool = False, **engine_options) -> None:
         self.engine = create_engine(url, **engine_options)
         self.url = safe_url(self.engine.url)

@@ -42,7 +42,7 @@ class DirectoryBatch:
 
 def apply_batch(store, tenant: str, batch: DirectoryBatch,
                 max_removal_share: float | None = DEFAULT_MAX_REMOVAL_SHARE) -> ChangeSummary:
-    """Write a batch to a `store.directory.DirectoryStore` in one transaction. A round
+    """Write a batch to a `store.directory_store.DirectoryStore` in one transaction. A round
     that would mark more than `max_removal_share` of the source's persons gone raises
     MassRemovalRefused and writes nothing (None = no limit)."""
     with store.batch() as w:

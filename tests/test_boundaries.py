@@ -61,3 +61,33 @@ def test_every_layer_imports_only_what_the_architecture_allows():
                 if top in PROJECT and top not in allowed:
                     offenders.append(f"{path.relative_to(root)}:{lineno} imports {top}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_the_wall_clock_is_defined_once_and_never_read_by_the_engine():
+    root = ENGINE.parent
+    copies, readers = [], []
+    for layer in MAY_IMPORT:
+        for path in sorted((root / layer).rglob("*.py")):
+            if "node_modules" in path.parts or path == ENGINE / "clock.py":
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.FunctionDef) and node.name.strip("_") in ("utcnow", "now") \
+                        and "datetime.now(timezone.utc)" in ast.unparse(node):
+                    copies.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
+            if layer == "engine":
+                readers += [f"{path.relative_to(root)}:{n}" for n, top in _imports_full(path)
+                            if top == "engine.clock"]
+    assert not copies, "use engine.clock.utcnow: " + ", ".join(copies)
+    assert not readers, "the engine's decisions take their time from events: " + ", ".join(readers)
+
+
+def _imports_full(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            yield node.lineno, node.module if node.module != "engine" else \
+                ("engine.clock" if any(a.name == "clock" for a in node.names) else "engine")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name

@@ -71,7 +71,7 @@ def _progress(stage: str, done: int, total: int) -> None:
 def import_command(args) -> int:
     from engine.directory.model import MassRemovalRefused
     from store.database import create_engine, resolve_url
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     from store.migrate import migrate
     from sync.formats import ImportFileError
     from sync.importer import import_files
@@ -104,7 +104,7 @@ def search_command(args) -> int:
     from engine.directory.ranking import hit_dict
     from sentral.commands.db import schema_problem
     from store.database import create_engine
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
 
     if problem := schema_problem(args.db):
         print(problem, file=sys.stderr)
@@ -135,7 +135,7 @@ def web_command(args) -> int:
 
     from agent_ui.app import WebConfig, WebServices, create_app
     from store.database import resolve_url
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     from store.store import Store
 
     store = Store(resolve_url(args.db), migrate=True)
@@ -156,7 +156,7 @@ def purge_command(args) -> int:
 
     from sentral.commands.db import schema_problem
     from store.database import create_engine
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
 
     if problem := schema_problem(args.db):
         print(problem, file=sys.stderr)

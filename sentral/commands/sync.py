@@ -36,7 +36,7 @@ def register(sub) -> None:
 
 def _store(url):
     from store.database import create_engine
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     from store.migrate import migrate
     migrate(url)
     return DirectoryStore(create_engine(url))

@@ -8,7 +8,7 @@ import pytest
 from engine.core import Engine
 from engine.directory.model import Absence, AbsenceCategory, Person
 from sentral import web
-from store.directory import DirectoryStore
+from store.directory_store import DirectoryStore
 from store.store import Store
 from tests.acd.conftest import a_deployment
 from tests.console.test_wallboard import login

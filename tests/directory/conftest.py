@@ -65,7 +65,7 @@ def db_url(request, tmp_path, migrated_templates):
 @pytest.fixture
 def store(db_url):
     from store.database import create_engine
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
 
     engine = create_engine(db_url)
     yield DirectoryStore(engine, clock=lambda: NOW)

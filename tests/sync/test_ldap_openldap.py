@@ -40,7 +40,7 @@ def source_for(slapd, **kw):
 def directory(tmp_path):
     from store import migrate
     from store.database import create_engine
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     url = f"sqlite:///{tmp_path / 'dir.db'}"
     migrate(url)
     engine = create_engine(url)

@@ -64,7 +64,7 @@ def test_a_round_still_running_is_not_started_twice():
 def directory(tmp_path):
     from store import migrate
     from store.database import create_engine
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     url = f"sqlite:///{tmp_path / 'dir.db'}"
     migrate(url)
     engine = create_engine(url)

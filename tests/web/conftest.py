@@ -25,7 +25,7 @@ USERS = {
 @pytest.fixture(scope="session")
 def web_template(tmp_path_factory):
     from store.store import Store
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     from sync.importer import import_files
 
     path = tmp_path_factory.mktemp("webtemplate") / "web.db"
@@ -54,7 +54,7 @@ def clock():
 @pytest.fixture
 def web(tmp_path, web_template, clock):
     from agent_ui.app import WebConfig, WebServices, create_app
-    from store.directory import DirectoryStore
+    from store.directory_store import DirectoryStore
     from store.store import Store
 
     path = tmp_path / "web.db"
