@@ -16,6 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Mapping
 
+from dialplan.patterns import PatternError, compile_pattern
 from engine.fsvalues import originate_vars
 
 # not allowed in XML 1.0 (control characters, surrogates, U+FFFE/U+FFFF) or line breaks
@@ -40,12 +41,16 @@ def fs_value(value) -> str:
 
 
 def regex(pattern: str, *, check: bool = True) -> Raw:
-    """A dialplan expression. `check=False` skips compiling it (for patterns we built from
-    re.escape'd parts: compiling thousands of them thrashes the `re` cache)."""
+    """A dialplan expression. `check=True` compiles it with RE2 as the engine matches it
+    (dialplan/patterns.py), so what reaches FreeSWITCH is what the engine understands;
+    `check=False` skips that (for patterns we built from re.escape'd parts)."""
     if "${" in pattern or _CONTROL.search(pattern):
         raise UnsafeValue(f"a dialplan expression may not hold '${{' or control characters: {pattern!r}")
     if check:
-        re.compile(pattern)
+        try:
+            compile_pattern(pattern)
+        except PatternError as exc:
+            raise UnsafeValue(f"not a dialplan expression RE2 can match ({exc}): {pattern[:80]!r}") from None
     return Raw(pattern)
 
 

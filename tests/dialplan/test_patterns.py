@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from dialplan import compile as compiler
 from dialplan.loader import load
 from dialplan.patterns import MAX_DESTINATION, matches
@@ -60,3 +62,10 @@ def test_config_check_prints_the_bad_pattern_with_file_line(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert f"{path}:5:19: bad-regex" in out.stderr + out.stdout
+
+
+def test_the_xml_writer_checks_patterns_with_the_engine_that_matches_them():
+    from dialplan.xmlbuild import UnsafeValue, regex
+    assert str(regex(r"^22(\d{6})$")) == r"^22(\d{6})$"
+    with pytest.raises(UnsafeValue, match="RE2"):
+        regex(r"^(\d)\1$")                   # a back-reference: Python's re takes it, RE2 does not
