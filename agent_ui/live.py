@@ -7,7 +7,8 @@ never change engine state (views only read).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from collections import deque
+from datetime import datetime, timedelta
 
 from engine import views
 
@@ -43,3 +44,26 @@ def snapshot(engine, tenants: set[str], now: datetime | None = None) -> dict:
         "agent_states": states,
         "waiting": sum(q["waiting"] for q in queues),
     }
+
+
+class WaitingHistory:
+    """Callers waiting per tenant, sampled every SAMPLE seconds for the last WINDOW: a
+    wallboard opened now draws the last ten minutes at once instead of an empty chart."""
+
+    SAMPLE = 10.0
+    WINDOW = timedelta(minutes=10)
+
+    def __init__(self):
+        self._samples: deque[tuple[datetime, dict[str, int]]] = deque()
+
+    def sample(self, engine, now: datetime) -> None:
+        waiting: dict[str, int] = {}
+        for q in views.queues(engine, now):
+            waiting[q["tenant"]] = waiting.get(q["tenant"], 0) + q["waiting"]
+        self._samples.append((now, waiting))
+        while self._samples and self._samples[0][0] < now - self.WINDOW:
+            self._samples.popleft()
+
+    def series(self, tenants: set[str]) -> list[list]:
+        """[[iso time, waiting in these tenants], ...], oldest first."""
+        return [[at.isoformat(), sum(n for t, n in waiting.items() if t in tenants)] for at, waiting in self._samples]

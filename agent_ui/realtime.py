@@ -25,6 +25,7 @@ NAMESPACE = "/wallboard"
 def attach(app, engine_source, interval: float = 1.0, notices=None) -> SocketIO:
     socketio = SocketIO(app, async_mode="gevent")  # default: same origin only
     rooms: dict[str, set[str]] = {}     # room (its sorted tenants) -> tenants
+    history = live.WaitingHistory()
     members: dict[str, str] = {}        # connected sid -> its room
 
     @socketio.on("connect", namespace=NAMESPACE)
@@ -41,8 +42,9 @@ def attach(app, engine_source, interval: float = 1.0, notices=None) -> SocketIO:
         rooms[room] = tenants
         members[request.sid] = room
         join_room(room)
-        socketio.emit("wallboard", live.snapshot(engine, tenants, services.clock()), to=request.sid,
-                      namespace=NAMESPACE)
+        first = live.snapshot(engine, tenants, services.clock())
+        first["history"] = history.series(tenants)          # the last ten minutes, drawn at once
+        socketio.emit("wallboard", first, to=request.sid, namespace=NAMESPACE)
         return True
 
     @socketio.on("disconnect", namespace=NAMESPACE)
@@ -74,8 +76,20 @@ def attach(app, engine_source, interval: float = 1.0, notices=None) -> SocketIO:
                 socketio.emit("notice", {"topic": notice.topic, **dict(notice.payload)}, to=room,
                               namespace=NAMESPACE)
 
+    def record():
+        while True:
+            engine = engine_source()
+            if engine is not None:
+                try:
+                    history.sample(engine, app.extensions["sentral"][1].clock())
+                except Exception:
+                    log.exception("wallboard history sample failed")
+            gevent.sleep(history.SAMPLE)
+
     if notices is not None:
         notices.subscribe(forward)
     socketio.start_background_task(broadcast)
+    socketio.start_background_task(record)
     socketio.wallboard_rooms = rooms    # read-only view for health pages and tests
+    socketio.wallboard_history = history
     return socketio

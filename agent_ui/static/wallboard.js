@@ -6,7 +6,8 @@
                         paused: "pause", logged_out: "avlogget" };
   const STATE_COLOURS = { available: "#69db7c", offered: "#ffd43b", on_call: "#74c0fc", wrap_up: "#b197fc",
                           paused: "#ffa94d", logged_out: "#868e96" };
-  const history = [];
+  let history = [];
+  const HH_MM = { hour: "2-digit", minute: "2-digit" };
   let waitingChart = null;
   let agentsChart = null;
 
@@ -68,12 +69,14 @@
       cell(tr, a.calls, "num");
       abody.appendChild(tr);
     }
+    if (snap.history) history = snap.history.map(h => [new Date(h[0]), h[1]]);   // on (re)connect
     history.push([new Date(snap.at), snap.waiting]);
     while (history.length && history[0][0] < new Date(Date.parse(snap.at) - 600000)) history.shift();
     if (waitingChart) {
-      waitingChart.data.labels = history.map(h => h[0].toLocaleTimeString("nb-NO"));
+      waitingChart.data.labels = history.map(h => h[0].toLocaleTimeString("nb-NO", HH_MM));
       waitingChart.data.datasets[0].data = history.map(h => h[1]);
       waitingChart.update();
+      document.body.dataset.axisLabel = waitingChart.data.labels[waitingChart.data.labels.length - 1] || "";
       const states = Object.keys(snap.agent_states);
       agentsChart.data.labels = states.map(s => STATE_NAMES[s] || s);
       agentsChart.data.datasets[0].data = states.map(s => snap.agent_states[s]);
@@ -81,13 +84,22 @@
       agentsChart.update();
     }
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+    document.body.dataset.historyPoints = String(history.length);
+    if (!document.body.dataset.firstHistoryPoints) document.body.dataset.firstHistoryPoints = String(history.length);
   }
 
   function start() {
     const status = document.getElementById("status");
     const socket = io("/wallboard", { transports: ["websocket", "polling"] });
-    socket.on("connect", () => { status.textContent = "tilkoblet"; status.className = "status online"; });
-    socket.on("disconnect", () => { status.textContent = "frakoblet"; status.className = "status offline"; });
+    socket.on("connect", () => {
+      status.textContent = "tilkoblet"; status.className = "status online";
+      document.body.classList.remove("stale");
+    });
+    socket.on("disconnect", () => {
+      // the numbers on screen are no longer live: grey them out until the next push
+      status.textContent = "frakoblet – tallene er ikke oppdatert"; status.className = "status offline";
+      document.body.classList.add("stale");
+    });
     socket.on("wallboard", render);
   }
   document.addEventListener("DOMContentLoaded", start);

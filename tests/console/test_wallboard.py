@@ -113,3 +113,24 @@ def test_given_last_wallboard_client_leaves_then_its_room_is_forgotten(board):
     assert set(socketio.wallboard_rooms) == {"helsedir"}, "the other viewer still watches helsedir"
     second.disconnect(namespace="/wallboard")
     assert socketio.wallboard_rooms == {}, "no viewer left: nothing computed for them any more"
+
+
+def test_a_wallboard_opened_now_gets_the_last_ten_minutes_of_waiting_callers(board):
+    from datetime import timedelta
+    app, socketio, engine = board
+    for uuid in ("c2", "c3"):                        # three callers wait (two ringing an agent)
+        engine.handle(ev.CallParked("fs1", uuid, "22001000", "4791234568", "Kari", NOW, "helsedir", "helsedir-main"))
+    for uuid in ("c1", "c2", "c3"):                  # the recording notice played: into the queue
+        engine.handle(ev.PlaybackFinished("fs1", uuid, "sentral/recording-notice.wav", NOW))
+    history = socketio.wallboard_history
+    sampled = [NOW - timedelta(minutes=m) for m in (15, 9, 5, 0)]
+    for at in sampled:
+        history.sample(engine, at)
+    client = app.test_client()
+    login(client, "sup", "pw-sup-123456")
+    sio = socketio.test_client(app, namespace="/wallboard", flask_test_client=client)
+    first = [m["args"][0] for m in sio.get_received("/wallboard") if m["name"] == "wallboard"][0]
+    mine = {at: n for at, n in first["history"] if at in {t.isoformat() for t in sampled}}
+    assert sorted(mine) == [t.isoformat() for t in sampled[1:]]     # 15 min ago is out of the window
+    assert set(mine.values()) == {3}
+    assert {n for _, n in history.series({"nav"})} == {0}          # another agency's board: its own callers

@@ -78,17 +78,26 @@ def test_demo_wallboard_and_directory_in_chromium(demo, browser, tmp_path):
     assert page.text_content("#status") == "tilkoblet"
     assert page.locator("#queues tbody tr").count() == 5
     assert page.locator("#agents tbody tr").count() == 10
+    # the "last 10 minutes" chart starts from the server's history, not empty; its axis
+    # shows hours and minutes, not seconds
+    assert int(page.get_attribute("body", "data-first-history-points") or 0) >= 2
+    assert re.fullmatch(r"\d{2}[:.]\d{2}", page.get_attribute("body", "data-axis-label") or ""), \
+        page.get_attribute("body", "data-axis-label")
     # the charts drew: Chart.js sized both canvases (it sets their pixel width)
     for canvas in ("#waiting-chart", "#agents-chart"):
         assert int(page.get_attribute(canvas, "width") or 0) > 0
     page.screenshot(path=str(tmp_path / "wallboard.png"), full_page=True)
 
-    page.goto(base + "/directory/?q=nordmann")
-    hits = page.locator(".presence")
+    directory = browser.new_page()
+    directory.goto(base + "/directory/?q=nordmann")
+    hits = directory.locator(".presence")
     assert hits.count() >= 1
-    assert "Nordmann" in page.content()
+    assert "Nordmann" in directory.content()
     assert not errors, errors
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
+    # the wallboard, left open, greys out its numbers once it is no longer live
+    page.wait_for_selector("body.stale", timeout=30000)
+    assert page.text_content("#status").startswith("frakoblet")
     assert "demo stopped; journal rows:" in out_path.read_text()
