@@ -98,7 +98,8 @@ class EslApi:
 class Observer(threading.Thread):
     """What the switch did, from its own events (CHANNEL_CREATE/ANSWER/BRIDGE/HANGUP)."""
 
-    EVENTS = "CHANNEL_CREATE CHANNEL_ANSWER CHANNEL_BRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE"
+    EVENTS = ("CHANNEL_CREATE CHANNEL_ANSWER CHANNEL_BRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE "
+              "CHANNEL_PARK CHANNEL_UNPARK CHANNEL_EXECUTE CHANNEL_UNBRIDGE BACKGROUND_JOB")   # the last 5: trace only
 
     def __init__(self, host: str, port: int, password: str, number: str, trace_path: pathlib.Path):
         super().__init__(daemon=True, name="fs-observer")
@@ -144,7 +145,11 @@ class Observer(threading.Thread):
             "t": round(t, 4), "event": name, "uuid": uuid, "name": ch_name,
             "other": e.get("Other-Leg-Unique-ID", ""), "caller": e.get("variable_cc_caller_uuid", ""),
             "cause": e.get("Hangup-Cause", ""), "disposition": e.get("variable_sip_hangup_disposition", ""),
-            "ts": e.get("Event-Date-Timestamp", ""), "seq": e.get("Event-Sequence", "")}) + "\n")
+            "ts": e.get("Event-Date-Timestamp", ""), "seq": e.get("Event-Sequence", ""),
+            "detail": (f"{e.get('Job-Command', '')} {e.get('Job-Command-Arg', '')} -> {e.get('_body', '').strip()}"
+                       if name == "BACKGROUND_JOB" else
+                       f"{e.get('Application', '')}({e.get('Application-Data', '')})" if name == "CHANNEL_EXECUTE" else "")
+        }) + "\n")
         with self.lock:
             if name == "CHANNEL_CREATE":
                 self.channels[uuid] = {"name": ch_name, "created": t, "hangup": None}
@@ -301,8 +306,10 @@ class Sipp:
 class EslProxy:
     """127.0.0.1:<port> -> the event socket; `cut()` closes every connection it carries."""
 
-    def __init__(self, upstream: tuple[str, int]):
+    def __init__(self, upstream: tuple[str, int], t0: float | None = None):
         self.upstream = upstream
+        self.t0 = time.monotonic() if t0 is None else t0
+        self.commands: list[tuple[float, int, str]] = []   # (time, connection, what the engine sent)
         self.server = socket.socket()
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.server.bind(("127.0.0.1", 0))
@@ -330,16 +337,18 @@ class EslProxy:
             with self.lock:
                 self.pairs.append((client, server))
                 self.accepted += 1
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+                n = self.accepted
+            threading.Thread(target=self._pump, args=(client, server, n), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, 0), daemon=True).start()
 
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, record: int) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if record:          # engine -> switch: commands, small; the events are not kept
+                    self.commands.append((time.monotonic() - self.t0, record, data.decode("utf-8", "replace")))
                 dst.sendall(data)
         except OSError:
             pass
@@ -367,6 +376,15 @@ class EslProxy:
         self.closed = True
         self.server.close()
         self.cut()
+
+    def command_lines(self) -> list[str]:
+        """Every command the engine sent: `t connection command` (auth lines masked)."""
+        out = []
+        for t, n, data in list(self.commands):
+            for line in data.split("\n"):
+                if line.strip():
+                    out.append(f"{t:.4f} c{n} " + ("auth ***" if line.startswith("auth ") else line))
+        return out
 
 
 # -- the engine ------------------------------------------------------------------------------

@@ -121,9 +121,11 @@ def _outcome(obs: Observer, uuid: str) -> str:
             f"agent leg {leg['cause']}/{leg['disposition']})")
 
 
-def _story(obs: Observer, engine: Engine, rows_of: dict, owner: dict, uuids, trace: pathlib.Path) -> str:
-    """What the switch, the engine's log and the journal say of some callers (for a failure)."""
+def _story(obs: Observer, engine: Engine, rows_of: dict, owner: dict, uuids, trace: pathlib.Path,
+           proxy: EslProxy) -> str:
+    """What the switch, the engine (its commands and log) and the journal say of some callers."""
     out = []
+    commands = proxy.command_lines()
     lines = engine.log().splitlines()
     events = trace.read_text(encoding="utf-8").splitlines()
     for uuid in uuids:
@@ -133,6 +135,7 @@ def _story(obs: Observer, engine: Engine, rows_of: dict, owner: dict, uuids, tra
             out.append(f"  leg {leg}: {obs.legs[leg]}")
         keys = [uuid, *legs, *owner.get(uuid, ())]           # the engine logs interactions by id
         out += ["  fs " + e for e in events if any(k in e for k in keys)][:30]
+        out += ["  sent " + c for c in commands if any(k in c for k in keys)][:20]
         out += ["  engine " + line for line in lines if any(k in line for k in keys)][:40]
         for ixid in owner.get(uuid, ()):
             out += [f"  journal {r.seq} {r.kind} {dict(r.data)}" for r in rows_of[ixid]]
@@ -149,7 +152,7 @@ def test_load(switch, pg_url, tmp_path, rate, agents, chaos):
     trace = tmp_path / "fs-events.jsonl"
     obs = Observer(host, port, password, NUMBER, trace)
     obs.start()
-    proxy = EslProxy((host, port))
+    proxy = EslProxy((host, port), t0=obs.t0)
     engine = Engine(CONFIG, ("127.0.0.1", proxy.port, password), pg_url, tmp_path / "engine.log")
     agent_port = free_port()
     agents_sipp = callers = None
@@ -215,9 +218,9 @@ def test_load(switch, pg_url, tmp_path, rate, agents, chaos):
 
             assert len(obs.callers) == calls, f"the switch saw {len(obs.callers)} of {calls} calls"
             assert not lost, (f"{len(lost)} of {len(outcomes)} lost: {sorted(Counter(lost.values()).items())[:8]}\n"
-                              + _story(obs, engine, rows_of, owner, list(lost)[:3], trace))
+                              + _story(obs, engine, rows_of, owner, list(lost)[:3], trace, proxy))
             assert not obs.double_offers, f"agents offered a call while on one: {obs.double_offers[:5]}\n" + _story(
-                obs, engine, rows_of, owner, [obs.legs[d[1]]["caller"] for d in obs.double_offers[:2]], trace)
+                obs, engine, rows_of, owner, [obs.legs[d[1]]["caller"] for d in obs.double_offers[:2]], trace, proxy)
             capacity = min(calls, agents / (RING + TALK) * calls / rate)   # calls the agents can take
             assert len(served) >= capacity / 2, f"the load did not exercise the answer/bridge path: {dict(counts)}"
             if chaos:
@@ -235,7 +238,7 @@ def test_load(switch, pg_url, tmp_path, rate, agents, chaos):
                 if answered != [obs.pairs[uuid]] or [r.kind for r in rows].count("bridged") != 1:
                     wrong.append(uuid)
             assert not wrong, f"{len(wrong)} bridged caller(s) whose journal disagrees with the switch\n" + _story(
-                obs, engine, rows_of, owner, wrong[:3], trace)
+                obs, engine, rows_of, owner, wrong[:3], trace, proxy)
             for uuid, ixids in owner.items():
                 kinds = [r.kind for i in ixids for r in rows_of[i]]
                 assert kinds.count("ended") == len(ixids), (uuid, kinds)
@@ -246,6 +249,7 @@ def test_load(switch, pg_url, tmp_path, rate, agents, chaos):
             callers.stop()
         engine.stop()
         proxy.close()
+        (tmp_path / "engine-commands.log").write_text("\n".join(proxy.command_lines()) + "\n", encoding="utf-8")
         if agents_sipp is not None:
             _register_all(agent_exts, agent_port, 0)
             agents_sipp.stop()
