@@ -55,7 +55,10 @@ def leg_gone(eng, e: ev.LegHungUp) -> None:
     elif e.uuid in ix.legs:
         offers.leg_failed(eng, ix, e.uuid, e.cause)
     elif e.uuid == ix.agent_leg:
-        if ix.state is CallState.CONNECTED:
+        if ix.state is CallState.CONNECTED and not ix.bridged and ix.uuid and not ix.callback_leg \
+                and ix.queue in eng.deployment.queues and eng.tenant_of(ix) is not None:
+            talk.agent_left_unbridged(eng, ix, e.cause)     # the caller never heard them: back in line
+        elif ix.state is CallState.CONNECTED:
             talk.talk_end(eng, ix, "agent")
         elif ix.state is CallState.CALLING_BACK:
             eng.by_leg.pop(ix.agent_leg, None)

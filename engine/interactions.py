@@ -48,6 +48,7 @@ class CallEvent(enum.Enum):
     CLOSED = "closed"                      # after hours
     REQUEST_CALLBACK = "request_callback"
     TALK_END = "talk_end"
+    AGENT_LEFT = "agent_left"              # the agent's leg ended before the bridge was made
     WRAP_END = "wrap_end"
     CALLBACK_FAILED = "callback_failed"
     LOST = "lost"                          # gone from the node at resync / restart
@@ -63,7 +64,7 @@ CALL_TABLE: dict[CallState, dict[CallEvent, CallState]] = {
                V.REQUEST_CALLBACK: C.CALLBACK, V.CALLER_LEFT: C.ABANDONED, V.LOST: C.ENDED},
     C.OFFERING: {V.ANSWER: C.CONNECTED, V.OFFER_FAILED: C.QUEUED, V.CALLER_LEFT: C.ABANDONED,
                  V.LOST: C.ENDED},
-    C.CONNECTED: {V.TALK_END: C.WRAP_UP, V.LOST: C.ENDED},
+    C.CONNECTED: {V.TALK_END: C.WRAP_UP, V.AGENT_LEFT: C.QUEUED, V.LOST: C.ENDED},
     C.WRAP_UP: {V.WRAP_END: C.ENDED},
     C.CALLBACK: {V.OFFER: C.CALLBACK_OFFERING, V.LOST: C.ENDED},
     C.CALLBACK_OFFERING: {V.ANSWER: C.CALLING_BACK, V.OFFER_FAILED: C.CALLBACK, V.LOST: C.ENDED},

@@ -6,7 +6,11 @@ Rules:
 * wrap-up ends on its timer, or early on a pause/logout; a pending pause or logout
   asked for during the call is applied then; the interaction gets `wrapup_end` and its
   one `ended` row;
-* talk time and handle time feed the agent's counters and the queue's rolling figures.
+* talk time and handle time feed the agent's counters and the queue's rolling figures;
+* an agent leg that ends before the bridge was made (the agent answered and hung up at
+  once, or while the engine was away) never reached the caller: the caller goes back to
+  the queue at the place they had, hears the music again and is offered to the next
+  agent; the journal says `agent_left`.
 """
 from __future__ import annotations
 
@@ -42,6 +46,29 @@ def talk_end(eng, ix: Interaction, by: str) -> None:
     ix.apply(CallEvent.TALK_END, eng.now)
     eng.journal(ix, "talk_ended", agent=ix.agent, by=by, talk=f"{talk:.3f}")
     agent_call_end(eng, ix, talk)
+
+
+def agent_left_unbridged(eng, ix: Interaction, cause: str) -> None:
+    from engine import callflow
+    eng.by_leg.pop(ix.agent_leg, None)
+    eng.emit(fx.CancelTimer(f"bridge:{ix.id}"))
+    agent_id = ix.agent
+    eng.journal(ix, "agent_left", agent=agent_id, cause=cause, stage="before_bridge")
+    agent_call_end(eng, ix, talk=0.0)
+    ix.agent = ix.agent_leg = ""
+    ix.answered_at = ix.bridge_at = None
+    ix.last_agent = agent_id
+    ix.apply(CallEvent.AGENT_LEFT, eng.now)
+    eng.index.add_call(ix)
+    q = eng.queue_of(ix)
+    eng.emit(fx.SetVariables(ix.node, ix.uuid, {"cc_state": "queued", "cc_agent": "", "cc_agent_uuid": "",
+                                                "cc_seq": str(ix.seq)}))
+    if ix.queue_entered_at is not None:
+        left = q.max_wait - (eng.now - ix.queue_entered_at).total_seconds()
+        eng.schedule(f"maxwait:{ix.id}", max(0.0, left))
+    callflow.play(eng, ix, [], ("moh",))
+    eng.touch_call(ix)
+    eng.want_route_call(ix)
 
 
 def agent_call_end(eng, ix: Interaction, talk: float) -> None:

@@ -11,14 +11,16 @@ effect's node and turns an asynchronous failure into an engine event:
   NOT reported failed: FreeSWITCH runs the job on (tests/data/esl-corpus/FACTS.md "12"), so the leg's channel
   events, the resync's look-up of every known leg or the ring timer decide;
 * every originate failure is logged with its cause;
-* a Bridge is performed once per idempotency key, ever (a repeated uuid_bridge of legs
-  being bridged hangs up both: tests/data/esl-corpus/FACTS.md "10");
+* a Bridge is performed once per idempotency key, ever, and never within BRIDGE_SPACING
+  of the pair's previous uuid_bridge (a repeated uuid_bridge of legs being bridged, 10-40
+  ms after the first, hangs up both: tests/data/esl-corpus/FACTS.md "10");
 * any other refusal is logged with its error id: the channel events that follow (a
   hangup, no bridge) tell the engine what really happened, so nothing is guessed here.
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,8 +99,10 @@ class Executor:
         self._pause = pause or _gevent_pause
         self._originating: dict[str, str] = {}  # leg uuid -> hangup cause asked meanwhile ("" = none)
         self._done_keys: OrderedDict[str, None] = OrderedDict()  # idempotency keys performed (bounded)
+        self._bridge_sent: OrderedDict[frozenset, float] = OrderedDict()  # pair -> monotonic time of its last uuid_bridge
 
     KEYS_KEPT = 100_000
+    BRIDGE_SPACING = 0.15  # s between two uuid_bridges of one pair (10-40 ms apart loses both legs)
 
     def begin(self, effect) -> None:
         if isinstance(effect, fx.Originate):
@@ -123,6 +127,8 @@ class Executor:
             self._done_keys[effect.key] = None
             if len(self._done_keys) > self.KEYS_KEPT:
                 self._done_keys.popitem(last=False)
+        if isinstance(effect, fx.Bridge):
+            self._space_bridges(effect)
         if isinstance(effect, fx.Originate):
             self._originate(node, effect, planned[0])
         elif isinstance(effect, fx.Hangup):
@@ -131,6 +137,19 @@ class Executor:
             for command in planned:
                 if not self._send(node, effect, command):
                     return
+
+    def _space_bridges(self, effect: fx.Bridge) -> None:
+        """A uuid_bridge of a pair bridged less than BRIDGE_SPACING ago waits out the rest:
+        the engine decides on event times, only here is it known when the first was sent."""
+        pair = frozenset((effect.a_uuid, effect.b_uuid))
+        now = time.monotonic()
+        last = self._bridge_sent.pop(pair, None)
+        if last is not None and now - last < self.BRIDGE_SPACING:
+            log.info("uuid_bridge of a pair sent %.3f s ago: waiting before sending it again", now - last)
+            self._pause(self.BRIDGE_SPACING - (now - last))
+        self._bridge_sent[pair] = time.monotonic()
+        while self._bridge_sent and now - next(iter(self._bridge_sent.values())) > 60:
+            self._bridge_sent.popitem(last=False)
 
     def _send(self, node, effect, command: Command) -> bool:
         try:

@@ -75,6 +75,7 @@ def test_agent_hangs_up_connected_call_then_caller_hung_up_and_wrapup():
     s.call()
     leg = s.leg_of("alice")
     s.answer(leg)
+    s.send(ev.Bridged(NODE, "caller-1", leg, s.now))
     s.advance(42)
     out = s.hangup(leg)
     assert fx.Hangup(NODE, "caller-1") in out
@@ -178,3 +179,22 @@ def test_an_event_breaking_a_table_rule_is_reported_not_raised():
     errors = [e for e in out if isinstance(e, fx.Notify) and e.topic == "engine_error"]
     assert errors and errors[0].payload["error_id"] == "engine.illegal_transition"
     assert errors[0].payload["event"] == "LegAnswered"
+
+
+def test_an_agent_who_leaves_before_the_bridge_sends_the_caller_back_to_their_place():
+    s = started(agents=[an_agent("alice"), an_agent("bob")], queues=[a_queue(wrapup=0)])
+    s.call("caller-1")
+    first = s.offered_agents()[0]
+    leg = s.leg_of(first)
+    s.answer(leg)                                  # bridge asked, CHANNEL_BRIDGE not seen yet
+    out = s.hangup(leg, "NORMAL_CLEARING")         # the agent is gone before the bridge
+    assert fx.Hangup(NODE, "caller-1") not in out
+    assert s.kinds()[-1] == "offered" and s.kinds()[-2] == "agent_left"
+    other = s.offered_agents()[-1]
+    assert other != first and s.engine.calls["interaction-1"].state.value == "offering"
+    assert any(isinstance(e, fx.Play) and e.loop for e in out)        # music again meanwhile
+    s.answer(s.leg_of(other))
+    s.send(ev.Bridged(NODE, "caller-1", s.leg_of(other), s.now))
+    s.hangup(s.leg_of(other))                      # now a real call: ends as one
+    assert s.kinds().count("talk_ended") == 1 and s.kinds()[-1] == "ended"
+    s.assert_journal_exact()

@@ -191,6 +191,7 @@ def test_calls_gone_while_down_are_closed_exactly_once():
     s.call("talking")
     leg = s.originates()[0].leg_uuid
     s.answer(leg)
+    s.send(ev.Bridged(NODE, "talking", leg, s.now))
     s.call("waiting")
     s2 = restarted(s, alive=set())
     kinds = {ix: [r.kind for r in rows] for ix, rows in s2.interactions().items()}

@@ -129,3 +129,23 @@ def test_a_bridge_is_performed_once_per_idempotency_key():
     ex.run(fx.Bridge("fs1", "caller", LEG, key="ix-1/bridge/1"))
     ex.run(fx.Bridge("fs1", "caller", LEG, key="ix-1/bridge/2"))
     assert node.sent == [f"uuid_bridge caller {LEG}"] * 2
+
+
+def test_two_bridges_of_one_pair_are_never_sent_closer_than_the_spacing():
+    """The engine re-asks a bridge on event times; a late first send must not meet it in
+    the switch's fatal 10-40 ms window."""
+    import time
+    sent = []
+
+    class Clocked(ScriptedNode):
+        def api(self, command, timeout=10):
+            sent.append((time.monotonic(), command))
+            return "+OK\n"
+
+    ex = Executor({"fs1": Clocked()}, post=lambda item: None, pause=gevent.sleep)
+    ex.run(fx.Bridge("fs1", "caller", LEG, key="ix-1/bridge/1"))
+    ex.run(fx.Bridge("fs1", "caller", LEG, key="ix-1/bridge/2"))
+    ex.run(fx.Bridge("fs1", "other", "leg-x", key="ix-2/bridge/1"))      # another pair: at once
+    assert [c for _, c in sent] == [f"uuid_bridge caller {LEG}"] * 2 + ["uuid_bridge other leg-x"]
+    assert sent[1][0] - sent[0][0] >= Executor.BRIDGE_SPACING - 0.005
+    assert sent[2][0] - sent[1][0] < Executor.BRIDGE_SPACING
