@@ -253,6 +253,8 @@ class Node:
             return
         try:
             self.on_resync(self.name, channels)
+        except ESLError:
+            raise        # the connection failed during the snapshot: this session ends, the next resyncs
         except Exception:  # the hook is the engine's; its bug must not stop reconnection
             log.exception("esl %s: resync hook failed", self.name)
 

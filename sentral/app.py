@@ -42,7 +42,7 @@ from engine.config import Deployment
 from engine.recovery import recover
 from esl import adapter, commands
 from esl.channels import parse_show_channels
-from esl.errors import ESLError
+from esl.errors import CommandFailed, ESLError
 from esl.executor import Executor
 from esl.node import NodeEvent, NodePool, NodeSpec
 from sentral.runtime import Runtime
@@ -194,7 +194,12 @@ class EngineProcess:
                         self._deliver(item.node, [translated])
                 elif isinstance(item, _Resync):
                     resynced, registered = item.result.get()
-                    resynced = self._complete(resynced)
+                    try:
+                        resynced = self._complete(resynced)
+                    except ESLError as exc:   # the connection failed meanwhile: a whole new resync
+                        log.warning("resync %s incomplete (%s): reconnecting", item.node, exc.error_id)
+                        self.pool[item.node].reset("resync incomplete")
+                        continue
                     self._registered[item.node] = registered
                     self._deliver(item.node, [resynced, *self._registrations()], resync=True)
                     gevent.spawn_later(LATE_LOOK, self._late_look, item.node, {c.uuid for c in resynced.channels})
@@ -239,12 +244,14 @@ class EngineProcess:
         def dump(uuid: str):
             try:
                 return adapter.snapshot_from_dump(node_name, node.api(commands.uuid_dump_json(uuid)))
-            except ESLError as exc:  # the channel ended (or never existed)
+            except CommandFailed as exc:  # -ERR: the channel ended (or never existed)
                 log.debug("resync %s: %s not there (%s)", node_name, uuid, exc.error_id)
             except ValueError:
                 log.warning("resync %s: unreadable uuid_dump of %s; its hangup or park will tell", node_name, uuid)
             return None
 
+        # any other failure (the connection dropped meanwhile) raises: a snapshot missing
+        # live channels would close their calls, so it is retried on the next connection
         return tuple(s for s in gevent.pool.Pool(64).imap(dump, list(uuids)) if s is not None)
 
     def _complete(self, resynced: ev.NodeResynced) -> ev.NodeResynced:
@@ -295,7 +302,7 @@ class EngineProcess:
         snapshots = self._dump_all(node_name, [row["uuid"] for row in rows if row.get("uuid")])
         try:
             registered = adapter.registered_users(node.api(commands.sofia_registrations()))
-        except ESLError as exc:
+        except CommandFailed as exc:  # no such profile: nobody registered there
             log.warning("resync %s: registrations unknown (%s)", node_name, exc.error_id)
             registered = set()
         return ev.NodeResynced(node_name, snapshots, self.clock()), registered

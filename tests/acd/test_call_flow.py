@@ -92,3 +92,35 @@ def test_given_waiting_caller_when_switch_connection_restarts_then_node_lost_res
     finally:
         proc.stop()
         store.close()
+
+
+def test_given_a_talking_call_when_the_connection_drops_during_the_resync_then_the_call_is_kept(simulator, pg_url):
+    """A snapshot whose uuid_dumps fail because the Event Socket dropped again must not be
+    taken for 'no channels': the talking call would be closed (and hung up) while alive."""
+    deployment = a_deployment(simulator.port, agents=("1000",), database_url=pg_url)
+    simulator.add_user("1000", action="answer", ring=1.0)
+    store = open_store(pg_url)
+    proc = EngineProcess(deployment, store, login_all=True).start(ready_timeout=10)
+    try:
+        until(lambda: proc.engine.agents["a1000"].state.value == "available", message="agent available")
+        caller = simulator.place_call(MAIN_NUMBER, caller_number="4791234567", talk=None)
+        until(lambda: caller.uuid in proc.engine.by_leg and proc.engine.calls[proc.engine.by_leg[caller.uuid]].bridged,
+              timeout=10, message="caller talking")
+        ixid = proc.engine.by_leg[caller.uuid]
+        node = proc.pool["fs1"]
+        before = node.connections
+        simulator.faults.drop("uuid_dump")          # the next resync's first dump: the connection drops
+        simulator.disconnect_all()
+        until(lambda: node.connections >= before + 1 and node.connected and not proc.engine.down_nodes,
+              timeout=20, message="resynced on a good connection")
+        assert not simulator.faults.drops, "the resync met the dropped dump"
+        ix = proc.engine.calls.get(ixid)
+        assert ix is not None and ix.state.value == "connected", "the talking call was closed"
+        assert caller.uuid in simulator.channels and simulator.channels[caller.uuid].bridged is not None
+        assert "talk_ended" not in _kinds(store, ixid)
+        simulator.hangup(caller.uuid)
+        until(lambda: "ended" in _kinds(store, ixid), timeout=10, message="journal closed")
+        assert _kinds(store, ixid).count("talk_ended") == 1
+    finally:
+        proc.stop()
+        store.close()
