@@ -124,6 +124,7 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
     for leg in list(ix.legs):
         chan = live.get(leg)
         if chan is None:
+            log.info("resync %s: ringing leg %s of interaction %s is gone from the node", ix.node, leg, ix.id)
             offers.leg_failed(eng, ix, leg, "LOST")
         elif chan.answered and ix.id in eng.calls:
             offers.leg_answered(eng, leg)
@@ -138,6 +139,7 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
             offers.bridge(eng, ix, ix.uuid, ix.agent_leg, settle=offers.BRIDGE_GAP)
     for leg in (ix.callback_leg, ix.agent_leg, ix.uuid):
         if leg and leg not in live and ix.id in eng.calls:
+            log.info("resync %s: leg %s of interaction %s is gone from the node", ix.node, leg, ix.id)
             from engine.handlers import leg_gone
             leg_gone(eng, ev.LegHungUp(ix.node, leg, "LOST", eng.now))
     if ix.id in eng.calls and not ix.uuid and ix.state not in (CallState.CALLBACK, CallState.CALLBACK_OFFERING,

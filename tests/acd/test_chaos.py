@@ -122,6 +122,23 @@ class Observer:
         return "served"
 
 
+def _journal_says(outcome: str, rows, bridged_leg: str | None) -> bool:
+    """Whether an interaction's journal rows tell the outcome the switch showed."""
+    kinds = [r.kind for r in rows]
+    answered = [r for r in rows if r.kind == "answered"]
+    left = [r for r in rows if r.kind == "agent_left"]        # answered, gone before the bridge
+    if kinds.count("ended") != 1:
+        return False
+    if outcome == "served":
+        return bool(answered) and answered[-1].data.get("leg") == bridged_leg and len(answered) == len(left) + 1 \
+            and kinds.count("bridged") == 1 and "abandoned" not in kinds
+    # never bridged: abandoned while waiting, or the caller left in the few ms between an
+    # agent's answer and the bridge (answered, talk_ended by the caller)
+    by_caller = [r for r in rows if r.kind == "talk_ended" and r.data.get("by") == "caller"]
+    return "bridged" not in kinds and (("abandoned" in kinds and len(answered) == len(left))
+                                       or (len(answered) == len(left) + 1 and bool(by_caller)))
+
+
 def _story(engine, pg_url, uuids) -> str:
     """What the engine's log and the journal say of some callers (for a failure message)."""
     store = Store(pg_url)
@@ -132,11 +149,11 @@ def _story(engine, pg_url, uuids) -> str:
         owner = {ixid: store.interaction(ixid) for ixid in {r.interaction for r in rows}}
         for uuid in uuids:
             ixids = {ixid for ixid, rec in owner.items() if rec is not None and rec.caller_uuid == uuid}
+            mine = [row for row in rows if row.interaction in ixids]
+            names = {uuid, *ixids, *(row.data.get("leg", "") for row in mine)} - {""}
             out.append(f"--- {uuid} {sorted(ixids)}")
-            out += [line for line in log_lines if uuid in line][:20]
-            for row in rows:
-                if row.interaction in ixids or row.data.get("leg") == uuid:
-                    out.append(f"  journal {row.seq} {row.kind} {dict(row.data)}")
+            out += [line for line in log_lines if any(n in line for n in names)][:30]
+            out += [f"  journal {row.seq} {row.at.time()} {row.kind} {dict(row.data)}" for row in mine]
         return "\n".join(out)
     finally:
         store.close()
@@ -206,21 +223,9 @@ def test_thousands_of_calls_through_real_switch_orders_drops_and_kills_lose_none
             assert set(by_caller) == set(observer.callers), "one interaction per caller"
             for uuid, outcome in outcomes.items():
                 record, rows = by_caller[uuid]
-                kinds = [r.kind for r in rows]
-                assert kinds.count("ended") == 1, (outcome, kinds)
-                answered = [r for r in rows if r.kind == "answered"]
-                left = [r for r in rows if r.kind == "agent_left"]     # answered, gone before the bridge
-                if outcome == "served":
-                    assert answered and answered[-1].data.get("leg") == observer.pairs[uuid], (kinds, record)
-                    assert len(answered) == len(left) + 1, kinds
-                    assert kinds.count("bridged") == 1 and "abandoned" not in kinds, kinds
-                else:
-                    # never bridged: abandoned while waiting, or the caller left in the few ms
-                    # between an agent's answer and the bridge (answered, talk_ended by caller)
-                    assert "bridged" not in kinds, kinds
-                    ended_by_caller = [r for r in rows if r.kind == "talk_ended" and r.data.get("by") == "caller"]
-                    assert ("abandoned" in kinds and len(answered) == len(left)) or \
-                        (len(answered) == len(left) + 1 and ended_by_caller), kinds
+                if not _journal_says(outcome, rows, observer.pairs.get(uuid)):
+                    raise AssertionError(f"journal != switch for a caller {outcome}: {[r.kind for r in rows]}\n"
+                                         + _story(engine, pg_url, [uuid]))
         finally:
             store.close()
     finally:
