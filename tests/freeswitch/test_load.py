@@ -19,7 +19,7 @@ What must hold for every call (FreeSWITCH observed over our own Event Socket con
 Loads: LOADS below (calls/s x agents), each plain and with chaos (one engine SIGKILL and
 restart at 35 % of the calls, one cut of every proxied Event Socket connection at 70 %).
 SENTRAL_TEST_FREESWITCH_LOAD=all runs every load (1 and 2.5 calls/s take 3-7 minutes
-each); the default runs the 10 calls/s ones. SENTRAL_TEST_FREESWITCH_CALLS (default 400)
+each); the default runs 10 calls/s plain with 10 and 100 agents and chaos with 10. SENTRAL_TEST_FREESWITCH_CALLS (default 400)
 sets the number of calls.
 """
 from __future__ import annotations
