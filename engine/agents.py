@@ -75,6 +75,7 @@ class Agent:
     talk_time: float = 0.0                  # seconds
     interaction: str = ""                   # offered / on-call / wrap-up interaction
     leg: str = ""                           # the agent leg's uuid while offered / on call
+    leg_up: str = ""                        # a leg of theirs we hung up, not yet gone: no new offer until it is
     ready_at: datetime | None = None        # inside a reject/busy/no-answer delay until then
     pending: tuple[str, str] | None = None  # ("pause", reason) or ("logout", "") after the call
     turns: dict[str, int] = field(default_factory=dict)  # round-robin: last turn per queue
@@ -85,7 +86,8 @@ class Agent:
 
     @property
     def routable(self) -> bool:
-        return self.state is AgentState.AVAILABLE and self.registered and self.ready_at is None
+        return (self.state is AgentState.AVAILABLE and self.registered and self.ready_at is None
+                and not self.leg_up)
 
     @property
     def staffed(self) -> bool:
@@ -107,7 +109,7 @@ class Agent:
             "since": self.since, "registered": self.registered,
             "no_answer_count": self.no_answers, "last_call_end": self.idle_since,
             "calls_answered": self.calls_answered, "talk_time": self.talk_time,
-            "interaction": self.interaction, "leg": self.leg,
+            "interaction": self.interaction, "leg": self.leg, "leg_up": self.leg_up,
         }
 
     @classmethod
@@ -121,6 +123,7 @@ class Agent:
             calls_answered=int(stored.get("calls_answered", 0)),
             talk_time=float(stored.get("talk_time", 0.0)),
             interaction=stored.get("interaction", ""), leg=stored.get("leg", ""),
+            leg_up=stored.get("leg_up", ""),
         )
 
 

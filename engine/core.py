@@ -43,6 +43,9 @@ def _new_uuid(kind: str) -> str:
     return str(uuidlib.uuid4())
 
 
+LEG_DOWN_WAIT = 5.0   # s: an agent leg we hung up and never heard end is taken as gone after this
+
+
 class Engine:
     def __init__(self, deployment: Deployment, *, rng: random.Random | None = None,
                  new_id: Callable[[str], str] = _new_uuid,
@@ -56,6 +59,7 @@ class Engine:
         self.calls: dict[str, Interaction] = {}
         self.by_leg: dict[str, str] = {}         # caller, agent and callback legs -> interaction
         self.cancelled: dict[str, str] = {}      # legs we hung up while they rang -> node
+        self.closing: dict[str, str] = {}        # agent legs we hung up, until FreeSWITCH confirms -> agent
         self.index = QueueIndex(deployment, self.rng)
         self.stats = Statistics()
         self.down_nodes: set[str] = set()
@@ -156,6 +160,28 @@ class Engine:
             if leg and self.by_leg.get(leg) == ix.id:
                 del self.by_leg[leg]
         self._touched_calls[ix.id] = ix
+
+    def hang_up_agent_leg(self, node: str, leg: str, agent_id: str, cause: str = "NORMAL_CLEARING") -> None:
+        """Hang up an agent's leg; the agent gets no new call until the leg is gone (its
+        CHANNEL_HANGUP, a resync without it, or LEG_DOWN_WAIT): a phone is never offered a
+        call while a call of ours is still up on it."""
+        self.emit(fx.Hangup(node, leg, cause))
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return
+        self.closing[leg] = agent_id
+        agent.leg_up = leg
+        self.index.sync(agent)
+        self._touched_agents[agent.id] = None
+        self.schedule(f"legdown:{agent_id}", LEG_DOWN_WAIT)
+
+    def agent_leg_gone(self, leg: str) -> None:
+        agent = self.agents.get(self.closing.pop(leg, ""))
+        if agent is not None and agent.leg_up == leg:
+            agent.leg_up = ""
+            self.emit(fx.CancelTimer(f"legdown:{agent.id}"))
+            self.touch_agent(agent)
+            self.want_route_agent(agent)
 
     def queue_of(self, ix: Interaction):
         return self.deployment.queues[ix.queue]

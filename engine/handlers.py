@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from engine import callflow, desk, offers, recovery, reload, talk
+from engine import callflow, core, desk, offers, recovery, reload, talk
 from engine import events as ev
 from engine import effects as fx
 from engine.effects import Hangup
@@ -28,6 +28,8 @@ def originate_failed(eng, e: ev.LegFailed) -> None:
     the job reports, and the leg lives on, bridged (tests/data/esl-corpus/FACTS.md 09). So it only decides for a
     leg that is still ringing (it may never have had a channel: USER_NOT_REGISTERED);
     an answered leg ends only by its own CHANNEL_HANGUP."""
+    if e.uuid in eng.closing:
+        eng.agent_leg_gone(e.uuid)
     if e.uuid in eng.cancelled:
         del eng.cancelled[e.uuid]
         return
@@ -44,6 +46,8 @@ def originate_failed(eng, e: ev.LegFailed) -> None:
 
 def leg_gone(eng, e: ev.LegHungUp) -> None:
     """A channel of ours hung up."""
+    if e.uuid in eng.closing:
+        eng.agent_leg_gone(e.uuid)
     if e.uuid in eng.cancelled:
         del eng.cancelled[e.uuid]
         return
@@ -107,6 +111,13 @@ def timer(eng, e: ev.TimerFired) -> None:
         talk.wrapup_end(eng, eng.agents[key])
     elif kind == "ready" and key in eng.agents:
         desk.ready(eng, eng.agents[key])
+    elif kind == "legdown" and key in eng.agents:
+        leg = eng.agents[key].leg_up
+        if leg:
+            log.warning("agent %s: leg %s hung up %.0f s ago, never reported gone: taken as gone",
+                        key, leg, core.LEG_DOWN_WAIT)
+            eng.closing.setdefault(leg, key)
+            eng.agent_leg_gone(leg)
     elif kind == "bridge" and key in eng.calls:
         offers.bridge_check(eng, eng.calls[key])
     elif kind in ("maxwait", "announce", "tier") and key in eng.calls:

@@ -236,7 +236,8 @@ def cancel_leg(eng, ix: Interaction, leg: str, reason: str) -> None:
     aid = ix.legs.pop(leg)
     eng.by_leg.pop(leg, None)
     eng.cancelled[leg] = ix.node
-    eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"), fx.CancelTimer(f"ring:{leg}"))
+    eng.hang_up_agent_leg(ix.node, leg, aid, "ORIGINATOR_CANCEL")
+    eng.emit(fx.CancelTimer(f"ring:{leg}"))
     eng.journal(ix, "offer_cancelled", agent=aid, reason=reason)
     agent = eng.agents[aid]
     if agent.state is AgentState.OFFERED and agent.leg == leg:
@@ -293,7 +294,7 @@ def ring_timeout(eng, leg: str) -> None:
     if ix is None:
         return
     if leg in ix.legs:
-        eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"))
+        eng.hang_up_agent_leg(ix.node, leg, ix.legs[leg], "ORIGINATOR_CANCEL")
         eng.cancelled[leg] = ix.node
         leg_failed(eng, ix, leg, "NO_ANSWER")
     elif leg == ix.callback_leg and ix.state is CallState.CALLING_BACK:

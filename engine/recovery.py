@@ -30,6 +30,7 @@ from engine import callflow, offers, talk
 from engine import effects as fx
 from engine import events as ev
 from engine.agents import Agent, AgentEvent, AgentState
+from engine.core import LEG_DOWN_WAIT
 from engine.interactions import ROUTABLE, WAITING, CallState, Interaction
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
         eng.arrivals = max(eng.arrivals, ix.order)
     for agent in eng.agents.values():
         eng.index.sync(agent)
+        if agent.leg_up:
+            eng.closing[agent.leg_up] = agent.id
     eng.down_nodes |= {ix.node for ix in eng.calls.values()} - set(channels)   # not seen yet
     effects = []
     for node, chans in channels.items():
@@ -74,6 +77,10 @@ def resync(eng, e: ev.NodeResynced) -> None:
     live = {c.uuid: c for c in e.channels}
     for leg in [leg for leg, node in eng.cancelled.items() if node == e.node and leg not in live]:
         del eng.cancelled[leg]
+    for agent in eng.agents.values():                   # agent legs we hung up that are gone now
+        if agent.leg_up and agent.leg_up not in live:
+            eng.closing.setdefault(agent.leg_up, agent.id)
+            eng.agent_leg_gone(agent.leg_up)
     for ix in [ix for ix in eng.calls.values() if ix.node == e.node]:
         _reconcile(eng, ix, live)
     _adopt(eng, e, live)
@@ -169,7 +176,7 @@ def _adopt(eng, e: ev.NodeResynced, live: Mapping[str, ev.ChannelSnapshot]) -> N
                 log.info("agent leg %s is no call of ours (caller %s gone or served elsewhere): hanging up",
                          chan.uuid, caller)
                 eng.cancelled[chan.uuid] = e.node
-                eng.emit(fx.Hangup(e.node, chan.uuid, "ORIGINATOR_CANCEL"))
+                eng.hang_up_agent_leg(e.node, chan.uuid, chan.variables.get("cc_agent", ""), "ORIGINATOR_CANCEL")
 
 
 def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.ChannelSnapshot],
@@ -290,6 +297,8 @@ def _rearm_timers(eng) -> None:
         for leg in ix.legs:
             eng.schedule(f"ring:{leg}", q.ring_timeout + offers.RING_GRACE)
     for agent in eng.agents.values():
+        if agent.leg_up:
+            eng.schedule(f"legdown:{agent.id}", LEG_DOWN_WAIT)
         if agent.state is AgentState.WRAP_UP:
             ix = eng.calls.get(agent.interaction)
             q = eng.deployment.queues.get(ix.queue) if ix else None

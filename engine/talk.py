@@ -25,7 +25,7 @@ def callback_failed(eng, ix: Interaction, cause: str) -> None:
     ix.apply(CallEvent.CALLBACK_FAILED, eng.now)
     eng.journal(ix, "callback_failed", agent=ix.agent, cause=cause)
     if ix.agent_leg:
-        eng.emit(fx.Hangup(ix.node, ix.agent_leg))
+        eng.hang_up_agent_leg(ix.node, ix.agent_leg, ix.agent)
         eng.by_leg.pop(ix.agent_leg, None)
         ix.agent_leg = ""
     agent_call_end(eng, ix, talk=0.0)
@@ -35,9 +35,10 @@ def callback_failed(eng, ix: Interaction, cause: str) -> None:
 
 def talk_end(eng, ix: Interaction, by: str) -> None:
     """Either side of a connected call hung up: hang the other up, agent into wrap-up."""
-    other = ix.agent_leg if by == "caller" else ix.uuid
-    if other:
-        eng.emit(fx.Hangup(ix.node, other))
+    if by == "caller" and ix.agent_leg:
+        eng.hang_up_agent_leg(ix.node, ix.agent_leg, ix.agent)
+    elif by != "caller" and ix.uuid:
+        eng.emit(fx.Hangup(ix.node, ix.uuid))
     for leg in (ix.uuid, ix.agent_leg):
         if leg:
             eng.by_leg.pop(leg, None)

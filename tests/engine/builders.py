@@ -58,8 +58,12 @@ def number_of(deployment: Deployment, queue: str) -> str:
 
 
 class Scenario:
-    def __init__(self, deployment: Deployment, seed: int = 7, engine: Engine | None = None, now=T0):
+    def __init__(self, deployment: Deployment, seed: int = 7, engine: Engine | None = None, now=T0,
+                 confirm_hangups: bool = True):
         self.deployment = deployment
+        # as FreeSWITCH does: an agent leg the engine hangs up reports its CHANNEL_HANGUP
+        # (tests of the races in between turn this off and send the events themselves)
+        self.confirm_hangups = confirm_hangups
         counter = itertools.count(1)
         self.engine = engine or Engine(deployment, rng=random.Random(seed),
                                        new_id=lambda kind: f"{kind}-{next(counter)}")
@@ -67,9 +71,22 @@ class Scenario:
         self.timers: dict[str, datetime] = {}
         self.effects: list = []
         self.journal: list[fx.Journal] = []
+        self._confirmed: list = []
 
     # feeding ------------------------------------------------------------------------
     def send(self, event) -> list:
+        out = self._send(event)
+        while self.confirm_hangups:
+            closing = [e for e in out if isinstance(e, fx.Hangup) and e.uuid in self.engine.closing
+                       and e not in self._confirmed]
+            if not closing:
+                break
+            for h in closing:
+                self._confirmed.append(h)
+                out = out + self._send(ev.LegHungUp(h.node, h.uuid, h.cause, self.now))
+        return out
+
+    def _send(self, event) -> list:
         out = self.engine.handle(event)
         errors = [e.payload for e in out if isinstance(e, fx.Notify) and e.topic == "engine_error"]
         assert not errors, errors

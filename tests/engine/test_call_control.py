@@ -7,8 +7,8 @@ from engine import events as ev
 from tests.engine.builders import NODE, Scenario, a_deployment, a_queue, a_tenant, an_agent
 
 
-def started(**kw):
-    s = Scenario(a_deployment(**kw))
+def started(confirm_hangups=True, **kw):
+    s = Scenario(a_deployment(**kw), confirm_hangups=confirm_hangups)
     s.login(*s.deployment.agents)
     return s
 
@@ -57,7 +57,7 @@ def test_caller_hangs_up_while_agent_rings_then_agent_leg_hung_up_no_ghost_call(
 
 
 def test_agent_answers_after_caller_left_then_hung_up_and_journal_unchanged():
-    s = started()
+    s = started(confirm_hangups=False)
     s.call()
     leg = s.leg_of("alice")
     s.hangup("caller-1")
@@ -198,3 +198,42 @@ def test_an_agent_who_leaves_before_the_bridge_sends_the_caller_back_to_their_pl
     s.hangup(s.leg_of(other))                      # now a real call: ends as one
     assert s.kinds().count("talk_ended") == 1 and s.kinds()[-1] == "ended"
     s.assert_journal_exact()
+
+
+def test_no_new_call_rings_an_agent_until_their_last_leg_is_gone():
+    """The caller hangs up a talking call: the agent's leg is hung up by us, and only when
+    FreeSWITCH reports it gone may the agent's phone ring again (no double offer)."""
+    s = started(confirm_hangups=False, queues=[a_queue(wrapup=0)])
+    s.call("caller-1")
+    leg = s.leg_of("alice")
+    s.answer(leg)
+    s.send(ev.Bridged(NODE, "caller-1", leg, s.now))
+    s.call("caller-2")                                # waits: alice is on the phone
+    out = s.hangup("caller-1")
+    assert fx.Hangup(NODE, leg) in out and not s.originates(out)
+    assert s.state("alice") == "available" and not s.engine.agents["alice"].routable
+    out = s.hangup(leg)                               # FreeSWITCH: the agent leg is gone
+    assert [o.variables["cc_caller_uuid"] for o in s.originates(out)] == ["caller-2"]
+    s.assert_journal_exact()
+
+
+def test_an_agent_leg_never_reported_gone_frees_the_agent_after_a_resync_or_a_while():
+    s = started(confirm_hangups=False, queues=[a_queue(wrapup=0)])
+    s.call("caller-1")
+    leg = s.leg_of("alice")
+    s.answer(leg)
+    s.send(ev.Bridged(NODE, "caller-1", leg, s.now))
+    s.hangup("caller-1")
+    s.call("caller-2")
+    assert len(s.originates()) == 1
+    waiting = ev.ChannelSnapshot(NODE, "caller-2", "ACTIVE", True, "22000000", "4791234567", "Kari", s.now)
+    out = s.send(ev.NodeResynced(NODE, (waiting,), s.now))   # the node has no such agent leg any more
+    assert [o.variables["cc_caller_uuid"] for o in s.originates(out)] == ["caller-2"]
+    leg2 = s.leg_of("alice")
+    s.answer(leg2)
+    s.send(ev.Bridged(NODE, "caller-2", leg2, s.now))
+    s.hangup("caller-2")
+    s.call("caller-3")
+    assert len(s.originates()) == 2
+    out = s.advance(6)                                # LEG_DOWN_WAIT: taken as gone, with a warning
+    assert [o.variables["cc_caller_uuid"] for o in s.originates(out)] == ["caller-3"]

@@ -93,7 +93,7 @@ def test_random_is_reproducible_with_a_seed_and_reaches_every_agent():
 
 
 def test_ring_all_rings_everyone_first_answer_wins_others_hung_up():
-    s = Scenario(trio(Strategy.RING_ALL))
+    s = Scenario(trio(Strategy.RING_ALL), confirm_hangups=False)
     login_with(s, {})
     s.call()
     assert sorted(s.offered_agents()) == sorted(TRIO)
