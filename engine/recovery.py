@@ -144,6 +144,12 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
         else:
             # answered, not bridged (yet): the uuid_bridge may have been lost with the socket
             offers.bridge(eng, ix, ix.uuid, ix.agent_leg, settle=offers.BRIDGE_GAP)
+    if ix.state is CallState.CONNECTED and ix.uuid and ix.agent_leg \
+            and ix.uuid not in live and ix.agent_leg not in live:
+        # both legs ended while we could not see them: the call is over, how it went is
+        # unseen (a bridge made meanwhile left no trace: FreeSWITCH keeps no history)
+        log.info("resync %s: both legs of interaction %s ended unseen", ix.node, ix.id)
+        talk.talk_end(eng, ix, "unseen")
     for leg in (ix.callback_leg, ix.agent_leg, ix.uuid):
         if leg and leg not in live and ix.id in eng.calls:
             log.info("resync %s: leg %s of interaction %s is gone from the node", ix.node, leg, ix.id)

@@ -34,10 +34,11 @@ def callback_failed(eng, ix: Interaction, cause: str) -> None:
 
 
 def talk_end(eng, ix: Interaction, by: str) -> None:
-    """Either side of a connected call hung up: hang the other up, agent into wrap-up."""
+    """Either side of a connected call hung up ("caller", "agent"; "unseen": both ended while
+    the engine could not see them): hang the other up, agent into wrap-up."""
     if by == "caller" and ix.agent_leg:
         eng.hang_up_agent_leg(ix.node, ix.agent_leg, ix.agent)
-    elif by != "caller" and ix.uuid:
+    elif by == "agent" and ix.uuid:
         eng.emit(fx.Hangup(ix.node, ix.uuid))
     for leg in (ix.uuid, ix.agent_leg):
         if leg:

@@ -14,7 +14,8 @@ What must hold for every call, whatever the order:
   leg ended before the bridge, e.g. while the engine was down, is an `agent_left` row and
   the caller went back to the queue); a caller who hung up unserved has no `bridged` row,
   and either `abandoned` or (the caller left in the few ms between an agent's answer and
-  the bridge) `answered` then `talk_ended` by the caller;
+  the bridge) `answered` then `talk_ended` by the caller; when both legs ended while the
+  engine was down it journals `talk_ended` by "unseen" (FreeSWITCH keeps no history);
   every interaction exactly one `ended`, no gap in any sequence.
 
 The switch is observed from inside the simulator (its channels and bridges), not over the
@@ -129,14 +130,16 @@ def _journal_says(outcome: str, rows, bridged_leg: str | None) -> bool:
     left = [r for r in rows if r.kind == "agent_left"]        # answered, gone before the bridge
     if kinds.count("ended") != 1:
         return False
+    # both legs ended while the engine was down: it journals what it saw, `talk_ended` by "unseen"
+    unseen = [r for r in rows if r.kind == "talk_ended" and r.data.get("by") == "unseen"]
     if outcome == "served":
         return bool(answered) and answered[-1].data.get("leg") == bridged_leg and len(answered) == len(left) + 1 \
-            and kinds.count("bridged") == 1 and "abandoned" not in kinds
+            and (kinds.count("bridged") == 1 or bool(unseen)) and "abandoned" not in kinds
     # never bridged: abandoned while waiting, or the caller left in the few ms between an
     # agent's answer and the bridge (answered, talk_ended by the caller)
     by_caller = [r for r in rows if r.kind == "talk_ended" and r.data.get("by") == "caller"]
     return "bridged" not in kinds and (("abandoned" in kinds and len(answered) == len(left))
-                                       or (len(answered) == len(left) + 1 and bool(by_caller)))
+                                       or (len(answered) == len(left) + 1 and bool(by_caller or unseen)))
 
 
 def _story(engine, pg_url, uuids) -> str:

@@ -320,3 +320,16 @@ def test_an_unconfirmed_bridge_found_at_a_resync_is_asked_again_a_gap_after_the_
     assert not s.of(fx.Bridge, s.send(ev.NodeResynced(NODE, unbridged, s.now)))
     again = s.of(fx.Bridge, s.advance(0.06))           # 0.1 s after the first: they cannot meet in the switch
     assert [(b.a_uuid, b.b_uuid) for b in again] == [("c1", leg)]
+
+
+def test_a_call_whose_legs_both_ended_while_down_is_journaled_as_ended_unseen():
+    s = Scenario(two_agents(wrapup=0))
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s.answer(leg)                                      # the engine died before CHANNEL_BRIDGE
+    s2 = restarted(s, alive=set())
+    kinds = s2.kinds("interaction-1")
+    assert kinds[-3:] == ["talk_ended", "wrapup_end", "ended"] and "abandoned" not in kinds
+    assert s2.journal[-3].data["by"] == "unseen"
+    s2.assert_journal_exact()
