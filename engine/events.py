@@ -35,6 +35,17 @@ class LegAnswered:
 
 
 @dataclass(frozen=True)
+class LegParked:
+    """A leg we originated (agent or callback leg) answered and now runs its `park`: the
+    moment it can be bridged. A uuid_bridge sent earlier, while the originate is still
+    finishing, can leave the caller waiting in a bridge the leg never joins."""
+
+    node: str
+    uuid: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class LegFailed:
     """An originate job ended `-ERR <cause>` (busy, no answer, rejected...) or was never sent.
     Decisive only for a leg still ringing: an answered leg ends by its own hangup."""

@@ -164,6 +164,7 @@ def node_lost(eng, e: ev.NodeLost) -> None:
 HANDLERS = {
     ev.CallParked: callflow.arrive,
     ev.LegAnswered: leg_answered,
+    ev.LegParked: lambda eng, e: offers.leg_parked(eng, e.uuid),
     ev.LegFailed: originate_failed,
     ev.LegHungUp: leg_gone,
     ev.Bridged: bridged,

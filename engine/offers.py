@@ -6,8 +6,9 @@ Rules:
   interaction id; a ring timer backs FreeSWITCH's own originate timeout;
 * an agent is offered one call at a time: offering takes it out of every queue index
   in the same step, so another queue cannot offer it at the same instant;
-* the first agent leg to answer wins: playback stops, the legs are bridged, other
-  ringing legs (ring-all) are hung up and journaled `offer_cancelled`;
+* the first agent leg to answer wins: playback stops, other ringing legs (ring-all) are
+  hung up and journaled `offer_cancelled`; the legs are bridged when the agent leg parks
+  (right after FreeSWITCH reports the originate), or by the bridge timer if that is lost;
 * a leg we hung up is remembered until FreeSWITCH confirms its end: if it answers
   anyway (the caller left meanwhile) it is hung up again and changes nothing else;
 * after a failed offer the call is routed before the failed agent gets a new call, so
@@ -144,7 +145,7 @@ def leg_answered(eng, uuid: str) -> None:
         ix.apply(CallEvent.ANSWER, eng.now)
         ix.uuid, ix.callback_leg = uuid, ""
         eng.emit(fx.CancelTimer(f"ring:{uuid}"))
-        bridge(eng, ix, uuid, ix.agent_leg)
+        eng.schedule(f"bridge:{ix.id}", BRIDGE_SETTLE)     # bridged when the callback leg parks
         eng.emit(fx.SetVariables(ix.node, uuid, {"cc_state": "connected", "cc_agent": ix.agent,
                                                  "cc_agent_uuid": ix.agent_leg, "cc_seq": str(ix.seq + 1)}))
         eng.journal(ix, "callback_connected", agent=ix.agent)
@@ -174,12 +175,24 @@ def _connect(eng, ix: Interaction, leg: str) -> None:
     waited = ix.waited(eng.now)
     eng.stats.answered(ix.queue, waited, q.service_level_seconds)
     ix.playing, ix.playlist, ix.then = "", [], ()
-    eng.emit(fx.StopPlayback(ix.node, ix.uuid))
-    bridge(eng, ix, ix.uuid, leg)
+    eng.emit(fx.StopPlayback(ix.node, ix.uuid))           # the caller stops hearing music at once
+    eng.schedule(f"bridge:{ix.id}", BRIDGE_SETTLE)         # bridged when the leg parks (leg_parked)
     eng.journal(ix, "answered", agent=agent.id, waited=f"{waited:.3f}", leg=leg)
     eng.emit(fx.SetVariables(ix.node, ix.uuid, {
         "cc_state": "connected", "cc_agent": agent.id, "cc_agent_uuid": leg,
         "cc_answered_at": eng.now.isoformat(), "cc_seq": str(ix.seq)}))
+
+
+def leg_parked(eng, uuid: str) -> None:
+    """Our answered leg parked: bridge it now. A real FreeSWITCH reports the originate 20
+    ms after CHANNEL_ANSWER and only then runs the leg's park; a uuid_bridge sent on the
+    answer can unpark the caller into a bridge the leg never joins (then both legs are lost
+    on the next uuid_bridge). So the answer stops the music, the park bridges."""
+    ix = eng.calls.get(eng.by_leg.get(uuid, ""))
+    if ix is None or ix.state is not CallState.CONNECTED or ix.bridged or ix.bridge_at is not None:
+        return
+    if uuid in (ix.uuid, ix.agent_leg) and ix.uuid and ix.agent_leg:
+        bridge(eng, ix, ix.uuid, ix.agent_leg)
 
 
 def bridge(eng, ix: Interaction, a_uuid: str, b_uuid: str, settle: float = BRIDGE_SETTLE) -> bool:

@@ -3,7 +3,8 @@ for call control, and the one list of events the engine consumes.
 
 Rules:
 * a caller leg is a channel parked by the entry dialplan; agent legs are recognised by
-  the `cc_caller_uuid` variable we put on them at originate, so their park is not a call;
+  the `cc_caller_uuid` variable we put on them at originate, so their park is not a call
+  but the moment they can be bridged (LegParked);
 * times come from `Event-Date-Timestamp` (µs since the epoch, FreeSWITCH's clock), so a
   replayed or delayed event keeps its real time;
 * anything not listed here is ignored (returns None), never an error.
@@ -59,7 +60,7 @@ def translate(node: str, event: Event, clock: Callable[[], datetime] = utcnow):
     if name == "CHANNEL_PARK":
         variables = cc_variables(h)
         if AGENT_LEG_MARK in variables:
-            return None
+            return ev.LegParked(node, uuid, at)            # our agent or callback leg, answered
         return ev.CallParked(
             node=node, uuid=uuid,
             destination=h.get("Caller-Destination-Number", ""),

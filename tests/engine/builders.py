@@ -138,6 +138,14 @@ class Scenario:
         return self.send(ev.LegFailed(NODE, uuid, cause, self.now))
 
     def answer(self, uuid) -> list:
+        """The leg answers; a leg we originated then parks, as FreeSWITCH does 20 ms later
+        (`answer_only` for the moment in between)."""
+        out = self.send(ev.LegAnswered(NODE, uuid, self.now))
+        if any(o.leg_uuid == uuid for o in self.originates()):
+            out = out + self.send(ev.LegParked(NODE, uuid, self.now))
+        return out
+
+    def answer_only(self, uuid) -> list:
         return self.send(ev.LegAnswered(NODE, uuid, self.now))
 
     def played(self, uuid, prompt="") -> list:

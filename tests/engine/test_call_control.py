@@ -237,3 +237,27 @@ def test_an_agent_leg_never_reported_gone_frees_the_agent_after_a_resync_or_a_wh
     assert len(s.originates()) == 2
     out = s.advance(6)                                # LEG_DOWN_WAIT: taken as gone, with a warning
     assert [o.variables["cc_caller_uuid"] for o in s.originates(out)] == ["caller-3"]
+
+
+def test_the_answer_stops_the_music_and_the_agent_legs_park_bridges():
+    """Real FreeSWITCH: CHANNEL_ANSWER, 20 ms later the originate's result and the leg's
+    park. A uuid_bridge before the park can leave the caller in a bridge the leg never
+    joins (seen on a real switch), so the engine bridges on the park."""
+    s = started()
+    s.call("caller-1")
+    leg = s.leg_of("alice")
+    out = s.answer_only(leg)
+    assert fx.StopPlayback(NODE, "caller-1") in out and not s.of(fx.Bridge, out)
+    assert s.kinds()[-1] == "answered" and s.state("alice") == "on_call"
+    out = s.send(ev.LegParked(NODE, leg, s.now))
+    assert s.of(fx.Bridge, out) == [fx.Bridge(NODE, "caller-1", leg)]
+    assert not s.of(fx.Bridge, s.send(ev.LegParked(NODE, leg, s.now)))      # once
+
+
+def test_a_park_never_seen_is_covered_by_the_bridge_timer():
+    s = started()
+    s.call("caller-1")
+    leg = s.leg_of("alice")
+    s.answer_only(leg)                                # its park was lost with the Event Socket
+    out = s.advance(1.0)
+    assert s.of(fx.Bridge, out) == [fx.Bridge(NODE, "caller-1", leg)]

@@ -31,9 +31,10 @@ def test_corpus_events_translate_to_engine_events_with_real_times():
     assert any(not r.registered and r.sip_user == "1000" for r in reg if r)
 
 
-def test_given_park_of_agent_leg_then_not_a_new_call():
+def test_given_park_of_agent_leg_then_not_a_new_call_but_the_moment_to_bridge():
     headers = {"Event-Name": "CHANNEL_PARK", "Unique-ID": "leg", "variable_cc_caller_uuid": "caller"}
-    assert adapter.translate("fs1", protocol.Event(headers)) is None
+    parked = adapter.translate("fs1", protocol.Event(headers))
+    assert isinstance(parked, ev.LegParked) and (parked.node, parked.uuid) == ("fs1", "leg")
     headers = {"Event-Name": "CHANNEL_PARK", "Unique-ID": "c", "variable_cc_tenant": "helsedir",
                "variable_cc_queue": "q", "Caller-Destination-Number": "22001000"}
     parked = adapter.translate("fs1", protocol.Event(headers))
