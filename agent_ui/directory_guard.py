@@ -10,18 +10,6 @@ Rate limits are Flask-Limiter's (agent_ui.app).
 """
 from __future__ import annotations
 
-import ipaddress
+from engine import netaddr
 
-
-class NetworkAllowList:
-    def __init__(self, cidrs):
-        self.networks = tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
-
-    def allows(self, address: str | None) -> bool:
-        try:
-            ip = ipaddress.ip_address((address or "").split("%", 1)[0])
-        except ValueError:
-            return False
-        if ip.version == 6 and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        return any(ip in net for net in self.networks if net.version == ip.version)
+NetworkAllowList = netaddr.NetworkAllowList   # the address rules: engine/netaddr.py

@@ -26,7 +26,6 @@ Refusals are logged with the peer address only (never the form, which may hold a
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Callable
@@ -35,6 +34,7 @@ from flask import Blueprint, Flask, Response, abort, request
 
 from dialplan import compile as compiler
 from engine.config import Deployment
+from engine.netaddr import NetworkAllowList
 
 log = logging.getLogger(__name__)
 ROUTE = "/freeswitch/xml"
@@ -55,16 +55,10 @@ class XmlCurlAccess:
         if not self.username or len(self.password) < MIN_PASSWORD or self.password == PLACEHOLDER:
             raise ValueError(f"the xml_curl password must have at least {MIN_PASSWORD} characters")
         # ValueError names a bad one
-        object.__setattr__(self, "_parsed", tuple(ipaddress.ip_network(c, strict=False) for c in self.networks))
+        object.__setattr__(self, "_allowed", NetworkAllowList(self.networks))
 
     def allows(self, address: str | None) -> bool:
-        try:
-            ip = ipaddress.ip_address((address or "").split("%", 1)[0])
-        except ValueError:
-            return False
-        if ip.version == 6 and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        return any(ip in net for net in self._parsed if net.version == ip.version)
+        return self._allowed.allows(address)
 
     def authenticates(self, auth) -> bool:
         if auth is None or auth.type != "basic":

@@ -22,18 +22,24 @@ def leg_answered(eng, e: ev.LegAnswered) -> None:
     offers.leg_answered(eng, e.uuid)
 
 
+def _call_of_leg(eng, uuid: str) -> Interaction | None:
+    """A leg ended (hangup or failed originate): an agent leg we were hanging up frees its
+    agent; a leg we cancelled is forgotten; otherwise the interaction it belongs to."""
+    if uuid in eng.closing:
+        eng.agent_leg_gone(uuid)
+    if uuid in eng.cancelled:
+        del eng.cancelled[uuid]
+        return None
+    return eng.calls.get(eng.by_leg.get(uuid, ""))
+
+
 def originate_failed(eng, e: ev.LegFailed) -> None:
     """An originate job ended `-ERR` (or was never sent). The job's reply is not the leg's
     life: FreeSWITCH ends the job `-ERR ORIGINATOR_CANCEL` when the leg is bridged before
     the job reports, and the leg lives on, bridged (tests/data/esl-corpus/FACTS.md 09). So it only decides for a
     leg that is still ringing (it may never have had a channel: USER_NOT_REGISTERED);
     an answered leg ends only by its own CHANNEL_HANGUP."""
-    if e.uuid in eng.closing:
-        eng.agent_leg_gone(e.uuid)
-    if e.uuid in eng.cancelled:
-        del eng.cancelled[e.uuid]
-        return
-    ix = eng.calls.get(eng.by_leg.get(e.uuid, ""))
+    ix = _call_of_leg(eng, e.uuid)
     if ix is None:
         return
     if e.uuid in ix.legs:
@@ -46,12 +52,7 @@ def originate_failed(eng, e: ev.LegFailed) -> None:
 
 def leg_gone(eng, e: ev.LegHungUp) -> None:
     """A channel of ours hung up."""
-    if e.uuid in eng.closing:
-        eng.agent_leg_gone(e.uuid)
-    if e.uuid in eng.cancelled:
-        del eng.cancelled[e.uuid]
-        return
-    ix = eng.calls.get(eng.by_leg.get(e.uuid, ""))
+    ix = _call_of_leg(eng, e.uuid)
     if ix is None:
         return
     if e.uuid == ix.uuid:

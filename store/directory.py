@@ -1,18 +1,7 @@
 """The directory tables and their row <-> domain conversions. The one write/read API for
 importers, syncs, the web modules and the CLI is `store.directory_store.DirectoryStore`.
 
-Rules:
-- Rows are keyed by (tenant, external_id) as the source gives them; a person also has
-  a surrogate integer id for absences and search joins.
-- `upsert_persons` writes only `SOURCE_PERSON_FIELDS`; the local-only fields
-  (`LOCAL_PERSON_FIELDS`) are written only by `update_local`, so no sync can overwrite
-  what the agency maintains here.
-- `delete_missing` never deletes a person: it sets `gone_since` (kept findable);
-  `purge_gone(before)` deletes them after the retention period.
-- Absences are replaced per (person, source): one source never touches another's.
-- Each public call is one transaction; `batch()` groups several into one
-  (all-or-nothing). A failing source writes nothing, so the last good data stays.
-- Derived search columns come from `engine.directory.searchtext` on every write.
+Its rules (keys, source vs local fields, gone persons, transactions) are stated there.
 """
 from __future__ import annotations
 
