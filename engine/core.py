@@ -176,12 +176,18 @@ class Engine:
         self.schedule(f"legdown:{agent_id}", LEG_DOWN_WAIT)
 
     def agent_leg_gone(self, leg: str) -> None:
+        """FreeSWITCH reports a leg we were hanging up gone."""
         agent = self.agents.get(self.closing.pop(leg, ""))
         if agent is not None and agent.leg_up == leg:
-            agent.leg_up = ""
-            self.emit(fx.CancelTimer(f"legdown:{agent.id}"))
-            self.touch_agent(agent)
-            self.want_route_agent(agent)
+            self.release_agent(agent)
+
+    def release_agent(self, agent: Agent) -> None:
+        """The agent's last leg is gone (or taken as gone): they may get calls again."""
+        self.closing.pop(agent.leg_up, None)
+        agent.leg_up = ""
+        self.emit(fx.CancelTimer(f"legdown:{agent.id}"))
+        self.touch_agent(agent)
+        self.want_route_agent(agent)
 
     def queue_of(self, ix: Interaction):
         return self.deployment.queues[ix.queue]

@@ -117,8 +117,7 @@ def timer(eng, e: ev.TimerFired) -> None:
         if leg:
             log.warning("agent %s: leg %s hung up %.0f s ago, never reported gone: taken as gone",
                         key, leg, core.LEG_DOWN_WAIT)
-            eng.closing.setdefault(leg, key)
-            eng.agent_leg_gone(leg)
+            eng.release_agent(eng.agents[key])
     elif kind == "bridge" and key in eng.calls:
         offers.bridge_check(eng, eng.calls[key])
     elif kind in ("maxwait", "announce", "tier") and key in eng.calls:

@@ -192,11 +192,12 @@ def leg_parked(eng, uuid: str) -> None:
     if ix is None or ix.state is not CallState.CONNECTED or ix.bridged or ix.bridge_at is not None:
         return
     if uuid in (ix.uuid, ix.agent_leg) and ix.uuid and ix.agent_leg:
-        bridge(eng, ix, ix.uuid, ix.agent_leg)
+        bridge(eng, ix)
 
 
-def bridge(eng, ix: Interaction, a_uuid: str, b_uuid: str, settle: float = BRIDGE_SETTLE) -> bool:
-    """Ask FreeSWITCH to bridge the interaction's two legs, at most once per BRIDGE_SETTLE.
+def bridge(eng, ix: Interaction, settle: float = BRIDGE_SETTLE) -> bool:
+    """Ask FreeSWITCH to bridge the interaction's caller and agent legs, at most once per
+    BRIDGE_SETTLE.
 
     A second `uuid_bridge` of legs still being bridged (10-40 ms after the first) hangs up
     both (tests/data/esl-corpus/FACTS.md "10"), so it is never repeated sooner. A bridge is confirmed by its
@@ -216,7 +217,7 @@ def bridge(eng, ix: Interaction, a_uuid: str, b_uuid: str, settle: float = BRIDG
     ix.bridge_at = eng.now
     ix.bridges += 1
     eng.touch_call(ix)
-    eng.emit(fx.Bridge(ix.node, a_uuid, b_uuid, key=f"{ix.id}/bridge/{ix.bridges}"))
+    eng.emit(fx.Bridge(ix.node, ix.uuid, ix.agent_leg, key=f"{ix.id}/bridge/{ix.bridges}"))
     eng.schedule(f"bridge:{ix.id}", BRIDGE_SETTLE)
     return True
 
@@ -226,7 +227,7 @@ def bridge_check(eng, ix: Interaction) -> None:
     if ix.state is CallState.CONNECTED and not ix.bridged and ix.uuid and ix.agent_leg \
             and ix.node not in eng.down_nodes:
         log.warning("bridge of %s not confirmed: asking again", ix.id)
-        bridge(eng, ix, ix.uuid, ix.agent_leg, settle=BRIDGE_GAP)   # the timer kept the settle time
+        bridge(eng, ix, settle=BRIDGE_GAP)                # the timer kept the settle time
 
 
 def _call_back(eng, ix: Interaction, leg: str) -> None:

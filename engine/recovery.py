@@ -79,8 +79,7 @@ def resync(eng, e: ev.NodeResynced) -> None:
         del eng.cancelled[leg]
     for agent in eng.agents.values():                   # agent legs we hung up that are gone now
         if agent.leg_up and agent.leg_up not in live:
-            eng.closing.setdefault(agent.leg_up, agent.id)
-            eng.agent_leg_gone(agent.leg_up)
+            eng.release_agent(agent)
     for ix in [ix for ix in eng.calls.values() if ix.node == e.node]:
         _reconcile(eng, ix, live)
     _adopt(eng, e, live)
@@ -143,7 +142,7 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
             confirm_bridge(eng, ix)                           # bridged while we were away
         else:
             # answered, not bridged (yet): the uuid_bridge may have been lost with the socket
-            offers.bridge(eng, ix, ix.uuid, ix.agent_leg, settle=offers.BRIDGE_GAP)
+            offers.bridge(eng, ix, settle=offers.BRIDGE_GAP)
     if ix.state is CallState.CONNECTED and ix.uuid and ix.agent_leg \
             and ix.uuid not in live and ix.agent_leg not in live:
         # both legs ended while we could not see them: the call is over, how it went is
