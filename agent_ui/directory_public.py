@@ -1,7 +1,10 @@
 """Public directory search for the agencies' employees (R19): no personal login, only
 from the configured networks, rate-limited per address.
 
-Rules: the allow-list is checked before anything else (403 outside it); each search
+Rules: the allow-list (engine/netaddr.py) is checked before anything else (403 outside
+it) against `request.remote_addr`: the WSGI peer, or with `WebConfig.trusted_proxies` the
+address the trusted reverse proxies passed (ProxyFix in `agent_ui.app`); nothing here
+reads X-Forwarded-For on its own. Each search
 request counts against the address's limit (Flask-Limiter, `WebConfig.search_limit`;
 429 with Retry-After). Results show name, title, unit, numbers, e-mail and presence
 (state and "back at"), never operator notes or event subjects — and never the absence
@@ -16,8 +19,8 @@ from flask import Blueprint, abort, current_app, g, jsonify, render_template, re
 
 from agent_ui.app import config_and_services, text
 from agent_ui.auth import may_see_absence_reason
-from agent_ui.directory_guard import NetworkAllowList
 from engine.directory.ranking import hit_dict
+from engine.netaddr import NetworkAllowList
 
 bp = Blueprint("directory_public", __name__, url_prefix="/directory")
 
