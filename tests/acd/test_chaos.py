@@ -33,6 +33,7 @@ from collections import defaultdict
 import gevent
 import pytest
 
+from esl.sim import apps
 from store.store import Store
 from tests.acd.conftest import MAIN_NUMBER, PASSWORD, a_deployment, sim_dialplan
 from tests.acd.engine_proc import EngineProc
@@ -96,19 +97,18 @@ class Observer:
         self.callers[ch.uuid] = record
         patience = rng.uniform(1.0, 12.0)
 
-        def watch():
-            deadline = time.monotonic() + patience
-            while not ch.hanging:
-                if record["bridged"] is None and time.monotonic() >= deadline:
-                    record["abandoned"] = True
-                    ch.hangup("ORIGINATOR_CANCEL" if ch.answer_state != "answered" else "NORMAL_CLEARING")
-                    from esl.sim import apps
-                    apps.start_runner(ch)
-                    break
-                gevent.sleep(0.05)
-            record["hangup"], record["cause"] = time.monotonic(), ch.hangup_cause
+        def give_up():                            # the caller's patience ran out before an agent
+            if record["bridged"] is None and not ch.hanging:
+                record["abandoned"] = True
+                ch.hangup("ORIGINATOR_CANCEL" if ch.answer_state != "answered" else "NORMAL_CLEARING")
+                apps.start_runner(ch)
 
-        gevent.spawn(watch)
+        def hung_up(_ch, what):
+            if what == "hangup" and record["hangup"] is None:
+                record["hangup"], record["cause"] = time.monotonic(), ch.hangup_cause
+
+        ch.watchers.append(hung_up)
+        gevent.spawn_later(patience, give_up)
 
     def outcome(self, uuid: str) -> str:
         c = self.callers[uuid]
