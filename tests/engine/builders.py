@@ -145,6 +145,14 @@ class Scenario:
             out = out + self.send(ev.LegParked(NODE, uuid, self.now))
         return out
 
+    def talk(self, caller: str, agent: str) -> str:
+        """The agent's ringing leg for `caller` answers, parks and is bridged (as FreeSWITCH
+        reports it): the call is talking. Returns the agent leg."""
+        leg = self.leg_of(agent)
+        self.answer(leg)
+        self.send(ev.Bridged(NODE, caller, leg, self.now))
+        return leg
+
     def answer_only(self, uuid) -> list:
         return self.send(ev.LegAnswered(NODE, uuid, self.now))
 

@@ -205,9 +205,7 @@ def test_no_new_call_rings_an_agent_until_their_last_leg_is_gone():
     FreeSWITCH reports it gone may the agent's phone ring again (no double offer)."""
     s = started(confirm_hangups=False, queues=[a_queue(wrapup=0)])
     s.call("caller-1")
-    leg = s.leg_of("alice")
-    s.answer(leg)
-    s.send(ev.Bridged(NODE, "caller-1", leg, s.now))
+    leg = s.talk("caller-1", "alice")
     s.call("caller-2")                                # waits: alice is on the phone
     out = s.hangup("caller-1")
     assert fx.Hangup(NODE, leg) in out and not s.originates(out)
@@ -220,18 +218,14 @@ def test_no_new_call_rings_an_agent_until_their_last_leg_is_gone():
 def test_an_agent_leg_never_reported_gone_frees_the_agent_after_a_resync_or_a_while():
     s = started(confirm_hangups=False, queues=[a_queue(wrapup=0)])
     s.call("caller-1")
-    leg = s.leg_of("alice")
-    s.answer(leg)
-    s.send(ev.Bridged(NODE, "caller-1", leg, s.now))
+    s.talk("caller-1", "alice")
     s.hangup("caller-1")
     s.call("caller-2")
     assert len(s.originates()) == 1
     waiting = ev.ChannelSnapshot(NODE, "caller-2", "ACTIVE", True, "22000000", "4791234567", "Kari", s.now)
     out = s.send(ev.NodeResynced(NODE, (waiting,), s.now))   # the node has no such agent leg any more
     assert [o.variables["cc_caller_uuid"] for o in s.originates(out)] == ["caller-2"]
-    leg2 = s.leg_of("alice")
-    s.answer(leg2)
-    s.send(ev.Bridged(NODE, "caller-2", leg2, s.now))
+    s.talk("caller-2", "alice")
     s.hangup("caller-2")
     s.call("caller-3")
     assert len(s.originates()) == 2

@@ -55,6 +55,17 @@ def restarted(s: Scenario, alive: set[str], answered=frozenset(), with_store=Tru
     return s2
 
 
+def answered_c1():
+    """Caller c1 offered to alice (of two agents), her leg answered and parked: the bridge
+    is asked, CHANNEL_BRIDGE not seen yet. (scenario, agent leg)"""
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s.answer(leg)
+    return s, leg
+
+
 def two_agents(**queue_kw):
     return a_deployment(queues=[a_queue(**queue_kw)], agents=[an_agent("alice"), an_agent("bob")])
 
@@ -159,11 +170,7 @@ def test_a_second_resync_before_the_bridge_is_seen_does_not_bridge_again():
 
 
 def test_a_snapshot_showing_the_pair_bridged_confirms_the_bridge():
-    s = Scenario(two_agents())
-    s.login("alice", "bob")
-    s.call("c1")
-    leg = s.originates()[0].leg_uuid
-    s.answer(leg)
+    s, leg = answered_c1()
     s.send(ev.NodeLost(NODE, s.now))
     s.send(ev.NodeResynced(NODE, tuple(channels_of(s, alive={"c1", leg})), s.now))
     assert s.kinds()[-1] == "bridged"
@@ -171,11 +178,7 @@ def test_a_snapshot_showing_the_pair_bridged_confirms_the_bridge():
 
 
 def test_bridge_asked_before_a_restart_is_not_asked_again_at_once_after_it():
-    s = Scenario(two_agents())
-    s.login("alice", "bob")
-    s.call("c1")
-    leg = s.originates()[0].leg_uuid
-    s.answer(leg)
+    s, leg = answered_c1()
     agents, calls = store_of(s)
     assert calls[0]["bridge_at"] == s.now and calls[0]["bridges"] == 1
     unbridged = [ev.ChannelSnapshot(**{**c.__dict__, "bridged_to": ""}) for c in channels_of(s, {"c1", leg})]
