@@ -156,8 +156,8 @@ class Engine:
     def forget(self, ix: Interaction) -> None:
         self.index.remove_call(ix)
         self.calls.pop(ix.id, None)
-        for leg in (ix.uuid, ix.agent_leg, ix.callback_leg, *ix.legs):
-            if leg and self.by_leg.get(leg) == ix.id:
+        for leg in ix.channels:
+            if self.by_leg.get(leg) == ix.id:
                 del self.by_leg[leg]
         self._touched_calls[ix.id] = ix
 

@@ -135,6 +135,12 @@ class Interaction:
         self.ended, self.ended_at, self.end_reason = True, at, reason
         return self.journal("ended", at, agent=self.agent, reason=reason)
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Every leg of this interaction the switch may still have: caller, connected agent,
+        callback and ringing agent legs."""
+        return tuple(leg for leg in (self.uuid, self.agent_leg, self.callback_leg, *self.legs) if leg)
+
     def waited(self, at: datetime) -> float:
         return max(0.0, (at - self.position_at).total_seconds())
 

@@ -111,9 +111,8 @@ def found(eng, e: ev.ChannelsFound) -> None:
 
 def _track(eng, ix: Interaction) -> None:
     eng.calls[ix.id] = ix
-    for leg in (ix.uuid, ix.agent_leg, ix.callback_leg, *ix.legs):
-        if leg:
-            eng.by_leg[leg] = ix.id
+    for leg in ix.channels:
+        eng.by_leg[leg] = ix.id
     if ix.state in WAITING and ix.queue in eng.index.queues:
         eng.index.add_call(ix)
 

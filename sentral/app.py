@@ -39,6 +39,7 @@ from engine import effects as fx
 from engine import events as ev
 from engine.agents import AgentState
 from engine.config import Deployment
+from engine.interactions import Interaction
 from engine.recovery import recover
 from esl import adapter, commands
 from esl.channels import parse_show_channels
@@ -229,14 +230,9 @@ class EngineProcess:
     def _known_legs(self, node: str) -> set[str]:
         """Every leg of the node's calls the engine knows (or the store, before the engine exists)."""
         engine = self.engine
-        if engine is not None:
-            calls = [ix for ix in list(engine.calls.values()) if ix.node == node]
-            legs = [leg for ix in calls for leg in (ix.uuid, ix.agent_leg, ix.callback_leg, *ix.legs)]
-        else:
-            calls = [c for c in self._stored_calls if c.get("node") == node]
-            legs = [leg for c in calls for leg in (c.get("caller_uuid", ""), c.get("agent_uuid", ""),
-                                                   c.get("callback_leg", ""), *c.get("legs", {}))]
-        return {leg for leg in legs if leg}
+        calls = list(engine.calls.values()) if engine is not None else \
+            [Interaction.restore(c) for c in self._stored_calls]
+        return {leg for ix in calls if ix.node == node for leg in ix.channels}
 
     def _dump_all(self, node_name: str, uuids) -> tuple[ev.ChannelSnapshot, ...]:
         node = self.pool[node_name]
