@@ -147,6 +147,19 @@ class TenantConfig:
     record_calls: bool = True
     recording_notice: str = ""             # prompt played before anything else (R6)
     welcome_prompt: str = ""
+    greeting: str = ""                     # what the operator says on answering for this agency
+    transfer_timeout: float = 20.0         # s a supervised transfer rings before the call comes back
+    park_timeout: float = 120.0            # s a parked call waits before it comes back
+    message_from: str = ""                 # sender address of messages taken for its employees
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A pause reason or a wrap-up result code: an id and its label in bokmål and English."""
+
+    id: str
+    nb: str
+    en: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,3 +183,6 @@ class Deployment:
     recordings_dir: str = "var/recordings"
     sip_domain: str = "127.0.0.1"          # directory domain of the agents' softphones (a1-hash realm)
     engine_url: str = "http://127.0.0.1:8080"  # where FreeSWITCH's mod_xml_curl reaches the engine
+    pause_reasons: tuple[Reason, ...] = ()      # the console offers these; empty = a free text reason
+    result_codes: tuple[Reason, ...] = ()       # wrap-up result codes
+    outbound_context: str = "public"            # the dialplan context transfers to numbers are dialled through

@@ -36,7 +36,7 @@ from engine.statistics import Statistics
 log = logging.getLogger(__name__)
 
 
-COMMANDS = (ev.AgentLogin, ev.AgentLogout, ev.AgentPause, ev.AgentResume)
+COMMANDS = ev.CONSOLE_COMMANDS
 
 
 def _new_uuid(kind: str) -> str:

@@ -27,7 +27,8 @@ class Originate:
     caller_id_name: str
     timeout: float
     variables: Mapping[str, str] = field(default_factory=dict)
-    destination: str = ""            # set for a callback: dial this external number, not user/<sip_user>
+    destination: str = ""            # set for a callback or transfer: dial this number, not user/<sip_user>
+    context: str = ""                # the dialplan context a `destination` is dialled through ("" = public)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,33 @@ class SetVariables:
 class Answer:
     node: str
     uuid: str
+
+
+@dataclass(frozen=True)
+class Hold:
+    """uuid_hold [off] <uuid>: the leg hears FreeSWITCH's hold music (or not any more)."""
+
+    node: str
+    uuid: str
+    on: bool = True
+
+
+@dataclass(frozen=True)
+class SendDigits:
+    """uuid_send_dtmf <uuid> <digits>: DTMF towards that leg's far end."""
+
+    node: str
+    uuid: str
+    digits: str
+
+
+@dataclass(frozen=True)
+class Conference:
+    """Move legs into one conference room (uuid_transfer <leg> conference:<room> inline)."""
+
+    node: str
+    uuids: tuple[str, ...]
+    room: str
 
 
 @dataclass(frozen=True)
@@ -135,4 +163,4 @@ class Notify:
 
 
 CALL_CONTROL = (Originate, Bridge, Play, StopPlayback, Hangup, SetVariables, Answer, Transfer,
-                StartRecording, StopRecording)
+                StartRecording, StopRecording, Hold, SendDigits, Conference)

@@ -104,8 +104,12 @@ class TimerFired:
 
 @dataclass(frozen=True)
 class AgentLogin:
+    """The agent logs in (from the console). `queues`: the queues chosen for this shift,
+    a subset of the agent's configured queues (empty = all of them; blended: several)."""
+
     agent: str
     at: datetime
+    queues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,3 +183,143 @@ class ChannelsFound:
     channels: tuple[ChannelSnapshot, ...]
     at: datetime
 
+
+
+# -- console commands on the agent's call (engine/control.py) --------------------------
+# Each names the agent who asks; the engine acts only on that agent's own call, so an
+# agent can never act on another agent's call. A command the call's state forbids is
+# refused with Notify("command_refused") like the desk commands.
+
+@dataclass(frozen=True)
+class WrapUpEnd:
+    """Wrap-up over from the console: the agent's result code ("" = none), or a
+    supervisor's forced end (`forced`)."""
+
+    agent: str
+    at: datetime
+    result: str = ""
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class CallAnswer:
+    """Answer the offered call from the console (uuid_answer: auto-answer endpoints)."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CallHangup:
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CallHold:
+    agent: str
+    on: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CallDigits:
+    """DTMF to the caller (e.g. an IVR of the agency's own PBX after a transfer)."""
+
+    agent: str
+    digits: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CallTransfer:
+    """Blind transfer with supervision: the agent is free at once, the caller hears music
+    while `target` rings; no answer in the agency's transfer timeout, busy, rejected or
+    unregistered -> the call comes back to the agent (a recall).
+    `kind`: "number" (dialled through the site's outbound context), "user" (a SIP user of
+    this FreeSWITCH) or "queue" (a queue id: the caller joins it at the front)."""
+
+    agent: str
+    target: str
+    at: datetime
+    kind: str = "number"
+    name: str = ""                   # who the target is, for the console and the journal
+
+
+@dataclass(frozen=True)
+class CallPark:
+    """Park the caller (music); back to the agent after the queue's park timeout."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ParkedPickUp:
+    """The agent takes a parked call of a tenant they serve."""
+
+    agent: str
+    interaction: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ConsultStart:
+    """Announced transfer: the caller waits with music, the agent talks to `target`."""
+
+    agent: str
+    target: str
+    at: datetime
+    kind: str = "number"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ConsultSwap:
+    """Talk to the other party (caller <-> target); the one left waits with music."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ConsultComplete:
+    """Join the caller and the target; the agent leaves."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ConsultCancel:
+    """Drop the target; the agent talks to the caller again."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ConsultConference:
+    """Caller, agent and target in one conference."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MessageTaken:
+    """The agent took a message for an absent person (sent by e-mail by the console);
+    kept in the interaction's journal."""
+
+    agent: str
+    interaction: str
+    recipient: str                   # the person's e-mail address
+    person: str                      # their name
+    at: datetime
+    delivered: bool = True
+
+
+CONSOLE_COMMANDS = (AgentLogin, AgentLogout, AgentPause, AgentResume, WrapUpEnd, CallAnswer,
+                    CallHangup, CallHold, CallDigits, CallTransfer, CallPark, ParkedPickUp,
+                    ConsultStart, ConsultSwap, ConsultComplete, ConsultCancel, ConsultConference,
+                    MessageTaken)
