@@ -34,6 +34,8 @@ class CallState(enum.Enum):
     CALLBACK = "callback"                  # caller hung up, a callback keeps the place
     CALLBACK_OFFERING = "callback_offering"
     CALLING_BACK = "calling_back"          # agent on the line, caller's phone rings
+    TRANSFERRING = "transferring"          # supervised blind transfer: the target rings, the caller hears music
+    PARKED = "parked"                      # parked by an agent: music until picked up or its timer recalls it
 
 
 class CallEvent(enum.Enum):
@@ -52,6 +54,11 @@ class CallEvent(enum.Enum):
     WRAP_END = "wrap_end"
     CALLBACK_FAILED = "callback_failed"
     LOST = "lost"                          # gone from the node at resync / restart
+    TRANSFER = "transfer"                  # the agent started a supervised blind transfer
+    TARGET_ANSWER = "target_answer"        # the transfer target answered: caller and target talk
+    RECALL = "recall"                      # the target did not answer / park timed out: back to the agent
+    PARK = "park"
+    TRANSFER_END = "transfer_end"          # a transferred call (no agent on it) ended
 
 
 C, V = CallState, CallEvent
@@ -64,7 +71,11 @@ CALL_TABLE: dict[CallState, dict[CallEvent, CallState]] = {
                V.REQUEST_CALLBACK: C.CALLBACK, V.CALLER_LEFT: C.ABANDONED, V.LOST: C.ENDED},
     C.OFFERING: {V.ANSWER: C.CONNECTED, V.OFFER_FAILED: C.QUEUED, V.CALLER_LEFT: C.ABANDONED,
                  V.LOST: C.ENDED},
-    C.CONNECTED: {V.TALK_END: C.WRAP_UP, V.AGENT_LEFT: C.QUEUED, V.LOST: C.ENDED},
+    C.CONNECTED: {V.TALK_END: C.WRAP_UP, V.AGENT_LEFT: C.QUEUED, V.LOST: C.ENDED,
+                  V.TRANSFER: C.TRANSFERRING, V.PARK: C.PARKED, V.TRANSFER_END: C.ENDED},
+    C.TRANSFERRING: {V.TARGET_ANSWER: C.CONNECTED, V.RECALL: C.QUEUED, V.CALLER_LEFT: C.ENDED,
+                     V.LOST: C.ENDED},
+    C.PARKED: {V.RECALL: C.QUEUED, V.CALLER_LEFT: C.ENDED, V.LOST: C.ENDED},
     C.WRAP_UP: {V.WRAP_END: C.ENDED},
     C.CALLBACK: {V.OFFER: C.CALLBACK_OFFERING, V.LOST: C.ENDED},
     C.CALLBACK_OFFERING: {V.ANSWER: C.CALLING_BACK, V.OFFER_FAILED: C.CALLBACK, V.LOST: C.ENDED},
@@ -117,6 +128,19 @@ class Interaction:
     end_reason: str = ""
     hops: int = 0                          # overflows to another queue (loop guard)
     last_agent: str = ""                   # the agent whose offer just failed
+    # call control from the console (engine/transfer.py, engine/control.py)
+    transferred: bool = False              # the connected party is a transfer target, not an agent (agent_leg = its leg)
+    target: str = ""                       # transfer / consult target: number, SIP user or queue id
+    target_kind: str = ""                  # "number" | "user" | "queue"
+    target_name: str = ""                  # who the target is (console, journal)
+    target_leg: str = ""                   # the ringing transfer target's leg
+    deadline: datetime | None = None       # transfer ring or park timer's end (rescheduled after a restart)
+    recall_agent: str = ""                 # a recall goes to this agent first
+    recall_reason: str = ""                # no_answer | busy | rejected | unregistered | failed | park_timeout
+    recalls: int = 0
+    consult_leg: str = ""                  # announced transfer: the target's leg
+    talking_to: str = ""                   # consult: "caller" | "target" | "both" (conference)
+    held: bool = False                     # the caller is on hold (uuid_hold)
 
     def apply(self, event: CallEvent, at: datetime) -> CallState:
         self.state = step(CALL_TABLE, f"interaction {self.id}", self.state, event)
@@ -139,7 +163,8 @@ class Interaction:
     def channels(self) -> tuple[str, ...]:
         """Every leg of this interaction the switch may still have: caller, connected agent,
         callback and ringing agent legs."""
-        return tuple(leg for leg in (self.uuid, self.agent_leg, self.callback_leg, *self.legs) if leg)
+        return tuple(leg for leg in (self.uuid, self.agent_leg, self.callback_leg, self.target_leg,
+                                     self.consult_leg, *self.legs) if leg)
 
     def waited(self, at: datetime) -> float:
         return max(0.0, (at - self.position_at).total_seconds())
@@ -161,7 +186,12 @@ class Interaction:
                 "hops": self.hops, "bridged": self.bridged, "bridge_at": self.bridge_at,
                 "bridges": self.bridges, "origin_uuid": self.origin_uuid or self.uuid,
                 "served_leg": self.served_leg or self.agent_leg, "ended": self.ended,
-                "ended_at": self.ended_at, "end_reason": self.end_reason}
+                "ended_at": self.ended_at, "end_reason": self.end_reason,
+                "transferred": self.transferred, "target": self.target, "target_kind": self.target_kind,
+                "target_name": self.target_name, "target_leg": self.target_leg, "deadline": self.deadline,
+                "recall_agent": self.recall_agent, "recall_reason": self.recall_reason,
+                "recalls": self.recalls, "consult_leg": self.consult_leg, "talking_to": self.talking_to,
+                "held": self.held}
 
     @classmethod
     def restore(cls, stored: dict) -> "Interaction":
@@ -183,7 +213,13 @@ class Interaction:
             bridge_at=_parse(stored.get("bridge_at")), bridges=int(stored.get("bridges", 0)),
             origin_uuid=stored.get("origin_uuid", "") or stored.get("caller_uuid", ""),
             served_leg=stored.get("served_leg", "") or stored.get("agent_uuid", ""),
-            ended=bool(stored.get("ended", False)))
+            ended=bool(stored.get("ended", False)),
+            transferred=bool(stored.get("transferred", False)), target=stored.get("target", ""),
+            target_kind=stored.get("target_kind", ""), target_name=stored.get("target_name", ""),
+            target_leg=stored.get("target_leg", ""), deadline=_parse(stored.get("deadline")),
+            recall_agent=stored.get("recall_agent", ""), recall_reason=stored.get("recall_reason", ""),
+            recalls=int(stored.get("recalls", 0)), consult_leg=stored.get("consult_leg", ""),
+            talking_to=stored.get("talking_to", ""), held=bool(stored.get("held", False)))
 
 
 def _parse(value) -> datetime | None:
