@@ -16,3 +16,76 @@ class UnknownAgent(DomainError):
     def __init__(self, agent: str):
         self.agent = agent
         super().__init__(f"no agent {agent!r} in the deployment")
+
+
+# -- refusals of the console's commands (engine/desk.py, engine/control.py, engine/consult.py)
+
+class CommandRefused(DomainError):
+    """A console command the agent's or the call's situation does not allow."""
+
+    error_id = "engine.command_refused"
+
+    def __init__(self, agent: str, message: str):
+        self.agent = agent
+        super().__init__(f"agent {agent!r}: {message}")
+
+
+class NoCall(CommandRefused):
+    error_id = "engine.no_call"
+
+
+class NotYourCall(CommandRefused):
+    error_id = "engine.not_your_call"
+
+
+class WrongCallState(CommandRefused):
+    """The agent's own call is not in a state this command acts on (not yet bridged, ...)."""
+
+    error_id = "engine.call_state"
+
+
+class InvalidDigits(CommandRefused):
+    error_id = "engine.invalid_digits"
+
+
+class InvalidTarget(CommandRefused):
+    error_id = "engine.invalid_target"
+
+
+class QueueNotServed(CommandRefused):
+    """A queue chosen at login that does not exist or that the agent is not configured for."""
+
+    error_id = "engine.queue_not_served"
+
+
+class UnknownPauseReason(CommandRefused):
+    error_id = "engine.unknown_pause_reason"
+
+
+class UnknownResultCode(CommandRefused):
+    error_id = "engine.unknown_result_code"
+
+
+class NotInWrapUp(CommandRefused):
+    error_id = "engine.not_in_wrap_up"
+
+
+class AgentOnCall(CommandRefused):
+    """Queues are changed between calls, not while a call rings or is talked."""
+
+    error_id = "engine.agent_on_call"
+
+
+class ConsultInProgress(CommandRefused):
+    error_id = "engine.consult_in_progress"
+
+
+class NoConsult(CommandRefused):
+    error_id = "engine.no_consult"
+
+
+class TooSoon(CommandRefused):
+    """A second uuid_bridge of a call this soon after the last one could hang up both
+    legs (tests/data/esl-corpus/FACTS.md "10"): the command is refused, the console may ask again."""
+
+    error_id = "engine.too_soon"
