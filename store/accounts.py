@@ -6,6 +6,9 @@ Rules:
   random token, the table only its SHA-256, so logging out, a new password or a
   deactivated account ends it for every copy of the cookie (`store/sessions.py`).
 - A role is granted per tenant; tenant "*" means every tenant (system administrators).
+- A user may be bound to one engine agent (`agent`: the routing configuration's agent id,
+  whose SIP user is the softphone); at most one user per agent. Only a bound user gets
+  the console's call controls, and they act as that agent only.
 - `audit_log` records who accessed or changed what (recordings, personal data); it is
   append-only like the journal (insert only; a trigger refuses UPDATE/DELETE).
 """
@@ -32,6 +35,7 @@ class WebUser(Base):
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    agent: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, unique=True, index=True)
 
 
 class WebUserRole(Base):

@@ -74,6 +74,7 @@ class UserRecord:
     roles: frozenset[tuple[str, str]]        # {(tenant, role)}; tenant "*" = every tenant
     created_at: datetime
     last_login_at: datetime | None = None
+    agent: str = ""                          # the engine agent this user works as ("" = none)
 
 
 @dataclass(frozen=True)

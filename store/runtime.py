@@ -81,3 +81,13 @@ def callbacks(conn: sa.Connection, state: str | None = "pending", queue: str | N
     if tenant is not None:
         stmt = stmt.where(t.c.tenant == tenant)
     return [from_row(CallbackRecord, r) for r in conn.execute(stmt.order_by(t.c.position_at, t.c.id))]
+
+
+def contacts_since(conn: sa.Connection, caller_number: str, since: datetime, limit: int = 20) -> list[InteractionRecord]:
+    """A caller's interactions that entered at or after `since`, newest first."""
+    if not caller_number:
+        return []
+    t = INTERACTIONS
+    rows = conn.execute(sa.select(t).where(t.c.caller_number == caller_number, t.c.entered_at >= since)
+                        .order_by(t.c.entered_at.desc()).limit(limit))
+    return [from_row(InteractionRecord, r) for r in rows]

@@ -147,6 +147,21 @@ class Store:
         with self.transaction() as conn:
             users.set_active(conn, username, active)
 
+    def bind_agent(self, username: str, agent: str | None) -> None:
+        """Bind a web user to an engine agent (None unbinds); store.users.bind_agent."""
+        with self.transaction() as conn:
+            users.bind_agent(conn, username, agent)
+
+    def user_of_agent(self, agent: str) -> str | None:
+        with self.engine.connect() as conn:
+            return users.user_of_agent(conn, agent)
+
+    def contacts_since(self, caller_number: str, since: datetime, limit: int = 20) -> list[InteractionRecord]:
+        """Interactions from this caller number that entered at or after `since`, newest first
+        (the console's "previous contacts today")."""
+        with self.engine.connect() as conn:
+            return runtime.contacts_since(conn, caller_number, since, limit)
+
     def audit(self, actor: str, action: str, target_kind: str, target_id: str, *,
               tenant: str = "", detail: dict | None = None, at: datetime | None = None) -> None:
         entry = AuditRecord(at=at or self.clock(), actor=actor, action=action, target_kind=target_kind,

@@ -7,6 +7,9 @@ Rules:
   so response time does not reveal which usernames exist.
 - Audit entries are insert-only (the database refuses UPDATE/DELETE on audit_log).
 - A new password or a deactivation ends every login session of that user (web_sessions).
+- `bind_agent` binds a user to one engine agent (at most one user per agent: binding an
+  agent already bound to someone else raises InvalidRecord); the binding ends that user's
+  sessions, so an open console cannot keep acting as the previous agent.
 """
 from __future__ import annotations
 
@@ -62,7 +65,8 @@ def get_user(conn: sa.Connection, username: str) -> UserRecord | None:
     roles = frozenset((t, r) for t, r in conn.execute(
         sa.select(ROLES_T.c.tenant, ROLES_T.c.role).where(ROLES_T.c.user_id == row.id)))
     return UserRecord(id=row.id, username=row.username, display_name=row.display_name, active=row.active,
-                      roles=roles, created_at=row.created_at, last_login_at=row.last_login_at)
+                      roles=roles, created_at=row.created_at, last_login_at=row.last_login_at,
+                      agent=row.agent or "")
 
 
 def authenticate(conn: sa.Connection, username: str, password: str, now: datetime) -> UserRecord | None:
@@ -109,6 +113,29 @@ def set_active(conn: sa.Connection, username: str, active: bool) -> None:
         raise UnknownUser(f"no web user {username!r}")
     if not active:
         _end_sessions(conn, username)
+
+
+def bind_agent(conn: sa.Connection, username: str, agent: str | None) -> None:
+    """Bind `username` to engine agent `agent` (None or "" unbinds)."""
+    agent = (agent or "").strip() or None
+    if agent is not None and len(agent) > 64:
+        raise InvalidRecord(f"agent id too long: {agent[:64]!r}...")
+    user = get_user(conn, username)
+    if user is None:
+        raise UnknownUser(f"no web user {username!r}")
+    if agent is not None:
+        holder = conn.execute(sa.select(USERS.c.username).where(USERS.c.agent == agent)).scalar()
+        if holder is not None and holder != username:
+            raise InvalidRecord(f"agent {agent!r} is already bound to another user")
+    if (user.agent or None) == agent:
+        return
+    conn.execute(sa.update(USERS).where(USERS.c.id == user.id).values(agent=agent))
+    _end_sessions(conn, username)
+
+
+def user_of_agent(conn: sa.Connection, agent: str) -> str | None:
+    """The username bound to `agent`, or None."""
+    return conn.execute(sa.select(USERS.c.username).where(USERS.c.agent == agent)).scalar()
 
 
 def audit(conn: sa.Connection, entries: Iterable[AuditRecord]) -> None:
