@@ -7,7 +7,9 @@ Rules:
 * a pause or logout asked for during a call is kept as `pending` and applied when the
   call's wrap-up ends (the call is never cut);
 * the record is plain data (`snapshot()` / `restore()`), stored by the runtime for
-  recovery (engine.recovery).
+  recovery (engine.recovery);
+* `active_queues` are the queues chosen at login for this shift (empty = every queue
+  the agent is configured for); the queue indexes make the agent a member of only those.
 """
 from __future__ import annotations
 
@@ -79,6 +81,7 @@ class Agent:
     ready_at: datetime | None = None        # inside a reject/busy/no-answer delay until then
     pending: tuple[str, str] | None = None  # ("pause", reason) or ("logout", "") after the call
     turns: dict[str, int] = field(default_factory=dict)  # round-robin: last turn per queue
+    active_queues: tuple[str, ...] = ()     # chosen at login (sorted); () = all configured queues
 
     @property
     def id(self) -> str:
@@ -110,6 +113,7 @@ class Agent:
             "no_answer_count": self.no_answers, "last_call_end": self.idle_since,
             "calls_answered": self.calls_answered, "talk_time": self.talk_time,
             "interaction": self.interaction, "leg": self.leg, "leg_up": self.leg_up,
+            "active_queues": list(self.active_queues),
         }
 
     @classmethod
@@ -124,6 +128,7 @@ class Agent:
             talk_time=float(stored.get("talk_time", 0.0)),
             interaction=stored.get("interaction", ""), leg=stored.get("leg", ""),
             leg_up=stored.get("leg_up", ""),
+            active_queues=tuple(sorted(stored.get("active_queues") or ())),
         )
 
 

@@ -1,9 +1,18 @@
 """Agent commands from the console (login, logout, pause, resume) and softphone registration.
 
 Rules:
-* commands are idempotent where that is harmless (login when logged in, logout when
-  logged out); a command the state table forbids raises IllegalTransition, which the
-  facade turns into Notify("command_refused");
+* commands are idempotent where that is harmless (login when logged in with the same
+  queues, logout when logged out); a command the state table forbids raises
+  IllegalTransition, a command the configuration forbids a typed CommandRefused; the
+  facade turns both into Notify("command_refused");
+* login chooses the shift's queues: a subset of the agent's configured queues (empty =
+  all of them; several = blended); a queue that does not exist or is not the agent's is
+  refused. A logged-in agent changes its queues with another login between calls
+  (available, paused or in wrap-up; not while a call rings or is talked); a queue it
+  leaves that has nobody logged in any more sends its waiting callers to its "no
+  agents" overflow, as a logout does;
+* with `pause_reasons` configured, a pause must give one of their ids (the engine's own
+  "no answer" pause is always allowed); without them any reason text is taken;
 * pause or logout during a call is kept as pending and applied at the end of wrap-up;
   during wrap-up it ends the wrap-up; while a leg rings it cancels the leg first;
 * an unregistered softphone makes the agent unroutable but not logged out;
@@ -14,15 +23,18 @@ from __future__ import annotations
 
 from engine import callflow, offers, talk
 from engine import events as ev
-from engine.agents import Agent, AgentEvent, AgentState
-from engine.errors import UnknownAgent
+from engine.agents import NO_ANSWER_REASON, Agent, AgentEvent, AgentState
+from engine.errors import AgentOnCall, QueueNotServed, UnknownAgent, UnknownPauseReason
 from engine.interactions import CallState
 
 
 def login(eng, e: ev.AgentLogin) -> None:
     agent = _agent(eng, e.agent)
+    chosen = _chosen_queues(agent, e.queues, eng.deployment.queues)
     if agent.state is not AgentState.LOGGED_OUT:
+        _change_queues(eng, agent, chosen)
         return
+    agent.active_queues = chosen
     agent.apply(AgentEvent.LOGIN, eng.now)
     agent.idle_since = eng.now
     agent.no_answers = 0
@@ -49,6 +61,9 @@ def logout(eng, e: ev.AgentLogout) -> None:
 
 def pause(eng, e: ev.AgentPause) -> None:
     agent = _agent(eng, e.agent)
+    reasons = eng.deployment.pause_reasons
+    if reasons and e.reason != NO_ANSWER_REASON and e.reason not in {r.id for r in reasons}:
+        raise UnknownPauseReason(agent.id, f"no pause reason {e.reason!r}")
     if _defer(agent, ("pause", e.reason)):
         return
     _leave_call(eng, agent, "agent_pause")
@@ -92,6 +107,29 @@ def ready(eng, agent: Agent) -> None:
         eng.want_route_agent(agent)
 
 
+def _chosen_queues(agent: Agent, queues, known) -> tuple[str, ...]:
+    """The login's queue choice, normalised: sorted, () when it is every configured queue."""
+    configured = set(agent.config.queues)
+    chosen = set(queues)
+    for qid in sorted(chosen):
+        if qid not in known or qid not in configured:
+            raise QueueNotServed(agent.id, f"queue {qid!r} is not one of the agent's queues")
+    return () if not chosen or chosen == configured else tuple(sorted(chosen))
+
+
+def _change_queues(eng, agent: Agent, chosen: tuple[str, ...]) -> None:
+    if chosen == agent.active_queues:
+        return
+    if agent.state in (AgentState.OFFERED, AgentState.ON_CALL):
+        raise AgentOnCall(agent.id, "queues are changed between calls")
+    left = {qid for qid, _ in eng.index.members.get(agent.id, ())}
+    agent.active_queues = chosen
+    eng.touch_agent(agent)                      # the index moves the agent (engine.queues)
+    left -= {qid for qid, _ in eng.index.members.get(agent.id, ())}
+    _unstaffed(eng, sorted(left))
+    eng.want_route_agent(agent)
+
+
 def _agent(eng, aid: str) -> Agent:
     agent = eng.agents.get(aid)
     if agent is None:
@@ -120,7 +158,11 @@ def _leave_call(eng, agent: Agent, reason: str) -> None:
 
 
 def _unstaffed_queues(eng, agent: Agent) -> None:
-    for qid, _ in eng.index.members.get(agent.id, ()):
+    _unstaffed(eng, [qid for qid, _ in eng.index.members.get(agent.id, ())])
+
+
+def _unstaffed(eng, queues) -> None:
+    for qid in queues:
         q = eng.index.queues[qid]
         if q.staffed:
             continue

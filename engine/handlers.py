@@ -181,3 +181,9 @@ HANDLERS = {
     ev.ChannelsFound: recovery.found,
     ev.ConfigReloaded: reload.reload,
 }
+
+# the console's commands on a call and the announced transfer (engine/control.py, engine/consult.py)
+from engine import consult, control  # noqa: E402  (they import engine.talk/offers, not this module)
+HANDLERS.update(control.HANDLERS)
+HANDLERS.update(consult.HANDLERS)
+HANDLERS[ev.LegHungUp] = consult.before(HANDLERS[ev.LegHungUp])

@@ -8,7 +8,11 @@ Rules:
   heaps are compacted when stale entries outnumber live ones);
 * waiting calls sit in a sorted list per queue (caller priority, then place); the
   position announced to a caller is the bisect index + 1;
-* an agent is a member of a queue only if it has the queue's required skills.
+* an agent is a member of a queue only if it has the queue's required skills and,
+  when it chose queues at login (`Agent.active_queues`), only of those: `members` is
+  the active membership (what routing, staffed counts and views use), `configured`
+  everything the configuration allows; `sync` notices a new choice and moves the agent
+  out of the queues it left before it counts it anywhere.
 """
 from __future__ import annotations
 
@@ -44,17 +48,23 @@ class QueueIndex:
     def __init__(self, deployment: Deployment, rng: random.Random):
         self.rng = rng
         self.queues = {qid: QueueRuntime(q) for qid, q in deployment.queues.items()}
-        self.members: dict[str, list[tuple[str, int]]] = {}
+        self.configured: dict[str, list[tuple[str, int]]] = {}
+        self.members: dict[str, list[tuple[str, int]]] = {}     # the active ones
+        self.chosen: dict[str, tuple[str, ...]] = {}             # the choice `members` reflects
         self.order: dict[str, int] = {}
         self._token = 0
         for n, agent in enumerate(deployment.agents.values()):
             self.order[agent.id] = n
-            self.members[agent.id] = [
+            self.configured[agent.id] = [
                 (qid, level) for qid, level in sorted(agent.queues.items())
                 if qid in self.queues and self.queues[qid].config.required_skills <= agent.skills]
+            self.members[agent.id] = list(self.configured[agent.id])
+            self.chosen[agent.id] = ()
 
     # agents -------------------------------------------------------------------------
     def sync(self, agent: Agent) -> None:
+        if agent.active_queues != self.chosen.get(agent.id, ()) and agent.id in self.configured:
+            self._choose(agent)
         routable, staffed = agent.routable, agent.staffed
         for qid, level in self.members.get(agent.id, ()):
             q = self.queues[qid]
@@ -68,6 +78,19 @@ class QueueIndex:
                 q.stale += 1
                 if q.stale > 64 and q.stale > len(q.live):
                     self._compact(q)
+
+    def _choose(self, agent: Agent) -> None:
+        """The agent chose other queues: out of every queue it was a member of, then
+        member of the chosen ones (the caller's sync puts it back where it belongs)."""
+        for qid, _ in self.members.get(agent.id, ()):
+            q = self.queues[qid]
+            q.staffed.discard(agent.id)
+            if q.live.pop(agent.id, None) is not None:
+                q.stale += 1
+        chosen = set(agent.active_queues)
+        self.members[agent.id] = [(qid, level) for qid, level in self.configured[agent.id]
+                                  if not chosen or qid in chosen]
+        self.chosen[agent.id] = agent.active_queues
 
     def _push(self, q: QueueRuntime, agent: Agent, level: int) -> None:
         self._token += 1
