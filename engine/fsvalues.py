@@ -6,7 +6,23 @@ engine/, hence this module here. Plain string rules, no FreeSWITCH I/O:
   characters; anything else raises UnsafeValue (the caller's bug or bad configuration);
 * free text that may come from callers or engineers (caller names, agency names) is
   sanitised: control characters dropped, `,` escaped as `\\,` inside `{...}` (FreeSWITCH
-  splits originate variables on commas), `'` replaced, values with spaces quoted `'...'`.
+  splits originate variables on commas), `'` replaced, values with spaces quoted `'...'`;
+* what a person types that reaches a command (a number to dial, DTMF digits, a
+  conference room) is checked against a strict pattern, never escaped: a bad one raises.
+
+How FreeSWITCH reads an originate line (switch_utils.c switch_separate_string and
+switch_event.c switch_event_create_brackets, read for this module): the api line is
+first split on spaces outside `'...'` quotes (a backslash keeps the next byte) and each
+word loses its quotes; the `{...}` block ends at the first `}` (quotes do not hide one,
+so `{` `}` `[` `]` in a value are replaced); it is split on commas outside quotes (`\\,`
+is a literal comma) and each item on its first `=`. A lone `'` only opens a quote if a
+second one follows somewhere, possibly in another variable: values never carry one
+(`'` -> `’`). A backslash would become an escape (`\\n` a newline): replaced by `/`.
+A value is stored as it is, but FreeSWITCH expands `${...}` in a variable's value when
+the dialplan uses that variable (switch_channel.c, recursively, and `${name(args)}` runs
+the api command `name`, e.g. `system`): `$` in free text becomes `＄`.
+UTF-8 is byte-safe in all of this (no multi-byte sequence contains an ASCII byte), so
+Norwegian names arrive intact.
 """
 from __future__ import annotations
 
@@ -17,6 +33,9 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_.:@+\-]+$")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PATH = re.compile(r"^[A-Za-z0-9_.:@+\-/%(),;=$~]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
+_DIGITS = re.compile(r"^[0-9*#A-Da-d]{1,32}$")
+_ROOM = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
 class UnsafeValue(ValueError):
@@ -41,11 +60,36 @@ def path(value: str) -> str:
     return value
 
 
+def number(value: str) -> str:
+    """A number to dial: digits, an optional leading `+` (nothing a dial string could read
+    as a separator, a variable block or an application)."""
+    if not isinstance(value, str) or not _NUMBER.match(value):
+        raise UnsafeValue(f"not a dialable number: {value!r}")
+    return value
+
+
+def digits(value: str) -> str:
+    """DTMF to send: 0-9 * # A-D, 1-32 of them. FreeSWITCH's own extras (`w`/`W` pauses,
+    `@<ms>` durations) are refused: nothing the console needs, and `@` changes timing."""
+    if not isinstance(value, str) or not _DIGITS.match(value):
+        raise UnsafeValue(f"not DTMF digits: {value!r}")
+    return value
+
+
+def room(value: str) -> str:
+    """A conference room name: no `@` (profile separator), `,` or `:` (inline dialplan
+    separators), no space."""
+    if not isinstance(value, str) or not _ROOM.match(value):
+        raise UnsafeValue(f"not a conference room name: {value!r}")
+    return value
+
+
 def clean_text(value: str) -> str:
     """Free text (caller names...) made safe for a command line: no control characters,
     no backslash (FreeSWITCH's escape character in variable lists: a trailing one would
-    swallow our separator)."""
-    return _CONTROL.sub("", str(value)).replace("\\", "/").strip()
+    swallow our separator), no `$` (a later `${...}` expansion would run it)."""
+    text = _CONTROL.sub("", str(value)).replace("\\", "/").replace("$", "\uff04")
+    return text.strip()
 
 
 def originate_value(value: str) -> str:

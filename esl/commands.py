@@ -4,6 +4,19 @@ Every command the engine sends is made here. The value rules (what is a safe tok
 path or variable list) are engine/fsvalues.py's, shared with dialplan/ so the XML it
 writes and the commands agree; here a value breaking them raises InvalidCommand (a
 LocalError: our bug or bad configuration, never sent).
+
+Rules: identifiers and what a person types (numbers, DTMF, rooms) are validated, never
+escaped; free text (caller-id names) only ever travels inside `{...}` originate
+variables or as the last word of uuid_setvar, escaped by engine.fsvalues.
+FreeSWITCH quirks handled here (mod_commands.c, read for this module):
+* `uuid_hold <uuid>` puts that leg's far end on hold and plays `hold_music` to its
+  bridge partner: to let a caller hear music, hold the operator's leg. It answers
+  `+OK Success` for a uuid that does not exist and `-ERR Operation failed` for a leg
+  already held (or, with `off`, not held).
+* `uuid_send_dtmf` sends digits out to the leg's far end (no DTMF event on the switch).
+* a conference is joined by moving the leg through the inline dialplan:
+  `uuid_transfer <uuid> conference:<room>@default inline` (inline splits applications
+  on `,` and an application from its argument on the first `:`).
 """
 from __future__ import annotations
 
@@ -29,6 +42,9 @@ def _invalid_command(rule):
 
 
 token = _invalid_command(fsvalues.token)
+dial_number = _invalid_command(fsvalues.number)
+digits = _invalid_command(fsvalues.digits)
+room = _invalid_command(fsvalues.room)
 var_name = _invalid_command(fsvalues.var_name)
 path = _invalid_command(fsvalues.path)
 originate_vars = _invalid_command(fsvalues.originate_vars)
@@ -63,9 +79,8 @@ def originate_number(leg_uuid: str, number: str, *, caller_id_number: str, calle
     """`originate {vars}loopback/<number>/<context> &park()` — an outside number (a callback)
     dialled through the site's own dialplan, which owns the route to its SIP trunk."""
     merged = _leg_variables(leg_uuid, caller_id_number, caller_id_name, timeout, variables)
-    if not re.match(r"^\+?[0-9]{2,20}$", number or ""):
-        raise InvalidCommand(f"not a dialable number: {number!r}")
-    return f"originate {originate_vars(merged)}loopback/{number}/{token(context, 'context')} &park()"
+    dialled = dial_number(number)
+    return f"originate {originate_vars(merged)}loopback/{dialled}/{token(context or 'public', 'context')} &park()"
 
 
 def uuid_bridge(a: str, b: str) -> str:
@@ -116,6 +131,20 @@ def uuid_answer(uuid: str) -> str:
 
 def uuid_transfer(uuid: str, destination: str, context: str = "default") -> str:
     return f"uuid_transfer {token(uuid, 'uuid')} {token(destination, 'destination')} XML {token(context, 'context')}"
+
+
+def uuid_hold(uuid: str, on: bool = True) -> str:
+    """`uuid_hold [off] <uuid>`: its far end is held and its partner hears hold music."""
+    return f"uuid_hold {token(uuid, 'uuid')}" if on else f"uuid_hold off {token(uuid, 'uuid')}"
+
+
+def uuid_send_dtmf(uuid: str, dtmf: str) -> str:
+    return f"uuid_send_dtmf {token(uuid, 'uuid')} {digits(dtmf)}"
+
+
+def conference_move(uuid: str, conference_room: str, profile: str = "default") -> str:
+    """Move a leg into a conference room (created by its first member)."""
+    return (f"uuid_transfer {token(uuid, 'uuid')} conference:{room(conference_room)}@{room(profile)} inline")
 
 
 def uuid_record(uuid: str, action: str, file_path: str) -> str:

@@ -14,6 +14,8 @@ effect's node and turns an asynchronous failure into an engine event:
 * a Bridge is performed once per idempotency key, ever, and never within BRIDGE_SPACING
   of the pair's previous uuid_bridge (a repeated uuid_bridge of legs being bridged, 10-40
   ms after the first, hangs up both: tests/data/esl-corpus/FACTS.md "10");
+* a Conference marks every leg park_after_bridge, then moves each (one leg gone does
+  not keep the others out); a Hold, SendDigits or Conference refused is only logged;
 * any other refusal is logged with its error id: the channel events that follow (a
   hangup, no bridge) tell the engine what really happened, so nothing is guessed here.
 """
@@ -30,7 +32,7 @@ from engine import effects as fx
 from engine.clock import utcnow
 from engine import events as ev
 from esl import commands
-from esl.errors import CommandFailed, ESLError, LocalError, NotConnected
+from esl.errors import CommandFailed, ESLError, InvalidCommand, LocalError, NotConnected
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def plan(effect) -> list[Command]:
         return [Command(commands.originate_number(
             effect.leg_uuid, effect.destination, caller_id_number=effect.caller_id_number,
             caller_id_name=effect.caller_id_name, timeout=effect.timeout,
-            variables=effect.variables), background=True)]
+            variables=effect.variables, context=effect.context or "public"), background=True)]
     if isinstance(effect, fx.Originate):
         return [Command(commands.originate_user(
             effect.leg_uuid, effect.sip_user, caller_id_number=effect.caller_id_number,
@@ -72,11 +74,28 @@ def plan(effect) -> list[Command]:
         return [Command(commands.uuid_answer(effect.uuid))]
     if isinstance(effect, fx.Transfer):
         return [Command(commands.uuid_transfer(effect.uuid, effect.destination, effect.context))]
+    if isinstance(effect, fx.Hold):
+        return [Command(commands.uuid_hold(effect.uuid, effect.on))]
+    if isinstance(effect, fx.SendDigits):
+        return [Command(commands.uuid_send_dtmf(effect.uuid, effect.digits))]
+    if isinstance(effect, fx.Conference):
+        return _conference(effect)
     if isinstance(effect, fx.StartRecording):
         return [Command(commands.uuid_record(effect.uuid, "start", effect.path))]
     if isinstance(effect, fx.StopRecording):
         return [Command(commands.uuid_record(effect.uuid, "stop", effect.path))]
     raise TypeError(f"not a call-control effect: {effect!r}")
+
+
+def _conference(effect: fx.Conference) -> list[Command]:
+    """Every leg marked park_after_bridge first, then moved into the room one by one:
+    moving one leg of a uuid_bridge ends the bridge, and its partner hangs up unless it
+    parks after the bridge (tests/data/esl-corpus/FACTS.md "ACD-relevant"); parked, the
+    partner is still there for its own move a moment later."""
+    if not effect.uuids:
+        raise InvalidCommand("a conference of no legs")
+    marks = [Command(commands.uuid_setvar(uuid, "park_after_bridge", "true")) for uuid in effect.uuids]
+    return marks + [Command(commands.conference_move(uuid, effect.room)) for uuid in effect.uuids]
 
 
 class Executor:
@@ -133,6 +152,9 @@ class Executor:
             self._originate(node, effect, planned[0])
         elif isinstance(effect, fx.Hangup):
             self._hangup(node, effect, planned[0])
+        elif isinstance(effect, fx.Conference):
+            for command in planned:  # a leg gone meanwhile does not keep the others out
+                self._send(node, effect, command)
         else:
             for command in planned:
                 if not self._send(node, effect, command):

@@ -1,6 +1,8 @@
 """``originate``: dial strings, endpoints and the outbound leg's life until answer or failure.
 
-Dial string: ``{a=1,b=2}[c=3]endpoint`` (both variable blocks optional; ``origination_uuid``,
+Dial string: ``{a=1,b=2}[c=3]endpoint``, read as FreeSWITCH reads it (fsparse.py: the
+api line's words lose their quotes, so only ``\\,`` keeps a comma in a value); both
+variable blocks optional; ``origination_uuid``,
 ``origination_caller_id_number/name``, ``originate_timeout`` are honoured, every other
 variable is set on the channel). Endpoints: ``null/<n>`` (answers at once),
 ``loopback/<dest>[/<context>]`` (an A leg plus a B leg running the dialplan for dest),
@@ -18,70 +20,9 @@ import uuid as uuidlib
 import gevent
 import gevent.event
 
-from esl.sim import apps
+from esl.sim import apps, fsparse
 from esl.sim.channel import Channel
 from esl.sim.users import CAUSE, Script
-
-
-class DialError(ValueError):
-    pass
-
-
-def split_vars(text: str) -> tuple[dict[str, str], str]:
-    """Leading ``{...}`` / ``[...]`` / ``<...>`` blocks -> variables, rest of the dial string."""
-    variables: dict[str, str] = {}
-    pairs = {"{": "}", "[": "]", "<": ">"}
-    while text and text[0] in pairs:
-        end = text.find(pairs[text[0]])
-        if end < 0:
-            raise DialError("unterminated variable block")
-        for item in _split_commas(text[1:end]):
-            name, sep, value = item.partition("=")
-            if sep and name.strip():
-                variables[name.strip()] = value.strip().strip("'")
-        text = text[end + 1:]
-    return variables, text
-
-
-def _split_commas(text: str) -> list[str]:
-    """Split on commas outside '...' quotes; `\\,` is a literal comma (FreeSWITCH's escape)."""
-    out, depth, cur = [], 0, []
-    escaped = False
-    for c in text:
-        if escaped:
-            cur.append(c)
-            escaped = False
-            continue
-        if c == "\\":
-            escaped = True
-            continue
-        if c == "'":
-            depth ^= 1
-        if c == "," and not depth:
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-    if cur:
-        out.append("".join(cur))
-    return out
-
-
-def split_first_word(text: str) -> list[str]:
-    """The dial string and the rest: the first space outside '...' quotes and {...}/[...]
-    blocks ends the dial string (FreeSWITCH keeps `{origination_caller_id_name='A B'}` whole)."""
-    quoted, depth = False, 0
-    for i, c in enumerate(text):
-        if c == "'":
-            quoted = not quoted
-        elif not quoted and c in "{[<":
-            depth += 1
-        elif not quoted and c in "}]>":
-            depth = max(depth - 1, 0)
-        elif c.isspace() and not quoted and not depth:
-            rest = text[i:].strip()
-            return [text[:i], rest] if rest else [text[:i]]
-    return [text] if text else []
 
 
 def parse_app(text: str) -> tuple[str, str] | None:
@@ -99,10 +40,10 @@ def parse_app(text: str) -> tuple[str, str] | None:
 
 def originate(switch, argument: str) -> str:
     """The api command: returns its body (``+OK <uuid>\\n`` or ``-ERR <CAUSE>\\n``)."""
-    parts = split_first_word(argument.strip())
-    if len(parts) < 2:
+    parts = fsparse.words(argument.strip())
+    if len(parts) < 2 or len(parts) > 7:
         return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
-    dialstring, target = parts
+    dialstring, target = parts[0], parts[1]
     app = parse_app(target)
     job = switch.races.new_job()
     try:
@@ -137,8 +78,8 @@ def _originate(switch, dialstring: str, target: str, app, job) -> str:
 def place(switch, dialstring: str, originator: Channel | None = None, job=None):
     """Create the outbound leg and wait for its far end. Returns the Channel or a cause."""
     try:
-        variables, endpoint = split_vars(dialstring.strip())
-    except DialError:
+        variables, endpoint = fsparse.blocks(dialstring)
+    except fsparse.BlockError:
         return "INVALID_NUMBER_FORMAT"
     kind, _, rest = endpoint.partition("/")
     timeout = float(variables.get("originate_timeout") or variables.get("leg_timeout") or 60)

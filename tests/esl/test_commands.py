@@ -56,11 +56,13 @@ def test_plan_maps_every_call_control_effect():
         fx.Hangup("fs1", LEG, "ORIGINATOR_CANCEL"), fx.SetVariables("fs1", CALLER, {"cc_x": "1"}),
         fx.Answer("fs1", CALLER), fx.Transfer("fs1", CALLER, "1234"),
         fx.StartRecording("fs1", CALLER, "/rec/a.wav"), fx.StopRecording("fs1", CALLER, "/rec/a.wav"),
+        fx.Hold("fs1", LEG), fx.SendDigits("fs1", LEG, "12#"), fx.Conference("fs1", (CALLER,), "r1"),
     ]
     assert {type(e) for e in effects} == set(fx.CALL_CONTROL)
     texts = [c.text.split()[0] for e in effects for c in plan(e)]
     assert texts == ["originate", "uuid_bridge", "uuid_broadcast", "uuid_break", "uuid_kill",
-                     "uuid_setvar_multi", "uuid_answer", "uuid_transfer", "uuid_record", "uuid_record"]
+                     "uuid_setvar_multi", "uuid_answer", "uuid_transfer", "uuid_record", "uuid_record",
+                     "uuid_hold", "uuid_send_dtmf", "uuid_setvar", "uuid_transfer"]
     assert plan(effects[0])[0].background
 
 
