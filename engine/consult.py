@@ -239,20 +239,76 @@ def party_gone(eng, ix: Interaction, uuid: str, cause: str) -> None:
     talk.talk_end(eng, ix, "agent")
 
 
-def before(leg_gone_handler):
-    """engine.handlers' LegHungUp handler, with the hang-ups of the caller, the agent and
-    the target during a consult taken here first."""
-    def handle(eng, e: ev.LegHungUp) -> None:
-        ix = eng.calls.get(eng.by_leg.get(e.uuid, ""))
-        if ix is not None and ix.consult_leg and e.uuid not in eng.closing and e.uuid not in eng.cancelled:
-            if e.uuid == ix.consult_leg:
-                leg_gone(eng, ix, e.cause)
-                return
-            if e.uuid in (ix.uuid, ix.agent_leg):
-                party_gone(eng, ix, e.uuid, e.cause)
-                return
-        leg_gone_handler(eng, e)
-    return handle
+def route(handlers: dict) -> None:
+    """Put the consult's own routing in front of engine.handlers' leg, park and timer
+    handlers: events of the target's leg, the caller's re-park, and the hang-ups of the
+    caller and the agent while a consult is on come here; everything else goes on to
+    the handler that was there (legs we hung up ourselves too: engine.closing/cancelled)."""
+    def ours(eng, uuid: str) -> Interaction | None:
+        ix = eng.calls.get(eng.by_leg.get(uuid, ""))
+        if ix is None or not ix.consult_leg or uuid in eng.closing or uuid in eng.cancelled:
+            return None
+        return ix
+
+    def wrap(event_type, take):
+        base = handlers[event_type]
+
+        def handle(eng, e) -> None:
+            if not take(eng, e):
+                base(eng, e)
+        handlers[event_type] = handle
+
+    def answered(eng, e: ev.LegAnswered) -> bool:
+        ix = ours(eng, e.uuid)
+        if ix is None or e.uuid != ix.consult_leg:
+            return False
+        leg_answered(eng, ix)
+        return True
+
+    def parked(eng, e) -> bool:
+        ix = ours(eng, e.uuid)
+        if ix is not None and e.uuid == ix.consult_leg:
+            leg_parked(eng, ix)
+            return True
+        if ix is not None and e.uuid == ix.uuid:
+            caller_parked(eng, ix)
+            return True
+        return False
+
+    def failed(eng, e: ev.LegFailed) -> bool:
+        ix = ours(eng, e.uuid)
+        if ix is None or e.uuid != ix.consult_leg:
+            return False
+        leg_failed(eng, ix, e.cause)
+        return True
+
+    def hung_up(eng, e: ev.LegHungUp) -> bool:
+        ix = ours(eng, e.uuid)
+        if ix is None:
+            return False
+        if e.uuid == ix.consult_leg:
+            leg_gone(eng, ix, e.cause)
+        elif e.uuid in (ix.uuid, ix.agent_leg):
+            party_gone(eng, ix, e.uuid, e.cause)
+        else:
+            return False
+        return True
+
+    def fired(eng, e: ev.TimerFired) -> bool:
+        kind, _, key = e.key.partition(":")
+        if kind != "consult":
+            return False
+        ix = eng.calls.get(key)
+        if ix is not None:
+            timeout(eng, ix)
+        return True
+
+    wrap(ev.LegAnswered, answered)
+    wrap(ev.LegParked, parked)
+    wrap(ev.CallParked, parked)
+    wrap(ev.LegFailed, failed)
+    wrap(ev.LegHungUp, hung_up)
+    wrap(ev.TimerFired, fired)
 
 
 def reason_of(cause: str) -> str:

@@ -186,4 +186,4 @@ HANDLERS = {
 from engine import consult, control  # noqa: E402  (they import engine.talk/offers, not this module)
 HANDLERS.update(control.HANDLERS)
 HANDLERS.update(consult.HANDLERS)
-HANDLERS[ev.LegHungUp] = consult.before(HANDLERS[ev.LegHungUp])
+consult.route(HANDLERS)                # the consult's legs and hang-ups first (engine/consult.py)
