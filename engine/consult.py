@@ -107,7 +107,7 @@ def start(eng, e: ev.ConsultStart) -> None:
     ix.deadline = eng.now + timedelta(seconds=timeout)
     eng.by_leg[leg] = ix.id
     eng.schedule(_timer(ix), timeout + offers.RING_GRACE)
-    eng.journal(ix, "consult_started", agent=agent.id, target=e.target, kind=e.kind, name=e.name, leg=leg)
+    eng.journal(ix, "consult_started", agent=agent.id, target=e.target, target_kind=e.kind, name=e.name, leg=leg)
 
 
 def swap(eng, e: ev.ConsultSwap) -> None:
@@ -370,7 +370,7 @@ def _hand_over(eng, ix: Interaction, agent_leg_up: bool) -> None:
     if agent_leg_up:
         eng.hang_up_agent_leg(ix.node, ix.agent_leg, agent_id)
     spoke = (eng.now - ix.answered_at).total_seconds() if ix.answered_at else 0.0
-    eng.journal(ix, "consult_completed", agent=agent_id, target=ix.target, kind=ix.target_kind,
+    eng.journal(ix, "consult_completed", agent=agent_id, target=ix.target, target_kind=ix.target_kind,
                 name=ix.target_name, talk=f"{spoke:.3f}")
     talk.agent_call_end(eng, ix, spoke)
     ix.transferred, ix.agent, ix.agent_leg = True, "", target_leg
