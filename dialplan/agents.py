@@ -33,7 +33,7 @@ def agent(ctx, node, domain: str, env, parsed: Parsed, out: dict, agent_refs: li
     agent_id = y.ident(ctx, m["id"][1], "agent id")
     name = y.text(ctx, m["name"][1], "agent name") if "name" in m else None
     extension = y.scalar(ctx, m["extension"][1], "extension")
-    if extension is not None and not EXTENSION.match(extension):
+    if extension is not None and not EXTENSION.fullmatch(extension):
         ctx.at(m["extension"][1], "bad-extension", f"extension {extension!r} is not allowed", "2 to 10 digits")
         extension = None
     if extension is not None:
@@ -44,7 +44,7 @@ def agent(ctx, node, domain: str, env, parsed: Parsed, out: dict, agent_refs: li
     if "password" in m and "a1_hash" in m:
         ctx.at(m["a1_hash"][0], "conflict", "an agent has both password and a1_hash", "one of them")
     elif "a1_hash" in m and (h := y.scalar(ctx, m["a1_hash"][1], "a1_hash")) is not None:
-        if A1_HASH.match(h):
+        if A1_HASH.fullmatch(h):
             password_hash = h
         else:
             ctx.at(m["a1_hash"][1], "bad-value", "a1_hash is not an md5 hex digest",

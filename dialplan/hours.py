@@ -112,9 +112,9 @@ def parse_week(ctx, node):
 def parse_date(ctx, node, raw: str, years: range):
     """`YYYY-MM-DD` → [date]; `MM-DD` → that day in each year of `years`."""
     try:
-        if match := _DATE.match(raw):
+        if match := _DATE.fullmatch(raw):
             return [date(*map(int, match.groups()))]
-        if match := _YEARLY.match(raw):
+        if match := _YEARLY.fullmatch(raw):
             month, day = map(int, match.groups())
             date(2000, month, day)  # validates (2000 is a leap year, so 02-29 passes)
             return [date(year, month, day) for year in years if month != 2 or day != 29 or year % 4 == 0]

@@ -130,7 +130,7 @@ def _deployment_settings(single: dict, envr: EnvReader) -> dict:
         ctx, node = single["freeswitch"]
         fs = y.mapping(ctx, node, "freeswitch", ("sip_domain", "nodes")) or {}
         if "sip_domain" in fs and (v := y.text(ctx, fs["sip_domain"][1], "sip_domain")):
-            if SIP_DOMAIN.match(v):
+            if SIP_DOMAIN.fullmatch(v):
                 top["sip_domain"] = v
             else:
                 ctx.at(fs["sip_domain"][1], "bad-value", f"sip_domain {v!r} is not a host name",
@@ -142,7 +142,7 @@ def _deployment_settings(single: dict, envr: EnvReader) -> dict:
             sect = y.mapping(ctx, node, key, ("url",)) or {}
             if "url" in sect and (v := envr.value(ctx, sect["url"][1], f"{key} url")) is not None:
                 if key == "engine":
-                    if v and not ENGINE_URL.match(v.rstrip("/")):
+                    if v and not ENGINE_URL.fullmatch(v.rstrip("/")):
                         ctx.at(sect["url"][1], "bad-value", f"engine url {v!r} is not allowed", URL_EXPECTED)
                     elif v:                     # empty: an unset {env: NAME} while only checking
                         top[field_name] = v.rstrip("/")
@@ -191,7 +191,7 @@ def apply_overrides(deployment: Deployment, env: Mapping[str, str] | None = None
     if (v := pick(recordings_dir, "SENTRAL_RECORDINGS_DIR")) is not None:
         changes["recordings_dir"] = v
     if (v := pick(engine_url, "SENTRAL_ENGINE_URL")) is not None:
-        if not ENGINE_URL.match(v.rstrip("/")):
+        if not ENGINE_URL.fullmatch(v.rstrip("/")):
             raise ConfigError([Problem("$SENTRAL_ENGINE_URL", 1, 1, "bad-value",
                                        f"the engine URL is {v!r}", URL_EXPECTED)])
         changes["engine_url"] = v.rstrip("/")

@@ -63,7 +63,7 @@ def overflow(ctx, node, what: str, refs: list):
         target, prompt = "", target     # {message: goodbye.wav} is the prompt itself
     if kind == OverflowKind.HANGUP:
         target = ""
-    if kind in _TARGETED and not _TARGET.match(target):
+    if kind in _TARGETED and not _TARGET.fullmatch(target):
         ctx.at(target_node, "bad-target", f"{what} {kind.value} target {target!r} is not allowed",
                "a number, mailbox or queue id: letters, digits and _ . : @ + - (no spaces)")
         return None

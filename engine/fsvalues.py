@@ -36,6 +36,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 _DIGITS = re.compile(r"^[0-9*#A-Da-d]{1,32}$")
 _ROOM = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_EXTENSION = re.compile(r"^[A-Za-z0-9_.+\-]{1,64}$")
+# every pattern is applied with fullmatch: re's `$` also matches before a final "\n",
+# and "1000\n" on an api line is the end of one command and the start of another
 
 
 class UnsafeValue(ValueError):
@@ -43,27 +46,34 @@ class UnsafeValue(ValueError):
 
 
 def token(value: str, what: str = "token") -> str:
-    if not isinstance(value, str) or not _TOKEN.match(value):
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise UnsafeValue(f"{what} is not a safe token: {value!r}")
     return value
 
 
 def var_name(name: str) -> str:
-    if not _VAR_NAME.match(name or ""):
+    if not _VAR_NAME.fullmatch(name or ""):
         raise UnsafeValue(f"not a channel variable name: {name!r}")
     return name
 
 
 def path(value: str) -> str:
-    if not _PATH.match(value or ""):
+    if not _PATH.fullmatch(value or ""):
         raise UnsafeValue(f"not a safe media path: {value!r}")
+    return value
+
+
+def extension(value: str) -> str:
+    """The user part of `user/<ext>`: no `@` (another domain), no separator."""
+    if not isinstance(value, str) or not _EXTENSION.fullmatch(value):
+        raise UnsafeValue(f"not an extension: {value!r}")
     return value
 
 
 def number(value: str) -> str:
     """A number to dial: digits, an optional leading `+` (nothing a dial string could read
     as a separator, a variable block or an application)."""
-    if not isinstance(value, str) or not _NUMBER.match(value):
+    if not isinstance(value, str) or not _NUMBER.fullmatch(value):
         raise UnsafeValue(f"not a dialable number: {value!r}")
     return value
 
@@ -71,7 +81,7 @@ def number(value: str) -> str:
 def digits(value: str) -> str:
     """DTMF to send: 0-9 * # A-D, 1-32 of them. FreeSWITCH's own extras (`w`/`W` pauses,
     `@<ms>` durations) are refused: nothing the console needs, and `@` changes timing."""
-    if not isinstance(value, str) or not _DIGITS.match(value):
+    if not isinstance(value, str) or not _DIGITS.fullmatch(value):
         raise UnsafeValue(f"not DTMF digits: {value!r}")
     return value
 
@@ -79,7 +89,7 @@ def digits(value: str) -> str:
 def room(value: str) -> str:
     """A conference room name: no `@` (profile separator), `,` or `:` (inline dialplan
     separators), no space."""
-    if not isinstance(value, str) or not _ROOM.match(value):
+    if not isinstance(value, str) or not _ROOM.fullmatch(value):
         raise UnsafeValue(f"not a conference room name: {value!r}")
     return value
 

@@ -43,6 +43,7 @@ def _invalid_command(rule):
 
 token = _invalid_command(fsvalues.token)
 dial_number = _invalid_command(fsvalues.number)
+extension = _invalid_command(fsvalues.extension)
 digits = _invalid_command(fsvalues.digits)
 room = _invalid_command(fsvalues.room)
 var_name = _invalid_command(fsvalues.var_name)
@@ -70,7 +71,7 @@ def originate_user(leg_uuid: str, sip_user: str, *, caller_id_number: str, calle
                    timeout: float, variables: Mapping[str, str] | None = None) -> str:
     """`originate {vars}user/<ext> &park()` — the agent leg rings, then parks when answered."""
     merged = _leg_variables(leg_uuid, caller_id_number, caller_id_name, timeout, variables)
-    return f"originate {originate_vars(merged)}user/{token(sip_user, 'sip user')} &park()"
+    return f"originate {originate_vars(merged)}user/{extension(sip_user)} &park()"
 
 
 def originate_number(leg_uuid: str, number: str, *, caller_id_number: str, caller_id_name: str,
@@ -100,7 +101,7 @@ def uuid_break(uuid: str) -> str:
 
 
 def uuid_kill(uuid: str, cause: str = "NORMAL_CLEARING") -> str:
-    if not _CAUSE.match(cause or ""):
+    if not _CAUSE.fullmatch(cause or ""):
         raise InvalidCommand(f"not a hangup cause: {cause!r}")
     return f"uuid_kill {token(uuid, 'uuid')} {cause}"
 
