@@ -1,12 +1,15 @@
 """Read-only views of the engine for consoles and wallboards (never change state).
 
 Rules: computed from the engine's live records and indexes at the time given (the
-caller passes its clock; default the engine's last event time); service level and
-average handle time are the engine's rolling figures, reports use the journal.
+caller passes its clock; default the engine's last event time); answered, abandoned
+and service level are today's (engine.statistics, seeded from the journal at start-up),
+average handle time is a rolling figure, reports use the journal. The console's views
+(`console`, `parked`, `pause_reasons`, `result_codes`) are plain JSON-able values: times
+as ISO strings, nothing that needs the engine to read.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from engine.agents import AgentState
 from engine.interactions import CallState
@@ -62,3 +65,83 @@ def calls(eng, now: datetime | None = None) -> list[dict]:
     return [{"id": ix.id, "tenant": ix.tenant, "queue": ix.queue, "state": ix.state.value,
              "caller": ix.caller_number, "agent": ix.agent, "waited": ix.waited(now)}
             for ix in eng.calls.values()]
+
+
+# -- the agent's console (engine/control.py, engine/consult.py) ---------------------------------
+def _iso(value) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else None
+
+
+def _reasons(reasons) -> list[dict]:
+    return [{"id": r.id, "nb": r.nb, "en": r.en or r.nb} for r in reasons]
+
+
+def pause_reasons(eng) -> list[dict]:
+    return _reasons(eng.deployment.pause_reasons)
+
+
+def result_codes(eng) -> list[dict]:
+    return _reasons(eng.deployment.result_codes)
+
+
+def console(eng, aid: str, now: datetime | None = None) -> dict:
+    """Everything an agent's console shows, as plain JSON-able values (times as ISO strings)."""
+    now = now or eng.now
+    a = eng.agents[aid]
+    active = [qid for qid, _ in eng.index.members.get(aid, ())] if a.staffed else []
+    view = {
+        "agent": a.id, "name": a.config.name, "state": a.state.value, "reason": a.reason,
+        "since": _iso(a.since), "registered": a.registered, "routable": a.routable,
+        "pending": a.pending[0] if a.pending else "",
+        "queues": [_queue_ref(eng, qid) for qid in active],
+        "call": None,
+    }
+    ix = eng.calls.get(a.interaction) if a.interaction else None
+    if ix is not None:
+        view["call"] = _call(eng, ix, a.id, now)
+    return view
+
+
+def _queue_ref(eng, qid: str) -> dict:
+    q = eng.index.queues[qid].config
+    tenant = eng.deployment.tenants.get(q.tenant)
+    return {"id": qid, "name": q.name, "tenant": q.tenant, "tenant_name": tenant.name if tenant else q.tenant}
+
+
+def _call(eng, ix, aid: str, now: datetime) -> dict:
+    from engine import consult
+    tenant = eng.deployment.tenants.get(ix.tenant)
+    queue = eng.deployment.queues.get(ix.queue)
+    agent = eng.agents[aid]
+    wrapup_until = None
+    if agent.state is AgentState.WRAP_UP and queue is not None and queue.wrapup > 0:
+        wrapup_until = agent.since + timedelta(seconds=queue.wrapup)
+    return {
+        "id": ix.id, "state": ix.state.value, "own": ix.agent == aid and not ix.transferred,
+        "tenant": ix.tenant, "tenant_name": tenant.name if tenant else ix.tenant,
+        "queue": ix.queue, "queue_name": queue.name if queue else ix.queue,
+        "caller_number": ix.caller_number, "caller_name": ix.caller_name,
+        "waited": round(ix.waited(ix.answered_at or now), 3),
+        "greeting": tenant.greeting if tenant else "",
+        "answered_at": _iso(ix.answered_at), "held": ix.held, "transferred": ix.transferred,
+        "target": ix.target, "target_kind": ix.target_kind, "target_name": ix.target_name,
+        "talking_to": ix.talking_to, "consult": consult.stage(ix),
+        "recall_reason": ix.recall_reason,
+        "wrapup_until": _iso(wrapup_until),
+    }
+
+
+def parked(eng, tenants, now: datetime | None = None) -> list[dict]:
+    """Calls parked by agents for these tenants (any agent of them may pick one up)."""
+    now = now or eng.now
+    wanted = set(tenants)
+    out = []
+    for ix in eng.calls.values():
+        if ix.state is not CallState.PARKED or ix.tenant not in wanted:
+            continue
+        tenant = eng.deployment.tenants.get(ix.tenant)
+        out.append({"id": ix.id, "tenant": ix.tenant, "tenant_name": tenant.name if tenant else ix.tenant,
+                    "queue": ix.queue, "caller_number": ix.caller_number, "caller_name": ix.caller_name,
+                    "by": ix.recall_agent, "until": _iso(ix.deadline),
+                    "left": max(0.0, (ix.deadline - now).total_seconds()) if ix.deadline else None})
+    return sorted(out, key=lambda c: (c["until"] or "", c["id"]))
