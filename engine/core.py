@@ -61,7 +61,7 @@ class Engine:
         self.cancelled: dict[str, str] = {}      # legs we hung up while they rang -> node
         self.closing: dict[str, str] = {}        # agent legs we hung up, until FreeSWITCH confirms -> agent
         self.index = QueueIndex(deployment, self.rng)
-        self.stats = Statistics()
+        self.stats = Statistics(lambda: self.now)     # today's figures roll over at local midnight
         self.down_nodes: set[str] = set()
         self.now: datetime = EPOCH
         self.arrivals = 0

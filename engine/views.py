@@ -20,7 +20,7 @@ def queue(eng, qid: str, now: datetime | None = None) -> dict:
     runtime = eng.index.queues[qid]
     calls = list(runtime.waiting_calls())
     waiting = [ix for ix in calls if ix.state in (CallState.QUEUED, CallState.OFFERING)]
-    figures = eng.stats.of(qid)
+    figures = eng.stats.figures(qid, now)
     return {
         "queue": qid, "tenant": runtime.config.tenant, "name": runtime.config.name,
         "waiting": len(waiting),
