@@ -15,7 +15,8 @@ Rules:
 - Errors become small HTML pages (or JSON under /api/) with the status code and a
   message in Norwegian (bokmål) then English; no stack traces, no personal data in logs
   (queries, names and absence reasons are never logged).
-The console (a later issue) registers its blueprints on the same factory.
+- Page text is translated with Flask-Babel (agent_ui.i18n: bokmål by default, English
+  second); the console's blueprint and Socket.IO namespace are added by sentral.web.
 """
 from __future__ import annotations
 
@@ -91,6 +92,9 @@ def create_app(config: WebConfig, services: WebServices) -> Flask:
     tz = ZoneInfo(config.timezone)
     app.jinja_env.filters["local"] = lambda dt, fmt="%Y-%m-%d %H:%M": dt.astimezone(tz).strftime(fmt) if dt else ""
 
+    from agent_ui import i18n
+
+    i18n.init_app(app, config.timezone)
     CSRFProtect(app)
     limiter = Limiter(key_func=client_address, app=app, storage_uri="memory://", strategy="moving-window")
     app.extensions["sentral_limiter"] = limiter

@@ -22,8 +22,12 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/wallboard"
 
 
-def attach(app, engine_source, interval: float = 1.0, notices=None) -> SocketIO:
-    socketio = SocketIO(app, async_mode="gevent")  # default: same origin only
+def attach(app, engine_source, interval: float = 1.0, notices=None, message_queue: str | None = None,
+           channel: str = "sentral-socketio") -> SocketIO:
+    """The app's one SocketIO (the console's namespace joins it: agent_ui.console_socket).
+    With `message_queue` (a Redis URL) emits reach the clients of every process on it."""
+    kwargs = {"message_queue": message_queue, "channel": channel} if message_queue else {}
+    socketio = SocketIO(app, async_mode="gevent", **kwargs)  # default: same origin only
     rooms: dict[str, set[str]] = {}     # room (its sorted tenants) -> tenants
     history = live.WaitingHistory()
     members: dict[str, str] = {}        # connected sid -> its room

@@ -1,7 +1,11 @@
 """The engine's two HTTP listeners.
 
 * The **web listener** (`build_app`): the directory pages (agent_ui), the supervisor
-  wallboard (page + Socket.IO push). Its audience is people: agency employees from the
+  wallboard (page + Socket.IO push), the operator and agent console (page, directory
+  pane, message taking, Socket.IO /console whose commands go into the engine's inbox).
+  With SENTRAL_REDIS_URL set, Socket.IO emits go through that Redis (channel
+  SENTRAL_REDIS_CHANNEL, default `sentral-socketio`), so several console processes
+  reach each other's clients. Its audience is people: agency employees from the
   configured networks (public search), logged-in staff. `sentral run --web HOST:PORT`
   (env SENTRAL_WEB_LISTEN, default 127.0.0.1:8081); behind a TLS reverse proxy in
   production (`--trusted-proxies N` turns on ProxyFix for it).
@@ -30,7 +34,7 @@ from urllib.parse import urlsplit
 from gevent import pywsgi
 
 from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
-from agent_ui import presence_push, realtime, wallboard
+from agent_ui import console, console_socket, presence_push, realtime, wallboard
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
 from sentral.listen import ListenerError, parse_listen  # noqa: F401  (ListenerError is part of this API)
 from store.directory_store import DirectoryStore
@@ -70,18 +74,37 @@ class WebOptions:
 
 
 def build_app(store, deployment_source: Callable, engine_source: Callable, *, secure_cookies: bool = True,
-              public_networks: tuple[str, ...] = LOOPBACK, trusted_proxies: int = 0, notices=None):
-    """The web listener's app (pages, wallboard, Socket.IO, the engine's notices); no xml_curl here."""
+              public_networks: tuple[str, ...] = LOOPBACK, trusted_proxies: int = 0, notices=None,
+              post: Callable | None = None, message_queue: str | None = None, channel: str | None = None):
+    """The web listener's app (pages, wallboard, console, Socket.IO, the engine's notices); no
+    xml_curl here. `post(event)` is the engine's inbox (console commands); `message_queue`
+    a Redis URL shared by several console processes (default: SENTRAL_REDIS_URL)."""
+    message_queue = message_queue if message_queue is not None else os.environ.get("SENTRAL_REDIS_URL") or None
+    channel = channel or os.environ.get("SENTRAL_REDIS_CHANNEL") or "sentral-socketio"
     config = WebConfig(secret_key=os.environ.get("SENTRAL_WEB_SECRET") or secrets.token_urlsafe(32),
                        secure_cookies=secure_cookies, public_networks=tuple(public_networks),
                        trusted_proxies=trusted_proxies)
     services = WebServices(directory=DirectoryStore(store.engine, clock=store.clock), users=store,
-                           clock=store.clock, extra={"engine": engine_source})
+                           clock=store.clock, extra={"engine": engine_source, "post": post})
     app = create_app(config, services)
     app.register_blueprint(wallboard.bp)
-    socketio = realtime.attach(app, engine_source, notices=notices)
+    app.register_blueprint(console.bp)
+    socketio = realtime.attach(app, engine_source, notices=notices, message_queue=message_queue, channel=channel)
     presence_push.attach(socketio, app)
+    console_socket.attach(socketio, app, engine_source, post or _nowhere, notices, shared=bool(message_queue))
     return app, socketio
+
+
+def _nowhere(event) -> None:
+    log.warning("console command %s dropped: no engine inbox", type(event).__name__)
+
+
+def engine_inbox(proc) -> Callable:
+    """The running engine's inbox of an EngineProcess (console commands are posted here)."""
+    def post(event) -> None:
+        if proc.runtime is not None:
+            proc.runtime.post(event)
+    return post
 
 
 def build_xml_curl_app(deployment_source: Callable, options: WebOptions):
@@ -109,7 +132,7 @@ def run_apps(store, proc, deployment, options: WebOptions) -> list[tuple[str, tu
     xml_curl_at = listen_address(deployment.engine_url)
     app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=options.secure_cookies,
                        public_networks=options.public_networks, trusted_proxies=options.trusted_proxies,
-                       notices=getattr(proc, "notices", None))
+                       notices=getattr(proc, "notices", None), post=engine_inbox(proc))
     apps = [("web", options.web, app)]
     xml_app, why = build_xml_curl_app(lambda: proc.deployment, options)
     if xml_app is None:
@@ -154,5 +177,5 @@ def start_run(store, proc, deployment, options: WebOptions) -> Listeners:
 def start(store, proc, *, host: str, port: int, secure_cookies: bool = True) -> pywsgi.WSGIServer:
     """The web listener alone, for an EngineProcess `proc` (`sentral demo`)."""
     app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=secure_cookies,
-                       notices=getattr(proc, "notices", None))
+                       notices=getattr(proc, "notices", None), post=engine_inbox(proc))
     return serve(app, host, port)

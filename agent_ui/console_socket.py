@@ -1,0 +1,259 @@
+"""The agent console's live channel: Socket.IO namespace /console (Flask-SocketIO, gevent).
+
+Rules:
+- Connect is refused (False) without a login session whose user is active and bound to
+  an agent the running engine knows (`store.users.bind_agent`). A connected socket is in
+  room `agent:<id>` (every console of that agent) and `parked:<tenant>:<locale>` for each
+  tenant the user serves (agent_ui.console_state.served_tenants).
+- On connect (a reconnect is a connect) the socket gets its full state at once
+  (`console`: console_state.console), in the locale of its page.
+- Commands arrive as one `command` event `{"name": ..., ...}` and are posted into the
+  engine's inbox with the agent id of the *session*, never one from the client (a field
+  `agent` in the message is ignored): an agent cannot act on another agent's call. The
+  reply (Socket.IO ack) is `{"ok": true}` or `{"ok": false, "error": <id>, "message":
+  <translated>}` for what is refused here (malformed, not bound, engine down); the
+  engine's own refusals come back as a `refused` event with the translated message.
+- Engine notices (agent_ui.notices, with the store snapshots): `agent_changed` /
+  `interaction_changed` mark the agents concerned (the agent, a recall's agent) and the
+  parked lists of the tenant; one pusher greenlet sends each marked agent's room a fresh
+  `console` state, coalescing bursts, so the engine's runtime never waits for a console.
+  `command_refused` goes as `refused` to that agent's room; every other notice naming an
+  agent (`recall`, `parked`, `consult_failed`, `agent_paused`...) as `notice` with a
+  translated label.
+- With a message queue (Redis, SENTRAL_REDIS_URL) every emit reaches the sockets of every
+  console process; this process then pushes state for every agent the engine touched,
+  not only those connected here.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import gevent
+import gevent.event
+from flask import request
+from flask_socketio import join_room
+
+from agent_ui import console_state, i18n
+from agent_ui.auth import web_user
+from engine import events as ev
+
+log = logging.getLogger(__name__)
+NAMESPACE = "/console"
+KINDS = ("number", "user", "queue")
+_TEXT = 128
+
+
+class BadCommand(ValueError):
+    error_id = "console.bad_command"
+
+
+def _text(msg: dict, key: str, limit: int = _TEXT, required: bool = True) -> str:
+    value = msg.get(key, "")
+    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
+        raise BadCommand(key)
+    return value.strip()
+
+
+def to_event(aid: str, msg, at):
+    """The engine event of a console command message, for agent `aid` (the session's)."""
+    if not isinstance(msg, dict) or not isinstance(msg.get("name"), str):
+        raise BadCommand("name")
+    name = msg["name"]
+    simple = {"logout": ev.AgentLogout, "resume": ev.AgentResume, "answer": ev.CallAnswer,
+              "hangup": ev.CallHangup, "park": ev.CallPark, "consult_swap": ev.ConsultSwap,
+              "consult_complete": ev.ConsultComplete, "consult_cancel": ev.ConsultCancel,
+              "consult_conference": ev.ConsultConference}
+    if name in simple:
+        return simple[name](aid, at)
+    if name == "login":
+        queues = msg.get("queues", [])
+        if not isinstance(queues, list) or len(queues) > 64 or not all(isinstance(q, str) and len(q) <= 64
+                                                                       for q in queues):
+            raise BadCommand("queues")
+        return ev.AgentLogin(aid, at, tuple(sorted(set(queues))))
+    if name == "pause":
+        return ev.AgentPause(aid, _text(msg, "reason", 64), at)
+    if name == "wrapup_end":
+        return ev.WrapUpEnd(aid, at, result=_text(msg, "result", 64, required=False))
+    if name == "hold":
+        if not isinstance(msg.get("on"), bool):
+            raise BadCommand("on")
+        return ev.CallHold(aid, msg["on"], at)
+    if name == "digits":
+        return ev.CallDigits(aid, _text(msg, "digits", 32), at)
+    if name in ("transfer", "consult_start"):
+        kind = msg.get("kind", "number")
+        if kind not in KINDS:
+            raise BadCommand("kind")
+        cls = ev.CallTransfer if name == "transfer" else ev.ConsultStart
+        return cls(aid, _text(msg, "target", 64), at, kind=kind, name=_text(msg, "label", _TEXT, required=False))
+    if name == "pickup":
+        return ev.ParkedPickUp(aid, _text(msg, "interaction", 64), at)
+    raise BadCommand(name)
+
+
+def attach(socketio, app, engine_source, post, notices=None, *, shared: bool = False) -> None:
+    """The /console namespace on `socketio`; `post(event)` is the engine's inbox."""
+    _, services = app.extensions["sentral"]
+    sockets: dict[str, dict] = {}          # sid -> {"agent", "locale", "tenants"}
+    locales: dict[str, str] = {}           # agent -> the locale its consoles last connected with
+    dirty: dict[str, None] = {}            # agents whose consoles need a fresh state
+    dirty_tenants: dict[str, None] = {}
+    wake = gevent.event.Event()
+    stats = {"pushes": 0, "last_push": 0.0}
+
+    def viewer_tenants(user, engine) -> set[str]:
+        return console_state.served_tenants(user, engine.deployment.tenants)
+
+    def state_for(engine, aid: str, locale: str, tenants: set[str]) -> dict:
+        with i18n.in_locale(app, locale):
+            return console_state.console(engine, aid, services.clock(), tenants, locale)
+
+    @socketio.on("connect", namespace=NAMESPACE)
+    def connect(auth=None):
+        user = web_user()
+        engine = engine_source()
+        if user is None or not user.active or not user.agent or engine is None or user.agent not in engine.agents:
+            return False
+        locale = i18n.current()
+        tenants = viewer_tenants(user, engine) | {
+            engine.deployment.queues[q].tenant for q in engine.agents[user.agent].config.queues
+            if q in engine.deployment.queues}
+        sockets[request.sid] = {"agent": user.agent, "locale": locale, "tenants": tenants}
+        locales[user.agent] = locale
+        join_room(f"agent:{user.agent}")
+        for tenant in tenants:
+            join_room(f"parked:{tenant}:{locale}")
+        socketio.emit("console", state_for(engine, user.agent, locale, tenants), to=request.sid, namespace=NAMESPACE)
+        return True
+
+    @socketio.on("disconnect", namespace=NAMESPACE)
+    def disconnect(*_):
+        sockets.pop(request.sid, None)
+
+    @socketio.on("command", namespace=NAMESPACE)
+    def command(msg):
+        me = sockets.get(request.sid)
+        user = web_user()
+        if me is None or user is None or user.agent != me["agent"]:
+            return _refusal("console.not_bound")
+        engine = engine_source()
+        if engine is None:
+            return _refusal("console.engine_down")
+        try:
+            event = to_event(me["agent"], msg, services.clock())
+        except BadCommand:
+            return _refusal("console.bad_command")
+        post(event)
+        return {"ok": True}
+
+    @socketio.on("refresh", namespace=NAMESPACE)
+    def refresh(*_):
+        me = sockets.get(request.sid)
+        engine = engine_source()
+        if me is None or engine is None:
+            return {"ok": False}
+        socketio.emit("console", state_for(engine, me["agent"], me["locale"], me["tenants"]), to=request.sid,
+                      namespace=NAMESPACE)
+        return {"ok": True}
+
+    def _refusal(error_id: str) -> dict:
+        return {"ok": False, "error": error_id, "message": i18n.label("error", error_id)}
+
+    def watched(aid: str) -> bool:
+        return shared or any(s["agent"] == aid for s in sockets.values())
+
+    def on_notice(notice):
+        payload = notice.payload
+        topic = notice.topic
+        if topic == "agent_changed":
+            mark(payload.get("agent", ""))
+        elif topic == "interaction_changed":
+            mark(payload.get("agent", ""))
+            mark(payload.get("recall_agent", ""))
+            if payload.get("tenant"):
+                dirty_tenants[str(payload["tenant"])] = None
+                wake.set()
+        elif topic == "command_refused":
+            aid = str(payload.get("agent", ""))
+            if watched(aid):
+                error_id = str(payload.get("error_id", ""))
+                with i18n.in_locale(app, locales.get(aid, i18n.DEFAULT)):
+                    message = i18n.label("error", error_id)
+                socketio.emit("refused", {"error": error_id, "message": message}, to=f"agent:{aid}",
+                              namespace=NAMESPACE)
+        elif payload.get("agent"):
+            aid = str(payload["agent"])
+            if watched(aid):
+                with i18n.in_locale(app, locales.get(aid, i18n.DEFAULT)):
+                    label = _notice_label(topic, payload)
+                socketio.emit("notice", {"topic": topic, "label": label}, to=f"agent:{aid}", namespace=NAMESPACE)
+            mark(aid)
+
+    def mark(aid) -> None:
+        if aid and watched(str(aid)):
+            dirty[str(aid)] = None
+            wake.set()
+
+    def pusher():
+        while True:
+            wake.wait()
+            wake.clear()
+            engine = engine_source()
+            if engine is None:
+                continue
+            agents = list(dirty)
+            dirty.clear()
+            tenants = list(dirty_tenants)
+            dirty_tenants.clear()
+            for aid in agents:
+                try:
+                    push_agent(engine, aid)
+                except Exception:
+                    log.exception("console push failed")
+            for tenant in tenants:
+                try:
+                    push_parked(engine, tenant)
+                except Exception:
+                    log.exception("parked list push failed")
+
+    def push_agent(engine, aid: str) -> None:
+        if aid not in engine.agents:
+            return
+        viewers = [s for s in sockets.values() if s["agent"] == aid]
+        tenants = set().union(*(s["tenants"] for s in viewers)) if viewers else set()
+        locale = locales.get(aid, i18n.DEFAULT)
+        state = state_for(engine, aid, locale, tenants)
+        state["pushed_at"] = time.time()
+        socketio.emit("console", state, to=f"agent:{aid}", namespace=NAMESPACE)
+        stats["pushes"] += 1
+        stats["last_push"] = time.monotonic()
+
+    def push_parked(engine, tenant: str) -> None:
+        for locale in i18n.LOCALES:
+            with i18n.in_locale(app, locale):
+                items = console_state.parked(engine, {tenant}, services.clock())
+            socketio.emit("parked", {"tenant": tenant, "calls": items}, to=f"parked:{tenant}:{locale}",
+                          namespace=NAMESPACE)
+
+    if notices is not None:
+        notices.subscribe(on_notice, snapshots=True)
+    socketio.start_background_task(pusher)
+    socketio.console_sockets = sockets      # read-only view for tests and health pages
+    socketio.console_stats = stats
+
+
+def _notice_label(topic: str, payload) -> str:
+    from flask_babel import gettext
+
+    if topic == "recall":
+        return gettext("The call came back: %(reason)s", reason=i18n.label("recall", str(payload.get("reason", ""))))
+    if topic == "parked":
+        return gettext("The call is parked.")
+    if topic == "consult_failed":
+        return gettext("The consultation call failed: %(reason)s",
+                       reason=i18n.label("recall", str(payload.get("reason", ""))))
+    if topic == "agent_paused":
+        return gettext("You were paused: no answer.")
+    return gettext("The call changed.")

@@ -1,0 +1,381 @@
+// Sentral operator and agent console. The server sends whole, translated states over
+// Socket.IO (namespace /console); this script only places them. Every value goes into the
+// page through textContent (never innerHTML), so caller names and directory data cannot
+// inject markup. Keyboard-first: / or F2 search, arrows move, Enter opens the transfer
+// choices, t blind transfer, k consult, m message, p park, Esc back, F4 answer, F6 hold,
+// F8 hang up (docs/console.md).
+(function () {
+  "use strict";
+  const T = JSON.parse(document.getElementById("console-texts").textContent);
+  const bound = document.body.dataset.bound === "yes";
+  const $ = (id) => document.getElementById(id);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  let state = null;
+  let socket = null;
+  let hits = [];
+  let selected = -1;
+  let chosen = null;          // {hit, number, label, kind}
+  let wrapTimer = null;
+
+  function el(tag, text, attrs) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function show(node, on) { if (node) node.hidden = !on; }
+  function say(text, kind) {
+    const box = $("console-message");
+    box.textContent = text;
+    box.className = "message " + (kind || "info");
+    box.hidden = !text;
+  }
+
+  // -- commands ------------------------------------------------------------------------
+  function command(name, args) {
+    if (!socket) return;
+    socket.emit("command", Object.assign({ name: name }, args || {}), (reply) => {
+      if (reply && !reply.ok) say(reply.message || T.refused, "error");
+    });
+  }
+
+  // -- rendering -------------------------------------------------------------------------
+  function renderAgent(a) {
+    $("agent-state").textContent = a.state_label;
+    $("agent-state").dataset.state = a.state;
+    $("agent-reason").textContent = a.reason_label || "";
+    const list = $("queue-list");
+    if (!list.dataset.built) {
+      clear(list);
+      for (const q of a.queues) {
+        const label = el("label");
+        const box = el("input", null, { type: "checkbox", value: q.id, "data-testid": "queue-" + q.id, id: "queue-" + q.id });
+        box.checked = q.chosen;
+        label.appendChild(box);
+        label.appendChild(document.createTextNode(" " + q.name + " – " + q.tenant_name));
+        list.appendChild(label);
+      }
+      list.dataset.built = "1";
+    }
+    const select = $("pause-reason");
+    if (!select.dataset.built && state) {
+      clear(select);
+      for (const r of state.pause_reasons) select.appendChild(el("option", r.label, { value: r.id }));
+      select.dataset.built = "1";
+    }
+    const codes = $("result-code");
+    if (!codes.dataset.built && state) {
+      clear(codes);
+      codes.appendChild(el("option", "–", { value: "" }));
+      for (const r of state.result_codes) codes.appendChild(el("option", r.label, { value: r.id }));
+      codes.dataset.built = "1";
+    }
+    renderWrapup(a);
+  }
+
+  // A wrap-up that ends well before its countdown without this console asking was ended
+  // by someone else (a supervisor's forced end): say so.
+  let wrapEnds = 0;
+  let endedHere = false;
+  function renderWrapup(a) {
+    clearInterval(wrapTimer);
+    const inWrap = a.state === "wrap_up" && !!a.wrapup;
+    show($("wrapup-panel"), inWrap);
+    if (inWrap) {
+      wrapEnds = Date.now() + a.wrapup.left * 1000;
+      endedHere = false;
+      const tick = () => {
+        $("wrapup-left").textContent = String(Math.max(0, Math.round((wrapEnds - Date.now()) / 1000)));
+        $("wrapup-left-unit").textContent = T.seconds_left;
+      };
+      tick();
+      wrapTimer = setInterval(tick, 250);
+      show($("wrapup-forced"), false);
+    } else if (wrapEnds) {
+      show($("wrapup-forced"), !endedHere && wrapEnds - Date.now() > 1500);
+      wrapEnds = 0;
+    }
+  }
+
+  function renderCall(c) {
+    show($("no-call"), !c);
+    show($("call-details"), !!c);
+    show($("recall-banner"), !!(c && c.recall));
+    if (!c) { show($("consult-controls"), false); return; }
+    $("recall-banner").textContent = c.recall ? T.recall + ": " + c.recall_label : "";
+    $("call-greeting").textContent = c.greeting ? T.greeting + ": «" + c.greeting + "»" : "";
+    $("call-tenant").textContent = c.tenant_name;
+    $("call-queue").textContent = c.queue_name;
+    $("call-number").textContent = c.caller_display || c.caller_number;
+    $("call-name").textContent = c.caller_name;
+    $("call-waited").textContent = c.waited;
+    $("call-state").textContent = c.held ? T.held : c.state_label;
+    $("call-talking").textContent = c.talking_to_label || "";
+    show($("consult-controls"), c.consulting);
+    if ($("call-details").dataset.call !== c.id) {
+      $("call-details").dataset.call = c.id;
+      loadContacts();
+    }
+  }
+
+  function loadContacts() {
+    const list = $("call-contacts");
+    clear(list);
+    fetch("/console/api/contacts", { credentials: "same-origin" }).then((r) => r.json()).then((data) => {
+      clear(list);
+      if (!data.contacts || !data.contacts.length) { list.appendChild(el("li", T.none)); return; }
+      for (const x of data.contacts) list.appendChild(el("li", x.at + " · " + x.tenant_name + " · " + x.queue + " · " + x.outcome));
+    }).catch(() => {});
+  }
+
+  function renderParked(calls) {
+    const list = $("parked-list");
+    clear(list);
+    if (!calls.length) { list.appendChild(el("li", T.parked_none)); return; }
+    for (const p of calls) {
+      const li = el("li", p.tenant_name + " · " + (p.caller_display || "") + " " + (p.caller_name || "") + " · " + p.waited + " ", { "data-testid": "parked-" + p.id });
+      const btn = el("button", T.pickup, { type: "button", "data-testid": "pickup-" + p.id });
+      btn.addEventListener("click", () => command("pickup", { interaction: p.id }));
+      li.appendChild(btn);
+      list.appendChild(li);
+    }
+  }
+
+  function renderCounts(n) {
+    $("count-answered").textContent = n.answered;
+    $("count-abandoned").textContent = n.abandoned;
+    $("count-sl").textContent = n.service_level;
+    $("count-waiting").textContent = n.waiting;
+    $("count-mine").textContent = n.mine;
+  }
+
+  function render(s) {
+    state = s;
+    renderAgent(s.agent);
+    renderCall(s.call);
+    renderParked(s.parked);
+    renderCounts(s.counts);
+  }
+
+  // -- directory ---------------------------------------------------------------------------
+  let searchSeq = 0;
+  function search(q) {
+    const seq = ++searchSeq;
+    if (!q.trim()) { hits = []; renderHits(); return; }
+    fetch("/console/api/directory?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+      .then((r) => r.json()).then((data) => {
+        if (seq !== searchSeq) return;           // an older answer arriving late
+        hits = data.hits || [];
+        selected = hits.length ? 0 : -1;
+        renderHits();
+      }).catch(() => {});
+  }
+
+  function presenceText(p) {
+    if (!p) return "";
+    let text = p.label;
+    if (p.reason) text += " (" + p.reason + ")";
+    if (p.back_at) text += " · " + T.back_at + " " + p.back_at;
+    return text;
+  }
+
+  function renderHits() {
+    const list = $("results");
+    clear(list);
+    if (!hits.length && $("search").value.trim()) { list.appendChild(el("li", T.search_empty)); return; }
+    hits.forEach((h, i) => {
+      const li = el("li", null, { role: "option", "data-testid": "result-" + i, id: "result-" + i,
+                                  "aria-selected": i === selected ? "true" : "false" });
+      const head = el("div", null, { class: "hit-head" });
+      head.appendChild(el("strong", h.name));
+      if (h.title) head.appendChild(el("span", " · " + h.title));
+      head.appendChild(el("span", " · " + h.tenant_name));
+      li.appendChild(head);
+      const pres = el("div", presenceText(h.presence), { class: "presence " + (h.presence ? h.presence.state : ""), "data-testid": "presence-" + i });
+      li.appendChild(pres);
+      const nums = [];
+      if (h.direct) nums.push(T.direct + " " + h.direct.display);
+      if (h.mobile) nums.push(T.mobile + " " + h.mobile.display);
+      if (nums.length) li.appendChild(el("div", nums.join(" · ")));
+      if (h.unit) li.appendChild(el("div", T.unit + ": " + h.unit));
+      if (h.services && h.services.length) li.appendChild(el("div", T.services + ": " + h.services.join(", ")));
+      if (h.substitute) li.appendChild(el("div", T.substitute + ": " + h.substitute.name + (h.substitute.presence ? " (" + presenceText(h.substitute.presence) + ")" : ""), { "data-testid": "substitute-" + i }));
+      if (h.notes) li.appendChild(el("div", T.notes + ": " + h.notes, { class: "notes", "data-testid": "notes-" + i }));
+      li.addEventListener("click", () => { selected = i; renderHits(); openChoices(); });
+      list.appendChild(li);
+    });
+    const current = $("result-" + selected);
+    if (current) current.scrollIntoView({ block: "nearest" });
+  }
+
+  function numbersOf(h) {
+    const out = [];
+    if (h.direct) out.push({ number: h.direct.raw, label: T.direct + " " + h.direct.display, who: h.name, key: "direct" });
+    if (h.mobile) out.push({ number: h.mobile.raw, label: T.mobile + " " + h.mobile.display, who: h.name, key: "mobile" });
+    if (h.substitute) {
+      const s = h.substitute;
+      if (s.direct) out.push({ number: s.direct.raw, label: T.substitute + " " + s.name + ": " + s.direct.display, who: s.name, key: "substitute-direct" });
+      if (s.mobile) out.push({ number: s.mobile.raw, label: T.substitute + " " + s.name + ": " + s.mobile.display, who: s.name, key: "substitute-mobile" });
+    }
+    return out;
+  }
+
+  function openChoices() {
+    const h = hits[selected];
+    if (!h) return;
+    const numbers = numbersOf(h);
+    chosen = { hit: h, pick: numbers[0] || null };
+    $("choice-name").textContent = h.name;
+    const absent = h.presence && !h.presence.available;
+    $("absent-warning").textContent = absent ? T.absent_warning.replace("%(name)s", h.name) + " " + presenceText(h.presence) : "";
+    show($("absent-warning"), absent);
+    if (absent && h.substitute) {
+      const sub = numbers.find((n) => n.key.startsWith("substitute"));
+      if (sub) chosen.pick = sub;            // offer the substitute first
+    }
+    const list = $("choice-numbers");
+    clear(list);
+    numbers.forEach((n, i) => {
+      const btn = el("button", n.label, { type: "button", "data-testid": "choice-" + n.key, "aria-pressed": n === chosen.pick ? "true" : "false" });
+      btn.addEventListener("click", () => { chosen.pick = n; openChoicesRefresh(); });
+      list.appendChild(el("li")).appendChild(btn);
+    });
+    show($("transfer-choices"), true);
+    show($("message-form"), false);
+    $("choice-blind").focus();
+  }
+  function openChoicesRefresh() {
+    for (const b of $("choice-numbers").querySelectorAll("button")) {
+      b.setAttribute("aria-pressed", chosen.pick && b.dataset.testid === "choice-" + chosen.pick.key ? "true" : "false");
+    }
+  }
+
+  function transfer(kind) {
+    if (!chosen || !chosen.pick) return;
+    command(kind === "consult" ? "consult_start" : "transfer", { target: chosen.pick.number, kind: "number", label: chosen.pick.who });
+    back();
+  }
+
+  function openMessage() {
+    if (!chosen) return;
+    if (!chosen.hit.email) { say(T.no_email, "error"); return; }
+    $("message-to").textContent = chosen.hit.name;
+    if (state && state.call && !$("message-caller").value) {
+      $("message-caller").value = [state.call.caller_name, state.call.caller_display].filter(Boolean).join(" ");
+    }
+    show($("transfer-choices"), false);
+    show($("message-form"), true);
+    $("message-status").textContent = "";
+    $("message-text").focus();
+  }
+
+  function sendMessage(ev) {
+    ev.preventDefault();
+    if (!chosen) return;
+    const text = $("message-text").value;
+    fetch("/console/api/message", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ tenant: chosen.hit.tenant, person: chosen.hit.id, text: text, caller: $("message-caller").value }),
+    }).then((r) => r.json().then((data) => ({ ok: r.ok && data.ok, data: data }))).then((res) => {
+      $("message-status").textContent = res.data.message || (res.ok ? T.sent : T.not_sent);
+      $("message-status").className = res.ok ? "ok" : "error";
+      if (res.ok) { $("message-text").value = ""; $("message-caller").value = ""; }
+    }).catch(() => { $("message-status").textContent = T.not_sent; $("message-status").className = "error"; });
+  }
+
+  function back() {
+    show($("transfer-choices"), false);
+    show($("message-form"), false);
+    chosen = null;
+    $("search").focus();
+  }
+
+  // -- keyboard ----------------------------------------------------------------------------
+  function typing(target) {
+    return target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type !== "checkbox") || target.tagName === "SELECT");
+  }
+  document.addEventListener("keydown", (e) => {
+    const inSearch = e.target === $("search");
+    if (e.key === "F2" || (e.key === "/" && !typing(e.target))) { e.preventDefault(); $("search").focus(); $("search").select(); return; }
+    if (e.key === "Escape") { e.preventDefault(); back(); return; }
+    if (bound && e.key === "F4") { e.preventDefault(); command("answer"); return; }
+    if (bound && e.key === "F6") { e.preventDefault(); command("hold", { on: !(state && state.call && state.call.held) }); return; }
+    if (bound && e.key === "F8") { e.preventDefault(); command("hangup"); return; }
+    if (inSearch && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      e.preventDefault();
+      if (!hits.length) return;
+      selected = (selected + (e.key === "ArrowDown" ? 1 : -1) + hits.length) % hits.length;
+      renderHits();
+      return;
+    }
+    if (inSearch && e.key === "Enter") { e.preventDefault(); openChoices(); return; }
+    if (typing(e.target) || e.ctrlKey || e.altKey || e.metaKey) return;
+    const choices = !$("transfer-choices").hidden;
+    if (e.key === "t" && choices) { e.preventDefault(); transfer("blind"); }
+    else if (e.key === "k" && choices) { e.preventDefault(); transfer("consult"); }
+    else if (e.key === "m" && choices) { e.preventDefault(); openMessage(); }
+    else if (e.key === "p" && bound) { e.preventDefault(); command("park"); }
+    else if (choices && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      e.preventDefault();
+      const buttons = Array.from($("choice-numbers").querySelectorAll("button"));
+      const i = buttons.indexOf(document.activeElement);
+      const next = buttons[(i + (e.key === "ArrowDown" ? 1 : -1) + buttons.length) % buttons.length];
+      if (next) { next.focus(); next.click(); }
+    }
+  });
+
+  let searchTimer = null;
+  $("search").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => search($("search").value), 120);
+  });
+  $("choice-blind").addEventListener("click", () => transfer("blind"));
+  $("choice-consult").addEventListener("click", () => transfer("consult"));
+  $("choice-message").addEventListener("click", openMessage);
+  $("choice-back").addEventListener("click", back);
+  $("message-cancel").addEventListener("click", back);
+  $("message-form").addEventListener("submit", sendMessage);
+
+  // -- the agent's controls ----------------------------------------------------------------
+  if (bound) {
+    $("btn-login").addEventListener("click", () => {
+      const queues = Array.from(document.querySelectorAll("#queue-list input:checked")).map((b) => b.value);
+      if (!queues.length) { say(T.choose_queue, "error"); return; }
+      command("login", { queues: queues });
+    });
+    $("btn-available").addEventListener("click", () => {
+      if (state && state.agent.state === "logged_out") $("btn-login").click(); else command("resume");
+    });
+    $("btn-pause").addEventListener("click", () => command("pause", { reason: $("pause-reason").value }));
+    $("btn-logout").addEventListener("click", () => command("logout"));
+    $("btn-wrapup-end").addEventListener("click", () => { endedHere = true; command("wrapup_end", { result: $("result-code").value }); });
+    $("btn-answer").addEventListener("click", () => command("answer"));
+    $("btn-hold").addEventListener("click", () => command("hold", { on: !(state && state.call && state.call.held) }));
+    $("btn-hangup").addEventListener("click", () => command("hangup"));
+    $("btn-park").addEventListener("click", () => command("park"));
+    for (const b of document.querySelectorAll("button.dtmf")) b.addEventListener("click", () => command("digits", { digits: b.dataset.digit }));
+    const manual = (name) => {
+      const target = $("transfer-target").value.replace(/[\s-]/g, "");
+      if (target) command(name, { target: target, kind: "number", label: target });
+    };
+    $("btn-transfer").addEventListener("click", () => manual("transfer"));
+    $("btn-consult").addEventListener("click", () => manual("consult_start"));
+    $("btn-consult-swap").addEventListener("click", () => command("consult_swap"));
+    $("btn-consult-complete").addEventListener("click", () => command("consult_complete"));
+    $("btn-consult-cancel").addEventListener("click", () => command("consult_cancel"));
+    $("btn-consult-conference").addEventListener("click", () => command("consult_conference"));
+
+    const status = $("status");
+    socket = io("/console", { transports: ["websocket"] });
+    socket.on("connect", () => { status.textContent = T.online; status.className = "status online"; });
+    socket.on("disconnect", () => { status.textContent = T.offline; status.className = "status offline"; });
+    socket.on("console", (s) => { render(s); });
+    socket.on("parked", (p) => { if (state) { state.parked = p.calls; renderParked(p.calls); } });
+    socket.on("refused", (r) => say(r.message, "error"));
+    socket.on("notice", (n) => say(n.label, "info"));
+  } else {
+    $("status").hidden = true;
+  }
+})();
