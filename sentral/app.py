@@ -47,6 +47,7 @@ from esl.errors import CommandFailed, ESLError
 from esl.executor import Executor
 from esl.node import NodeEvent, NodePool, NodeSpec
 from sentral.runtime import Runtime
+from store import journal_stats
 from store.writer import JournalWriter
 from engine.clock import utcnow
 
@@ -119,6 +120,7 @@ class EngineProcess:
             log.warning("starting without node(s) %s: their calls wait for them", ", ".join(missing))
         stored_agents = [r.data for r in self.store.load_agent_states().values() if r.data]
         stored_calls, self._stored_calls = self._stored_calls, []
+        counted_today = journal_stats.today(self.store, self.clock())   # read before the no-yield part
         # from here to `self.runtime = ...` nothing yields: the pump cannot slip in between
         buffered, self._buffer = self._buffer, []
         first: dict[str, ev.NodeResynced] = {}
@@ -130,6 +132,9 @@ class EngineProcess:
                 later.append(item)
         engine, effects = recover(self.deployment, {n: r.channels for n, r in first.items()},
                                   agents=stored_agents, interactions=stored_calls, at=self.clock())
+        # today's counts: the journal's rows stored before this start, plus what the
+        # recovery just counted and is about to write (they survive a restart)
+        engine.stats.seed(counted_today, engine.deployment.queues, engine.now)
         self.writer = JournalWriter(self.store).start()
         runtime = Runtime(engine, executor=Executor(self.pool, post=self._post, clock=self.clock),
                           writer=self.writer, notify=self.notify, clock=self.clock)
