@@ -10,7 +10,10 @@ Rules:
   the caller's place, a voicemail or number (Transfer), a callback request, or a closing
   message then Hangup; overflow to another queue is followed at most MAX_HOPS times;
 * a callback request keeps the caller's place in the queue; the caller leg is then
-  released and the request waits as a call without a caller leg.
+  released and the request waits as a call without a caller leg;
+* a park of a caller we know (its own uuid) is not a new call: the caller was left by
+  the operator's leg (transfer, park, recall: park_after_bridge) and now hears its
+  music (engine.transfer.caller_music), or it is a duplicated event.
 """
 from __future__ import annotations
 
@@ -53,8 +56,13 @@ def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
         return                                      # one of our agent legs
     known = eng.calls.get(eng.by_leg.get(e.uuid, ""))
     if known is not None:
+        if known.uuid == e.uuid and known.state is not CallState.OVERFLOWED:
+            from engine import transfer             # parked again when the operator's leg left its bridge
+            if known.state in (CallState.TRANSFERRING, CallState.PARKED, CallState.QUEUED, CallState.OFFERING):
+                transfer.caller_parked(eng, known)
+            return                                  # otherwise a duplicated park
         if known.state is not CallState.OVERFLOWED or known.uuid != e.uuid:
-            return                                  # a duplicated park
+            return
         eng.end(known, "transferred")               # transferred away, parked again: a new call
         eng.forget(known)
     v = e.variables if adopted else {k: e.variables[k] for k in ("cc_priority", "cc_skills") if k in e.variables}
@@ -112,7 +120,10 @@ def after_notice(eng, ix: Interaction) -> None:
     enqueue(eng, ix, ix.queue)
 
 
-def enqueue(eng, ix: Interaction, qid: str) -> None:
+def enqueue(eng, ix: Interaction, qid: str, hear: bool = True) -> None:
+    """Into queue `qid` (from arrival, an overflow, or an operator's transfer). `hear`
+    False: the caller is still leaving a bridge, what it hears is kept for its re-park
+    (engine.transfer.caller_music)."""
     moving = ix.state is CallState.QUEUED
     ix.apply(CallEvent.MOVE if moving else CallEvent.ENQUEUE, eng.now)
     eng.index.remove_call(ix)
@@ -137,9 +148,12 @@ def enqueue(eng, ix: Interaction, qid: str) -> None:
         eng.schedule(f"tier:{ix.id}", widen - ix.waited(eng.now))
     welcome = list(ix.playlist)
     ix.playlist = []
-    if moving:
-        eng.emit(fx.StopPlayback(ix.node, ix.uuid))
-    play(eng, ix, welcome + live_prompts(eng, ix, position), ("moh",))
+    if not hear:
+        ix.playing, ix.playlist, ix.then = "", welcome + live_prompts(eng, ix, position), ("moh",)
+    else:
+        if moving:
+            eng.emit(fx.StopPlayback(ix.node, ix.uuid))
+        play(eng, ix, welcome + live_prompts(eng, ix, position), ("moh",))
     eng.want_route_call(ix)
 
 

@@ -1,15 +1,18 @@
 """The engine's subscription list: which function handles which input event.
 
 Rules: one entry per event class; leg events are routed by the leg's role (caller leg,
-ringing agent leg, connected agent leg, callback leg) found in `Engine.by_leg`; an event
-for a leg the engine does not know (already ended, duplicated, or not ours) changes
-nothing and journals nothing.
+ringing agent leg, connected agent leg, callback leg, a transfer's target leg, the
+operator's leg left by a transfer or park) found in `Engine.by_leg`; an event for a leg
+the engine does not know (already ended, duplicated, or not ours) changes nothing and
+journals nothing. A connected transferred call has no agent: its "agent leg" is the
+target's, and either side's hang-up ends the transfer (engine.transfer), not a talk.
+The announced transfer's legs are routed first by engine.consult.route.
 """
 from __future__ import annotations
 
 import logging
 
-from engine import callflow, core, desk, offers, recovery, reload, talk
+from engine import callflow, core, desk, offers, recovery, reload, talk, transfer
 from engine import events as ev
 from engine import effects as fx
 from engine.effects import Hangup
@@ -19,7 +22,21 @@ log = logging.getLogger(__name__)
 
 
 def leg_answered(eng, e: ev.LegAnswered) -> None:
+    ix = eng.calls.get(eng.by_leg.get(e.uuid, ""))
+    if ix is not None and e.uuid == ix.target_leg and e.uuid not in eng.cancelled:
+        transfer.target_answered(eng, ix)
+        return
     offers.leg_answered(eng, e.uuid)
+
+
+def leg_parked(eng, e: ev.LegParked) -> None:
+    """Our originated leg parked (bridge now); a callback caller leg parked again after
+    its operator left (a transfer or park: music)."""
+    ix = eng.calls.get(eng.by_leg.get(e.uuid, ""))
+    if ix is not None and e.uuid == ix.uuid and ix.state is not CallState.CONNECTED:
+        transfer.caller_parked(eng, ix)
+        return
+    offers.leg_parked(eng, e.uuid)
 
 
 def _call_of_leg(eng, uuid: str) -> Interaction | None:
@@ -44,6 +61,8 @@ def originate_failed(eng, e: ev.LegFailed) -> None:
         return
     if e.uuid in ix.legs:
         offers.leg_failed(eng, ix, e.uuid, e.cause)
+    elif e.uuid == ix.target_leg:
+        transfer.target_failed(eng, ix, e.cause)
     elif e.uuid == ix.callback_leg and ix.state is CallState.CALLING_BACK:
         talk.callback_failed(eng, ix, e.cause)
     else:
@@ -59,8 +78,14 @@ def leg_gone(eng, e: ev.LegHungUp) -> None:
         caller_left(eng, ix, e.cause)
     elif e.uuid in ix.legs:
         offers.leg_failed(eng, ix, e.uuid, e.cause)
+    elif e.uuid == ix.dropped_leg:
+        transfer.operator_leg_gone(eng, ix)
+    elif e.uuid == ix.target_leg:
+        transfer.target_failed(eng, ix, e.cause)            # hung up before it answered
     elif e.uuid == ix.agent_leg:
-        if ix.state is CallState.CONNECTED and not ix.bridged and ix.uuid and not ix.callback_leg \
+        if ix.state is CallState.CONNECTED and ix.transferred:
+            transfer.transfer_end(eng, ix, "target")
+        elif ix.state is CallState.CONNECTED and not ix.bridged and ix.uuid and not ix.callback_leg \
                 and ix.queue in eng.deployment.queues and eng.tenant_of(ix) is not None:
             talk.agent_left_unbridged(eng, ix, e.cause)     # the caller never heard them: back in line
         elif ix.state is CallState.CONNECTED:
@@ -79,8 +104,14 @@ def leg_gone(eng, e: ev.LegHungUp) -> None:
 def caller_left(eng, ix: Interaction, cause: str) -> None:
     eng.by_leg.pop(ix.uuid, None)
     state = ix.state
+    if state is CallState.CONNECTED and ix.transferred:
+        transfer.transfer_end(eng, ix, "caller")
+        return
     if state is CallState.CONNECTED:
         talk.talk_end(eng, ix, "caller")
+        return
+    if state in transfer.MOVED:
+        transfer.caller_left(eng, ix, cause)
         return
     ix.uuid = ""
     eng.touch_call(ix)
@@ -120,6 +151,10 @@ def timer(eng, e: ev.TimerFired) -> None:
             eng.release_agent(eng.agents[key])
     elif kind == "bridge" and key in eng.calls:
         offers.bridge_check(eng, eng.calls[key])
+    elif kind == "xfer" and key in eng.calls:
+        transfer.transfer_timeout(eng, eng.calls[key])
+    elif kind == "park" and key in eng.calls:
+        transfer.park_timeout(eng, eng.calls[key])
     elif kind in ("maxwait", "announce", "tier") and key in eng.calls:
         ix = eng.calls[key]
         if kind == "maxwait":
@@ -164,7 +199,7 @@ def node_lost(eng, e: ev.NodeLost) -> None:
 HANDLERS = {
     ev.CallParked: callflow.arrive,
     ev.LegAnswered: leg_answered,
-    ev.LegParked: lambda eng, e: offers.leg_parked(eng, e.uuid),
+    ev.LegParked: leg_parked,
     ev.LegFailed: originate_failed,
     ev.LegHungUp: leg_gone,
     ev.Bridged: bridged,
@@ -180,6 +215,9 @@ HANDLERS = {
     ev.NodeResynced: recovery.resync,
     ev.ChannelsFound: recovery.found,
     ev.ConfigReloaded: reload.reload,
+    ev.CallTransfer: transfer.transfer,
+    ev.CallPark: transfer.park,
+    ev.ParkedPickUp: transfer.pick_up,
 }
 
 # the console's commands on a call and the announced transfer (engine/control.py, engine/consult.py)

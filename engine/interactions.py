@@ -59,6 +59,7 @@ class CallEvent(enum.Enum):
     RECALL = "recall"                      # the target did not answer / park timed out: back to the agent
     PARK = "park"
     TRANSFER_END = "transfer_end"          # a transferred call (no agent on it) ended
+    TRANSFER_QUEUE = "transfer_queue"      # the agent sent the caller to a queue (at its front)
 
 
 C, V = CallState, CallEvent
@@ -72,7 +73,8 @@ CALL_TABLE: dict[CallState, dict[CallEvent, CallState]] = {
     C.OFFERING: {V.ANSWER: C.CONNECTED, V.OFFER_FAILED: C.QUEUED, V.CALLER_LEFT: C.ABANDONED,
                  V.LOST: C.ENDED},
     C.CONNECTED: {V.TALK_END: C.WRAP_UP, V.AGENT_LEFT: C.QUEUED, V.LOST: C.ENDED,
-                  V.TRANSFER: C.TRANSFERRING, V.PARK: C.PARKED, V.TRANSFER_END: C.ENDED},
+                  V.TRANSFER: C.TRANSFERRING, V.PARK: C.PARKED, V.TRANSFER_END: C.ENDED,
+                  V.TRANSFER_QUEUE: C.QUEUED},
     C.TRANSFERRING: {V.TARGET_ANSWER: C.CONNECTED, V.RECALL: C.QUEUED, V.CALLER_LEFT: C.ENDED,
                      V.LOST: C.ENDED},
     C.PARKED: {V.RECALL: C.QUEUED, V.CALLER_LEFT: C.ENDED, V.LOST: C.ENDED},
@@ -141,6 +143,8 @@ class Interaction:
     consult_leg: str = ""                  # announced transfer: the target's leg
     talking_to: str = ""                   # consult: "caller" | "target" | "both" (conference)
     held: bool = False                     # the caller is on hold (uuid_hold)
+    dropped_leg: str = ""                  # the operator's leg hung up by a transfer/park, until FreeSWITCH reports it gone
+    front: bool = False                    # recalled or sent to a queue by an operator: ahead of every caller there
 
     def apply(self, event: CallEvent, at: datetime) -> CallState:
         self.state = step(CALL_TABLE, f"interaction {self.id}", self.state, event)
@@ -164,14 +168,16 @@ class Interaction:
         """Every leg of this interaction the switch may still have: caller, connected agent,
         callback and ringing agent legs."""
         return tuple(leg for leg in (self.uuid, self.agent_leg, self.callback_leg, self.target_leg,
-                                     self.consult_leg, *self.legs) if leg)
+                                     self.consult_leg, self.dropped_leg, *self.legs) if leg)
 
     def waited(self, at: datetime) -> float:
         return max(0.0, (at - self.position_at).total_seconds())
 
     def sort_key(self) -> tuple:
-        """Place in the queue: caller priority first, then the original entry time."""
-        return (-self.priority, self.position_at, self.order, self.id)
+        """Place in the queue: recalls and operators' transfers first, then caller priority,
+        then the original entry time. (Change `front` or `priority` only while the call is
+        out of the queue index: the index finds a call by this key.)"""
+        return (not self.front, -self.priority, self.position_at, self.order, self.id)
 
     def snapshot(self) -> dict:
         """Everything needed to rebuild this record after a restart (the store keeps it)."""
@@ -191,7 +197,8 @@ class Interaction:
                 "target_name": self.target_name, "target_leg": self.target_leg, "deadline": self.deadline,
                 "recall_agent": self.recall_agent, "recall_reason": self.recall_reason,
                 "recalls": self.recalls, "consult_leg": self.consult_leg, "talking_to": self.talking_to,
-                "held": self.held}
+                "held": self.held, "dropped_leg": self.dropped_leg,
+                "front": self.front}
 
     @classmethod
     def restore(cls, stored: dict) -> "Interaction":
@@ -219,7 +226,9 @@ class Interaction:
             target_leg=stored.get("target_leg", ""), deadline=_parse(stored.get("deadline")),
             recall_agent=stored.get("recall_agent", ""), recall_reason=stored.get("recall_reason", ""),
             recalls=int(stored.get("recalls", 0)), consult_leg=stored.get("consult_leg", ""),
-            talking_to=stored.get("talking_to", ""), held=bool(stored.get("held", False)))
+            talking_to=stored.get("talking_to", ""), held=bool(stored.get("held", False)),
+            dropped_leg=stored.get("dropped_leg", ""),
+            front=bool(stored.get("front", False)))
 
 
 def _parse(value) -> datetime | None:

@@ -12,7 +12,15 @@ Rules:
 * a leg we hung up is remembered until FreeSWITCH confirms its end: if it answers
   anyway (the caller left meanwhile) it is hung up again and changes nothing else;
 * after a failed offer the call is routed before the failed agent gets a new call, so
-  another available agent is preferred.
+  another available agent is preferred;
+* a recalled call (engine.transfer) goes to its `recall_agent` alone when that agent is
+  routable, once: the offer clears it, so a recall the agent does not answer is routed
+  like any call (from the front of its queue). An agent freed up takes a call recalled
+  to them before any other waiting call of their queues. Recall offers carry
+  `cc_recall=<reason>`;
+* the caller leg gets `park_after_bridge=true` when connected: when the agent's leg
+  leaves the bridge (transfer, park, consult) FreeSWITCH parks the caller instead of
+  hanging it up (tests/data/esl-corpus/FACTS.md, "ACD-relevant call behaviour").
 """
 from __future__ import annotations
 
@@ -39,11 +47,29 @@ NO_ANSWER_CAUSES = frozenset({"NO_ANSWER", "NO_USER_RESPONSE", "ALLOTTED_TIMEOUT
 UNREGISTERED_CAUSES = frozenset({"USER_NOT_REGISTERED", "SUBSCRIBER_ABSENT"})
 
 
+def failure_reason(cause: str) -> str:
+    """A target's hang-up cause as the console shows it (a recall's or a consult's reason)."""
+    if cause == "USER_BUSY":
+        return "busy"
+    if cause == "CALL_REJECTED":
+        return "rejected"
+    if cause in NO_ANSWER_CAUSES:
+        return "no_answer"
+    if cause in UNREGISTERED_CAUSES:
+        return "unregistered"
+    return "failed"
+
+
 def route_call(eng, ix: Interaction) -> None:
     if ix.state not in ROUTABLE or ix.node in eng.down_nodes:
         return
     if ix.state is CallState.CALLBACK and ix.uuid:
         return                                  # the caller is still hearing the confirmation
+    if ix.recall_agent and ix.state is CallState.QUEUED:
+        agent = eng.agents.get(ix.recall_agent)
+        if agent is not None and agent.routable:
+            offer(eng, ix, [agent])
+            return
     q = eng.queue_of(ix)
     top = max_level(q, ix.waited(eng.now))
     every = q.strategy is Strategy.RING_ALL and ix.state is CallState.QUEUED
@@ -72,7 +98,7 @@ def next_call(eng, agent: Agent) -> Interaction | None:
                     or not eligible(q.config, level, ix.waited(eng.now))
                     or not ix.skills <= agent.config.skills):
                 continue
-            rank = (-q.config.priority,) + key
+            rank = (ix.recall_agent != agent.id, -q.config.priority) + key
             if best_rank is None or rank < best_rank:
                 best, best_rank = ix, rank
             break
@@ -100,6 +126,9 @@ def offer(eng, ix: Interaction, agents: list[Agent]) -> None:
     callback = ix.state is CallState.CALLBACK_OFFERING
     if callback:
         ix.callback_leg = eng.new_id("leg")
+    recall = {"cc_recall": ix.recall_reason} if ix.recalls and ix.recall_reason else {}
+    if any(agent.id == ix.recall_agent for agent in agents):
+        ix.recall_agent = ""                    # the recall's own offer is made once
     for agent in agents:
         leg = eng.new_id("leg")
         agent.apply(AgentEvent.OFFER, eng.now)
@@ -117,7 +146,7 @@ def offer(eng, ix: Interaction, agents: list[Agent]) -> None:
             variables={"cc_caller_uuid": ix.callback_leg if callback else ix.uuid,
                        "cc_interaction_id": ix.id, "cc_agent": agent.id, "cc_queue": ix.queue,
                        "cc_tenant": ix.tenant, "cc_offered_at": eng.now.isoformat(),
-                       **({"cc_callback": "1"} if callback else {})}))
+                       **({"cc_callback": "1"} if callback else {}), **recall}))
         eng.schedule(f"ring:{leg}", q.ring_timeout + RING_GRACE)
         eng.journal(ix, "offered", agent=agent.id, leg=leg)
 
@@ -147,7 +176,8 @@ def leg_answered(eng, uuid: str) -> None:
         eng.emit(fx.CancelTimer(f"ring:{uuid}"))
         eng.schedule(f"bridge:{ix.id}", BRIDGE_SETTLE)     # bridged when the callback leg parks
         eng.emit(fx.SetVariables(ix.node, uuid, {"cc_state": "connected", "cc_agent": ix.agent,
-                                                 "cc_agent_uuid": ix.agent_leg, "cc_seq": str(ix.seq + 1)}))
+                                                 "cc_agent_uuid": ix.agent_leg, "cc_seq": str(ix.seq + 1),
+                                                 "park_after_bridge": "true"}))
         eng.journal(ix, "callback_connected", agent=ix.agent)
 
 
@@ -173,14 +203,15 @@ def _connect(eng, ix: Interaction, leg: str) -> None:
     callflow.cancel_waiting_timers(eng, ix)
     q = eng.queue_of(ix)
     waited = ix.waited(eng.now)
-    eng.stats.answered(ix.queue, waited, q.service_level_seconds)
+    if not ix.recalls:                                     # a recall is not a second answer of the queue's
+        eng.stats.answered(ix.queue, waited, q.service_level_seconds)
     ix.playing, ix.playlist, ix.then = "", [], ()
     eng.emit(fx.StopPlayback(ix.node, ix.uuid))           # the caller stops hearing music at once
     eng.schedule(f"bridge:{ix.id}", BRIDGE_SETTLE)         # bridged when the leg parks (leg_parked)
     eng.journal(ix, "answered", agent=agent.id, waited=f"{waited:.3f}", leg=leg)
     eng.emit(fx.SetVariables(ix.node, ix.uuid, {
         "cc_state": "connected", "cc_agent": agent.id, "cc_agent_uuid": leg,
-        "cc_answered_at": eng.now.isoformat(), "cc_seq": str(ix.seq)}))
+        "cc_answered_at": eng.now.isoformat(), "cc_seq": str(ix.seq), "park_after_bridge": "true"}))
 
 
 def leg_parked(eng, uuid: str) -> None:
@@ -217,7 +248,8 @@ def bridge(eng, ix: Interaction, settle: float = BRIDGE_SETTLE) -> bool:
     ix.bridge_at = eng.now
     ix.bridges += 1
     eng.touch_call(ix)
-    eng.emit(fx.Bridge(ix.node, ix.uuid, ix.agent_leg, key=f"{ix.id}/bridge/{ix.bridges}"))
+    # the key names the pair: after a transfer the caller is bridged to another leg (bridges restart at 1)
+    eng.emit(fx.Bridge(ix.node, ix.uuid, ix.agent_leg, key=f"{ix.id}/bridge/{ix.agent_leg}/{ix.bridges}"))
     eng.schedule(f"bridge:{ix.id}", BRIDGE_SETTLE)
     return True
 

@@ -2,7 +2,12 @@
 
 Rules:
 * when one side of a connected call hangs up, the other is hung up by us (no half
-  call left in park) and the agent goes into wrap-up (the queue's `wrapup` seconds);
+  call left in park) and the agent goes into wrap-up (the queue's `wrapup` seconds); a
+  caller we hang up is remembered (engine.cancelled) until FreeSWITCH reports it gone:
+  with park_after_bridge it parks first, and that park is no new call;
+* the operator's part of a call they transferred or parked ends the same way
+  (`agent_call_end`: wrap-up) while the interaction goes on (engine.transfer); their
+  wrap-up's end then closes nothing;
 * wrap-up ends on its timer, or early on a pause/logout; a pending pause or logout
   asked for during the call is applied then; the interaction gets `wrapup_end` and its
   one `ended` row;
@@ -39,6 +44,7 @@ def talk_end(eng, ix: Interaction, by: str) -> None:
     if by == "caller" and ix.agent_leg:
         eng.hang_up_agent_leg(ix.node, ix.agent_leg, ix.agent)
     elif by == "agent" and ix.uuid:
+        eng.cancelled[ix.uuid] = ix.node        # its park_after_bridge re-park is no new call
         eng.emit(fx.Hangup(ix.node, ix.uuid))
     for leg in (ix.uuid, ix.agent_leg):
         if leg:
