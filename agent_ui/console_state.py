@@ -7,9 +7,9 @@ Rules:
   it is formatted here, once, for that locale: the browser only places text.
 - Category values travel with their translated label (`state` + `state_label`); the JS
   shows the labels only.
-- Caller numbers are formatted the Norwegian way with phonenumbers (`22 24 16 00`,
-  `915 20 431`; other countries in international form); the raw number stays beside it
-  for dialling.
+- Caller numbers are formatted the Norwegian way with phonenumbers (`22 24 16 00`; mobile
+  numbers `915 20 431`, grouped 3-2-3 here because the library groups them 2-2-2-2;
+  other countries in international form); the raw number stays beside it for dialling.
 - The parked calls of the tenants this user serves (operator/supervisor/admin roles; "*"
   = every tenant), and today's counts of the agent's queues (the engine's figures, which
   the statistics rebuild from the journal at start-up).
@@ -46,6 +46,11 @@ def phone(number: str) -> str:
     if not phonenumbers.is_possible_number(parsed):
         return raw
     if parsed.country_code == 47:
+        national = str(parsed.national_number)
+        # Norwegian usage groups mobile numbers 3-2-3 (915 20 431) and the others 2-2-2-2
+        # (22 24 16 00); libphonenumber's metadata groups both 2-2-2-2.
+        if len(national) == 8 and phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE:
+            return f"{national[:3]} {national[3:5]} {national[5:]}"
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
