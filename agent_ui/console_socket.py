@@ -94,7 +94,8 @@ def to_event(aid: str, msg, at):
 
 
 def attach(socketio, app, engine_source, post, notices=None, *, shared: bool = False) -> None:
-    """The /console namespace on `socketio`; `post(event)` is the engine's inbox."""
+    """The /console namespace on `socketio`; `post(event)` is the engine's inbox (None: this
+    process only relays pushes, its commands are refused as `console.engine_down`)."""
     _, services = app.extensions["sentral"]
     sockets: dict[str, dict] = {}          # sid -> {"agent", "locale", "tenants"}
     locales: dict[str, str] = {}           # agent -> the locale its consoles last connected with
@@ -139,7 +140,7 @@ def attach(socketio, app, engine_source, post, notices=None, *, shared: bool = F
         if me is None or user is None or user.agent != me["agent"]:
             return _refusal("console.not_bound")
         engine = engine_source()
-        if engine is None:
+        if engine is None or post is None:      # no engine here (a relay-only console process)
             return _refusal("console.engine_down")
         try:
             event = to_event(me["agent"], msg, services.clock())

@@ -91,12 +91,8 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     app.register_blueprint(console.bp)
     socketio = realtime.attach(app, engine_source, notices=notices, message_queue=message_queue, channel=channel)
     presence_push.attach(socketio, app)
-    console_socket.attach(socketio, app, engine_source, post or _nowhere, notices, shared=bool(message_queue))
+    console_socket.attach(socketio, app, engine_source, post, notices, shared=bool(message_queue))
     return app, socketio
-
-
-def _nowhere(event) -> None:
-    log.warning("console command %s dropped: no engine inbox", type(event).__name__)
 
 
 def engine_inbox(proc) -> Callable:
