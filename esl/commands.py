@@ -77,9 +77,13 @@ def originate_user(leg_uuid: str, sip_user: str, *, caller_id_number: str, calle
 def originate_number(leg_uuid: str, number: str, *, caller_id_number: str, caller_id_name: str,
                      timeout: float, variables: Mapping[str, str] | None = None,
                      context: str = "public") -> str:
-    """`originate {vars}loopback/<number>/<context> &park()` — an outside number (a callback)
-    dialled through the site's own dialplan, which owns the route to its SIP trunk."""
+    """`originate {vars}loopback/<number>/<context> &park()` — a number (a callback, a
+    transfer target) dialled through the site's own dialplan, which owns the route to its
+    SIP trunk. `loopback_bowout=false`: once both loopback legs are bridged, mod_loopback
+    would otherwise bow out and bridge the caller straight to the far end, ending the leg
+    the engine knows (mod_loopback.c, read for this)."""
     merged = _leg_variables(leg_uuid, caller_id_number, caller_id_name, timeout, variables)
+    merged.setdefault("loopback_bowout", "false")
     dialled = dial_number(number)
     return f"originate {originate_vars(merged)}loopback/{dialled}/{token(context or 'public', 'context')} &park()"
 

@@ -7,6 +7,7 @@ newline when it has rows and ``{"row_count": 0}\\n`` when empty. Blocking comman
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from esl.sim import apps
@@ -16,6 +17,7 @@ from esl.sim.switch import uptime_text
 
 VERSION = "FreeSWITCH Version 1.11.3-dev~64bit ( 64bit)"
 NO_CHANNEL = "-ERR No such channel!\n"
+_DTMF = re.compile(r"[0-9*#A-Da-dwW]+(@[0-9]+)?")
 
 
 def run(switch, command: str) -> str:
@@ -99,10 +101,13 @@ def uuid_getvar(switch, arg):
 
 
 def uuid_answer(switch, arg):
+    """switch_channel.c: answering an outbound leg is a no-op that succeeds (the phone
+    rings on); only an inbound leg is answered."""
     ch = _ch(switch, arg)
     if ch is None or ch.hanging:
         return "-ERROR\n"
-    ch.answer()
+    if ch.direction == "inbound":
+        ch.answer()
     return "+OK\n"
 
 
@@ -134,8 +139,9 @@ def uuid_transfer(switch, arg):
         targets = [ch] + ([ch.bridged] if ch.bridged else [])
     if not targets:
         return "-ERR No such channel!\n"
+    dialplan = rest[1] if len(rest) > 1 else "XML"
     for t in targets:
-        switch.transfer(t, dest)
+        switch.transfer(t, dest, dialplan)
     return "+OK\n"
 
 
@@ -188,31 +194,65 @@ def uuid_record(switch, arg):
 
 
 def uuid_hold(switch, arg):
+    """switch_ivr.c: `+OK Success` also for a uuid that does not exist; `-ERR Operation
+    failed` for holding a held leg or releasing one not held. The leg's partner hears the
+    held leg's `hold_music` (corpus 03: CALLSTATE HELD, CHANNEL_HOLD, the partner's
+    playback ~200 ms later)."""
     parts = arg.split()
-    mode = parts[0] if parts and parts[0] in ("off", "toggle") else ""
-    ch = switch.channels.get(parts[1] if mode else (parts[0] if parts else ""))
-    if ch is None:
-        return "-ERR Operation failed\n"
+    if not parts:  # corpus 13: the usage line and the failure, both
+        return "-USAGE: [off|toggle] <uuid> [<display>]\n-ERR Operation failed\n"
+    mode = parts[0].lower() if parts[0].lower() in ("off", "toggle") else ""
+    ch = switch.channels.get(parts[1] if mode and len(parts) > 1 else ("" if mode else parts[0]))
+    if ch is None or ch.hanging:
+        return "+OK Success\n"
     on = not ch.held if mode == "toggle" else mode != "off"
     if on == ch.held:
-        return "+OK Success\n"
-    ch.held = on
-    peer = ch.bridged
+        return "-ERR Operation failed\n"
     if on:
-        ch.times["last_hold"] = time.time()
-        ch.set_callstate("HELD")
-        ch.emit("CHANNEL_HOLD")
-        if peer is not None:
-            apps.enqueue(peer, "playback", "local_stream://moh",
-                         private=broadcast_message("playback", "local_stream://moh", "-1"))
+        hold(switch, ch)
     else:
-        ch.times["hold_accum"] += time.time() - ch.times["last_hold"]
-        ch.set_callstate("UNHELD")
-        if peer is not None and peer.current_app == "playback":
-            peer.wake("break")
-        ch.emit("CHANNEL_UNHOLD")
-        ch.set_callstate("ACTIVE")  # once the re-INVITE completes
+        unhold(ch)
     return "+OK Success\n"
+
+
+def hold(switch, ch) -> None:
+    ch.held = True
+    ch.times["last_hold"] = time.time()
+    if ch.callstate == "UNHELD":
+        ch.set_callstate("ACTIVE")
+    ch.set_callstate("HELD")
+    ch.emit("CHANNEL_HOLD")
+    peer = ch.bridged
+    if peer is not None:
+        music = ch.variables.get("hold_music") or switch.global_vars.get("hold_music", "local_stream://moh")
+        peer.hold_music = music
+        apps.enqueue(peer, "playback", music, private=broadcast_message("playback", music, "-1"))
+
+
+def unhold(ch) -> None:
+    ch.held = False
+    ch.times["hold_accum"] += time.time() - ch.times["last_hold"]
+    ch.set_callstate("UNHELD")
+    peer = ch.bridged
+    if peer is not None and peer.current_app == "playback" and peer.current_app_data == getattr(peer, "hold_music", ""):
+        peer.wake("break")
+    ch.emit("CHANNEL_UNHOLD")
+    ch.set_callstate("ACTIVE")  # once the re-INVITE completes
+
+
+def uuid_send_dtmf(switch, arg):
+    """mod_commands.c: DTMF out to the leg's far end; no event on the switch. A simulated
+    far end keeps what it received (``Channel.dtmf_sent``)."""
+    parts = arg.split()
+    if len(parts) < 2:
+        return "-USAGE: <uuid> <dtmf_data>\n"
+    ch = switch.channels.get(parts[0])
+    if ch is None or ch.hanging:
+        return "-ERR Cannot locate session!\n"
+    if not _DTMF.fullmatch(parts[1]):  # corpus 13: `x` fails, `1w2` is sent
+        return "-ERR Operation failed\n"
+    ch.dtmf_sent = getattr(ch, "dtmf_sent", "") + parts[1]
+    return f"+OK {ch.uuid} sent DTMF {parts[1]}.\n"
 
 
 def uuid_recv_dtmf(switch, arg):
@@ -250,7 +290,7 @@ COMMANDS = {
     "uuid_setvar": uuid_setvar, "uuid_setvar_multi": uuid_setvar_multi, "uuid_getvar": uuid_getvar,
     "uuid_answer": uuid_answer, "uuid_bridge": uuid_bridge, "uuid_transfer": uuid_transfer,
     "uuid_break": uuid_break, "uuid_broadcast": uuid_broadcast, "uuid_record": uuid_record,
-    "uuid_hold": uuid_hold, "uuid_recv_dtmf": uuid_recv_dtmf, "uuid_dump": uuid_dump,
+    "uuid_hold": uuid_hold, "uuid_send_dtmf": uuid_send_dtmf, "uuid_recv_dtmf": uuid_recv_dtmf, "uuid_dump": uuid_dump,
     "show": show, "sofia": sofia, "sofia_contact": sofia_contact, "hupall": hupall,
     "reloadxml": reloadxml,
 }

@@ -45,7 +45,9 @@ def run(ch: Channel) -> None:
         while not ch.hanging:
             if ch.interrupt == "transfer":
                 ch.interrupt = ""
-                ch.switch.route(ch, ch.transfer_to, transfer=True)
+                ch.switch.route(ch, ch.transfer_to, transfer=True,
+                                dialplan=getattr(ch, "transfer_dialplan", "XML"))
+                ch.transfer_dialplan = "XML"
                 continue
             if not ch.queue:
                 if getattr(ch, "hold_open", False):
@@ -248,10 +250,19 @@ def app_bridge_leg(ch: Channel, arg: str) -> str:
 
 
 def app_bridge(ch: Channel, arg: str) -> str:
+    """A failed bridge hangs its channel up with the failure's cause unless
+    `continue_on_fail` says go on (switch_channel.c switch_channel_handle_cause): a
+    loopback leg dialling a busy phone ends USER_BUSY, so its originate does too."""
     result = ch.switch.originate_for_bridge(ch, arg)
     if isinstance(result, str):
         ch.variables["originate_disposition"] = result
+        ch.variables["originate_failed_cause"] = result
+        go_on = ch.variables.get("continue_on_fail", "")
+        if go_on.lower() not in ("true", "yes", "on", "1") and result.lower() not in go_on.lower().split(","):
+            ch.hangup(result)
         return NONE
+    if ch.answer_state != "answered":
+        ch.answer()  # the bridge passes the far end's answer on to the calling leg
     ch.switch.join(ch, result)
     result.runner = gevent.spawn(_b_leg, result)
     return app_bridge_leg(ch, "")
@@ -276,3 +287,5 @@ APPS = {
     "three_way": app_eavesdrop, "record_session": app_record_session, "transfer": app_transfer,
     "uuid_bridge": app_bridge_leg, "bridge": app_bridge, "endless_playback": app_playback,
 }
+
+from esl.sim import conference  # noqa: E402,F401  (registers the conference application)

@@ -7,11 +7,14 @@ None. Unknown destinations -> None (the caller hangs up with NO_ROUTE_DESTINATIO
 
 Built in (the corpus' FreeSWITCH dialplan, tests/data/esl-corpus/FACTS.md): 7001 park
 without answer, 7003 echo, 7004 answer + endless tone, 7005 answer + park, 7006 answer +
-sleep 60 s, and every simulated SIP user's extension bridges to ``user/<ext>``.
+sleep 60 s, every simulated SIP user's extension bridges to ``user/<ext>`` and every
+simulated phone's number (users.Directory.phone) to ``sofia/external/<number>@phones.sim``.
 """
 from __future__ import annotations
 
 from typing import Callable, Mapping
+
+from esl.sim.users import PHONES
 
 BUILTIN = {
     "7001": [("park", "")],
@@ -46,4 +49,6 @@ class Dialplan:
         switch = getattr(channel, "switch", None)
         if switch is not None and destination in switch.users.users:
             return [("bridge", f"user/{destination}")]
+        if switch is not None and destination in switch.users.phones:
+            return [("bridge", f"sofia/external/{destination}@{PHONES}")]
         return None

@@ -106,10 +106,13 @@ def place(switch, dialstring: str, originator: Channel | None = None, job=None):
         variables.setdefault("dialed_user", ext)
         variables.setdefault("dialed_domain", user.domain)
         return _leg(switch, uuid, name, ext, cid_name, cid_num, variables, "mod_sofia",
-                    user.script, timeout, originator, job)
+                    user.script.for_call(variables), timeout, originator, job)
     if kind == "sofia":
         uri = rest.split("/", 1)[1] if "/" in rest else rest
         script = switch.users.endpoints.get(uri)
+        script = script.for_call(variables) if script is not None else None
+        if script is not None and script.action == "unregistered":
+            return "USER_NOT_REGISTERED"  # no contact to call: no leg at all (corpus 16)
         user_part = uri.split("@")[0]
         if script is None:
             host = uri.split("@", 1)[1] if "@" in uri else ""
@@ -154,8 +157,9 @@ def _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source
     return ch
 
 
-def _await(ch: Channel, timeout: float):
-    """Block until ``ch`` is answered (-> ch) or hung up / timed out (-> cause)."""
+def _await(ch: Channel, timeout: float, originator: Channel | None = None):
+    """Block until ``ch`` is answered (-> ch) or hung up / timed out (-> cause). A bridge's
+    originate ends ORIGINATOR_CANCEL when its originator hangs up meanwhile."""
     done = gevent.event.AsyncResult()
 
     def watch(_c, what):
@@ -164,8 +168,16 @@ def _await(ch: Channel, timeout: float):
         elif what == "hangup" and not done.ready():
             done.set(ch.hangup_cause or "NORMAL_CLEARING")
 
+    def cancel(_o, what):
+        if what == "hangup" and not done.ready():
+            ch.hangup("ORIGINATOR_CANCEL")
+
     ch.watchers.append(watch)
-    if ch.answer_state == "answered":
+    if originator is not None:
+        originator.watchers.append(cancel)
+    if ch.hanging:  # failed before anyone waited (a loopback whose B leg found no route)
+        done.set(ch.hangup_cause or "NORMAL_CLEARING")
+    elif ch.answer_state == "answered":
         done.set(ch)
     try:
         result = done.get(timeout=timeout)
@@ -176,6 +188,8 @@ def _await(ch: Channel, timeout: float):
     finally:
         if watch in ch.watchers:
             ch.watchers.remove(watch)
+        if originator is not None and cancel in originator.watchers:
+            originator.watchers.remove(cancel)
     if isinstance(result, str):
         apps.start_runner(ch)
     else:
@@ -209,7 +223,7 @@ def _leg(switch, uuid, name, dest, cid_name, cid_num, variables, source, script,
     ch = _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source, originator)
     ch.job = job
     ch.far_end = gevent.spawn(_far_end, ch, script)
-    return _await(ch, timeout)
+    return _await(ch, timeout, originator)
 
 
 def _loopback(switch, uuid, rest, cid_name, cid_num, variables, timeout, originator):

@@ -153,8 +153,14 @@ class Simulator:
 
     # ------------------------------------------------------------------ users
     def add_user(self, ext: str, action: str = "answer", ring: float = 0.0, talk: float | None = None,
-                 register: bool = True):
-        return self.switch.users.add(ext, action, ring, talk, register)
+                 register: bool = True, auto_answer: bool = False):
+        return self.switch.users.add(ext, action, ring, talk, register, auto_answer)
+
+    def add_phone(self, number: str, action: str = "answer", ring: float = 0.0, talk: float | None = None,
+                  auto_answer: bool = False) -> None:
+        """A phone reached by dialling its number (a transfer target: an employee's direct
+        line or mobile): answer / reject / busy / noanswer / unregistered."""
+        self.switch.users.phone(number, action, ring, talk, auto_answer)
 
     def add_endpoint(self, uri: str, action: str = "answer", ring: float = 0.0, talk: float | None = None):
         self.switch.users.endpoint(uri, action, ring, talk)

@@ -147,16 +147,22 @@ class Switch:
                 ("Task-Runtime", str(int(time.time() + self.heartbeat_interval)))])
 
     # ---------------------------------------------------------------- routing
-    def route(self, ch: Channel, destination: str, *, transfer: bool = False) -> bool:
-        """Run the dialplan for ``destination`` on ``ch`` (new inbound call or transfer)."""
+    def route(self, ch: Channel, destination: str, *, transfer: bool = False, dialplan: str = "XML") -> bool:
+        """Run the dialplan for ``destination`` on ``ch`` (new inbound call or transfer).
+        The ``inline`` dialplan (mod_dptools) reads the destination as `app:arg,app:arg`
+        and leaves the channel's destination number as it was."""
         if transfer:
             ch.profile["transfer_source"] = f"{int(time.time())}:{ch.uuid}:bl_xfer:{destination}"
             ch.profile["rdnis"] = ch.profile["destination"]
             ch.profile["destination"] = destination
-            ch.profile["dialplan"] = "XML"
+            ch.profile["dialplan"] = dialplan
             ch.times["transfer"] = time.time()
             ch.queue.clear()
-        apps_list = self.dialplan.route(destination, ch)
+        if dialplan == "inline":
+            apps_list = _inline(destination)
+            ch.profile["destination"], ch.profile["rdnis"] = ch.profile["rdnis"], ""
+        else:
+            apps_list = self.dialplan.route(destination, ch)
         if ch.state != "CS_ROUTING":
             ch.set_state("CS_ROUTING")
         if apps_list is None:
@@ -201,8 +207,9 @@ class Switch:
             peer.bridged = None
             peer.wake("unbridge")
 
-    def transfer(self, ch: Channel, destination: str) -> None:
+    def transfer(self, ch: Channel, destination: str, dialplan: str = "XML") -> None:
         ch.transfer_to = destination
+        ch.transfer_dialplan = dialplan
         ch.wake("transfer")
         apps.start_runner(ch)
 
@@ -220,6 +227,19 @@ class Switch:
 
     def reloadxml(self) -> None:
         self.bus.fire("RELOADXML")
+
+
+def _inline(text: str) -> list[tuple[str, str]]:
+    """`app:arg,app2:arg2` (a leading `m:<c>:` picks another separator than `,`)."""
+    sep = ","
+    if len(text) > 3 and text[0] == "m" and text[1] == ":" and text[3] == ":":
+        sep, text = text[2], text[4:]
+    out = []
+    for item in text.split(sep):
+        app, _, arg = item.lstrip(" ").partition(":")
+        if app:
+            out.append((app, arg))
+    return out
 
 
 def _tone_seconds(path: str) -> float | None:

@@ -6,15 +6,22 @@ corpus' header set) and, per call, follows its script: ``answer`` after ``ring``
 originator gives up: NO_ANSWER); once answered it hangs up after ``talk`` seconds
 (None = stays until the other side hangs up). Durations scale by the switch's time factor.
 Endpoints addressed by SIP URI (``sofia/internal/agentA@127.0.0.1:5094``) use the same
-scripts, registered with ``Directory.endpoint``.
+scripts, registered with ``Directory.endpoint``. Phones reached by number
+(``Directory.phone``: employees' direct numbers and mobiles, transfer targets) are such
+endpoints, which the simulated dialplan bridges a dialled number to, so
+``originate loopback/<number>/<context>`` rings them; ``unregistered`` ends
+USER_NOT_REGISTERED. ``auto_answer``: the phone answers at once when the originate
+asks for it with ``sip_auto_answer=true`` (FreeSWITCH's ``uuid_answer`` cannot answer a
+ringing phone: for an outbound leg it answers +OK and does nothing, switch_channel.c).
 """
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
 
-ACTIONS = ("answer", "reject", "busy", "noanswer", "noroute")
-CAUSE = {"reject": "CALL_REJECTED", "busy": "USER_BUSY"}
+ACTIONS = ("answer", "reject", "busy", "noanswer", "noroute", "unregistered")
+CAUSE = {"reject": "CALL_REJECTED", "busy": "USER_BUSY", "unregistered": "USER_NOT_REGISTERED"}
+PHONES = "phones.sim"  # the host part of simulated phones reached by number (Directory.phone)
 _ports = itertools.count(5100)
 
 
@@ -23,6 +30,13 @@ class Script:
     action: str = "answer"
     ring: float = 0.0
     talk: float | None = None
+    auto_answer: bool = False
+
+    def for_call(self, variables) -> "Script":
+        """The script of one call: an auto-answer phone asked to answers without ringing."""
+        if self.auto_answer and str(variables.get("sip_auto_answer", "")).lower() == "true":
+            return Script("answer", 0.0, self.talk)
+        return self
 
     def __post_init__(self):
         if self.action not in ACTIONS:
@@ -49,11 +63,12 @@ class Directory:
         self.switch = switch
         self.users: dict[str, SimUser] = {}
         self.endpoints: dict[str, Script] = {}
+        self.phones: dict[str, Script] = {}
 
     def add(self, ext: str, action: str = "answer", ring: float = 0.0, talk: float | None = None,
-            register: bool = True) -> SimUser:
+            register: bool = True, auto_answer: bool = False) -> SimUser:
         user = self.users.get(ext) or SimUser(ext, port=next(_ports))
-        user.script = Script(action, ring, talk)
+        user.script = Script(action, ring, talk, auto_answer)
         self.users[ext] = user
         if register and not user.registered:
             self.register(ext)
@@ -62,6 +77,13 @@ class Directory:
     def endpoint(self, uri: str, action: str = "answer", ring: float = 0.0, talk: float | None = None) -> None:
         """A far end reached by SIP URI (``user@host:port``), as sipp UAS in the corpus."""
         self.endpoints[uri] = Script(action, ring, talk)
+
+    def phone(self, number: str, action: str = "answer", ring: float = 0.0, talk: float | None = None,
+              auto_answer: bool = False) -> None:
+        """A phone reached by dialling ``number`` (no registration of its own)."""
+        script = Script(action, ring, talk, auto_answer)
+        self.phones[number] = script
+        self.endpoints[f"{number}@{PHONES}"] = script
 
     def _user_headers(self, user: SimUser) -> list[tuple[str, str]]:
         return [("sip_number_alias", user.ext), ("sip_auth_username", user.ext),
