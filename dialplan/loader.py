@@ -20,14 +20,15 @@ import re
 from datetime import date
 from typing import Mapping
 
-from dialplan import agents, checks, tenants
+from dialplan import agents, checks, console, tenants
 from dialplan import yamlnodes as y
 from dialplan.errors import ConfigError, Problem
 from dialplan.queues import DEFAULT_KEYS, settings
 from dialplan.source import EnvReader, compose_file, include_paths
 from engine.config import Deployment, NodeConfig
 
-TOP_KEYS = ("version", "freeswitch", "database", "recordings", "engine", "defaults", "include", "tenants", "agents")
+TOP_KEYS = ("version", "freeswitch", "database", "recordings", "engine", "console", "defaults", "include", "tenants",
+            "agents")
 OVERRIDE_KEYS = TOP_KEYS[1:]
 LIST_KEYS = ("tenants", "include", "agents")
 # FreeSWITCH gets engine.url and sip_domain through its pre-processor's `set` (compile.vars_include),
@@ -128,7 +129,9 @@ def _deployment_settings(single: dict, envr: EnvReader) -> dict:
     top: dict = {"sip_domain": "127.0.0.1"}
     if "freeswitch" in single:
         ctx, node = single["freeswitch"]
-        fs = y.mapping(ctx, node, "freeswitch", ("sip_domain", "nodes")) or {}
+        fs = y.mapping(ctx, node, "freeswitch", ("sip_domain", "nodes", "outbound_context")) or {}
+        if "outbound_context" in fs and (v := y.ident(ctx, fs["outbound_context"][1], "outbound_context")):
+            top["outbound_context"] = v
         if "sip_domain" in fs and (v := y.text(ctx, fs["sip_domain"][1], "sip_domain")):
             if SIP_DOMAIN.fullmatch(v):
                 top["sip_domain"] = v
@@ -148,6 +151,8 @@ def _deployment_settings(single: dict, envr: EnvReader) -> dict:
                         top[field_name] = v.rstrip("/")
                     continue
                 top[field_name] = v
+    if "console" in single:
+        top.update(console.console(*single["console"]))
     if "recordings" in single:
         ctx, node = single["recordings"]
         sect = y.mapping(ctx, node, "recordings", ("dir",)) or {}

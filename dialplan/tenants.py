@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from dialplan import hours, queues
+from dialplan import console, hours, queues
 from dialplan import yamlnodes as y
 from dialplan.patterns import PatternError, compile_pattern
 from engine.config import EntryPoint, QueueConfig, TenantConfig
 
 TENANT_KEYS = ("id", "name", "caller_id_name", "timezone", "numbers", "hours", "holidays", "special_days",
-               "after_hours", "recording", "welcome_prompt", "queues")
+               "after_hours", "recording", "welcome_prompt", "queues", "greeting", "transfer_timeout",
+               "park_timeout", "message_from")
 NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 TAG = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 RESERVED_TAGS = frozenset({"tenant", "queue", "entry", "priority", "agent", "caller_uuid"})
@@ -113,7 +114,7 @@ def tenant(ctx, node, defaults: dict, years: range, parsed: Parsed) -> None:
     if "timezone" in m and (tz := y.scalar(ctx, m["timezone"][1], "timezone")) is not None:
         if hours.check_timezone(ctx, m["timezone"][1], tz):
             timezone = tz
-    kwargs = {"opening_hours": hours.opening_hours(ctx, m, timezone, years)}
+    kwargs = {"opening_hours": hours.opening_hours(ctx, m, timezone, years), **console.tenant_settings(ctx, m)}
     if "caller_id_name" in m and (v := y.text(ctx, m["caller_id_name"][1], "caller_id_name")) is not None:
         kwargs["caller_id_name"] = v
     if "welcome_prompt" in m and (v := y.prompt(ctx, m["welcome_prompt"][1], "welcome_prompt")) is not None:
