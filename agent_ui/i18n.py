@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 import contextlib
+import logging
 import pathlib
 from datetime import datetime
 
@@ -64,7 +65,10 @@ def choose_locale() -> str:
 
 
 def init_app(app, timezone: str = "Europe/Oslo") -> None:
-    compile_catalogs()
+    try:
+        compile_catalogs()
+    except OSError as exc:   # a read-only install: the .mo files scripts/setup compiled are used
+        logging.getLogger(__name__).warning("translations not compiled: %s", exc)
     Babel(app, locale_selector=choose_locale, default_locale=DEFAULT, default_timezone=timezone,
           default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.globals.update(current_locale=lambda: str(get_locale() or DEFAULT))
