@@ -87,3 +87,20 @@ def test_given_a_bad_outbound_context_then_refused(tmp_path):
 def test_given_english_missing_then_the_bokmal_label_is_used(tmp_path):
     d = load(write(tmp_path, "console: {result_codes: [{id: besvart, nb: Besvart}]}\n" + TENANT % ""), env={})
     assert d.result_codes == (Reason("besvart", "Besvart", "Besvart"),)
+
+
+def test_given_an_own_outbound_context_then_it_is_compiled_with_the_sites_routes_only(tmp_path):
+    from xml.etree import ElementTree as ET
+
+    from dialplan import compile as compiler
+    d = load(write(tmp_path, "freeswitch: {outbound_context: sentral-out}\n" + TENANT % 'numbers: ["+4722000001"]'),
+             env={})
+    root = ET.fromstring(compiler.dialplan_include(d).split("-->", 1)[1])
+    contexts = {c.get("name"): c for c in root.iter("context")}
+    assert list(contexts) == ["public", "default", "sentral-out"]
+    assert [child.tag for child in contexts["sentral-out"]] == ["X-PRE-PROCESS"]
+    assert contexts["sentral-out"][0].get("data") == "sentral-out/*.xml"
+    written = compiler.write_files(d, str(tmp_path / "conf"))
+    assert str(tmp_path / "conf/dialplan/sentral-out/00_site.xml") in written
+    public = contexts["public"].find("extension/condition")
+    assert [(a.get("application"), a.get("data")) for a in public][-2:] == [("set", "park_after_bridge=true"), ("park", None)]

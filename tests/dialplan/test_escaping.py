@@ -69,7 +69,8 @@ def test_a_hostile_agent_name_and_tag_compile_to_inert_xml():
     assert names and "${" not in names[0]
     dialplan = ET.fromstring(compiler.dialplan_document(d, "public").encode())
     actions = list(dialplan.iter("action"))
-    assert [a.get("application") for a in actions] == ["set"] * 4 + ["park"]
+    assert [a.get("application") for a in actions] == ["set"] * 5 + ["park"]
+    assert actions[4].get("data") == "park_after_bridge=true"
     note = actions[3].get("data")
     assert note.startswith("cc_note=Evil") and "${" not in note and "\n" not in note
 
