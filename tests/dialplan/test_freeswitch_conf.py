@@ -204,3 +204,15 @@ def test_no_module_is_loaded_that_nothing_uses(config):
     _, root = config
     modules = {m.get("module") for m in root.iter("load")}
     assert "mod_voicemail" not in modules and root.find(".//configuration[@name='voicemail.conf']") is None
+
+
+def test_the_conference_the_engine_moves_legs_into_exists(config):
+    """esl.commands.conference_move uses `conference:<room>@default inline`: the profile
+    `default` must exist and mod_conference be loaded, else the legs are lost."""
+    _, root = config
+    assert "mod_conference" in {m.get("module") for m in root.iter("load")}
+    (conf,) = root.findall(".//configuration[@name='conference.conf']")
+    profiles = {p.get("name"): {x.get("name"): x.get("value") for x in p.iter("param")} for p in conf.iter("profile")}
+    assert "default" in profiles and profiles["default"]["caller-controls"] == "none"
+    groups = {g.get("name") for g in conf.iter("group")}
+    assert profiles["default"]["caller-controls"] in groups
