@@ -260,3 +260,15 @@ def test_refusals():
     assert refusals(s.send(ev.ConsultSwap("alice", s.now))) == ["engine.call_state"]     # still ringing
     assert refusals(s.send(ev.CallHold("alice", False, s.now))) == ["engine.consult_in_progress"]
     assert refusals(s.send(ev.CallHangup("alice", s.now))) == ["engine.consult_in_progress"]
+
+
+def test_given_completed_consult_when_caller_hangs_up_later_then_the_transferred_call_ends_once():
+    s, agent_leg, target = joined()
+    s.send(ev.ConsultComplete("alice", s.now))
+    s.send(ev.Bridged(NODE, "c1", target, s.now))               # the new pair's CHANNEL_BRIDGE
+    s.advance(5)
+    out = s.hangup("c1")
+    assert any(isinstance(h, fx.Hangup) and h.uuid == target for h in out)
+    assert s.kinds()[-4:] == ["consult_completed", "bridged", "talk_ended", "ended"]
+    assert s.journal[-1].data["reason"] == "transferred" and IX not in s.engine.calls
+    s.assert_journal_exact()
