@@ -29,7 +29,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Collection
 
 import gevent
 import gevent.event
@@ -82,11 +82,12 @@ LATE_LOOK = 0.3       # s after a snapshot: `show channels` again (it lags new c
 
 class EngineProcess:
     def __init__(self, deployment: Deployment, store, *, login_all: bool = False,
-                 notify: Callable[[fx.Notify], None] | None = None, notices=None,
+                 login_except: Collection[str] = (), notify: Callable[[fx.Notify], None] | None = None, notices=None,
                  clock: Callable[[], datetime] = utcnow, node_options: dict | None = None):
         self.deployment = deployment
         self.store = store
         self.login_all = login_all
+        self.login_except = frozenset(login_except)   # agents login_all leaves logged out
         # what the engine announces: to `notify` if given, else to the consoles' hub
         from agent_ui.notices import Notices
         self.notices = notices if notices is not None else Notices()
@@ -144,7 +145,7 @@ class EngineProcess:
             runtime.post(item)
         if self.login_all:
             for aid, agent in engine.agents.items():
-                if agent.state is AgentState.LOGGED_OUT:
+                if agent.state is AgentState.LOGGED_OUT and aid not in self.login_except:
                     runtime.post(ev.AgentLogin(aid, self.clock()))
         self.ready_at = time.monotonic() - started
         log.info("engine ready in %.2f s: %d call(s) and %d agent record(s) recovered",

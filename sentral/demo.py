@@ -1,9 +1,40 @@
-"""The demo's composition: simulator + engine + SQLite + sample configuration + callers.
+"""The demo's composition: simulator + engine + SQLite + sample configuration + callers
++ the console, so a new user can work calls as an operator.
 
 The simulator plays FreeSWITCH over real TCP on a free loopback port, so the engine runs
-exactly as in production (`sentral run`); only the far ends are simulated. Softphones:
-most answer after a few rings, one rejects, one never answers (so no-answer pauses and
-reject delays can be watched).
+exactly as in production (`sentral run`); only the far ends are simulated.
+
+Rules:
+* the first lines printed are the console's address and the demo users with their
+  passwords (new ones every run): operators `kari` and `ola`, each bound to the demo
+  agent of that name and `operator` of every agency their queues belong to, and the
+  supervisor `demo` (admin of every agency: wallboard, directory, the console's
+  directory pane). The rest of the start-up report follows them;
+* the two operators' agents are NOT logged in at start: the person logs in from the
+  console and chooses queues. Every other agent is logged in at start (not with
+  `--manual`);
+* the operators' softphones ring OPERATOR_RING real seconds and then answer by
+  themselves. The console's Answer sends `uuid_answer`, which FreeSWITCH (and the
+  simulator, as it) accepts and ignores for a ringing outbound leg; only a phone asked
+  for auto-answer (`sip_auto_answer`) answers at once, and the engine does not ask. So
+  the demo's choice is the phone answering after a few seconds, Answer pressed or not;
+* the other agents' softphones: most answer after a few rings, one rejects, one never
+  answers (so no-answer pauses and reject delays can be watched);
+* the directory's people (sync/examples/persons.csv) can be called: each direct and
+  mobile number is a simulated phone (esl.sim.phones: most answer after 2-6 simulated
+  seconds, some never answer, one is busy, one unregistered), so every outcome of a
+  transfer (answered, recall on no answer / busy / unregistered) can be tried; the
+  start-up report says which number does what;
+* two absences make presence visible: Kari Nordmann (nordlys) is in a meeting for the
+  next two hours (her direct line never answers: transfer, recall, offer the
+  substitute or take a message), Åse Sørli (nordlys) is on holiday for a week;
+* simulated time: `--time-factor` scales the callers' waits and every phone's ringing;
+  the engine measures real seconds, so the service-level target (also the short-abandon
+  threshold), the agencies' transfer timeout and park timeout are scaled the same way
+  (a 20 s transfer timeout lasts 4 s at 0.2);
+* `--manual`: no generated callers and no other agent logged in; calls are placed by
+  typing `call <agency or number> [caller number] [caller name]` on standard input (one
+  line each), so the operator in the console gets exactly the calls asked for.
 """
 from __future__ import annotations
 
@@ -13,7 +44,7 @@ import os
 import secrets
 import sys
 import time
-
+from datetime import timedelta
 
 from dialplan.compile import entry_variables
 from dialplan.loader import apply_overrides, load
@@ -31,31 +62,47 @@ log = logging.getLogger(__name__)
 
 CALLER_PATIENCE = 90.0   # simulated seconds a demo caller waits before hanging up
 SOFTPHONE_SCRIPTS = ("answer", "answer", "answer", "reject", "answer", "answer", "noanswer", "answer")
+OPERATORS = ("kari", "ola")   # demo agents a person works as from the console
+OPERATOR_RING = 3.0           # real seconds an operator's simulated softphone rings before it answers
+SUPERVISOR = "demo"
 
 
 def softphone_script(index: int) -> str:
     return SOFTPHONE_SCRIPTS[index % len(SOFTPHONE_SCRIPTS)]
 
 
+@dataclasses.dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: str        # "operator" | "supervisor"
+    about: str       # what the line after the password says
+
+
 class Demo:
     def __init__(self, args):
         self.args = args
+        self.report: list[str] = []   # start-up lines, printed after the users
 
     def _deployment(self, password: str):
         env = dict(os.environ, SENTRAL_FREESWITCH_PASSWORD=password)
         deployment = load(self.args.config, env=env)
-        if not self.args.real_hours:
-            tenants = {tid: dataclasses.replace(t, opening_hours=OpeningHours(always_open=True))
-                       for tid, t in deployment.tenants.items()}
-            deployment = dataclasses.replace(deployment, tenants=tenants)
-        # The simulated callers' waits run `time_factor` times faster than written (a
-        # caller's 90 s patience lasts 18 s at 0.2), while the engine measures real
-        # seconds: the service-level target, which is also the short-abandon threshold,
-        # is scaled the same way, or every abandon would be "short" and the level 100 %.
         factor = self.args.time_factor
+        # The simulated callers' waits and phones' rings run `time_factor` times faster than
+        # written (a caller's 90 s patience lasts 18 s at 0.2), while the engine measures real
+        # seconds: the service-level target, which is also the short-abandon threshold, is
+        # scaled the same way, or every abandon would be "short" and the level 100 %; so
+        # are the agencies' transfer and park timeouts (a phone that "rings 6 s" must not
+        # outlast a 20 s transfer timeout that is really 20 s).
+        tenants = {}
+        for tid, t in deployment.tenants.items():
+            changes = dict(transfer_timeout=t.transfer_timeout * factor, park_timeout=t.park_timeout * factor)
+            if not self.args.real_hours:
+                changes["opening_hours"] = OpeningHours(always_open=True)
+            tenants[tid] = dataclasses.replace(t, **changes)
         queues = {qid: dataclasses.replace(q, service_level_seconds=q.service_level_seconds * factor)
                   for qid, q in deployment.queues.items()}
-        return dataclasses.replace(deployment, queues=queues)
+        return dataclasses.replace(deployment, tenants=tenants, queues=queues)
 
     def run(self) -> int:
         args = self.args
@@ -74,6 +121,7 @@ class Demo:
     def _run(self, args) -> int:
         os.makedirs(os.path.dirname(args.log) or ".", exist_ok=True)
         _log_to_file(args.log)
+        self.report.append(f"engine log: {args.log}")
         esl_password = secrets.token_urlsafe(12)
         deployment = self._deployment(esl_password)
         sim = Simulator(password=esl_password, time_factor=args.time_factor,
@@ -81,34 +129,35 @@ class Demo:
         sim.start()
         deployment = apply_overrides(deployment, database_url=args.db, freeswitch_host="127.0.0.1",
                                      freeswitch_port=sim.port, freeswitch_password=esl_password)
-        print(f"simulator (FreeSWITCH Event Socket) on 127.0.0.1:{sim.port}", flush=True)
-        for i, agent in enumerate(sorted(deployment.agents.values(), key=lambda a: a.sip_user)):
-            sim.add_user(agent.sip_user, action=softphone_script(i), ring=2.0 + i % 3)
+        self.report.append(f"simulator (FreeSWITCH Event Socket) on 127.0.0.1:{sim.port}")
+        add_softphones(sim, deployment, args.time_factor)
+        self.report.append(add_directory_phones(sim))
         if not args.keep_db:
             reset_sqlite(deployment.database_url)
         store = open_store(deployment.database_url)
-        proc = EngineProcess(deployment, store, login_all=True).start(ready_timeout=10)
-        print(f"engine ready in {proc.ready_at:.2f}s; database {args.db}", flush=True)
-        import_directory(store)
-        console_password = secrets.token_urlsafe(9)
-        store.create_user("demo", console_password, display_name="Demo supervisor", roles=[("*", "admin")])
+        proc = EngineProcess(deployment, store, login_all=not args.manual,
+                             login_except=OPERATORS).start(ready_timeout=10)
+        self.report.append(f"engine ready in {proc.ready_at:.2f}s; database {args.db}")
+        self.report.append(import_directory(store))
+        self.report.append(add_absences(store))
+        users = create_users(store, deployment)
         server = webserver.start(store, proc, host="127.0.0.1", port=args.http, secure_cookies=False)
         base = f"http://127.0.0.1:{server.server_port}"
-        print(f"console: {base}/wallboard (user demo, password {console_password}); directory search: {base}/directory/",
-              flush=True)
-        traffic = []
-        for i, number in enumerate(deployment.entry_points):
-            # the simulator scales its waits by the time factor: ask for the rate in simulated time
-            gen = Poisson(sim, number, args.calls_per_minute * args.time_factor, patience=CALLER_PATIENCE, talk=60.0,
-                          seed=args.seed + i)
-            gen.start()
-            traffic.append(gen)
+        print("\n".join(header(base, users) + self.report), flush=True)
+        traffic, reader = [], None
+        if args.manual:
+            print(MANUAL_HELP, flush=True)
+            reader = CallCommands(sim, deployment).start()
+        else:
+            traffic = start_traffic(sim, deployment, args)
         try:
             run_until_stopped(lambda: print(render(proc.engine, traffic), flush=True), args.view_every,
                               args.duration)
         finally:
             for gen in traffic:
                 gen.stop()
+            if reader is not None:
+                reader.stop()
             server.stop(timeout=2)
             proc.stop()
             sim.stop()
@@ -117,7 +166,129 @@ class Demo:
         return 0
 
 
-def import_directory(store) -> None:
+def add_softphones(sim, deployment, time_factor: float) -> None:
+    """Every agent's softphone: the operators' answer after OPERATOR_RING real seconds (the
+    simulator scales rings by the time factor), the others follow SOFTPHONE_SCRIPTS."""
+    for i, agent in enumerate(sorted(deployment.agents.values(), key=lambda a: a.sip_user)):
+        if agent.id in OPERATORS:
+            sim.add_user(agent.sip_user, action="answer", ring=OPERATOR_RING / time_factor)
+        else:
+            sim.add_user(agent.sip_user, action=softphone_script(i), ring=2.0 + i % 3)
+
+
+def add_directory_phones(sim) -> str:
+    """A simulated phone for each direct and mobile number of the demo's directory;
+    returns the report line naming the numbers that do not answer."""
+    from esl.sim.phones import add_employee_phones, dialled, numbers_from_persons
+    from sync.importer import default_examples
+
+    persons, _ = default_examples()
+    numbers = numbers_from_persons(persons)
+    shown = {dialled(n): n.strip() for n in numbers}
+    table = add_employee_phones(sim, numbers)
+    said = {"noanswer": "never answer", "busy": "busy", "unregistered": "not registered"}
+    parts = [f"{what}: {', '.join(shown[n] for n, (a, _) in sorted(table.items()) if a == action)}"
+             for action, what in said.items() if any(a == action for a, _ in table.values())]
+    answering = sum(1 for a, _ in table.values() if a == "answer")
+    return f"directory phones: {answering} answer; " + "; ".join(parts)
+
+
+def create_users(store, deployment) -> list[DemoUser]:
+    """The operators (bound to their agents, operator of their queues' agencies) and the
+    supervisor, each with a new password."""
+    users = []
+    for aid in OPERATORS:
+        agent = deployment.agents[aid]
+        tenants = sorted({deployment.queues[q].tenant for q in agent.queues if q in deployment.queues})
+        password = secrets.token_urlsafe(9)
+        store.create_user(aid, password, display_name=agent.name, roles=[(t, "operator") for t in tenants])
+        store.bind_agent(aid, aid)
+        users.append(DemoUser(aid, password, "operator",
+                              f"{agent.name}, extension {agent.sip_user}, agencies {', '.join(tenants)}"))
+    password = secrets.token_urlsafe(9)
+    store.create_user(SUPERVISOR, password, display_name="Demo supervisor", roles=[("*", "admin")])
+    users.append(DemoUser(SUPERVISOR, password, "supervisor", "every agency: wallboard, directory"))
+    return users
+
+
+def header(base: str, users: list[DemoUser]) -> list[str]:
+    """The demo's first lines: where to log in, and as whom."""
+    lines = [f"console: {base}/console/"]
+    lines += [f"  {u.role} {u.username}, password {u.password} ({u.about})" for u in users]
+    sup = next(u for u in users if u.role == "supervisor")
+    lines.append(f"wallboard: {base}/wallboard (user {sup.username}, password {sup.password}); "
+                 f"directory search: {base}/directory/")
+    return lines
+
+
+def start_traffic(sim, deployment, args) -> list[Poisson]:
+    traffic = []
+    for i, number in enumerate(deployment.entry_points):
+        # the simulator scales its waits by the time factor: ask for the rate in simulated time
+        gen = Poisson(sim, number, args.calls_per_minute * args.time_factor, patience=CALLER_PATIENCE, talk=60.0,
+                      seed=args.seed + i)
+        gen.start()
+        traffic.append(gen)
+    return traffic
+
+
+MANUAL_HELP = ("manual calls: type `call <agency or main number> [caller number] [caller name]` and Enter, "
+               "e.g. `call nordlys 91520431 Ola Nordmann`")
+
+
+class CallCommands:
+    """`--manual`: places a simulated caller for each `call ...` line on standard input.
+    The caller waits until someone answers and stays until the other side hangs up.
+    Standard input is read in a thread (a blocking read must not stop the engine's loop)."""
+
+    def __init__(self, sim, deployment, stream=None):
+        self.sim = sim
+        self.numbers = {t: next((n for n, e in deployment.entry_points.items() if e.tenant == t), None)
+                        for t in deployment.tenants}
+        self.entry_points = set(deployment.entry_points)
+        self.stream = stream or sys.stdin
+        self._greenlet = None
+
+    def start(self) -> "CallCommands":
+        import gevent
+
+        self._greenlet = gevent.spawn(self._read)
+        return self
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+
+    def _read(self) -> None:
+        import gevent
+
+        pool = gevent.get_hub().threadpool
+        while True:
+            line = pool.apply(self.stream.readline)
+            if not line:
+                return   # end of input: the demo goes on without manual calls
+            print(self.handle(line), flush=True)
+
+    def handle(self, line: str) -> str:
+        """One input line -> the reply printed (the call placed, or what was wrong)."""
+        words = line.strip().split(None, 3)
+        if not words:
+            return ""
+        if words[0] != "call" or len(words) < 2:
+            return f"unknown command {words[0]!r}: {MANUAL_HELP}"
+        target = self.numbers.get(words[1]) or (words[1] if words[1] in self.entry_points else None)
+        if target is None:
+            known = ", ".join(sorted(t for t, n in self.numbers.items() if n) + sorted(self.entry_points))
+            return f"no agency or main number {words[1]!r} (one of {known})"
+        caller = words[2] if len(words) > 2 else "4790000000"
+        if not caller.lstrip("+").isdigit():
+            return f"caller number {caller!r}: digits only"
+        name = words[3] if len(words) > 3 else ""
+        ch = self.sim.place_call(target, caller_number=caller, caller_name=name)
+        return f"call {ch.uuid} from {caller} to {target} placed"
+
+
+def import_directory(store) -> str:
     """The demo's directory comes through the same import path as production files."""
     from store.directory_store import DirectoryStore
     from sync.importer import default_examples, import_files
@@ -126,7 +297,25 @@ def import_directory(store) -> None:
     reports = import_files(DirectoryStore(store.engine), "*", persons, units)
     counts = ", ".join(f"{r.tenant} {len(r.persons.added) + len(r.persons.changed) + r.persons.unchanged} persons"
                        for r in reports)
-    print(f"directory imported from {persons.parent}: {counts}", flush=True)
+    return f"directory imported from {persons.parent}: {counts}"
+
+
+def add_absences(store) -> str:
+    """Kari Nordmann in a meeting for two hours, Åse Sørli on holiday for a week (web
+    registrations by the supervisor, as an operator would make them)."""
+    from engine.clock import utcnow
+    from engine.directory.model import Absence, AbsenceCategory
+    from store.directory_store import DirectoryStore
+
+    now = utcnow().replace(second=0, microsecond=0)
+    directory = DirectoryStore(store.engine)
+    meeting_end = now + timedelta(hours=2)
+    directory.add_absence(Absence("nordlys", "nl1001", now - timedelta(minutes=30), meeting_end,
+                                  AbsenceCategory.MEETING, subject="Ledermøte", back_at=meeting_end,
+                                  created_by=SUPERVISOR))
+    directory.add_absence(Absence("nordlys", "nl1003", now - timedelta(days=1), now + timedelta(days=7),
+                                  AbsenceCategory.VACATION, created_by=SUPERVISOR))
+    return "absences: Kari Nordmann (nordlys) in a meeting for 2 hours, Åse Sørli (nordlys) on holiday for a week"
 
 
 def _log_to_file(path: str) -> None:
@@ -137,7 +326,6 @@ def _log_to_file(path: str) -> None:
     handler = logging.FileHandler(path, mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-    print(f"engine log: {path}", flush=True)
 
 
 def reset_sqlite(url: str) -> None:

@@ -1,17 +1,24 @@
 """`sentral demo` guards (issue 8): a database in use is never deleted (item 8), a taken
 HTTP port fails at once with one line (item 9), and the service level the wallboard
-shows counts the demo's abandons (item 12: the target scales with --time-factor)."""
+shows counts the demo's abandons (item 12: the target scales with --time-factor).
+Issue 9: its first lines are the console's address and users who can log in, the two
+operators start logged out, the directory's phones are transfer targets, `--manual`
+places the calls typed in."""
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 from engine.statistics import Statistics
 from sentral.demo import CALLER_PATIENCE, Demo
 from sentral.process import DatabaseLock
+from tests.helpers import stop_process
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -72,6 +79,15 @@ def test_given_time_factor_then_the_service_level_target_is_scaled_like_the_call
         assert queue.service_level_seconds == unscaled.queues[qid].service_level_seconds * 0.2
 
 
+def test_given_time_factor_then_transfer_and_park_timeouts_are_scaled_like_the_phones():
+    deployment = _demo_deployment(0.2)
+    unscaled = _demo_deployment(1.0)
+    for tid, tenant in deployment.tenants.items():
+        assert tenant.transfer_timeout == unscaled.tenants[tid].transfer_timeout * 0.2
+        assert tenant.park_timeout == unscaled.tenants[tid].park_timeout * 0.2
+    assert unscaled.tenants["fjordvik"].transfer_timeout == 20.0
+
+
 def test_given_16_abandoned_and_40_answered_in_the_demo_then_the_level_is_not_100_percent():
     tf = 0.2
     queue = next(iter(_demo_deployment(tf).queues.values()))
@@ -81,3 +97,87 @@ def test_given_16_abandoned_and_40_answered_in_the_demo_then_the_level_is_not_10
     for _ in range(16):   # demo callers give up after their patience, in real seconds
         stats.abandoned(queue.id, waited=CALLER_PATIENCE * tf, target=queue.service_level_seconds)
     assert stats.of(queue.id).service_level() == 40 / 56
+
+
+# -- issue 9: the demo as an operator's console -------------------------------------------
+def _run_demo(tmp_path, *args, duration="3"):
+    return subprocess.run([sys.executable, "-m", "sentral.cli", "demo", "--duration", duration, "--http", "0",
+                           "--db", f"sqlite:///{tmp_path}/d.db", "--log", str(tmp_path / "d.log"), *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT, stdin=subprocess.DEVNULL)
+
+
+def test_given_the_demo_then_its_first_lines_are_the_console_url_and_the_users_who_can_log_in(tmp_path):
+    from store.store import Store
+
+    out = _run_demo(tmp_path, "--view-every", "1", "--keep-db")
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert re.fullmatch(r"console: http://127\.0\.0\.1:\d+/console/", lines[0]), lines[:5]
+    users = {}
+    for line in lines[1:4]:
+        m = re.fullmatch(r"  (operator|supervisor) (\w+), password (\S+) \((.*)\)", line)
+        assert m, line
+        users[m.group(2)] = (m.group(1), m.group(3), m.group(4))
+    assert {u: role for u, (role, _, _) in users.items()} == {"kari": "operator", "ola": "operator",
+                                                              "demo": "supervisor"}
+    assert users["kari"][2] == "Kari Nordmann, extension 1000, agencies fjordvik, nordlys"
+    assert re.fullmatch(r"wallboard: http://127\.0\.0\.1:\d+/wallboard \(user demo, password "
+                        + re.escape(users["demo"][1]) + r"\); directory search: http://127\.0\.0\.1:\d+/directory/",
+                        lines[4])
+    # the passwords printed are the stored ones; the operators are bound to their agents
+    store = Store(f"sqlite:///{tmp_path}/d.db")
+    try:
+        for name, (role, password, _) in users.items():
+            user = store.authenticate(name, password)
+            assert user is not None, name
+            assert user.agent == (name if role == "operator" else None) or (role == "supervisor" and not user.agent)
+        assert set(store.user("ola").roles) == {("fjordvik", "operator"), ("nordlys", "operator")}
+        assert set(store.user("demo").roles) == {("*", "admin")}
+    finally:
+        store.close()
+    # the operators are not logged in at start (the person does it from the console); the others are
+    views = [line for line in lines if line.strip().startswith("agents:")]
+    assert views, out.stdout
+    assert all("logged_out: kari, ola" in v for v in views), views
+    assert "ingrid" in views[0] and "logged_out: kari, ola" in views[0] and "logged_out: ingrid" not in views[0]
+    # the directory's phones are transfer targets, and the demo says which do not answer
+    assert "never answer: " in out.stdout and "22 24 16 00" in out.stdout and "busy: 21 07 01 00" in out.stdout
+
+
+def test_given_manual_mode_then_no_caller_and_no_agent_logged_in_and_a_typed_call_reaches_the_switch(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "sentral.cli", "demo", "--manual", "--duration", "30",
+                             "--http", "0", "--view-every", "0.5", "--db", f"sqlite:///{tmp_path}/d.db",
+                             "--log", str(tmp_path / "d.log")],
+                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        seen = []
+
+        def read_until(pattern):
+            for line in proc.stdout:
+                seen.append(line)
+                if re.search(pattern, line):
+                    return line
+            raise AssertionError("".join(seen))
+
+        read_until(r"manual calls: type `call")
+        first_view = read_until(r"agents:")
+        assert "logged_out: emil, emma, henrik, ingrid, jonas, kari, lars, nora, ola, sofie" in first_view
+        proc.stdin.write("call nowhere\ncall nordlys 4791520431 <b>Ola</b> Nordmann\n")
+        proc.stdin.flush()
+        assert "no agency or main number 'nowhere'" in read_until(r"no agency")
+        assert re.search(r"call [0-9a-f-]{36} from 4791520431 to \+?\d+ placed", read_until(r"placed"))
+        # the engine took the call (nobody is logged in: nordlys' no-agents handling ends it)
+        from store.store import Store
+        from tests.helpers import until
+
+        store = Store(f"sqlite:///{tmp_path}/d.db")
+        try:
+            since = datetime.now(timezone.utc) - timedelta(minutes=5)
+            records = until(lambda: store.contacts_since("4791520431", since), timeout=20,
+                            message="the typed call stored")
+            assert [(r.tenant, r.caller_name) for r in records] == [("nordlys", "<b>Ola</b> Nordmann")]
+        finally:
+            store.close()
+    finally:
+        stop_process(proc, timeout=30)

@@ -1,7 +1,8 @@
 """`sentral demo`: the main job on the embedded default — the FreeSWITCH simulator, the
 engine, SQLite, the sample configuration (dialplan/examples/demo.yaml), simulated
-softphones that answer, reject or ignore calls, a caller generator per main number, and
-a live view of queues and agents."""
+softphones that answer, reject or ignore calls, a caller generator per main number (or
+calls typed in with --manual), the console with two operators and a supervisor, and a
+live view of queues and agents (sentral/demo.py)."""
 from __future__ import annotations
 
 
@@ -24,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--log", default="var/sentral-demo.log", metavar="FILE", help="engine log file")
     p.add_argument("--keep-db", action="store_true", help="keep the demo database of the previous run")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulated traffic")
+    p.add_argument("--manual", action="store_true",
+                   help="no generated callers and no other agent logged in: place calls yourself by typing "
+                        "`call <agency or number> [caller number] [caller name]` here")
     p.set_defaults(handler=run)
 
 

@@ -36,7 +36,7 @@ def demo(tmp_path):
         cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     out.close()
     try:
-        text = until(lambda: (m := re.search(r"console: (http://127\.0\.0\.1:\d+)/wallboard \(user demo, "
+        text = until(lambda: (m := re.search(r"wallboard: (http://127\.0\.0\.1:\d+)/wallboard \(user demo, "
                                              r"password (\S+)\)", out_path.read_text())) or proc.poll() is not None,
                      timeout=120, message="demo console up")
         assert proc.poll() is None, out_path.read_text()[-3000:]
