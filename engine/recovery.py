@@ -18,7 +18,14 @@ Rules:
 * a channel the engine does not know is adopted from its cc_* variables (place and
   entry time kept); one without them is a fresh parked call;
 * the journal continues at max(stored seq, channel cc_seq) so no row is duplicated;
-* timers do not survive a restart: `recover` schedules them again from stored times.
+* timers do not survive a restart: `recover` schedules them again from stored times;
+* calls moved by an operator (engine.transfer): a transfer whose target leg is still on
+  the node keeps ringing (answered meanwhile: connected and bridged now), one whose
+  target leg is gone is recalled; a parked call waits for the rest of its time (recalled
+  at once if it is over); the transfer's and the park's timers come back from the
+  stored `deadline` (channel: `cc_deadline`); an operator's leg we hung up that is still
+  up is hung up again. Without the store, `cc_state` transferring / parked / transferred
+  and the `cc_target_uuid`, `cc_deadline`, `cc_recall_agent` tags rebuild them.
 """
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence
 
-from engine import callflow, offers, talk
+from engine import callflow, offers, talk, transfer
 from engine import effects as fx
 from engine import events as ev
 from engine.agents import Agent, AgentEvent, AgentState
@@ -67,6 +74,11 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
     _resume_callers(eng)
     _settle_agents(eng)
     _rearm_timers(eng)
+    for ix in [ix for ix in eng.calls.values() if ix.deadline is not None and ix.deadline <= at]:
+        if ix.state is CallState.PARKED:            # its time ran out while we were away: recall now
+            transfer.park_timeout(eng, ix)
+        elif ix.state is CallState.TRANSFERRING:
+            transfer.transfer_timeout(eng, ix)
     eng.run_routing()
     return eng, effects + eng._flush()
 
@@ -99,7 +111,7 @@ def found(eng, e: ev.ChannelsFound) -> None:
     if e.node in eng.down_nodes:
         return
     fresh = tuple(c for c in e.channels if c.uuid not in eng.by_leg and c.uuid not in eng.cancelled
-                  and c.variables.get("cc_state") != "connected")
+                  and c.variables.get("cc_state") not in ("connected", "transferred", "transferring"))
     if not fresh:
         return
     log.info("resync %s: %d channel(s) found after the snapshot", e.node, len(fresh))
@@ -135,6 +147,15 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
             offers.leg_answered(eng, leg)
     if ix.id not in eng.calls:
         return
+    if ix.dropped_leg and ix.dropped_leg not in live:
+        transfer.operator_leg_gone(eng, ix)
+    if ix.state is CallState.TRANSFERRING and ix.uuid in live:
+        target = live.get(ix.target_leg)
+        if target is None:
+            log.info("resync %s: transfer target leg %s of %s is gone: recall", ix.node, ix.target_leg, ix.id)
+            transfer.target_failed(eng, ix, "LOST")
+        elif target.answered:
+            transfer.target_answered(eng, ix)
     if ix.state is CallState.CONNECTED and ix.agent_leg in live and ix.uuid in live and not ix.bridged:
         if ix.uuid in (live[ix.agent_leg].bridged_to, ) or live[ix.uuid].bridged_to == ix.agent_leg:
             from engine.handlers import confirm_bridge
@@ -147,7 +168,10 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
         # both legs ended while we could not see them: the call is over, how it went is
         # unseen (a bridge made meanwhile left no trace: FreeSWITCH keeps no history)
         log.info("resync %s: both legs of interaction %s ended unseen", ix.node, ix.id)
-        talk.talk_end(eng, ix, "unseen")
+        if ix.transferred:
+            transfer.transfer_end(eng, ix, "unseen")
+        else:
+            talk.talk_end(eng, ix, "unseen")
     for leg in (ix.callback_leg, ix.agent_leg, ix.uuid):
         if leg and leg not in live and ix.id in eng.calls:
             log.info("resync %s: leg %s of interaction %s is gone from the node", ix.node, leg, ix.id)
@@ -189,7 +213,7 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
     state = v.get("cc_state", "")
     if v["cc_interaction_id"] in eng.calls or v.get("cc_queue") not in eng.deployment.queues:
         return
-    if state not in ("queued", "callback", "connected", "overflowed"):
+    if state not in _ADOPTED:
         callflow.arrive(eng, ev.CallParked(node, chan.uuid, chan.destination, chan.caller_number,
                                            chan.caller_name, chan.created_at, v.get("cc_tenant", ""),
                                            v.get("cc_queue", ""), dict(v)), adopted=True)
@@ -202,20 +226,20 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
         destination=chan.destination, arrived_at=chan.created_at, position_at=entered,
         queue_entered_at=_time(v.get("cc_queue_entered_at")) or entered,
         priority=int(v.get("cc_priority", "0") or 0), seq=_seq_of(chan), order=eng.arrivals,
-        state={"queued": CallState.QUEUED, "callback": CallState.CALLBACK,
-               "connected": CallState.CONNECTED, "overflowed": CallState.OVERFLOWED}[state])
+        state=_ADOPTED[state])
+    _moved_from_tags(ix, v)
     if ix.state is CallState.CONNECTED:
         ix.agent, ix.agent_leg = v.get("cc_agent", ""), v.get("cc_agent_uuid", "") or chan.bridged_to
         ix.answered_at = _time(v.get("cc_answered_at")) or eng.now
         ix.bridged = bool(chan.bridged_to)
         ix.bridge_at = ix.answered_at                  # the bridge was asked when the agent answered
         agent = eng.agents.get(ix.agent)
-        if agent is not None:
+        if agent is not None and not ix.transferred:
             agent.state, agent.interaction, agent.leg = AgentState.ON_CALL, ix.id, ix.agent_leg
             eng.touch_agent(agent)
     _track(eng, ix)
     eng.touch_call(ix)
-    if ix.state is CallState.CONNECTED:
+    if ix.state in (CallState.CONNECTED, CallState.TRANSFERRING, CallState.PARKED):
         _reconcile(eng, ix, live)
         return
     for leg in legs:                                   # agent legs still ringing for this caller
@@ -232,6 +256,24 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
             offers.leg_answered(eng, leg.uuid)
     if ix.state in ROUTABLE:
         eng.want_route_call(ix)
+
+
+_ADOPTED = {"queued": CallState.QUEUED, "callback": CallState.CALLBACK, "connected": CallState.CONNECTED,
+            "overflowed": CallState.OVERFLOWED, "transferring": CallState.TRANSFERRING,
+            "parked": CallState.PARKED, "transferred": CallState.CONNECTED}
+
+
+def _moved_from_tags(ix: Interaction, v: Mapping[str, str]) -> None:
+    """A call an operator moved, rebuilt from its caller channel's tags (transfer.channel_tags)."""
+    ix.transferred = v.get("cc_state") == "transferred"
+    ix.front = v.get("cc_front") == "1"
+    ix.recall_agent, ix.recall_reason = v.get("cc_recall_agent", ""), v.get("cc_recall_reason", "")
+    ix.recalls = int(v["cc_recalls"]) if v.get("cc_recalls", "").isdigit() else 0
+    ix.target, ix.target_kind = v.get("cc_target", ""), v.get("cc_target_kind", "")
+    if ix.state in (CallState.TRANSFERRING, CallState.PARKED):
+        ix.deadline = _time(v.get("cc_deadline"))
+    if ix.state is CallState.TRANSFERRING:
+        ix.target_leg = v.get("cc_target_uuid", "")
 
 
 _CHANNEL_STATE = {CallState.QUEUED: "queued", CallState.OFFERING: "queued", CallState.CALLBACK: "callback",
@@ -264,6 +306,11 @@ def _resume_callers(eng, node: str | None = None, reassert: bool = False) -> Non
         elif ix.state in (CallState.QUEUED, CallState.OFFERING):
             ix.playing, ix.playlist, ix.then = eng.queue_of(ix).moh, [], ()
             eng.emit(fx.StopPlayback(ix.node, ix.uuid), fx.Play(ix.node, ix.uuid, ix.playing, loop=True))
+        elif ix.state in transfer.MOVED and not ix.dropped_leg and not ix.playing:
+            ix.playing = eng.queue_of(ix).moh
+            eng.emit(fx.StopPlayback(ix.node, ix.uuid), fx.Play(ix.node, ix.uuid, ix.playing, loop=True))
+        if ix.dropped_leg:                          # its hang-up may never have reached the node
+            eng.emit(fx.Hangup(ix.node, ix.dropped_leg))
 
 
 def _settle_agents(eng) -> None:
@@ -276,7 +323,8 @@ def _settle_agents(eng) -> None:
                                                     or ix.state is not CallState.CONNECTED):
             agent.apply(AgentEvent.CALL_END, eng.now)
             talk.wrapup_end(eng, agent)
-        elif agent.state is AgentState.WRAP_UP and ix is not None and ix.state is CallState.CONNECTED:
+        elif agent.state is AgentState.WRAP_UP and ix is not None and ix.state is CallState.CONNECTED \
+                and ix.agent == agent.id:
             agent.state = AgentState.ON_CALL
         else:
             continue
@@ -300,6 +348,9 @@ def _rearm_timers(eng) -> None:
                 eng.schedule(f"announce:{ix.id}", q.announce_every)
         for leg in ix.legs:
             eng.schedule(f"ring:{leg}", q.ring_timeout + offers.RING_GRACE)
+        if ix.state in (CallState.TRANSFERRING, CallState.PARKED) and ix.deadline is not None:
+            kind = "xfer" if ix.state is CallState.TRANSFERRING else "park"
+            eng.emit(fx.ScheduleTimer(f"{kind}:{ix.id}", max(now, ix.deadline)))
     for agent in eng.agents.values():
         if agent.leg_up:
             eng.schedule(f"legdown:{agent.id}", LEG_DOWN_WAIT)

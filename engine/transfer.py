@@ -210,7 +210,7 @@ def _blind(eng, ix: Interaction, agent: Agent, target: str, kind: str, name: str
     ix.target, ix.target_kind, ix.target_name, ix.target_leg = target, kind, name, leg
     ix.deadline = eng.now + timedelta(seconds=wait)
     eng.by_leg[leg] = ix.id
-    eng.journal(ix, "transfer_started", agent=agent.id, target=target, kind=kind, name=name,
+    eng.journal(ix, "transfer_started", agent=agent.id, target=target, target_kind=kind, name=name,
                 talk=f"{talked:.3f}")
     _release_operator(eng, ix, agent, talked)
     variables = {"cc_caller_uuid": ix.uuid, "cc_interaction_id": ix.id, "cc_transfer": "1",
@@ -238,7 +238,7 @@ def target_answered(eng, ix: Interaction) -> None:
     ix.playing, ix.playlist, ix.then = "", [], ()
     eng.emit(fx.StopPlayback(ix.node, ix.uuid))
     eng.schedule(f"bridge:{ix.id}", offers.BRIDGE_SETTLE)   # bridged when the target leg parks
-    eng.journal(ix, "transfer_answered", agent=operator, target=ix.target, kind=ix.target_kind,
+    eng.journal(ix, "transfer_answered", agent=operator, target=ix.target, target_kind=ix.target_kind,
                 name=ix.target_name, leg=leg)
     eng.emit(fx.SetVariables(ix.node, ix.uuid, channel_tags(ix)))
 
@@ -256,7 +256,7 @@ def target_failed(eng, ix: Interaction, cause: str, reason: str = "", ringing: b
         eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"))
     reason = reason or offers.failure_reason(cause)
     eng.emit(fx.CancelTimer(f"xfer:{ix.id}"))
-    eng.journal(ix, "transfer_failed", agent=ix.recall_agent, target=ix.target, kind=ix.target_kind,
+    eng.journal(ix, "transfer_failed", agent=ix.recall_agent, target=ix.target, target_kind=ix.target_kind,
                 reason=reason, cause=cause)
     recall(eng, ix, reason)
 

@@ -153,6 +153,11 @@ class Scenario:
         self.send(ev.Bridged(NODE, caller, leg, self.now))
         return leg
 
+    def repark(self, uuid) -> list:
+        """A caller leg we know parks again: park_after_bridge, after the operator's leg left
+        its bridge (a transfer or a park)."""
+        return self.send(ev.CallParked(NODE, uuid, "", "4791234567", "Kari", self.now))
+
     def answer_only(self, uuid) -> list:
         return self.send(ev.LegAnswered(NODE, uuid, self.now))
 
