@@ -13,7 +13,7 @@ Rules:
   released and the request waits as a call without a caller leg;
 * a park of a caller we know (its own uuid) is not a new call: the caller was left by
   the operator's leg (transfer, park, recall: park_after_bridge) and now hears its
-  music (engine.transfer.caller_music), or it is a duplicated event.
+  music (engine.recall.caller_music), or it is a duplicated event.
 """
 from __future__ import annotations
 
@@ -57,9 +57,9 @@ def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
     known = eng.calls.get(eng.by_leg.get(e.uuid, ""))
     if known is not None:
         if known.uuid == e.uuid and known.state is not CallState.OVERFLOWED:
-            from engine import transfer             # parked again when the operator's leg left its bridge
+            from engine import recall               # parked again when the operator's leg left its bridge
             if known.state in (CallState.TRANSFERRING, CallState.PARKED, CallState.QUEUED, CallState.OFFERING):
-                transfer.caller_parked(eng, known)
+                recall.caller_parked(eng, known)
             return                                  # otherwise a duplicated park
         if known.state is not CallState.OVERFLOWED or known.uuid != e.uuid:
             return
@@ -123,7 +123,7 @@ def after_notice(eng, ix: Interaction) -> None:
 def enqueue(eng, ix: Interaction, qid: str, hear: bool = True) -> None:
     """Into queue `qid` (from arrival, an overflow, or an operator's transfer). `hear`
     False: the caller is still leaving a bridge, what it hears is kept for its re-park
-    (engine.transfer.caller_music)."""
+    (engine.recall.caller_music)."""
     moving = ix.state is CallState.QUEUED
     ix.apply(CallEvent.MOVE if moving else CallEvent.ENQUEUE, eng.now)
     eng.index.remove_call(ix)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from engine import callflow, core, desk, offers, recovery, reload, talk, transfer
+from engine import callflow, core, desk, offers, park, recall, recovery, reload, talk, transfer
 from engine import events as ev
 from engine import effects as fx
 from engine.effects import Hangup
@@ -34,7 +34,7 @@ def leg_parked(eng, e: ev.LegParked) -> None:
     its operator left (a transfer or park: music)."""
     ix = eng.calls.get(eng.by_leg.get(e.uuid, ""))
     if ix is not None and e.uuid == ix.uuid and ix.state is not CallState.CONNECTED:
-        transfer.caller_parked(eng, ix)
+        recall.caller_parked(eng, ix)
         return
     offers.leg_parked(eng, e.uuid)
 
@@ -79,7 +79,7 @@ def leg_gone(eng, e: ev.LegHungUp) -> None:
     elif e.uuid in ix.legs:
         offers.leg_failed(eng, ix, e.uuid, e.cause)
     elif e.uuid == ix.dropped_leg:
-        transfer.operator_leg_gone(eng, ix)
+        recall.operator_leg_gone(eng, ix)
     elif e.uuid == ix.target_leg:
         transfer.target_failed(eng, ix, e.cause)            # hung up before it answered
     elif e.uuid == ix.agent_leg:
@@ -110,8 +110,8 @@ def caller_left(eng, ix: Interaction, cause: str) -> None:
     if state is CallState.CONNECTED:
         talk.talk_end(eng, ix, "caller")
         return
-    if state in transfer.MOVED:
-        transfer.caller_left(eng, ix, cause)
+    if state in recall.MOVED:
+        recall.caller_left(eng, ix, cause)
         return
     ix.uuid = ""
     eng.touch_call(ix)
@@ -154,7 +154,7 @@ def timer(eng, e: ev.TimerFired) -> None:
     elif kind == "xfer" and key in eng.calls:
         transfer.transfer_timeout(eng, eng.calls[key])
     elif kind == "park" and key in eng.calls:
-        transfer.park_timeout(eng, eng.calls[key])
+        park.park_timeout(eng, eng.calls[key])
     elif kind in ("maxwait", "announce", "tier") and key in eng.calls:
         ix = eng.calls[key]
         if kind == "maxwait":
@@ -216,8 +216,8 @@ HANDLERS = {
     ev.ChannelsFound: recovery.found,
     ev.ConfigReloaded: reload.reload,
     ev.CallTransfer: transfer.transfer,
-    ev.CallPark: transfer.park,
-    ev.ParkedPickUp: transfer.pick_up,
+    ev.CallPark: park.park,
+    ev.ParkedPickUp: park.pick_up,
 }
 
 # the console's commands on a call and the announced transfer (engine/control.py, engine/consult.py)

@@ -203,7 +203,7 @@ def _connect(eng, ix: Interaction, leg: str) -> None:
     callflow.cancel_waiting_timers(eng, ix)
     q = eng.queue_of(ix)
     waited = ix.waited(eng.now)
-    if not ix.recalls:                                     # a recall is not a second answer of the queue's
+    if not ix.front:                                       # a moved call's answer is not a new answer of the queue
         eng.stats.answered(ix.queue, waited, q.service_level_seconds)
     ix.playing, ix.playlist, ix.then = "", [], ()
     eng.emit(fx.StopPlayback(ix.node, ix.uuid))           # the caller stops hearing music at once

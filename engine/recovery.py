@@ -19,7 +19,7 @@ Rules:
   entry time kept); one without them is a fresh parked call;
 * the journal continues at max(stored seq, channel cc_seq) so no row is duplicated;
 * timers do not survive a restart: `recover` schedules them again from stored times;
-* calls moved by an operator (engine.transfer): a transfer whose target leg is still on
+* calls moved by an operator (engine.transfer, engine.park): a transfer whose target leg is still on
   the node keeps ringing (answered meanwhile: connected and bridged now), one whose
   target leg is gone is recalled; a parked call waits for the rest of its time (recalled
   at once if it is over); the transfer's and the park's timers come back from the
@@ -33,7 +33,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence
 
-from engine import callflow, offers, talk, transfer
+from engine import callflow, offers, park, recall, talk, transfer
 from engine import effects as fx
 from engine import events as ev
 from engine.agents import Agent, AgentEvent, AgentState
@@ -76,7 +76,7 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
     _rearm_timers(eng)
     for ix in [ix for ix in eng.calls.values() if ix.deadline is not None and ix.deadline <= at]:
         if ix.state is CallState.PARKED:            # its time ran out while we were away: recall now
-            transfer.park_timeout(eng, ix)
+            park.park_timeout(eng, ix)
         elif ix.state is CallState.TRANSFERRING:
             transfer.transfer_timeout(eng, ix)
     eng.run_routing()
@@ -148,7 +148,7 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
     if ix.id not in eng.calls:
         return
     if ix.dropped_leg and ix.dropped_leg not in live:
-        transfer.operator_leg_gone(eng, ix)
+        recall.operator_leg_gone(eng, ix)
     if ix.state is CallState.TRANSFERRING and ix.uuid in live:
         target = live.get(ix.target_leg)
         if target is None:
@@ -264,7 +264,7 @@ _ADOPTED = {"queued": CallState.QUEUED, "callback": CallState.CALLBACK, "connect
 
 
 def _moved_from_tags(ix: Interaction, v: Mapping[str, str]) -> None:
-    """A call an operator moved, rebuilt from its caller channel's tags (transfer.channel_tags)."""
+    """A call an operator moved, rebuilt from its caller channel's tags (recall.channel_tags)."""
     ix.transferred = v.get("cc_state") == "transferred"
     ix.front = v.get("cc_front") == "1"
     ix.recall_agent, ix.recall_reason = v.get("cc_recall_agent", ""), v.get("cc_recall_reason", "")
@@ -306,7 +306,7 @@ def _resume_callers(eng, node: str | None = None, reassert: bool = False) -> Non
         elif ix.state in (CallState.QUEUED, CallState.OFFERING):
             ix.playing, ix.playlist, ix.then = eng.queue_of(ix).moh, [], ()
             eng.emit(fx.StopPlayback(ix.node, ix.uuid), fx.Play(ix.node, ix.uuid, ix.playing, loop=True))
-        elif ix.state in transfer.MOVED and not ix.dropped_leg and not ix.playing:
+        elif ix.state in recall.MOVED and not ix.dropped_leg and not ix.playing:
             ix.playing = eng.queue_of(ix).moh
             eng.emit(fx.StopPlayback(ix.node, ix.uuid), fx.Play(ix.node, ix.uuid, ix.playing, loop=True))
         if ix.dropped_leg:                          # its hang-up may never have reached the node

@@ -1,0 +1,172 @@
+"""What the operator's call moves share (engine.transfer, engine.park): the operator
+leaves the call, the caller waits with music, and the call comes back (a recall).
+
+Rules:
+* a move acts only on the asking agent's own connected, bridged call (no consult on it,
+  not already moved on: engine.control.talking), else a typed refusal;
+* the operator's part ends at once: their leg is hung up (no new call until FreeSWITCH
+  reports it gone) and they go to wrap-up; the move's journal row names them with
+  their talk seconds. The caller stays: `park_after_bridge=true` on the caller leg
+  (set when it was connected, and again before the hang-up) makes FreeSWITCH park it
+  when the operator's leg leaves the bridge (tests/data/esl-corpus/FACTS.md);
+* the caller hears music from the moment it is parked again (its CHANNEL_PARK) or the
+  operator's leg is reported gone, whichever comes first, and once: `ix.playing` says
+  music is on;
+* a recall (`recalled`, Notify("recall")) goes back to the operator who moved the call:
+  in wrap-up, the wrap-up is ended for it (a pause or logout they asked for then
+  applies); if they can take it now it rings on their phone alone (`cc_recall=<reason>`),
+  otherwise it waits at the front of its queue (`Interaction.front`) for anyone, and
+  goes to them first if they are freed first (engine.offers). A recall the operator does
+  not answer is routed like any call, still first in line; its max-wait clock starts
+  again; with nobody logged in to the queue it takes the queue's no-agents overflow;
+* the caller hanging up while the target rings or while parked: the target leg is
+  cancelled, `transfer_abandoned` / `park_abandoned` and `ended` reason "caller_left";
+* everything needed after an engine restart is in the interaction's snapshot and on
+  the caller's channel (`channel_tags`); engine.recovery rebuilds from them.
+"""
+from __future__ import annotations
+
+from engine import callflow, control, offers, talk
+from engine import effects as fx
+from engine.agents import Agent, AgentState
+from engine.errors import ConsultInProgress, WrongCallState
+from engine.interactions import CallEvent, CallState, Interaction
+
+MOVED = frozenset({CallState.TRANSFERRING, CallState.PARKED})   # no agent, the caller waits with music
+_CHANNEL_STATE = {CallState.TRANSFERRING: "transferring", CallState.PARKED: "parked", CallState.QUEUED: "queued",
+                  CallState.OFFERING: "queued", CallState.CONNECTED: "transferred"}
+
+
+def movable(eng, aid: str) -> tuple[Agent, Interaction]:
+    """The asking agent and their own connected, bridged call that may be moved."""
+    agent, ix = control.talking(eng, aid)
+    if ix.consult_leg:
+        raise ConsultInProgress(agent.id, "cancel or complete the announced transfer first")
+    if not ix.bridged or not ix.uuid or ix.callback_leg:
+        raise WrongCallState(agent.id, f"interaction {ix.id} is not bridged to the caller yet")
+    if ix.queue not in eng.deployment.queues or eng.tenant_of(ix) is None:
+        raise WrongCallState(agent.id, f"interaction {ix.id}: its queue or tenant is gone from the configuration")
+    return agent, ix
+
+
+# -- the operator leaves, the caller stays -------------------------------------------------
+def talk_seconds(eng, ix: Interaction) -> float:
+    return (eng.now - ix.answered_at).total_seconds() if ix.answered_at else 0.0
+
+
+def release_operator(eng, ix: Interaction, agent: Agent, talked: float) -> None:
+    """Hang up the operator's leg (the caller parks: park_after_bridge) and send them to
+    wrap-up; the leg stays known as `dropped_leg` until FreeSWITCH reports it gone."""
+    leg = ix.agent_leg
+    ix.recall_agent, ix.recall_reason = agent.id, ""
+    if ix.dropped_leg:
+        eng.by_leg.pop(ix.dropped_leg, None)
+    ix.dropped_leg, ix.agent_leg = leg, ""
+    ix.bridged, ix.bridge_at = False, None
+    ix.playing, ix.playlist, ix.then = "", [], ()
+    eng.emit(fx.CancelTimer(f"bridge:{ix.id}"))
+    if ix.held:
+        ix.held = False
+        eng.emit(fx.Hold(ix.node, ix.uuid, on=False))
+    eng.emit(fx.SetVariables(ix.node, ix.uuid, channel_tags(ix)))   # before the hang-up it must survive
+    eng.hang_up_agent_leg(ix.node, leg, agent.id)
+    talk.agent_call_end(eng, ix, talked)
+    ix.agent = ""
+    eng.touch_call(ix)
+
+
+def operator_leg_gone(eng, ix: Interaction) -> None:
+    """FreeSWITCH reports the operator's leg gone: the bridge is broken, music if not yet."""
+    eng.by_leg.pop(ix.dropped_leg, None)
+    ix.dropped_leg = ""
+    eng.touch_call(ix)
+    caller_music(eng, ix)
+
+
+def caller_parked(eng, ix: Interaction) -> None:
+    """The caller's channel parked again (park_after_bridge after the operator left)."""
+    caller_music(eng, ix)
+
+
+def caller_music(eng, ix: Interaction) -> None:
+    """What a caller no one talks to hears, started once (`ix.playing` set = it plays):
+    after a move to a queue or a recall the queue's prompts and music, else music."""
+    if ix.playing or not ix.uuid or ix.node in eng.down_nodes or ix.queue not in eng.deployment.queues:
+        return
+    if ix.state in (CallState.QUEUED, CallState.OFFERING):
+        callflow.play(eng, ix, list(ix.playlist), ix.then or ("moh",))
+    elif ix.state in MOVED:
+        ix.playing, ix.playlist, ix.then = eng.queue_of(ix).moh, [], ()
+        eng.emit(fx.Play(ix.node, ix.uuid, ix.playing, loop=True))
+    eng.touch_call(ix)
+
+
+def channel_tags(ix: Interaction) -> dict[str, str]:
+    """The caller channel's variables for a moved call (engine.recovery reads them back)."""
+    tags = {"park_after_bridge": "true", "cc_agent": ix.agent, "cc_agent_uuid": ix.agent_leg,
+            "cc_target_uuid": ix.target_leg, "cc_target": ix.target, "cc_target_kind": ix.target_kind,
+            "cc_deadline": ix.deadline.isoformat() if ix.deadline else "",
+            "cc_recall_agent": ix.recall_agent, "cc_recall_reason": ix.recall_reason,
+            "cc_recalls": str(ix.recalls), "cc_front": "1" if ix.front else "", "cc_seq": str(ix.seq)}
+    if ix.state in _CHANNEL_STATE:
+        tags["cc_state"] = _CHANNEL_STATE[ix.state]
+    return tags
+
+
+# -- the call comes back -------------------------------------------------------------------
+def recall(eng, ix: Interaction, reason: str) -> None:
+    """Back to the operator who moved the call, or to the front of its queue."""
+    operator = ix.recall_agent
+    eng.emit(fx.CancelTimer(f"park:{ix.id}"), fx.CancelTimer(f"xfer:{ix.id}"))
+    ix.apply(CallEvent.RECALL, eng.now)
+    ix.recall_reason, ix.recalls, ix.deadline = reason, ix.recalls + 1, None
+    eng.journal(ix, "recalled", agent=operator, reason=reason)
+    eng.emit(fx.Notify("recall", {"agent": operator, "interaction": ix.id, "tenant": ix.tenant,
+                                  "reason": reason}))
+    agent = eng.agents.get(operator)
+    if agent is not None and agent.state is AgentState.WRAP_UP:
+        talk.wrapup_end(eng, agent)
+    queue_front(eng, ix)
+    q = eng.queue_of(ix)
+    if agent is not None and agent.routable:
+        offers.offer(eng, ix, [agent])
+    elif not eng.index.queues[ix.queue].staffed:
+        callflow.overflow(eng, ix, q.no_agents, "no_agents")
+    else:
+        eng.want_route_call(ix)
+
+
+def queue_front(eng, ix: Interaction) -> None:
+    """A recalled or picked-up call waits first in its queue; max wait counts from now."""
+    q = eng.queue_of(ix)
+    eng.index.remove_call(ix)
+    ix.front = True
+    ix.queue_entered_at = eng.now
+    eng.index.add_call(ix)
+    eng.schedule(f"maxwait:{ix.id}", q.max_wait)
+    if not ix.playing:
+        ix.playlist, ix.then = [], ("moh",)
+    eng.emit(fx.SetVariables(ix.node, ix.uuid, {**channel_tags(ix),
+                                                "cc_queue_entered_at": eng.now.isoformat()}))
+    if not ix.dropped_leg:                       # else the caller may still be in the old bridge:
+        caller_music(eng, ix)                    # its park or the leg's end starts the music
+
+
+def caller_left(eng, ix: Interaction, cause: str) -> None:
+    """The caller hung up while the target rang or while parked."""
+    state = ix.state
+    leg = ix.target_leg
+    if leg:
+        eng.by_leg.pop(leg, None)
+        eng.cancelled[leg] = ix.node
+        eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"))
+        ix.target_leg = ""
+    eng.emit(fx.CancelTimer(f"park:{ix.id}"), fx.CancelTimer(f"xfer:{ix.id}"))
+    ix.uuid, ix.playing, ix.deadline = "", "", None
+    ix.apply(CallEvent.CALLER_LEFT, eng.now)
+    if state is CallState.TRANSFERRING:
+        eng.journal(ix, "transfer_abandoned", agent=ix.recall_agent, target=ix.target, cause=cause)
+    else:
+        eng.journal(ix, "park_abandoned", agent=ix.recall_agent, cause=cause)
+    eng.end(ix, "caller_left")
+    eng.forget(ix)
