@@ -174,6 +174,12 @@ def app_playback(ch: Channel, arg: str) -> str:
         if why in ("hangup", "transfer", "bridge"):
             status = "break"
             break
+        if why == "unbridge":
+            # played inline in a bridge (uuid_broadcast) whose partner left: the playback
+            # ends and the interrupt stays for the bridge loop (returned at once by wait:
+            # looping on it would spin without yielding and freeze the whole process)
+            status = "break"
+            break
         if why in ("break", "break_all"):
             ch.interrupt = ""
             status = "break"
