@@ -9,7 +9,11 @@ Rules:
   decisions writes the same (interaction, seq);
 * every interaction gets exactly one final `ended` row;
 * `position_at` is the caller's place in the queue: it survives an overflow to another
-  queue and a callback request; `queue_entered_at` restarts the max-wait clock.
+  queue and a callback request; `queue_entered_at` restarts the max-wait clock;
+* a call an operator moved (engine.transfer, engine.park) and that came back (a recall,
+  a pick-up) or was sent to a queue is `front`: ahead of every caller in its queue;
+* a connected call with `transferred` set has no agent: its `agent_leg` is the transfer
+  target's leg, and its end is TRANSFER_END (no wrap-up).
 """
 from __future__ import annotations
 
