@@ -8,8 +8,9 @@ Rules:
 * FreeSWITCH hangs up the other leg of a uuid_bridge when one leg is moved away, unless
   that leg has `park_after_bridge=true` (tests/data/esl-corpus/FACTS.md): caller, agent and
   target legs all get it, so a leg left by a new bridge parks instead of dying;
-* while the target rings the caller is on hold (uuid_hold) and still bridged to the
-  agent; the consult rings for the agency's transfer timeout (+ offers.RING_GRACE for
+* while the target rings the caller is on hold and still bridged to the agent: the
+  agent's leg is held, so its partner, the caller, hears the hold music (uuid_hold on a
+  leg plays `hold_music` to the other side of its bridge: FACTS.md "13"); the consult rings for the agency's transfer timeout (+ offers.RING_GRACE for
   our own timer). Busy, rejected, unregistered, no answer or any other failure: the
   caller is taken off hold (the agent is still with them), `consult_failed` is journaled
   and the console told (Notify "consult_failed");
@@ -93,7 +94,7 @@ def start(eng, e: ev.ConsultStart) -> None:
     eng.emit(fx.SetVariables(ix.node, ix.uuid, PARK_AFTER_BRIDGE),
              fx.SetVariables(ix.node, ix.agent_leg, PARK_AFTER_BRIDGE))
     if not ix.held:
-        eng.emit(fx.Hold(ix.node, ix.uuid, True))
+        eng.emit(fx.Hold(ix.node, ix.agent_leg, True))
     user = e.kind == "user"
     eng.emit(fx.Originate(
         node=ix.node, leg_uuid=leg, sip_user=e.target if user else "",
@@ -340,7 +341,7 @@ def _not_too_soon(eng, ix: Interaction, aid: str) -> None:
 
 
 def _join(eng, ix: Interaction) -> None:
-    eng.emit(fx.CancelTimer(_timer(ix)), fx.Hold(ix.node, ix.uuid, False))
+    eng.emit(fx.CancelTimer(_timer(ix)), fx.Hold(ix.node, ix.agent_leg, False))
     ix.held = False
     eng.journal(ix, "consult_answered", agent=ix.agent, target=ix.target)
     _to_target(eng, ix)
@@ -388,16 +389,16 @@ def _drop_target(eng, ix: Interaction) -> None:
     eng.by_leg.pop(leg, None)
     eng.cancelled[leg] = ix.node
     eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL" if was_ringing else "NORMAL_CLEARING"))
-    if ix.held and ix.uuid:
-        eng.emit(fx.Hold(ix.node, ix.uuid, False))
+    if ix.held and ix.agent_leg:
+        eng.emit(fx.Hold(ix.node, ix.agent_leg, False))
     _clear(eng, ix)
 
 
 def _failed(eng, ix: Interaction, reason: str, cause: str) -> None:
     eng.by_leg.pop(ix.consult_leg, None)
     eng.emit(fx.CancelTimer(_timer(ix)))
-    if ix.uuid:
-        eng.emit(fx.Hold(ix.node, ix.uuid, False))
+    if ix.held and ix.agent_leg:
+        eng.emit(fx.Hold(ix.node, ix.agent_leg, False))
     eng.journal(ix, "consult_failed", agent=ix.agent, target=ix.target, reason=reason, cause=cause)
     eng.emit(fx.Notify("consult_failed", {"agent": ix.agent, "interaction": ix.id, "reason": reason,
                                            "tenant": ix.tenant}))

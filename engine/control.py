@@ -126,7 +126,7 @@ def hold(eng, e: ev.CallHold) -> None:
     if ix.held == e.on:
         return
     ix.held = e.on
-    eng.emit(fx.Hold(ix.node, ix.uuid, e.on))
+    eng.emit(fx.Hold(ix.node, ix.agent_leg, e.on))   # its partner, the caller, hears the hold music
     if e.on:
         eng.journal(ix, "hold", agent=agent.id)
     else:

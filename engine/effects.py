@@ -81,7 +81,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Hold:
-    """uuid_hold [off] <uuid>: the leg hears FreeSWITCH's hold music (or not any more)."""
+    """uuid_hold [off] <uuid>: the leg is held and the other side of its bridge hears
+    `hold_music` (FACTS.md "13"): to hold the caller, hold the agent's leg."""
 
     node: str
     uuid: str

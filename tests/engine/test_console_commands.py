@@ -240,13 +240,14 @@ def test_given_bridged_call_when_hold_and_resume_then_caller_held_journaled_and_
     s = Scenario(a_deployment())
     s.login("alice")
     talking(s)
+    agent_leg = s.engine.calls["interaction-1"].agent_leg
     out = s.send(ev.CallHold("alice", True, s.now))
-    assert s.of(fx.Hold, out) == [fx.Hold(NODE, "c1", True)] and s.engine.calls["interaction-1"].held
+    assert s.of(fx.Hold, out) == [fx.Hold(NODE, agent_leg, True)]     # the caller, its partner, hears the music and s.engine.calls["interaction-1"].held
     again = s.send(ev.CallHold("alice", True, s.now))
     assert s.of(fx.Hold, again) == [] and refusals(again) == []
     s.advance(30)
     out = s.send(ev.CallHold("alice", False, s.now))
-    assert s.of(fx.Hold, out) == [fx.Hold(NODE, "c1", False)]
+    assert s.of(fx.Hold, out) == [fx.Hold(NODE, agent_leg, False)]
     held = [r for r in s.journal if r.kind in ("hold", "unhold")]
     assert [(r.kind, (r.at - held[0].at).total_seconds()) for r in held] == [("hold", 0.0), ("unhold", 30.0)]
 

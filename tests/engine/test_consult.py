@@ -59,7 +59,7 @@ def bridges(out) -> list[tuple[str, str]]:
 def test_given_talking_when_consult_starts_then_caller_held_and_target_rung_with_park_after_bridge():
     s, agent_leg = scenario()
     out = s.send(ev.ConsultStart("alice", "1001", s.now, kind="user", name="Per Hansen"))
-    assert fx.Hold(NODE, "c1", True) in out
+    assert fx.Hold(NODE, agent_leg, True) in out          # its partner, the caller, hears the music
     assert fx.SetVariables(NODE, "c1", {"park_after_bridge": "true"}) in out
     assert fx.SetVariables(NODE, agent_leg, {"park_after_bridge": "true"}) in out
     (orig,) = s.originates(out)
@@ -84,7 +84,7 @@ def test_given_target_answers_and_parks_then_caller_unheld_agent_bridged_to_targ
     s.answer_only(target)
     assert ix(s).talking_to == "caller" and bridges(s.effects[-3:]) == []   # not before its park
     out = s.send(ev.LegParked(NODE, target, s.now))
-    assert fx.Hold(NODE, "c1", False) in out and bridges(out) == [(agent_leg, target)]
+    assert fx.Hold(NODE, agent_leg, False) in out and bridges(out) == [(agent_leg, target)]
     assert ix(s).talking_to == "target" and f"consult:{IX}" not in s.timers
     assert s.kinds()[-1] == "consult_answered"
     music = [s.send(ev.CallParked(NODE, "c1", "", "4791234567", "Kari", s.now)) for _ in range(2)]
@@ -137,7 +137,7 @@ def test_complete_joins_caller_and_target_and_the_agent_goes_to_wrap_up():
 def test_cancel_while_ringing_drops_the_target_and_unholds_and_a_late_answer_is_hung_up():
     s, agent_leg, target = consulting()
     out = s.send(ev.ConsultCancel("alice", s.now))
-    assert fx.Hangup(NODE, target, "ORIGINATOR_CANCEL") in out and fx.Hold(NODE, "c1", False) in out
+    assert fx.Hangup(NODE, target, "ORIGINATOR_CANCEL") in out and fx.Hold(NODE, agent_leg, False) in out
     assert ix(s).consult_leg == "" and s.kinds()[-1] == "consult_cancelled"
     out = s.send(ev.LegAnswered(NODE, target, s.now))
     assert fx.Hangup(NODE, target, "ORIGINATOR_CANCEL") in out and s.kinds()[-1] == "consult_cancelled"
@@ -176,7 +176,7 @@ def test_digits_during_consult_go_to_the_target():
 def test_given_target_fails_then_caller_unheld_and_console_told(cause, reason):
     s, agent_leg, target = consulting()
     out = s.fail(target, cause)
-    assert fx.Hold(NODE, "c1", False) in out
+    assert fx.Hold(NODE, agent_leg, False) in out
     (notice,) = [n for n in out if isinstance(n, fx.Notify) and n.topic == "consult_failed"]
     assert notice.payload == {"agent": "alice", "interaction": IX, "reason": reason, "tenant": "acme"}
     assert s.journal[-1].kind == "consult_failed" and s.journal[-1].data["reason"] == reason
