@@ -15,6 +15,10 @@ Rules:
   the node ended while we were away, and is closed through the same code as a hangup
   (so the journal gets exactly the rows a live hangup would, once);
 * a leg we took for ringing that the node shows answered is treated as answered;
+* a connected call whose agent leg is gone while its caller lives (parked again by
+  park_after_bridge) was a talk if the caller's channel names that leg as its bridge
+  partner (`bridge_uuid`/`signal_bond` stay after the bridge): `bridged`, then the
+  agent's hang-up; otherwise the agent left before the bridge (`agent_left`);
 * a channel the engine does not know is adopted from its cc_* variables (place and
   entry time kept); one without them is a fresh parked call;
 * the journal continues at max(stored seq, channel cc_seq) so no row is duplicated;
@@ -156,6 +160,13 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
             transfer.target_failed(eng, ix, "LOST")
         elif target.answered:
             transfer.target_answered(eng, ix)
+    if ix.state is CallState.CONNECTED and not ix.bridged and ix.agent_leg and ix.agent_leg not in live \
+            and ix.uuid in live and live[ix.uuid].bridged_to == ix.agent_leg:
+        # the caller's channel still names the agent's leg as its bridge partner: they were
+        # bridged, then the agent's leg ended while we could not see it, and the caller
+        # (park_after_bridge) parked. A talk that took place, not an agent who left before it.
+        from engine.handlers import confirm_bridge
+        confirm_bridge(eng, ix)
     if ix.state is CallState.CONNECTED and ix.agent_leg in live and ix.uuid in live and not ix.bridged:
         if ix.uuid in (live[ix.agent_leg].bridged_to, ) or live[ix.uuid].bridged_to == ix.agent_leg:
             from engine.handlers import confirm_bridge

@@ -520,3 +520,29 @@ def test_restart_without_the_store_rebuilds_a_moved_call_from_its_channel(move):
     n = [r.kind for r in rows].index("recalled")
     assert rows[n + 1].kind == "offered" and rows[n + 1].agent == "alice"
     s2.assert_journal_exact()
+
+
+def test_restart_after_a_talk_whose_agent_hung_up_unseen_ends_it_and_never_requeues_the_caller():
+    """park_after_bridge keeps a caller whose agent hung up while the engine was away; its
+    channel still names the agent leg as its bridge partner: that was a talk, now over."""
+    import itertools
+    import random
+    from dataclasses import replace
+
+    from engine.recovery import recover
+    from tests.engine.test_recovery import channels_of, store_of
+
+    s = Scenario(a_deployment(agents=[an_agent("alice"), an_agent("bob")]))
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s.answer(leg)                                              # bridged; its CHANNEL_BRIDGE was lost
+    s.advance(30)
+    caller = [replace(c, bridged_to=leg) for c in channels_of(s, {"c1"})]
+    agents, calls = store_of(s)
+    counter = itertools.count(100)
+    eng, effects = recover(s.deployment, {NODE: caller}, agents, calls, at=s.now, rng=random.Random(1),
+                           new_id=lambda kind: f"{kind}-{next(counter)}")
+    kinds = [e.kind for e in effects if isinstance(e, fx.Journal)]
+    assert kinds == ["bridged", "talk_ended", "wrapup_end", "ended"]
+    assert fx.Hangup(NODE, "c1") in effects and not [e for e in effects if isinstance(e, fx.Originate)]
