@@ -13,11 +13,11 @@ Rules:
   anyway (the caller left meanwhile) it is hung up again and changes nothing else;
 * after a failed offer the call is routed before the failed agent gets a new call, so
   another available agent is preferred;
-* a recalled call (engine.transfer) goes to its `recall_agent` alone when that agent is
-  routable, once: the offer clears it, so a recall the agent does not answer is routed
-  like any call (from the front of its queue). An agent freed up takes a call recalled
-  to them before any other waiting call of their queues. Recall offers carry
-  `cc_recall=<reason>`;
+* a recalled call (engine.recall) goes to its `recall_agent` alone when that agent is
+  routable; once their offer failed (`last_agent`) it is routed like any call (from the
+  front of its queue). An agent freed up takes a call recalled to them before any other
+  waiting call of their queues. Recall offers carry `cc_recall=<reason>`; `recall_agent`
+  stays on the call (the console marks it a recall) until the call is moved again;
 * the caller leg gets `park_after_bridge=true` when connected: when the agent's leg
   leaves the bridge (transfer, park, consult) FreeSWITCH parks the caller instead of
   hanging it up (tests/data/esl-corpus/FACTS.md, "ACD-relevant call behaviour").
@@ -65,7 +65,7 @@ def route_call(eng, ix: Interaction) -> None:
         return
     if ix.state is CallState.CALLBACK and ix.uuid:
         return                                  # the caller is still hearing the confirmation
-    if ix.recall_agent and ix.state is CallState.QUEUED:
+    if ix.recall_agent and ix.recall_agent != ix.last_agent and ix.state is CallState.QUEUED:
         agent = eng.agents.get(ix.recall_agent)
         if agent is not None and agent.routable:
             offer(eng, ix, [agent])
@@ -98,7 +98,8 @@ def next_call(eng, agent: Agent) -> Interaction | None:
                     or not eligible(q.config, level, ix.waited(eng.now))
                     or not ix.skills <= agent.config.skills):
                 continue
-            rank = (ix.recall_agent != agent.id, -q.config.priority) + key
+            mine = ix.recall_agent == agent.id and ix.last_agent != agent.id     # a recall back to them
+            rank = (not mine, -q.config.priority) + key
             if best_rank is None or rank < best_rank:
                 best, best_rank = ix, rank
             break
@@ -127,8 +128,6 @@ def offer(eng, ix: Interaction, agents: list[Agent]) -> None:
     if callback:
         ix.callback_leg = eng.new_id("leg")
     recall = {"cc_recall": ix.recall_reason} if ix.recalls and ix.recall_reason else {}
-    if any(agent.id == ix.recall_agent for agent in agents):
-        ix.recall_agent = ""                    # the recall's own offer is made once
     for agent in agents:
         leg = eng.new_id("leg")
         agent.apply(AgentEvent.OFFER, eng.now)

@@ -119,7 +119,7 @@ def recall(eng, ix: Interaction, reason: str) -> None:
     operator = ix.recall_agent
     eng.emit(fx.CancelTimer(f"park:{ix.id}"), fx.CancelTimer(f"xfer:{ix.id}"))
     ix.apply(CallEvent.RECALL, eng.now)
-    ix.recall_reason, ix.recalls, ix.deadline = reason, ix.recalls + 1, None
+    ix.recall_reason, ix.recalls, ix.deadline, ix.last_agent = reason, ix.recalls + 1, None, ""
     eng.journal(ix, "recalled", agent=operator, reason=reason)
     eng.emit(fx.Notify("recall", {"agent": operator, "interaction": ix.id, "tenant": ix.tenant,
                                   "reason": reason}))

@@ -229,7 +229,9 @@ def test_no_answer_in_time_recalls_the_call_to_the_same_operator_in_wrapup():
     assert s.originates(out)[0].variables["cc_recall"] == "no_answer"
     assert s.engine.calls[IX].recalls == 1
     s.answer(s.leg_of("alice"))
-    assert ix_state(s) == "connected" and s.engine.calls[IX].agent == "alice"
+    ix = s.engine.calls[IX]
+    assert ix.state.value == "connected" and ix.agent == "alice"
+    assert (ix.recall_agent, ix.recall_reason) == ("alice", "no_answer")    # the console marks it a recall
     s.assert_journal_exact()
 
 
