@@ -38,7 +38,8 @@ from tests.helpers import free_port, stop_process, until
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 TIME_FACTOR = 0.2        # the demo's default: nordlys' 25 s transfer timeout lasts 5 s
-WAIT_MS = 30000          # the longest a browser wait may take (a recall: 5 s + ring 3 s + slack)
+# the longest a browser wait may take: a recall (nordlys' 25 s, scaled) plus the operator's ring, with slack
+WAIT_MS = int((25 * TIME_FACTOR + OPERATOR_RING) * 1000) + 20000
 
 
 class Inbox:
