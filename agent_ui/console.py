@@ -31,6 +31,7 @@ from agent_ui import console_state, i18n
 from agent_ui.app import config_and_services
 from agent_ui.auth import ABSENCE_KEEPERS, has_role, login_required
 from engine import events as ev
+from engine import views
 from engine.directory.model import PersonKey
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ def contacts():
     aid = _agent(g.user, engine)
     if not aid:
         abort(403)
-    ix = console_state.current_call(engine, aid)
+    ix = views.current_call(engine, aid)
     if ix is None:
         return jsonify(contacts=[])
     config, services = config_and_services()
@@ -243,7 +244,7 @@ def message():
     if person is None or not person.email:
         return jsonify(ok=False, error="console.no_email", message=gettext("No e-mail address: a message cannot be sent.")), 422
     agency = engine.deployment.tenants.get(tenant)
-    ix = console_state.current_call(engine, aid)
+    ix = views.current_call(engine, aid)
     caller = (body.get("caller") or "")[:200] if isinstance(body.get("caller"), str) else ""
     subject = gettext("Message for %(name)s", name=person.display_name)
     content = "\n".join([text, "", "—", gettext("Caller: %(caller)s", caller=caller or "-"),

@@ -16,15 +16,12 @@ Rules:
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from agent_ui import i18n
 from engine import views
-from engine.agents import AgentState
-from engine.interactions import CallState
 
 CONSOLE_ROLES = frozenset({"operator", "supervisor", "admin", "tenant_admin"})
-_ACTIVE_CALL = (AgentState.OFFERED, AgentState.ON_CALL, AgentState.WRAP_UP)
 
 
 def phone(number: str) -> str:
@@ -67,32 +64,21 @@ def reasons(items, locale: str) -> list[dict]:
     return [{"id": r.id, "label": (r.en or r.nb) if locale == "en" else r.nb} for r in items]
 
 
-def agent_part(eng, aid: str, now: datetime) -> dict:
-    agent = eng.agents[aid]
-    view = views.agent(eng, aid)
-    state = view.get("state", agent.state.value)
-    shown = views.UNREGISTERED if state == "available" and not agent.registered else state
-    chosen = tuple(getattr(agent, "active_queues", ()) or ())
-    queues = []
-    for qid in sorted(agent.config.queues):
-        q = eng.deployment.queues.get(qid)
-        if q is None:
-            continue
-        tenant = eng.deployment.tenants.get(q.tenant)
-        queues.append({"id": qid, "name": q.name, "tenant": q.tenant, "tenant_name": tenant.name if tenant else q.tenant,
-                       "chosen": not chosen or qid in chosen})
-    out = {"id": aid, "name": agent.config.name, "extension": agent.config.sip_user, "state": shown,
-           "state_label": i18n.label("agent_state", shown), "reason": agent.reason,
-           "reason_label": _pause_label(eng, agent.reason), "registered": agent.registered,
-           "since": i18n.clock(agent.since) if agent.since.year > 1970 else "",
-           "calls_answered": i18n.number(agent.calls_answered), "queues": queues,
-           "pending": list(agent.pending) if agent.pending else [], "wrapup": None}
-    if agent.state is AgentState.WRAP_UP:
-        ix = eng.calls.get(agent.interaction)
-        q = eng.deployment.queues.get(ix.queue) if ix else None
-        seconds = q.wrapup if q else 0.0
-        ends = agent.since + timedelta(seconds=seconds)
-        out["wrapup"] = {"seconds": seconds, "left": max(0.0, (ends - now).total_seconds()),
+def agent_part(view: dict, eng, now: datetime) -> dict:
+    """The engine's agent view (engine.views.console) with its labels for this locale."""
+    state = view["state"]
+    shown = views.UNREGISTERED if state == "available" and not view["registered"] else state
+    since = datetime.fromisoformat(view["since"]) if view["since"] else None
+    out = {"id": view["agent"], "name": view["name"], "extension": view["extension"], "state": shown,
+           "state_label": i18n.label("agent_state", shown), "reason": view["reason"],
+           "reason_label": _pause_label(eng, view["reason"]), "registered": view["registered"],
+           "since": i18n.clock(since) if since and since.year > 1970 else "",
+           "calls_answered": i18n.number(view["calls_answered"]), "queues": view["configured"],
+           "pending": [view["pending"]] if view["pending"] else [], "wrapup": None}
+    call = view["call"]
+    if state == "wrap_up" and call is not None and call["wrapup_until"]:
+        ends = datetime.fromisoformat(call["wrapup_until"])
+        out["wrapup"] = {"seconds": call["wrapup_seconds"], "left": max(0.0, (ends - now).total_seconds()),
                          "ends_at": ends.isoformat(), "ends_label": i18n.clock(ends)}
     return out
 
@@ -106,50 +92,22 @@ def _pause_label(eng, reason: str) -> str:
     return i18n.label("absence", "other") if reason != "no answer" else str(i18n.gettext("No answer"))
 
 
-def call_part(eng, ix, now: datetime, aid: str) -> dict:
-    tenant = eng.deployment.tenants.get(ix.tenant)
-    queue = eng.deployment.queues.get(ix.queue)
-    recall = bool(ix.recall_agent == aid and ix.recall_reason)
-    return {
-        "id": ix.id, "state": ix.state.value, "state_label": i18n.label("call_state", ix.state.value),
-        "tenant": ix.tenant, "tenant_name": tenant.name if tenant else ix.tenant,
-        "greeting": tenant.greeting if tenant else "",
-        "queue": ix.queue, "queue_name": queue.name if queue else ix.queue,
-        "caller_number": ix.caller_number, "caller_display": phone(ix.caller_number),
-        "caller_name": ix.caller_name,
-        "waited": i18n.duration(ix.waited(now)), "waited_seconds": ix.waited(now),
-        "answered_at": i18n.clock(ix.answered_at),
-        "held": bool(ix.held), "talking_to": ix.talking_to,
-        "talking_to_label": i18n.label("talking_to", ix.talking_to),
-        "consulting": bool(ix.consult_leg), "target": ix.target, "target_name": ix.target_name,
-        "recall": recall, "recall_reason": ix.recall_reason if recall else "",
-        "recall_label": i18n.label("recall", ix.recall_reason) if recall else "",
-        "recalls": ix.recalls,
-    }
-
-
-def current_call(eng, aid: str):
-    """The agent's own interaction, else a recall on its way back to them."""
-    agent = eng.agents[aid]
-    if agent.interaction and agent.state in _ACTIVE_CALL and agent.interaction in eng.calls:
-        return eng.calls[agent.interaction]
-    for ix in eng.calls.values():
-        if ix.recall_agent == aid and ix.state in (CallState.QUEUED, CallState.OFFERING, CallState.TRANSFERRING,
-                                                   CallState.PARKED) and ix.recall_reason:
-            return ix
-    return None
+def call_part(call: dict, now: datetime) -> dict:
+    """The engine's call view with its labels and the caller's number for people."""
+    answered = datetime.fromisoformat(call["answered_at"]) if call["answered_at"] else None
+    recall = bool(call["recall_reason"])
+    return dict(
+        call, state_label=i18n.label("call_state", call["state"]), caller_display=phone(call["caller_number"]),
+        waited=i18n.duration(call["waited"]), waited_seconds=call["waited"], answered_at=i18n.clock(answered),
+        talking_to_label=i18n.label("talking_to", call["talking_to"]), recall=recall,
+        recall_label=i18n.label("recall", call["recall_reason"]) if recall else "")
 
 
 def parked(eng, tenants: set[str], now: datetime) -> list[dict]:
-    out = []
-    for ix in sorted(eng.calls.values(), key=lambda c: c.arrived_at):
-        if ix.state is CallState.PARKED and ix.tenant in tenants:
-            tenant = eng.deployment.tenants.get(ix.tenant)
-            out.append({"id": ix.id, "tenant": ix.tenant, "tenant_name": tenant.name if tenant else ix.tenant,
-                        "caller_display": phone(ix.caller_number), "caller_name": ix.caller_name,
-                        "by": ix.recall_agent, "waited": i18n.duration(ix.waited(now)),
-                        "until": i18n.clock(ix.deadline)})
-    return out
+    return [dict(row, caller_display=phone(row["caller_number"]),
+                 waited=i18n.duration(row["waited"]),
+                 until=i18n.clock(datetime.fromisoformat(row["until"])) if row["until"] else "")
+            for row in views.parked(eng, tenants, now)]
 
 
 def counts(eng, aid: str, now: datetime) -> dict:
@@ -166,10 +124,10 @@ def counts(eng, aid: str, now: datetime) -> dict:
 
 def console(eng, aid: str, now: datetime, tenants: set[str], locale: str) -> dict:
     """The whole console state of agent `aid` for a viewer serving `tenants`."""
-    ix = current_call(eng, aid)
+    view = views.console(eng, aid, now)
     return {
-        "agent": agent_part(eng, aid, now),
-        "call": call_part(eng, ix, now, aid) if ix is not None else None,
+        "agent": agent_part(view, eng, now),
+        "call": call_part(view["call"], now) if view["call"] is not None else None,
         "parked": parked(eng, tenants, now),
         "counts": counts(eng, aid, now),
         "pause_reasons": reasons(eng.deployment.pause_reasons, locale),

@@ -85,21 +85,40 @@ def result_codes(eng) -> list[dict]:
 
 
 def console(eng, aid: str, now: datetime | None = None) -> dict:
-    """Everything an agent's console shows, as plain JSON-able values (times as ISO strings)."""
+    """Everything an agent's console shows, as plain JSON-able values (times as ISO strings).
+    `queues`: the queues the agent serves now; `configured`: every queue of theirs, each
+    marked `chosen` (empty choice = all). `call`: `current_call`."""
     now = now or eng.now
     a = eng.agents[aid]
     active = [qid for qid, _ in eng.index.members.get(aid, ())] if a.staffed else []
+    chosen = set(a.active_queues)
     view = {
-        "agent": a.id, "name": a.config.name, "state": a.state.value, "reason": a.reason,
-        "since": _iso(a.since), "registered": a.registered, "routable": a.routable,
-        "pending": a.pending[0] if a.pending else "",
+        "agent": a.id, "name": a.config.name, "extension": a.config.sip_user, "state": a.state.value,
+        "reason": a.reason, "since": _iso(a.since), "registered": a.registered, "routable": a.routable,
+        "pending": a.pending[0] if a.pending else "", "calls_answered": a.calls_answered,
         "queues": [_queue_ref(eng, qid) for qid in active],
+        "configured": [dict(_queue_ref(eng, qid), chosen=not chosen or qid in chosen)
+                       for qid in sorted(a.config.queues) if qid in eng.index.queues],
         "call": None,
     }
-    ix = eng.calls.get(a.interaction) if a.interaction else None
+    ix = current_call(eng, aid)
     if ix is not None:
         view["call"] = _call(eng, ix, a.id, now)
     return view
+
+
+def current_call(eng, aid: str):
+    """The agent's own interaction (offered, talking, wrap-up), else a recall on its way
+    back to them (the target did not answer, a park timed out) before it rings them."""
+    a = eng.agents[aid]
+    if a.interaction and a.interaction in eng.calls and a.state in (
+            AgentState.OFFERED, AgentState.ON_CALL, AgentState.WRAP_UP):
+        return eng.calls[a.interaction]
+    for ix in eng.calls.values():
+        if ix.recall_agent == aid and ix.recall_reason and ix.state in (
+                CallState.QUEUED, CallState.OFFERING, CallState.TRANSFERRING, CallState.PARKED):
+            return ix
+    return None
 
 
 def _queue_ref(eng, qid: str) -> dict:
@@ -126,8 +145,9 @@ def _call(eng, ix, aid: str, now: datetime) -> dict:
         "answered_at": _iso(ix.answered_at), "held": ix.held, "transferred": ix.transferred,
         "target": ix.target, "target_kind": ix.target_kind, "target_name": ix.target_name,
         "talking_to": ix.talking_to, "consult": consult.stage(ix),
-        "recall_reason": ix.recall_reason,
-        "wrapup_until": _iso(wrapup_until),
+        "recall_reason": ix.recall_reason if ix.recalls else "",   # a recall keeps its reason to the end
+        "recalls": ix.recalls, "consulting": bool(ix.consult_leg),
+        "wrapup_until": _iso(wrapup_until), "wrapup_seconds": queue.wrapup if queue is not None else 0.0,
     }
 
 
@@ -142,6 +162,6 @@ def parked(eng, tenants, now: datetime | None = None) -> list[dict]:
         tenant = eng.deployment.tenants.get(ix.tenant)
         out.append({"id": ix.id, "tenant": ix.tenant, "tenant_name": tenant.name if tenant else ix.tenant,
                     "queue": ix.queue, "caller_number": ix.caller_number, "caller_name": ix.caller_name,
-                    "by": ix.recall_agent, "until": _iso(ix.deadline),
+                    "by": ix.recall_agent, "until": _iso(ix.deadline), "waited": round(ix.waited(now), 3),
                     "left": max(0.0, (ix.deadline - now).total_seconds()) if ix.deadline else None})
     return sorted(out, key=lambda c: (c["until"] or "", c["id"]))
