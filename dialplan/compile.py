@@ -16,6 +16,17 @@ Two things are compiled:
 Both exist as mod_xml_curl answers (`<document>`) and as static files (`<include>`)
 for freeswitch-conf/. Every value goes through dialplan.xmlbuild.
 
+Every compiled context (the outbound one too) starts with `cc-loopback-codecs`: the
+engine dials a number as `originate ...loopback/<number>/<context>`, and the loopback
+B leg that runs this dialplan and bridges out only knows L16; a bridged-out SIP leg
+offers just its originator's codec (switch_core_media.c, prepare_codecs: the
+`originator_codec` wins until answered unless `absolute_codec_string` is set), so a
+phone or trunk answering PCMU/PCMA was refused (`INCOMPATIBLE_DESTINATION`,
+tests/data/esl-corpus/FACTS.md 14). On a loopback B leg only (`${loopback_leg}` = B,
+set by mod_loopback before routing) the extension exports
+`nolocal:absolute_codec_string=${outbound_codec_prefs}` (freeswitch-conf/vars.xml, what
+the SIP profiles offer on any other outbound call) and `continue`s to the real routes.
+
 `write_files` also writes `vars_sentral.xml` (the globals FreeSWITCH must share with
 this configuration: `sentral_engine_url` for mod_xml_curl, `domain` = the SIP domain),
 so they have one source. Each static context ends by including `dialplan/<context>/*.xml`:
@@ -64,6 +75,20 @@ def entry_variables(entry) -> dict[str, str]:
     return variables
 
 
+LOOPBACK_CODECS = "cc-loopback-codecs"
+CODEC_PREFS = "outbound_codec_prefs"     # the global (vars.xml) the SIP profiles offer outbound
+
+
+def _loopback_codecs_extension(parent) -> None:
+    """First in every context: a loopback B leg exports the site's outbound codecs to the
+    leg it bridges to (and nothing else happens: `continue`)."""
+    ext = element(parent, "extension", name=Raw(LOOPBACK_CODECS), continue_=Raw("true"))
+    element(ext, "condition", field=Raw("${loopback_leg}"), expression=Raw("^B$"))
+    cond = element(ext, "condition", field=Raw("${" + CODEC_PREFS + "}"), expression=Raw(r"^\S+$"))
+    element(cond, "action", application=Raw("export"),
+            data=Raw("nolocal:absolute_codec_string=${" + CODEC_PREFS + "}"))
+
+
 def _entry_extension(parent, entry, index: int) -> None:
     ext = element(parent, "extension", name=f"cc-{entry.tenant}-{f'pattern-{index}' if entry.pattern else entry.number}")
     cond = element(ext, "condition", field=Raw("destination_number"), expression=_expression(entry))
@@ -94,8 +119,10 @@ def _entries(deployment: Deployment, destination: str | None) -> list:
 
 
 def context_element(parent, deployment: Deployment, name: str, destination: str | None = None):
-    """A context with every entry extension, or only those matching `destination`."""
+    """A context with every entry extension, or only those matching `destination` (after
+    the loopback legs' codec export)."""
     ctx = element(parent, "context", name=Raw(name))
+    _loopback_codecs_extension(ctx)
     for index, entry in _entries(deployment, destination):
         _entry_extension(ctx, entry, index)
     if name == "default" and (destination is None or destination in agents_by_user(deployment)):
@@ -113,7 +140,7 @@ def dialplan_document(deployment: Deployment, context: str | None = None,
         return None
     doc = element(None, "document", type=Raw("freeswitch/xml"))
     section = element(doc, "section", name=Raw("dialplan"), description=Raw("Sentral entry dialplan"))
-    found = [len(context_element(section, deployment, name, destination)) for name in names]
+    found = [len(context_element(section, deployment, name, destination)) - 1 for name in names]
     if destination is not None and not any(found):
         return None
     return render(doc)
@@ -126,7 +153,11 @@ def dialplan_include(deployment: Deployment) -> str:
     do not route, and then FreeSWITCH reads this file, site routes included)."""
     root = element(None, "include")
     for name in static_contexts(deployment):
-        ctx = context_element(root, deployment, name) if name in CONTEXTS else element(root, "context", name=Raw(name))
+        if name in CONTEXTS:
+            ctx = context_element(root, deployment, name)
+        else:
+            ctx = element(root, "context", name=Raw(name))
+            _loopback_codecs_extension(ctx)
         element(ctx, "X-PRE-PROCESS", cmd=Raw("include"), data=Raw(f"{name}/*.xml"))
     return render(root, comment=GENERATED, declaration=False)
 

@@ -98,9 +98,10 @@ def test_given_an_own_outbound_context_then_it_is_compiled_with_the_sites_routes
     root = ET.fromstring(compiler.dialplan_include(d).split("-->", 1)[1])
     contexts = {c.get("name"): c for c in root.iter("context")}
     assert list(contexts) == ["public", "default", "sentral-out"]
-    assert [child.tag for child in contexts["sentral-out"]] == ["X-PRE-PROCESS"]
-    assert contexts["sentral-out"][0].get("data") == "sentral-out/*.xml"
+    assert [(child.tag, child.get("name")) for child in contexts["sentral-out"]] == [
+        ("extension", compiler.LOOPBACK_CODECS), ("X-PRE-PROCESS", None)]
+    assert contexts["sentral-out"][1].get("data") == "sentral-out/*.xml"
     written = compiler.write_files(d, str(tmp_path / "conf"))
     assert str(tmp_path / "conf/dialplan/sentral-out/00_site.xml") in written
-    public = contexts["public"].find("extension/condition")
+    public = contexts["public"].find("extension[@name='cc-acme-+4722000001']/condition")
     assert [(a.get("application"), a.get("data")) for a in public][-2:] == [("set", "park_after_bridge=true"), ("park", None)]

@@ -68,7 +68,7 @@ def test_a_hostile_agent_name_and_tag_compile_to_inert_xml():
     names = [v.get("value") for v in directory.iter("variable") if v.get("name") == "effective_caller_id_name"]
     assert names and "${" not in names[0]
     dialplan = ET.fromstring(compiler.dialplan_document(d, "public").encode())
-    actions = list(dialplan.iter("action"))
+    actions = list(dialplan.iter("action"))[1:]      # after the loopback codecs' export (ours)
     assert [a.get("application") for a in actions] == ["set"] * 5 + ["park"]
     assert actions[4].get("data") == "park_after_bridge=true"
     note = actions[3].get("data")

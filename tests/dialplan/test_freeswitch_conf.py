@@ -216,3 +216,28 @@ def test_the_conference_the_engine_moves_legs_into_exists(config):
     assert "default" in profiles and profiles["default"]["caller-controls"] == "none"
     groups = {g.get("name") for g in conf.iter("group")}
     assert profiles["default"]["caller-controls"] in groups
+
+
+def test_a_loopback_leg_bridging_out_offers_the_sites_outbound_codecs_in_every_context(config):
+    """The engine dials numbers through loopback/<number>/<context>: the B leg that runs the
+    dialplan has only L16, which a bridged-out SIP leg would offer alone (a PCMU phone then
+    fails INCOMPATIBLE_DESTINATION, corpus 14). Each context first exports the profiles'
+    outbound codecs to that leg, for loopback B legs only, and continues to the routes."""
+    pre, root = config
+    contexts = root.findall("./section[@name='dialplan']/context")
+    assert {c.get("name") for c in contexts} >= {"public", "default"}
+    prefs = pre.variables[compiler.CODEC_PREFS]
+    assert prefs and re.fullmatch(r"[A-Za-z0-9@.]+(,[A-Za-z0-9@.]+)*", prefs), prefs
+    profiles = [p for p in root.iter("profile") if p.find("settings") is not None]
+    assert any(x.get("name") == "outbound-codec-prefs" and x.get("value") == prefs
+               for p in profiles for x in p.iter("param")), "the codecs the SIP profiles offer outbound"
+    for context in contexts:
+        first = context.find("extension")
+        assert first.get("name") == compiler.LOOPBACK_CODECS and first.get("continue") == "true"
+        leg, codecs = first.findall("condition")
+        assert (leg.get("field"), leg.get("expression")) == ("${loopback_leg}", "^B$")
+        assert not re.search(leg.get("expression"), "A") and not re.search(leg.get("expression"), "")
+        assert re.search(codecs.get("expression"), prefs) and not re.search(codecs.get("expression"), "")
+        (action,) = codecs.findall("action")
+        assert action.get("application") == "export"
+        assert action.get("data") == "nolocal:absolute_codec_string=${%s}" % compiler.CODEC_PREFS

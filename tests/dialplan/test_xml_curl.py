@@ -69,14 +69,15 @@ def test_dialplan_request_gets_the_matching_extension_of_the_context_asked_for(c
     doc = post(client, dialplan_request("+4721000301"))
     (context,) = doc.findall("./section[@name='dialplan']/context")
     assert context.get("name") == "public"
-    (ext,) = context.findall("extension")
+    codecs, ext = context.findall("extension")
+    assert codecs.get("name") == "cc-loopback-codecs"
     assert re.match(ext.find("condition").get("expression"), "+4721000301")
     data = [a.get("data") for a in ext.iter("action")]
     assert "cc_queue=vestland-orders" in data and "cc_priority=5" in data
 
 
 def test_agents_reach_each_other_in_the_default_context_only(client):
-    (ext,) = post(client, dialplan_request("1004", context="default")).iter("extension")
+    _codecs, ext = post(client, dialplan_request("1004", context="default")).iter("extension")
     assert ext.get("name") == "cc-agent-to-agent"
     assert post(client, dialplan_request("1004")).find(".//result").get("status") == "not found"
 
