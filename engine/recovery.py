@@ -14,6 +14,9 @@ Rules:
 * the node's channels are the truth for calls: a leg the engine knows that is not on
   the node ended while we were away, and is closed through the same code as a hangup
   (so the journal gets exactly the rows a live hangup would, once);
+* a leg we hung up (engine.cancelled) that the node still has is hung up again: the
+  hang-up may have been lost with the Event Socket, and a caller kept by
+  park_after_bridge would otherwise wait forever;
 * a leg we took for ringing that the node shows answered is treated as answered;
 * a connected call whose agent leg is gone while its caller lives (parked again by
   park_after_bridge) was a talk if the caller's channel names that leg as its bridge
@@ -91,8 +94,11 @@ def resync(eng, e: ev.NodeResynced) -> None:
     was_down = e.node in eng.down_nodes
     eng.down_nodes.discard(e.node)
     live = {c.uuid: c for c in e.channels}
-    for leg in [leg for leg, node in eng.cancelled.items() if node == e.node and leg not in live]:
-        del eng.cancelled[leg]
+    for leg in [leg for leg, node in eng.cancelled.items() if node == e.node]:
+        if leg not in live:
+            del eng.cancelled[leg]
+        else:                                           # our hang-up may have been lost with the socket
+            eng.emit(fx.Hangup(e.node, leg, "NORMAL_CLEARING"))
     for agent in eng.agents.values():                   # agent legs we hung up that are gone now
         if agent.leg_up and agent.leg_up not in live:
             eng.release_agent(agent)

@@ -58,7 +58,10 @@ class Observer:
         self.legs: dict[str, dict] = {}           # agent legs: uuid -> {ext, answered, hangup, ...}
         self.live_answered: dict[str, set[str]] = defaultdict(set)   # ext -> answered live legs
         self.double_offers: list[tuple[str, str]] = []
-        self.pairs: dict[str, str] = {}           # caller uuid -> agent leg it was bridged to
+        # caller uuid -> the last agent leg it was bridged to: an agent leg that ends in the
+        # ms between uuid_bridge and the bridge taking leaves the caller parked
+        # (park_after_bridge), back in the queue and served by the next agent
+        self.pairs: dict[str, str] = {}
         switch = sim.switch
         add, join = switch.add, switch.join
 
@@ -77,7 +80,7 @@ class Observer:
             join(a, b)
             for caller, leg in ((a, b), (b, a)):
                 if caller.uuid in self.callers and leg.uuid in self.legs:
-                    self.pairs.setdefault(caller.uuid, leg.uuid)
+                    self.pairs[caller.uuid] = leg.uuid
                     self.callers[caller.uuid]["bridged"] = time.monotonic()
 
         switch.add, switch.join = observed_add, observed_join

@@ -548,3 +548,18 @@ def test_restart_after_a_talk_whose_agent_hung_up_unseen_ends_it_and_never_reque
     kinds = [e.kind for e in effects if isinstance(e, fx.Journal)]
     assert kinds == ["bridged", "talk_ended", "wrapup_end", "ended"]
     assert fx.Hangup(NODE, "c1") in effects and not [e for e in effects if isinstance(e, fx.Originate)]
+
+
+def test_a_caller_we_hung_up_that_the_node_still_has_at_a_resync_is_hung_up_again():
+    """Our hang-up of a caller kept by park_after_bridge was lost with the Event Socket:
+    the resync hangs it up again (it would otherwise wait parked forever)."""
+    from tests.engine.test_recovery import channels_of
+
+    s, leg = talking(confirm_hangups=False)
+    s.hangup(leg)                                              # talk over: we hang the caller up
+    s.send(ev.NodeLost(NODE, s.now))
+    out = s.send(ev.NodeResynced(NODE, tuple(channels_of(s, {"c1"})), s.now))
+    assert fx.Hangup(NODE, "c1") in out and s.kinds().count("arrived") == 1
+    s.hangup("c1")
+    assert "c1" not in s.engine.cancelled
+    s.assert_journal_exact()
