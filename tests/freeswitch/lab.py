@@ -11,6 +11,13 @@
 * `EslProxy`: a TCP proxy between `sentral run` and the event socket that can cut every
   proxied connection at once (an Event Socket drop).
 * `Engine`: `sentral -v run` as a child process, its output in a file.
+* `wait_bound`: until a sipp we started listens on its UDP port (a REGISTERed contact that
+  is not bound yet makes FreeSWITCH's first INVITE fail NORMAL_TEMPORARY_FAILURE).
+
+The Observer also keeps, for test_call_control.py, each channel's current bridge partner
+(`partner`: CHANNEL_BRIDGE sets it, CHANNEL_UNBRIDGE/HANGUP clear it), the applications
+each channel ran (`executes`: the hold music's playback on the held leg's partner) and
+`held` (CHANNEL_HOLD/UNHOLD).
 """
 from __future__ import annotations
 
@@ -99,7 +106,8 @@ class Observer(threading.Thread):
     """What the switch did, from its own events (CHANNEL_CREATE/ANSWER/BRIDGE/HANGUP)."""
 
     EVENTS = ("CHANNEL_CREATE CHANNEL_ANSWER CHANNEL_BRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE "
-              "CHANNEL_PARK CHANNEL_UNPARK CHANNEL_EXECUTE CHANNEL_UNBRIDGE BACKGROUND_JOB")   # the last 5: trace only
+              "CHANNEL_PARK CHANNEL_UNPARK CHANNEL_EXECUTE CHANNEL_UNBRIDGE BACKGROUND_JOB "
+              "CHANNEL_HOLD CHANNEL_UNHOLD")   # PARK, UNPARK, BACKGROUND_JOB: trace only
 
     def __init__(self, host: str, port: int, password: str, number: str, trace_path: pathlib.Path):
         super().__init__(daemon=True, name="fs-observer")
@@ -118,6 +126,9 @@ class Observer(threading.Thread):
         self.pairs: dict[str, str] = {}          # caller -> first agent leg it was bridged to
         self.bridges: list[tuple[str, str]] = []
         self.cues = 0
+        self.partner: dict[str, str] = {}        # uuid -> the channel it is bridged to now
+        self.executes: list[tuple[float, str, str, str]] = []   # (t, uuid, application, data)
+        self.held: set[str] = set()              # channels FreeSWITCH reports on hold
         self.stopped = False
         self.error: BaseException | None = None
 
@@ -171,8 +182,17 @@ class Observer(threading.Thread):
                     self.live_answered[self.legs[uuid]["ext"]].add(uuid)
                 elif uuid in self.callers:
                     self.callers[uuid]["answered"] = t
+            elif name == "CHANNEL_EXECUTE":
+                self.executes.append((t, uuid, e.get("Application", ""), e.get("Application-Data", "")))
+            elif name in ("CHANNEL_HOLD", "CHANNEL_UNHOLD"):
+                (self.held.add if name == "CHANNEL_HOLD" else self.held.discard)(uuid)
+            elif name == "CHANNEL_UNBRIDGE":
+                self._unbridge(uuid)
             elif name == "CHANNEL_BRIDGE":
                 other = e.get("Other-Leg-Unique-ID", "")
+                self._unbridge(uuid)
+                self._unbridge(other)
+                self.partner[uuid], self.partner[other] = other, uuid
                 self.bridges.append((uuid, other))
                 for caller, leg in ((uuid, other), (other, uuid)):
                     if caller in self.callers and leg in self.legs:
@@ -183,6 +203,7 @@ class Observer(threading.Thread):
                             self.sock.sendall(f"bgapi uuid_send_info {caller} text plain bridged\n\n".encode())
                             self.cues += 1
             elif name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"):
+                self._unbridge(uuid)
                 disposition = e.get("variable_sip_hangup_disposition", "")
                 for table in (self.legs, self.callers, self.channels):
                     rec = table.get(uuid)
@@ -196,6 +217,11 @@ class Observer(threading.Thread):
                         rec["disposition"] = disposition
                 if uuid in self.legs:
                     self.live_answered[self.legs[uuid]["ext"]].discard(uuid)
+
+    def _unbridge(self, uuid: str) -> None:
+        other = self.partner.pop(uuid, None)
+        if other is not None and self.partner.get(other) == uuid:
+            del self.partner[other]
 
     def stop(self) -> None:
         self.stopped = True
@@ -299,6 +325,18 @@ class Sipp:
     def stop(self) -> None:
         stop_process(self.proc, timeout=5)
         self.out.close()
+
+
+def wait_bound(port: int, timeout: float = 10.0) -> None:
+    """Until something (the sipp we started) has bound 127.0.0.1:`port`/udp."""
+    def bound() -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return True
+            return False
+    until(bound, timeout=timeout, interval=0.02, message=f"nothing listens on udp {port}")
 
 
 # -- Event Socket proxy ----------------------------------------------------------------------
