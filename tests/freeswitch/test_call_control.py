@@ -144,6 +144,22 @@ class Lab:
     def ext_of(self, leg: str) -> str:
         return self.obs.legs.get(leg, {}).get("ext", "")
 
+    def human_pace(self, seconds: float = 1.0) -> None:
+        """The operator talks (or looks at the screen) this long before the next command.
+        Not a synchronisation: a person's pace, which two findings on the real switch need
+        (README.md "Call control"): a uuid_hold 20 ms after the bridge gives the caller no
+        hold music, and a bridge within BRIDGE_GAP of the last is refused (engine.too_soon)."""
+        start = self.obs.now()
+        until(lambda: self.obs.now() - start >= seconds, timeout=seconds + 5, interval=0.05)
+
+    def diagnose(self, ixid: str) -> str:
+        """The engine's refusals, the call's journal and the switch's events of its legs."""
+        ix = self.ix(ixid)
+        legs = {u for u in (ix.uuid, ix.agent_leg, ix.consult_leg, ix.target_leg) if u} if ix else set()
+        events = [line for line in (self.tmp / "fs-events.jsonl").read_text().splitlines() if any(u in line for u in legs)]
+        return (f"\nrefusals {self.refusals()}\njournal {[(r.kind, dict(r.data)) for r in self.store.journal(interaction=ixid)]}"
+                f"\nswitch:\n" + "\n".join(events[-40:]))
+
     def refusals(self) -> list:
         return [n for n in self.notices if n.topic in ("command_refused", "engine_error")]
 
@@ -277,4 +293,105 @@ def test_blind_transfer_not_answered_recalls_the_operator_who_talks_to_the_calle
     silent_legs = [u for u, ch in lab.obs.channels.items() if ch["name"].startswith(f"sofia/internal/{SILENT}@")]
     assert silent_legs, "the silent phone was rung"
     until(lambda: all(lab.gone(u) for u in silent_legs), timeout=5, message="the target's ringing leg was cancelled")
+    lab.hang_up_and_check(caller, ixid, "completed")
+
+
+def _music_on(lab, uuid: str, since: float) -> bool:
+    """`uuid` ran a playback (the hold music, or the queue's music) after `since`."""
+    with lab.obs.lock:
+        return any(u == uuid and t >= since and "playback" in app for t, u, app, _ in lab.obs.executes)
+
+
+def test_park_then_pick_up_by_another_agent_then_park_timeout_recalls_who_parked(lab):
+    from engine import events as ev
+
+    lab.login(AGENT2)
+    caller, ixid = lab.call()
+    operator_leg = lab.ix(ixid).agent_leg
+    parked_at = lab.obs.now()
+    lab.post(ev.CallPark, agent=f"a{OPERATOR}")
+    until(lambda: lab.gone(operator_leg), timeout=5, message="the operator's leg is hung up")
+    until(lambda: lab.ix(ixid).state.value == "parked" and not lab.partner(caller), timeout=5,
+          message="the caller is parked, bridged to nobody")
+    until(lambda: _music_on(lab, caller, parked_at), timeout=5, message="the parked caller hears music")
+    assert lab.agent(OPERATOR).state.value == "wrap_up" and "parked" in lab.kinds(ixid)
+
+    lab.post(ev.ParkedPickUp, agent=f"a{AGENT2}", interaction=ixid)
+    until(lambda: lab.talking(ixid, AGENT2), timeout=10, message="the second agent picked the call up")
+    assert "picked_up" in lab.kinds(ixid) and not lab.gone(caller)
+
+    # the second agent parks it and nobody picks it up: back to them after the park timeout
+    agent2_leg = lab.ix(ixid).agent_leg
+    lab.post(ev.CallPark, agent=f"a{AGENT2}")
+    parked = time.monotonic()
+    until(lambda: lab.gone(agent2_leg), timeout=5, message="the second agent's leg is hung up")
+    until(lambda: lab.kinds(ixid).count("recalled") == 1, timeout=PARK_TIMEOUT + 3, interval=0.02,
+          message="recalled after the park timeout")
+    waited = time.monotonic() - parked
+    print(f"\npark recall {waited:.2f} s after the park (park timeout {PARK_TIMEOUT:g} s)")
+    assert PARK_TIMEOUT - 0.5 <= waited <= PARK_TIMEOUT + 1.5, waited
+    until(lambda: lab.talking(ixid, AGENT2), timeout=10, message="the agent who parked talks to the caller again")
+    assert lab.kinds(ixid).count("parked") == 2
+    lab.hang_up_and_check(caller, ixid, "completed")
+
+
+def test_consult_then_complete_bridges_caller_and_target(lab):
+    from engine import events as ev
+
+    caller, ixid = lab.call()
+    operator_leg = lab.ix(ixid).agent_leg
+    lab.post(ev.ConsultStart, agent=f"a{OPERATOR}", target=ANSWERS, kind="user", name="Kari Target")
+    until(lambda: lab.ix(ixid).consult_leg, timeout=5, message="consult leg")
+    consult_leg = lab.ix(ixid).consult_leg
+    until(lambda: lab.partner(operator_leg) == consult_leg, timeout=10, message="the operator talks to the target")
+    until(lambda: not lab.partner(caller), timeout=5, message="the caller waits, bridged to nobody")
+    assert lab.ext_of(consult_leg) == ANSWERS and not lab.gone(caller)
+    assert "consult_answered" in lab.kinds(ixid)
+
+    lab.human_pace()
+    lab.post(ev.ConsultComplete, agent=f"a{OPERATOR}")
+    until(lambda: lab.partner(caller) == consult_leg, timeout=10,
+          message=lambda: f"caller bridged to the target {lab.diagnose(ixid)}")
+    until(lambda: lab.gone(operator_leg), timeout=5, message="the operator's leg is hung up")
+    until(lambda: lab.agent(OPERATOR).state.value == "wrap_up", timeout=5, message="the operator in wrap-up")
+    assert "consult_completed" in lab.kinds(ixid)
+    lab.hang_up_and_check(caller, ixid, "transferred")
+
+
+def test_consult_then_cancel_drops_the_target_and_the_operator_talks_to_the_caller(lab):
+    from engine import events as ev
+
+    caller, ixid = lab.call()
+    operator_leg = lab.ix(ixid).agent_leg
+    lab.post(ev.ConsultStart, agent=f"a{OPERATOR}", target=ANSWERS, kind="user", name="Kari Target")
+    until(lambda: lab.ix(ixid).consult_leg, timeout=5, message="consult leg")
+    consult_leg = lab.ix(ixid).consult_leg
+    until(lambda: lab.partner(operator_leg) == consult_leg, timeout=10, message="the operator talks to the target")
+    lab.human_pace()
+    lab.post(ev.ConsultCancel, agent=f"a{OPERATOR}")
+    until(lambda: lab.gone(consult_leg), timeout=5, message=lambda: f"the target's leg is hung up {lab.diagnose(ixid)}")
+    until(lambda: lab.partner(caller) == operator_leg, timeout=10, message="the operator talks to the caller again")
+    assert lab.talking(ixid, OPERATOR) and not lab.ix(ixid).consult_leg
+    assert "consult_cancelled" in lab.kinds(ixid)
+    lab.hang_up_and_check(caller, ixid, "completed")
+
+
+def test_hold_plays_the_hold_music_to_the_caller_and_unhold_gives_the_operator_back(lab):
+    from engine import events as ev
+
+    caller, ixid = lab.call()
+    operator_leg = lab.ix(ixid).agent_leg
+    lab.human_pace()
+    held_at = lab.obs.now()
+    lab.post(ev.CallHold, agent=f"a{OPERATOR}", on=True)
+    until(lambda: operator_leg in lab.obs.held, timeout=5, message="the operator's leg is held")
+    until(lambda: _music_on(lab, caller, held_at), timeout=5,
+          message=lambda: f"the caller (its partner) hears the hold music {lab.diagnose(ixid)}")
+    music = [d for t, u, app, d in list(lab.obs.executes) if u == caller and t >= held_at and "playback" in app]
+    assert music[0] == lab.api.api(f"uuid_getvar {caller} hold_music").strip(), music
+    assert lab.partner(caller) == operator_leg and lab.ix(ixid).held
+    lab.post(ev.CallHold, agent=f"a{OPERATOR}", on=False)
+    until(lambda: operator_leg not in lab.obs.held and not lab.ix(ixid).held, timeout=5, message="unheld")
+    assert lab.talking(ixid, OPERATOR)
+    assert [k for k in lab.kinds(ixid) if k in ("hold", "unhold")] == ["hold", "unhold"]
     lab.hang_up_and_check(caller, ixid, "completed")
