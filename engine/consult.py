@@ -174,14 +174,14 @@ def leg_failed(eng, ix: Interaction, cause: str) -> None:
     """The target's originate failed (job -ERR) or it hung up before answering. After its
     answer a job's -ERR is not the leg's end: nothing changes."""
     if ringing(ix):
-        _failed(eng, ix, reason_of(cause), cause)
+        _failed(eng, ix, offers.failure_reason(cause), cause)
 
 
 def leg_gone(eng, ix: Interaction, cause: str) -> None:
     if not ix.consult_leg:
         return
     if not joined(ix):
-        _failed(eng, ix, reason_of(cause), cause)
+        _failed(eng, ix, offers.failure_reason(cause), cause)
         return
     eng.by_leg.pop(ix.consult_leg, None)
     eng.journal(ix, "consult_ended", agent=ix.agent, by="target", cause=cause)
@@ -310,18 +310,6 @@ def route(handlers: dict) -> None:
     wrap(ev.LegFailed, failed)
     wrap(ev.LegHungUp, hung_up)
     wrap(ev.TimerFired, fired)
-
-
-def reason_of(cause: str) -> str:
-    if cause == "USER_BUSY":
-        return "busy"
-    if cause == "CALL_REJECTED":
-        return "rejected"
-    if cause in offers.NO_ANSWER_CAUSES:
-        return "no_answer"
-    if cause in offers.UNREGISTERED_CAUSES:
-        return "unregistered"
-    return "failed"
 
 
 # -- steps ------------------------------------------------------------------------------------
