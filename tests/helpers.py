@@ -60,3 +60,60 @@ def stop_process(proc, timeout: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+CHROMIUM = "/usr/bin/chromium"      # Debian's, installed by scripts/system-packages (never a download)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def chromium():
+    """Playwright driving Debian's Chromium: a context manager yielding the browser."""
+    import contextlib
+    import os
+
+    @contextlib.contextmanager
+    def launched():
+        from playwright.sync_api import sync_playwright
+
+        assert os.path.exists(CHROMIUM), "Debian's chromium is installed by scripts/system-packages"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    return launched()
+
+
+class Inbox:
+    """What a test's SMTP server (aiosmtpd, a real SMTP server on a free loopback port) received:
+    (MAIL FROM, RCPT TOs, raw content) per message."""
+
+    def __init__(self):
+        self.messages = []
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def smtp_server():
+    """A context manager: a real SMTP server on 127.0.0.1 and a free port, yielding its Inbox."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def running():
+        from aiosmtpd.controller import Controller
+
+        inbox = Inbox()
+        inbox.port = free_port()
+        controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+        controller.start()
+        try:
+            yield inbox
+        finally:
+            controller.stop()
+    return running()

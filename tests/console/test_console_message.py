@@ -11,32 +11,15 @@ import pytest
 from engine import events as ev
 from engine.directory.model import Person
 from tests.console.conftest import NOW, csrf_of, login
-from tests.helpers import free_port, until
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
+from tests.helpers import free_port, smtp_server, until
 
 
 @pytest.fixture
 def smtp(monkeypatch):
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("SENTRAL_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SENTRAL_SMTP_PORT", str(port))
-    try:
+    with smtp_server() as inbox:
+        monkeypatch.setenv("SENTRAL_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("SENTRAL_SMTP_PORT", str(inbox.port))
         yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

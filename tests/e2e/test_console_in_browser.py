@@ -33,8 +33,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from sentral.demo import OPERATOR_RING
-from tests.e2e.test_demo_in_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.helpers import free_port, stop_process, until
+from tests.helpers import chromium, smtp_server, stop_process, until
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 TIME_FACTOR = 0.2        # the demo's default: nordlys' 25 s transfer timeout lasts 5 s
@@ -42,29 +41,10 @@ TIME_FACTOR = 0.2        # the demo's default: nordlys' 25 s transfer timeout la
 WAIT_MS = int((25 * TIME_FACTOR + OPERATOR_RING) * 1000) + 20000
 
 
-class Inbox:
-    """What the test's SMTP server received."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture(scope="module")
 def smtp():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with smtp_server() as inbox:
+        yield inbox, inbox.port
 
 
 class DemoProcess:
@@ -137,15 +117,8 @@ def demo(tmp_path_factory, smtp):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert os.path.exists(CHROMIUM), "Debian's chromium is installed by scripts/system-packages"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,9 @@ import sys
 
 import pytest
 
-from tests.helpers import stop_process, until
+from tests.helpers import chromium, stop_process, until
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
-
-
 @pytest.fixture
 def demo(tmp_path):
     out_path = tmp_path / "demo.out"
@@ -47,15 +41,8 @@ def demo(tmp_path):
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert os.path.exists(CHROMIUM), "Debian's chromium is installed by scripts/system-packages"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def test_demo_wallboard_and_directory_in_chromium(demo, browser, tmp_path):
