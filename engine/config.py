@@ -125,6 +125,7 @@ class AgentConfig:
     queues: Mapping[str, int] = field(default_factory=dict)  # queue id -> level (1 = first)
     skills: frozenset[str] = frozenset()
     password_hash: str = ""                # for the softphone directory (a1-hash), never plain
+    auto_answer: bool = False              # the phone answers on the console's word (uuid_phone_event talk)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,9 @@ class TenantConfig:
     transfer_timeout: float = 20.0         # s a supervised transfer rings before the call comes back
     park_timeout: float = 120.0            # s a parked call waits before it comes back
     message_from: str = ""                 # sender address of messages taken for its employees
+    campon_retry: float = 15.0             # s between a camped-on transfer's tries of a busy target
+    campon_timeout: float = 120.0          # s a camped-on caller waits for a busy target before the recall
+    campon_prompt: str = ""                # played to the caller when the camp-on starts (then music)
 
 
 @dataclass(frozen=True)
