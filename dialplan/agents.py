@@ -4,6 +4,7 @@ Rules: the SIP user is the extension (digits); the password is never in the file
 either `a1_hash` (md5 of "extension:domain:password", what FreeSWITCH's directory
 accepts as `a1-hash`) or `password: {env: NAME}`, hashed here at load time. `queues`
 maps queue id → level (1 = first offered); a plain list means level 1 everywhere.
+`auto_answer: true`: the softphone answers when the console asks (uuid_phone_event talk).
 Queue references are checked by the loader once all queues are known.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dialplan import yamlnodes as y
 from dialplan.tenants import Parsed, remember
 from engine.config import AgentConfig
 
-AGENT_KEYS = ("id", "name", "extension", "password", "a1_hash", "queues", "skills")
+AGENT_KEYS = ("id", "name", "extension", "password", "a1_hash", "queues", "skills", "auto_answer")
 EXTENSION = re.compile(r"^[0-9]{2,10}$")
 A1_HASH = re.compile(r"^[0-9a-f]{32}$")
 
@@ -66,4 +67,6 @@ def agent(ctx, node, domain: str, env, parsed: Parsed, out: dict, agent_refs: li
     skills = frozenset(v for _, v in y.text_list(ctx, m["skills"][1], "skills", y.ident) or ()) if "skills" in m else frozenset()
     if agent_id is None or extension is None or not remember(parsed, ctx, "agent", agent_id, m["id"][1]):
         return
-    out[agent_id] = AgentConfig(agent_id, name or agent_id, extension, levels, skills, password_hash)
+    auto = y.boolean(ctx, m["auto_answer"][1], "auto_answer") if "auto_answer" in m else False
+    out[agent_id] = AgentConfig(agent_id, name or agent_id, extension, levels, skills, password_hash,
+                                auto_answer=bool(auto))
