@@ -1,14 +1,17 @@
-"""Checks that need the whole configuration: references and overflow cycles.
+"""Checks that need the whole configuration: references, overflow cycles, trunks.
 
 Rules: every queue named anywhere (entry numbers, overflow/no-agents/after-hours
 targets, agents' queues) must exist; an entry number leads to a queue of its own
 tenant; following queue→queue overflow (`overflow` and `no_agents`) must never come
-back to a queue already on the path (the caller would circle forever).
+back to a queue already on the path (the caller would circle forever); routes and
+direct-dial numbers name defined trunks, a direct-dial fallback queue is the tenant's
+own; outbound routes never go into `public`/`default`; overlapping patterns warn.
 """
 from __future__ import annotations
 
 import difflib
 
+from dialplan import patterns
 from engine.config import OverflowKind
 
 
@@ -56,3 +59,66 @@ def overflow_cycles(parsed) -> None:
 
     for queue_id in sorted(edges):
         walk(queue_id, [queue_id])
+
+
+def _place(ctx, node) -> str:
+    return f"{ctx.file}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+
+def trunk_references(parsed, route_refs: list, trunk_places: dict) -> None:
+    """Routes and direct-dial numbers name trunks that exist; a direct-dial fallback queue
+    exists and is the tenant's own."""
+    refs = [(ctx, node, "trunk", name, "", "an outbound route") for ctx, node, name in route_refs]
+    for ctx, _, rule, rule_refs in parsed.direct:
+        refs.extend((ctx, node, kind, name, rule.tenant, f"a direct_dial number of tenant {rule.tenant!r}")
+                    for kind, node, name in rule_refs)
+    for ctx, node, kind, name, tenant, what in refs:
+        if kind == "trunk" and name not in trunk_places:
+            close = difflib.get_close_matches(name, list(trunk_places), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            ctx.at(node, "unknown-reference", f"{what} names trunk {name!r}, which is not defined{hint}",
+                   "the name of a trunk under trunks:")
+        elif kind == "queue" and name not in parsed.queues:
+            _unknown(ctx, node, name, parsed.queues, what)
+        elif kind == "queue" and parsed.queues[name].tenant != tenant:
+            ctx.at(node, "foreign-queue", f"{what} falls back to queue {name!r} of tenant "
+                   f"{parsed.queues[name].tenant!r}", "one of the tenant's own queues")
+
+
+def routes_context(routes: list, outbound_context: str) -> None:
+    """Routes that dial out never live where callers arrive (`public`) or where agents
+    dial (`default`): a caller could dial out through them (toll fraud)."""
+    if routes and outbound_context in ("public", "default"):
+        ctx, node, _ = routes[0]
+        ctx.at(node, "conflict", f"outbound routes would be compiled into context {outbound_context!r}, "
+               "where callers arrive", "freeswitch: {outbound_context: outbound} (a context of its own)")
+
+
+def pattern_overlaps(parsed, routes: list) -> None:
+    """Warnings (never errors): a number two routes match goes to the first; a direct
+    number that is also a main number (or another direct number) rings the first."""
+    from dialplan import overlap
+
+    for i, (ctx, node, route) in enumerate(routes):
+        for first_ctx, first_node, first in routes[:i]:
+            if (number := overlap.witness(first.pattern, route.pattern)) is not None:
+                ctx.warn(node, "pattern-overlap", f"route pattern {route.pattern!r} overlaps the route at "
+                         f"{_place(first_ctx, first_node)} (e.g. {number}): such numbers take the first route",
+                         "patterns that do not overlap, or the more specific one first")
+                break
+    mains = [(parsed.places[("number", key)], key, entry) for key, entry in parsed.entries.items()]
+    for i, (ctx, node, rule, _) in enumerate(parsed.direct):
+        for (first_ctx, first_node), key, entry in mains:
+            number = (overlap.witness(entry.pattern, rule.pattern) if entry.pattern
+                      else key if patterns.matches(rule.pattern, key) else None)
+            if number is not None:
+                ctx.warn(node, "pattern-overlap", f"direct_dial pattern {rule.pattern!r} also matches the main "
+                         f"number at {_place(first_ctx, first_node)} (e.g. {number}): the main number wins",
+                         "direct numbers apart from the main numbers")
+                break
+        for first_ctx, first_node, first, _ in parsed.direct[:i]:
+            if (number := overlap.witness(first.pattern, rule.pattern)) is not None:
+                ctx.warn(node, "pattern-overlap", f"direct_dial pattern {rule.pattern!r} overlaps the one at "
+                         f"{_place(first_ctx, first_node)} (e.g. {number}): such numbers ring the first",
+                         "patterns that do not overlap")
+                break

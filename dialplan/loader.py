@@ -20,7 +20,7 @@ import re
 from datetime import date
 from typing import Mapping
 
-from dialplan import agents, checks, console, tenants
+from dialplan import agents, checks, console, tenants, trunks
 from dialplan import yamlnodes as y
 from dialplan.errors import ConfigError, Problem
 from dialplan.queues import DEFAULT_KEYS, settings
@@ -28,9 +28,9 @@ from dialplan.source import EnvReader, compose_file, include_paths
 from engine.config import Deployment, NodeConfig
 
 TOP_KEYS = ("version", "freeswitch", "database", "recordings", "engine", "console", "defaults", "include", "tenants",
-            "agents")
+            "agents", "trunks", "outbound_routes")
 OVERRIDE_KEYS = TOP_KEYS[1:]
-LIST_KEYS = ("tenants", "include", "agents")
+LIST_KEYS = ("tenants", "include", "agents", "trunks", "outbound_routes")
 # FreeSWITCH gets engine.url and sip_domain through its pre-processor's `set` (compile.vars_include),
 # which ends a value at the first quote and expands `$${...}`: only plain URLs and host names pass.
 ENGINE_URL = re.compile(r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
@@ -117,12 +117,25 @@ def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, to
     for ctx, node, _ in lists["agents"]:
         for item in y.sequence(ctx, node, "agents") or ():
             agents.agent(ctx, item, top["sip_domain"], envr, parsed, agent_map, agent_refs)
+    trunk_map: dict = {}
+    trunk_places: dict = {}
+    for ctx, node, _ in lists["trunks"]:
+        trunks.trunks(ctx, node, envr, trunk_map, trunk_places)
+    routes: list = []
+    route_refs: list = []
+    for ctx, node, _ in lists["outbound_routes"]:
+        trunks.routes(ctx, node, routes, route_refs)
     checks.references(parsed, agent_refs)
     checks.overflow_cycles(parsed)
+    checks.trunk_references(parsed, route_refs, trunk_places)
+    checks.routes_context(routes, top.get("outbound_context", "public"))
+    checks.pattern_overlaps(parsed, routes)
     if problems:
         raise ConfigError(problems)
     return Deployment(tenants=parsed.tenants, queues=parsed.queues, agents=agent_map,
-                      entry_points=parsed.entries, **top)
+                      entry_points=parsed.entries, trunks=trunk_map,
+                      outbound_routes=tuple(r for _, _, r in routes),
+                      direct_dials=tuple(rule for _, _, rule, _ in parsed.direct), **top)
 
 
 def _deployment_settings(single: dict, envr: EnvReader) -> dict:

@@ -5,6 +5,7 @@ is `"+4722000001"` (to the tenant's first queue) or `{number|pattern, queue, pri
 tags}`; numbers are digits with an optional leading `+`; a `pattern` must compile as a
 regular expression (FreeSWITCH uses PCRE; Python's `re` accepts what we write).
 Entry-point queues must be the tenant's own; other references are checked later.
+`direct_dial` (employees' numbers with their fallback to the switchboard): dialplan/direct.py.
 """
 from __future__ import annotations
 
@@ -13,17 +14,18 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from dialplan import console, hours, queues
+from dialplan import console, direct, hours, queues
 from dialplan import yamlnodes as y
 from dialplan.patterns import PatternError, compile_pattern
 from engine.config import EntryPoint, QueueConfig, TenantConfig
 
 TENANT_KEYS = ("id", "name", "caller_id_name", "timezone", "numbers", "hours", "holidays", "special_days",
                "after_hours", "recording", "welcome_prompt", "queues", "greeting", "transfer_timeout",
-               "park_timeout", "message_from")
+               "park_timeout", "message_from", "direct_dial")
 NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 TAG = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
-RESERVED_TAGS = frozenset({"tenant", "queue", "entry", "priority", "agent", "caller_uuid"})
+RESERVED_TAGS = frozenset({"tenant", "queue", "entry", "priority", "agent", "caller_uuid", "direct_dial",
+                           "direct_cause"})
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Parsed:
     places: dict = field(default_factory=dict)          # ("queue"|"tenant"|"number", id) -> (ctx, node)
     queue_refs: list = field(default_factory=list)      # (ctx, node, queue id, owner queue id or "")
     entry_refs: list = field(default_factory=list)      # (ctx, node, queue id, tenant id)
+    direct: list = field(default_factory=list)          # (ctx, node, DirectDial, [(kind, node, name)])
 
 
 def remember(parsed: Parsed, ctx, kind: str, key: str, node) -> bool:
@@ -146,6 +149,9 @@ def tenant(ctx, node, defaults: dict, years: range, parsed: Parsed) -> None:
         first_queue = first_queue or queue_id or ""
     if "numbers" in m:
         _numbers(ctx, m["numbers"][1], tenant_id, first_queue, parsed)
+    if "direct_dial" in m:
+        own = [e.queue for e in parsed.entries.values() if e.tenant == tenant_id]
+        direct.direct_dial(ctx, m["direct_dial"][1], tenant_id, own[0] if own else first_queue, parsed.direct)
 
 
 def _queue(ctx, node, tenant_id: str, defaults: dict, parsed: Parsed) -> str | None:

@@ -177,6 +177,45 @@ class NodeConfig:
 
 
 @dataclass(frozen=True)
+class Trunk:
+    """A SIP trunk (a sofia gateway of the external profile): the carrier, or an agency's
+    own PBX. Its password is never held here: only the name of the environment variable
+    FreeSWITCH reads it from (`password_env`)."""
+
+    name: str
+    proxy: str                             # host[:port]
+    register: bool = False
+    username: str = ""
+    password_env: str = ""                 # environment variable holding the password
+    transport: str = "udp"                 # udp | tcp | tls
+    caller_id: str = "pass"                # pass (the caller's number) | trunk (its account) | a fixed number
+
+
+@dataclass(frozen=True)
+class OutboundRoute:
+    """Numbers the outbound context dials through a trunk: `pattern` over the dialled
+    number, `dial` the number the trunk gets (`$1`.. captures)."""
+
+    pattern: str
+    trunk: str
+    dial: str = ""                         # empty = the dialled number as it is
+
+
+@dataclass(frozen=True)
+class DirectDial:
+    """An agency's employees' numbers (DIDs) that ring the employee directly (their PBX
+    through `trunk`, or a SIP user here when `trunk` is empty) and fall back to the
+    agency's switchboard queue on no answer, busy or failure."""
+
+    tenant: str
+    pattern: str
+    dial: str                              # the target: the number the trunk gets, or the SIP user
+    trunk: str = ""                        # empty = user/<dial> on this FreeSWITCH
+    ring_timeout: float = 20.0
+    fallback_queue: str = ""
+
+
+@dataclass(frozen=True)
 class Deployment:
     tenants: Mapping[str, TenantConfig] = field(default_factory=dict)
     queues: Mapping[str, QueueConfig] = field(default_factory=dict)
@@ -190,3 +229,6 @@ class Deployment:
     pause_reasons: tuple[Reason, ...] = ()      # the console offers these; empty = a free text reason
     result_codes: tuple[Reason, ...] = ()       # wrap-up result codes
     outbound_context: str = "public"            # the dialplan context transfers to numbers are dialled through
+    trunks: Mapping[str, Trunk] = field(default_factory=dict)     # by name: sofia gateways
+    outbound_routes: tuple[OutboundRoute, ...] = ()             # the outbound context's routes, in order
+    direct_dials: tuple[DirectDial, ...] = ()                   # employees' numbers, in order

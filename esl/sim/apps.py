@@ -11,6 +11,7 @@ the running application, then the channel tears down (HANGUP_COMPLETE, DESTROY).
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid as uuidlib
 
@@ -63,8 +64,19 @@ def run(ch: Channel) -> None:
         ch.teardown()
 
 
+_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def expand(ch: Channel, text: str) -> str:
+    """`${name}` -> the channel variable (empty when unset), as FreeSWITCH expands an
+    application's data when it runs (the dialplan's `set cc_direct_cause=${originate_disposition}`
+    after a failed bridge). Only plain names: no `${func(args)}`, no `$${global}`."""
+    return _VARIABLE.sub(lambda m: ch.variables.get(m.group(1), ""), text) if "${" in text else text
+
+
 def execute(ch: Channel, app: str, arg: str, app_uuid: str, on_done=None, private: bool = False) -> str:
     fn = APPS.get(app)
+    arg = expand(ch, arg)
     if app == "uuid_bridge" and not ch.hanging:
         ch.entered_from = ch.state
         for state in ("CS_HIBERNATE", "CS_RESET", "CS_SOFT_EXECUTE"):  # the core takes the leg over

@@ -22,7 +22,7 @@ import gevent.event
 
 from esl.sim import apps, fsparse
 from esl.sim.channel import Channel
-from esl.sim.users import CAUSE, Script
+from esl.sim.users import CAUSE, PHONES, Script
 
 
 def parse_app(text: str) -> tuple[str, str] | None:
@@ -109,6 +109,8 @@ def place(switch, dialstring: str, originator: Channel | None = None, job=None):
                     user.script.for_call(variables), timeout, originator, job)
     if kind == "sofia":
         uri = rest.split("/", 1)[1] if "/" in rest else rest
+        if rest.startswith("gateway/"):  # a trunk: the outside world is the simulated phones by number
+            uri = f"{rest.rsplit('/', 1)[-1]}@{PHONES}"
         script = switch.users.endpoints.get(uri)
         script = script.for_call(variables) if script is not None else None
         if script is not None and script.action == "unregistered":
@@ -207,9 +209,9 @@ def _far_end(ch: Channel, script: Script | None) -> None:
         ch.ring()
     if script.ring:
         gevent.sleep(script.ring * tf)
-    if ch.hanging or script.action == "noanswer":
+    if ch.hanging or script.action == "noanswer" and ch.answer_state != "answered":
         return
-    if script.action in CAUSE:
+    if script.action in CAUSE and ch.answer_state != "answered":
         ch.hangup(CAUSE[script.action])
         return
     ch.answer()
@@ -222,6 +224,7 @@ def _leg(switch, uuid, name, dest, cid_name, cid_num, variables, source, script,
          job=None):
     ch = _new_outbound(switch, uuid, name, dest, cid_name, cid_num, variables, source, originator)
     ch.job = job
+    ch.remote_answer = bool(script is not None and script.auto_answer)
     ch.far_end = gevent.spawn(_far_end, ch, script)
     return _await(ch, timeout, originator)
 

@@ -63,7 +63,7 @@ def test_write_files_writes_the_static_files_and_the_site_route_placeholders(tmp
     written = compiler.write_files(demo(), str(tmp_path))
     assert sorted(pathlib.Path(p).relative_to(tmp_path).as_posix() for p in written) == \
         ["dialplan/default.xml", "dialplan/default/00_site.xml", "dialplan/public/00_site.xml",
-         "directory/default.xml", "vars_sentral.xml"]
+         "directory/default.xml", "sip_profiles/external/00_site.xml", "vars_sentral.xml"]
     assert (tmp_path / "dialplan/default.xml").read_text() == (GOLDEN / "demo_dialplan_include.xml").read_text()
 
 
