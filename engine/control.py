@@ -4,9 +4,13 @@ Rules:
 * every command acts only on the asking agent's own call (`Agent.interaction`): no call
   -> NoCall, a call that is not theirs -> NotYourCall, their call in a state the command
   does not act on -> WrongCallState; the facade turns each into Notify("command_refused");
-* answer: only a call ringing on the agent's phone; the engine asks FreeSWITCH to answer
-  that leg (uuid_answer, for auto-answer endpoints) and nothing else: the answer itself
-  is the leg's CHANNEL_ANSWER, handled like an answer on the phone;
+* answer: only a call ringing on the agent's phone, and only when their phone is marked
+  as answering on the console's word (AgentConfig.auto_answer; otherwise NoRemoteAnswer
+  and the console hides the button). FreeSWITCH cannot answer a ringing outbound leg
+  itself (`uuid_answer` of it is a no-op, switch_channel.c): the engine asks it to send
+  the phone a SIP NOTIFY "Event: talk" (fx.PhoneEvent = `uuid_phone_event <leg> talk`,
+  mod_sofia), which such a phone honours by answering. The answer itself is the leg's
+  CHANNEL_ANSWER, handled like an answer on the phone;
 * hang-up of a ringing call is a rejection (the leg is hung up with CALL_REJECTED and
   handled exactly as the phone's reject: journal `rejected`, the reject delay, the call
   routed on); hang-up of a talking call hangs up both legs at once and ends the talk
@@ -35,8 +39,8 @@ from engine import effects as fx
 from engine import events as ev
 from engine import offers, talk
 from engine.agents import Agent, AgentState
-from engine.errors import (ConsultInProgress, InvalidDigits, NoCall, NotInWrapUp, NotYourCall,
-                           UnknownAgent, UnknownResultCode, WrongCallState)
+from engine.errors import (ConsultInProgress, InvalidDigits, NoCall, NoRemoteAnswer, NotInWrapUp,
+                           NotYourCall, UnknownAgent, UnknownResultCode, WrongCallState)
 from engine.interactions import CallState, Interaction
 
 DIGITS = re.compile(r"[0-9*#A-Da-d]{1,32}")
@@ -73,7 +77,9 @@ def answer(eng, e: ev.CallAnswer) -> None:
     ix = own_call(eng, agent, AgentState.OFFERED)
     if ix.legs.get(agent.leg) != agent.id:
         raise NotYourCall(agent.id, f"no leg of interaction {ix.id} rings for the agent")
-    eng.emit(fx.Answer(ix.node, agent.leg))
+    if not agent.config.auto_answer:
+        raise NoRemoteAnswer(agent.id, "the agent's phone does not answer on the console's word: answer on the phone")
+    eng.emit(fx.PhoneEvent(ix.node, agent.leg, "talk"))
 
 
 def hangup(eng, e: ev.CallHangup) -> None:

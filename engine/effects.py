@@ -80,6 +80,17 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class PhoneEvent:
+    """uuid_phone_event <uuid> talk|hold: a SIP NOTIFY (Event: talk / hold) to the phone of
+    that leg. `talk` makes a phone that allows it (Snom, Yealink, Polycom with remote
+    control enabled) answer a ringing call: the console's Answer (engine.control)."""
+
+    node: str
+    uuid: str
+    event: str = "talk"
+
+
+@dataclass(frozen=True)
 class Hold:
     """uuid_hold [off] <uuid>: the leg is held and the other side of its bridge hears
     `hold_music` (FACTS.md "13"): to hold the caller, hold the agent's leg."""
@@ -164,4 +175,4 @@ class Notify:
 
 
 CALL_CONTROL = (Originate, Bridge, Play, StopPlayback, Hangup, SetVariables, Answer, Transfer,
-                StartRecording, StopRecording, Hold, SendDigits, Conference)
+                StartRecording, StopRecording, Hold, SendDigits, Conference, PhoneEvent)

@@ -52,6 +52,12 @@ class InvalidTarget(CommandRefused):
     error_id = "engine.invalid_target"
 
 
+class NoRemoteAnswer(CommandRefused):
+    """The agent's phone is not configured to answer on the console's word (AgentConfig.auto_answer)."""
+
+    error_id = "engine.no_remote_answer"
+
+
 class QueueNotServed(CommandRefused):
     """A queue chosen at login that does not exist or that the agent is not configured for."""
 

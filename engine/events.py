@@ -203,7 +203,8 @@ class WrapUpEnd:
 
 @dataclass(frozen=True)
 class CallAnswer:
-    """Answer the offered call from the console (uuid_answer: auto-answer endpoints)."""
+    """Answer the offered call from the console: only for an agent whose phone allows it
+    (AgentConfig.auto_answer); FreeSWITCH is asked to tell the phone (uuid_phone_event talk)."""
 
     agent: str
     at: datetime

@@ -14,6 +14,11 @@ FreeSWITCH quirks handled here (mod_commands.c, read for this module):
   `+OK Success` for a uuid that does not exist and `-ERR Operation failed` for a leg
   already held (or, with `off`, not held).
 * `uuid_send_dtmf` sends digits out to the leg's far end (no DTMF event on the switch).
+* `uuid_answer` of a ringing outbound leg answers `+OK` and does nothing (switch_channel.c);
+  `uuid_phone_event <uuid> talk` makes mod_sofia send that leg's phone a SIP NOTIFY
+  "Event: talk" (also before the answer: only an unanswered INBOUND leg is refused), which
+  a phone allowing remote control answers with; `hold` sends "Event: hold". It answers
+  `+OK Success` when the channel exists, `-ERR Operation failed` otherwise (mod_commands.c).
 * a conference is joined by moving the leg through the inline dialplan:
   `uuid_transfer <uuid> conference:<room>@default inline` (inline splits applications
   on `,` and an application from its argument on the first `:`).
@@ -132,6 +137,16 @@ def uuid_setvar_multi(uuid: str, variables: Mapping[str, str]) -> list[str]:
 
 def uuid_answer(uuid: str) -> str:
     return f"uuid_answer {token(uuid, 'uuid')}"
+
+
+PHONE_EVENTS = ("talk", "hold")
+
+
+def uuid_phone_event(uuid: str, event: str = "talk") -> str:
+    """`uuid_phone_event <uuid> talk|hold`: a NOTIFY to the leg's phone (talk = answer)."""
+    if event not in PHONE_EVENTS:
+        raise InvalidCommand(f"not a phone event: {event!r} (one of {', '.join(PHONE_EVENTS)})")
+    return f"uuid_phone_event {token(uuid, 'uuid')} {event}"
 
 
 def uuid_transfer(uuid: str, destination: str, context: str = "default") -> str:

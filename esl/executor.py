@@ -72,6 +72,8 @@ def plan(effect) -> list[Command]:
         return [Command(c) for c in commands.uuid_setvar_multi(effect.uuid, effect.variables)]
     if isinstance(effect, fx.Answer):
         return [Command(commands.uuid_answer(effect.uuid))]
+    if isinstance(effect, fx.PhoneEvent):
+        return [Command(commands.uuid_phone_event(effect.uuid, effect.event))]
     if isinstance(effect, fx.Transfer):
         return [Command(commands.uuid_transfer(effect.uuid, effect.destination, effect.context))]
     if isinstance(effect, fx.Hold):

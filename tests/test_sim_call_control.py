@@ -194,6 +194,29 @@ def test_given_an_auto_answer_phone_then_sip_auto_answer_answers_it_and_uuid_ans
     client.api(f"uuid_kill {leg}")
 
 
+def test_given_a_remote_answer_phone_ringing_when_uuid_phone_event_talk_then_it_answers(sim, client):
+    sim.add_user("1000", ring=5000, auto_answer=True)      # 50 s of ringing, the client waits 5 s at most
+    leg = "5e1a0000-0000-4000-8000-000000000002"
+    client.send(f"bgapi {plan(fx.Originate('fs1', leg, '1000', '1', 'x', 20))[0].text}")
+    client.wait_event("CHANNEL_PROGRESS", leg)
+    assert client.api(plan(fx.PhoneEvent("fs1", leg, "talk"))[0].text) == "+OK Success\n"
+    client.wait_event("CHANNEL_ANSWER", leg)                # long before its ringing would end
+    client.wait_event("CHANNEL_PARK", leg)                  # the originate goes on into &park()
+    assert sim.channels[leg].answer_state == "answered"
+    client.api(f"uuid_kill {leg}")
+
+
+def test_given_a_phone_without_remote_answer_when_uuid_phone_event_talk_then_it_rings_on(sim, client):
+    sim.add_user("1000", ring=500)
+    leg = "5e1a0000-0000-4000-8000-000000000003"
+    client.send(f"bgapi {plan(fx.Originate('fs1', leg, '1000', '1', 'x', 20))[0].text}")
+    client.wait_event("CHANNEL_PROGRESS", leg)
+    assert client.api(f"uuid_phone_event {leg} talk") == "+OK Success\n"   # the NOTIFY is sent, and ignored
+    assert sim.channels[leg].answer_state == "ringing"
+    assert client.api(f"uuid_phone_event {MISSING} talk") == "-ERR Operation failed\n"
+    client.api(f"uuid_kill {leg}")
+
+
 NAMES = ["Åse Sørli-Ærø", "Hansen, Kari", "O'Brien", "Evil} &bridge(sofia/gw/x)", "${system(id)}", "x\nsendmsg"]
 
 

@@ -111,6 +111,24 @@ def uuid_answer(switch, arg):
     return "+OK\n"
 
 
+def uuid_phone_event(switch, arg):
+    """mod_commands.c: `+OK Success` when the channel exists (mod_sofia sends its phone a
+    NOTIFY "Event: talk|hold"), `-ERR Operation failed` when it does not. A ringing SIP
+    leg whose phone allows remote control (users' `auto_answer`) answers on `talk`; any
+    other phone ignores the NOTIFY and rings on."""
+    parts = arg.split()
+    if not parts:
+        return "-USAGE: <uuid>\n"
+    ch = switch.channels.get(parts[0])
+    if ch is None or ch.hanging:
+        return "-ERR Operation failed\n"
+    event = parts[1].lower() if len(parts) > 1 else "talk"
+    if event.startswith("talk") and ch.remote_answer and ch.direction == "outbound" \
+            and ch.answer_state != "answered":
+        ch.answer()
+    return "+OK Success\n"
+
+
 def uuid_bridge(switch, arg):
     parts = arg.split()
     a = switch.channels.get(parts[0]) if parts else None
@@ -288,7 +306,7 @@ COMMANDS = {
     "status": status, "version": version, "global_getvar": global_getvar,
     "originate": originate, "uuid_kill": uuid_kill, "uuid_exists": uuid_exists,
     "uuid_setvar": uuid_setvar, "uuid_setvar_multi": uuid_setvar_multi, "uuid_getvar": uuid_getvar,
-    "uuid_answer": uuid_answer, "uuid_bridge": uuid_bridge, "uuid_transfer": uuid_transfer,
+    "uuid_answer": uuid_answer, "uuid_phone_event": uuid_phone_event, "uuid_bridge": uuid_bridge, "uuid_transfer": uuid_transfer,
     "uuid_break": uuid_break, "uuid_broadcast": uuid_broadcast, "uuid_record": uuid_record,
     "uuid_hold": uuid_hold, "uuid_send_dtmf": uuid_send_dtmf, "uuid_recv_dtmf": uuid_recv_dtmf, "uuid_dump": uuid_dump,
     "show": show, "sofia": sofia, "sofia_contact": sofia_contact, "hupall": hupall,

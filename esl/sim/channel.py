@@ -72,6 +72,7 @@ class Channel:
         self.recordings: dict[str, tuple[float, object]] = {}
         self.watchers: list = []  # callables(channel, what) for hangup/answer notifications
         self.job = None  # races.Job: the originate that created this leg, while it runs
+        self.remote_answer = False  # its phone answers a NOTIFY "Event: talk" (uuid_phone_event)
         self.variables: dict[str, str] = {
             "direction": direction, "uuid": uuid, "session_id": str(switch.next_session_id()),
             "channel_name": name, "call_uuid": uuid,

@@ -11,8 +11,10 @@ scripts, registered with ``Directory.endpoint``. Phones reached by number
 endpoints, which the simulated dialplan bridges a dialled number to, so
 ``originate loopback/<number>/<context>`` rings them; ``unregistered`` ends
 USER_NOT_REGISTERED. ``auto_answer``: the phone answers at once when the originate
-asks for it with ``sip_auto_answer=true`` (FreeSWITCH's ``uuid_answer`` cannot answer a
-ringing phone: for an outbound leg it answers +OK and does nothing, switch_channel.c).
+asks for it with ``sip_auto_answer=true``, and while it rings when a NOTIFY "Event:
+talk" reaches it (``uuid_phone_event <leg> talk``: esl/sim/api.py); FreeSWITCH's
+``uuid_answer`` cannot answer a ringing phone (for an outbound leg it answers +OK and
+does nothing, switch_channel.c).
 """
 from __future__ import annotations
 

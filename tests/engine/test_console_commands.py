@@ -10,7 +10,7 @@ from engine import effects as fx
 from engine import events as ev
 from engine import views
 from engine.agents import Agent
-from engine.config import Overflow, OverflowKind, Reason
+from engine.config import Overflow, OverflowKind, Reason, Strategy
 from engine.queues import QueueIndex
 
 from tests.engine.builders import NODE, Scenario, a_deployment, a_queue, an_agent
@@ -176,16 +176,45 @@ def test_given_agent_not_in_wrap_up_when_wrap_up_end_then_refused():
 
 
 # -- answer and hang-up ---------------------------------------------------------------------------
-def test_given_call_ringing_when_answer_from_console_then_that_leg_answered_only():
-    s = Scenario(a_deployment())
+def test_given_call_ringing_on_a_remote_answer_phone_when_answer_from_console_then_its_phone_is_told_talk():
+    s = Scenario(a_deployment(agents=[an_agent("alice", auto_answer=True)]))
     s.login("alice")
     s.call()
     leg = s.leg_of("alice")
     out = s.send(ev.CallAnswer("alice", s.now))
-    assert s.of(fx.Answer, out) == [fx.Answer(NODE, leg)]
+    assert refusals(out) == []
+    assert s.of(fx.PhoneEvent, out) == [fx.PhoneEvent(NODE, leg, "talk")]
+    assert not s.of(fx.Answer, out)                       # uuid_answer of an outbound leg does nothing
     assert s.state("alice") == "offered"                  # the leg's CHANNEL_ANSWER decides
     s.answer(leg)
     assert s.state("alice") == "on_call"
+
+
+def test_given_a_phone_not_marked_auto_answer_when_answer_from_console_then_refused_and_nothing_sent():
+    s = Scenario(a_deployment())
+    s.login("alice")
+    s.call()
+    out = s.send(ev.CallAnswer("alice", s.now))
+    assert refusals(out) == ["engine.no_remote_answer"]
+    assert not s.of(fx.PhoneEvent, out) and not s.of(fx.Answer, out)
+    assert s.state("alice") == "offered"
+
+
+def test_given_ring_all_when_one_agent_answers_from_console_then_only_their_leg_is_told():
+    s = Scenario(a_deployment(queues=[a_queue(strategy=Strategy.RING_ALL)],
+                              agents=[an_agent("alice", auto_answer=True), an_agent("bob", auto_answer=True)]))
+    s.login("alice", "bob")
+    s.call()
+    out = s.send(ev.CallAnswer("bob", s.now))
+    assert s.of(fx.PhoneEvent, out) == [fx.PhoneEvent(NODE, s.leg_of("bob"), "talk")]
+
+
+def test_given_the_call_answered_when_answer_again_then_refused():
+    s = Scenario(a_deployment(agents=[an_agent("alice", auto_answer=True)]))
+    s.login("alice")
+    talking(s)
+    out = s.send(ev.CallAnswer("alice", s.now))
+    assert refusals(out) == ["engine.no_call"] and not s.of(fx.PhoneEvent, out)
 
 
 def test_given_no_call_when_answer_or_hangup_then_refused():

@@ -57,12 +57,13 @@ def test_plan_maps_every_call_control_effect():
         fx.Answer("fs1", CALLER), fx.Transfer("fs1", CALLER, "1234"),
         fx.StartRecording("fs1", CALLER, "/rec/a.wav"), fx.StopRecording("fs1", CALLER, "/rec/a.wav"),
         fx.Hold("fs1", LEG), fx.SendDigits("fs1", LEG, "12#"), fx.Conference("fs1", (CALLER,), "r1"),
+        fx.PhoneEvent("fs1", LEG, "talk"),
     ]
     assert {type(e) for e in effects} == set(fx.CALL_CONTROL)
     texts = [c.text.split()[0] for e in effects for c in plan(e)]
     assert texts == ["originate", "uuid_bridge", "uuid_broadcast", "uuid_break", "uuid_kill",
                      "uuid_setvar_multi", "uuid_answer", "uuid_transfer", "uuid_record", "uuid_record",
-                     "uuid_hold", "uuid_send_dtmf", "uuid_setvar", "uuid_transfer"]
+                     "uuid_hold", "uuid_send_dtmf", "uuid_setvar", "uuid_transfer", "uuid_phone_event"]
     assert plan(effects[0])[0].background
 
 
@@ -82,3 +83,17 @@ def test_given_backslashes_in_caller_name_then_no_escape_reaches_the_variable_li
     assert re.findall(r"\\(?!,)", head) == []          # only our own "\," escapes remain
     assert re.search(r"(?<!\\),execute_on_answer=", head) is None   # comma escaped: no new variable
     assert "\\" not in commands.uuid_setvar(LEG, "cc_note", "a\\b")
+
+
+def test_the_consoles_answer_is_a_talk_event_to_the_ringing_legs_phone():
+    assert plan(fx.PhoneEvent("fs1", LEG, "talk"))[0].text == f"uuid_phone_event {LEG} talk"
+    assert commands.uuid_phone_event(LEG, "hold") == f"uuid_phone_event {LEG} hold"
+
+
+@pytest.mark.parametrize("uuid, event", [
+    (LEG + " talk", "talk"), (LEG + "\nuuid_kill x", "talk"), ("", "talk"), (f"{LEG};x", "talk"),
+    (LEG, "talk\napi uuid_kill all"), (LEG, "talk x"), (LEG, "answer"), (LEG, ""), (LEG, "TALK"),
+])
+def test_given_an_unsafe_leg_or_event_when_sending_a_phone_event_then_never_built(uuid, event):
+    with pytest.raises(InvalidCommand):
+        commands.uuid_phone_event(uuid, event)
