@@ -58,7 +58,8 @@ def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
     if known is not None:
         if known.uuid == e.uuid and known.state is not CallState.OVERFLOWED:
             from engine import recall               # parked again when the operator's leg left its bridge
-            if known.state in (CallState.TRANSFERRING, CallState.PARKED, CallState.QUEUED, CallState.OFFERING):
+            if known.state in (CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED, CallState.QUEUED,
+                               CallState.OFFERING):
                 recall.caller_parked(eng, known)
             return                                  # otherwise a duplicated park
         if known.state is not CallState.OVERFLOWED or known.uuid != e.uuid:
@@ -202,7 +203,8 @@ def _then(eng, ix: Interaction) -> None:
         return
     if then[0] == "continue" and ix.state is CallState.NOTICE:
         after_notice(eng, ix)
-    elif then[0] == "moh" and ix.state in (CallState.QUEUED, CallState.OFFERING):
+    elif then[0] == "moh" and ix.state in (CallState.QUEUED, CallState.OFFERING, CallState.TRANSFERRING,
+                                          CallState.CAMPED, CallState.PARKED):   # the last three: a camp-on prompt
         ix.playing = eng.queue_of(ix).moh
         eng.emit(fx.Play(ix.node, ix.uuid, ix.playing, loop=True))
     elif then[0] == "hangup" and ix.uuid:

@@ -245,6 +245,7 @@ class CallTransfer:
     at: datetime
     kind: str = "number"
     name: str = ""                   # who the target is, for the console and the journal
+    camp_on: bool = False            # a busy target: the caller waits and it is tried again (engine.campon)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from engine import callflow, core, desk, offers, park, recall, recovery, reload, talk, transfer
+from engine import callflow, campon, core, desk, offers, park, recall, recovery, reload, talk, transfer
 from engine import events as ev
 from engine import effects as fx
 from engine.effects import Hangup
@@ -155,6 +155,10 @@ def timer(eng, e: ev.TimerFired) -> None:
         transfer.transfer_timeout(eng, eng.calls[key])
     elif kind == "park" and key in eng.calls:
         park.park_timeout(eng, eng.calls[key])
+    elif kind == "campon" and key in eng.calls:
+        campon.retry(eng, eng.calls[key])
+    elif kind == "camponend" and key in eng.calls:
+        campon.timeout(eng, eng.calls[key])
     elif kind in ("maxwait", "announce", "tier") and key in eng.calls:
         ix = eng.calls[key]
         if kind == "maxwait":

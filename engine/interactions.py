@@ -13,7 +13,10 @@ Rules:
 * a call an operator moved (engine.transfer, engine.park) and that came back (a recall,
   a pick-up) or was sent to a queue is `front`: ahead of every caller in its queue;
 * a connected call with `transferred` set has no agent: its `agent_leg` is the transfer
-  target's leg, and its end is TRANSFER_END (no wrap-up).
+  target's leg, and its end is TRANSFER_END (no wrap-up);
+* a blind transfer asked with camp-on whose target is busy waits CAMPED (music, no
+  target leg) until its next try (RETRY: TRANSFERRING again) or its camp-on time ends
+  (RECALL): engine.campon.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ class CallState(enum.Enum):
     CALLING_BACK = "calling_back"          # agent on the line, caller's phone rings
     TRANSFERRING = "transferring"          # supervised blind transfer: the target rings, the caller hears music
     PARKED = "parked"                      # parked by an agent: music until picked up or its timer recalls it
+    CAMPED = "camped"                      # camp-on: the transfer target was busy, the caller waits for its next try
 
 
 class CallEvent(enum.Enum):
@@ -64,6 +68,8 @@ class CallEvent(enum.Enum):
     PARK = "park"
     TRANSFER_END = "transfer_end"          # a transferred call (no agent on it) ended
     TRANSFER_QUEUE = "transfer_queue"      # the agent sent the caller to a queue (at its front)
+    CAMP = "camp"                          # the target was busy and the transfer asked for camp-on
+    RETRY = "retry"                        # camp-on: the busy target is tried again
 
 
 C, V = CallState, CallEvent
@@ -80,7 +86,8 @@ CALL_TABLE: dict[CallState, dict[CallEvent, CallState]] = {
                   V.TRANSFER: C.TRANSFERRING, V.PARK: C.PARKED, V.TRANSFER_END: C.ENDED,
                   V.TRANSFER_QUEUE: C.QUEUED},
     C.TRANSFERRING: {V.TARGET_ANSWER: C.CONNECTED, V.RECALL: C.QUEUED, V.CALLER_LEFT: C.ENDED,
-                     V.LOST: C.ENDED},
+                     V.LOST: C.ENDED, V.CAMP: C.CAMPED},
+    C.CAMPED: {V.RETRY: C.TRANSFERRING, V.RECALL: C.QUEUED, V.CALLER_LEFT: C.ENDED, V.LOST: C.ENDED},
     C.PARKED: {V.RECALL: C.QUEUED, V.CALLER_LEFT: C.ENDED, V.LOST: C.ENDED},
     C.WRAP_UP: {V.WRAP_END: C.ENDED},
     C.CALLBACK: {V.OFFER: C.CALLBACK_OFFERING, V.LOST: C.ENDED},
@@ -140,15 +147,18 @@ class Interaction:
     target_kind: str = ""                  # "number" | "user" | "queue"
     target_name: str = ""                  # who the target is (console, journal)
     target_leg: str = ""                   # the ringing transfer target's leg
-    deadline: datetime | None = None       # transfer ring or park timer's end (rescheduled after a restart)
+    deadline: datetime | None = None       # transfer ring, park timer's end, camp-on's next try (rescheduled after a restart)
     recall_agent: str = ""                 # a recall goes to this agent first
-    recall_reason: str = ""                # no_answer | busy | rejected | unregistered | failed | park_timeout
+    recall_reason: str = ""                # no_answer | busy | rejected | unregistered | failed | park_timeout | campon_timeout
     recalls: int = 0
     consult_leg: str = ""                  # announced transfer: the target's leg
     talking_to: str = ""                   # consult: "caller" | "target" | "both" (conference)
     held: bool = False                     # the caller is on hold (uuid_hold)
     dropped_leg: str = ""                  # the operator's leg hung up by a transfer/park, until FreeSWITCH reports it gone
     front: bool = False                    # recalled or sent to a queue by an operator: ahead of every caller there
+    camp_on: bool = False                  # the blind transfer camps on a busy target (engine.campon)
+    camp_until: datetime | None = None     # camp-on started: its end (then the recall)
+    camp_tries: int = 0                    # camp-on: the busy target's tries so far
 
     def apply(self, event: CallEvent, at: datetime) -> CallState:
         self.state = step(CALL_TABLE, f"interaction {self.id}", self.state, event)
@@ -202,7 +212,8 @@ class Interaction:
                 "recall_agent": self.recall_agent, "recall_reason": self.recall_reason,
                 "recalls": self.recalls, "consult_leg": self.consult_leg, "talking_to": self.talking_to,
                 "held": self.held, "dropped_leg": self.dropped_leg,
-                "front": self.front}
+                "front": self.front, "camp_on": self.camp_on, "camp_until": self.camp_until,
+                "camp_tries": self.camp_tries}
 
     @classmethod
     def restore(cls, stored: dict) -> "Interaction":
@@ -232,7 +243,8 @@ class Interaction:
             recalls=int(stored.get("recalls", 0)), consult_leg=stored.get("consult_leg", ""),
             talking_to=stored.get("talking_to", ""), held=bool(stored.get("held", False)),
             dropped_leg=stored.get("dropped_leg", ""),
-            front=bool(stored.get("front", False)))
+            front=bool(stored.get("front", False)), camp_on=bool(stored.get("camp_on", False)),
+            camp_until=_parse(stored.get("camp_until")), camp_tries=int(stored.get("camp_tries", 0)))
 
 
 def _parse(value) -> datetime | None:

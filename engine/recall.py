@@ -19,8 +19,9 @@ Rules:
   goes to them first if they are freed first (engine.offers). A recall the operator does
   not answer is routed like any call, still first in line; its max-wait clock starts
   again; with nobody logged in to the queue it takes the queue's no-agents overflow;
-* the caller hanging up while the target rings or while parked: the target leg is
-  cancelled, `transfer_abandoned` / `park_abandoned` and `ended` reason "caller_left";
+* the caller hanging up while the target rings, while parked or camped on a busy target:
+  the target leg is cancelled, `transfer_abandoned` / `park_abandoned` /
+  `camp_on_abandoned` and `ended` reason "caller_left";
 * everything needed after an engine restart is in the interaction's snapshot and on
   the caller's channel (`channel_tags`); engine.recovery rebuilds from them.
 """
@@ -32,8 +33,10 @@ from engine.agents import Agent, AgentState
 from engine.errors import ConsultInProgress, WrongCallState
 from engine.interactions import CallEvent, CallState, Interaction
 
-MOVED = frozenset({CallState.TRANSFERRING, CallState.PARKED})   # no agent, the caller waits with music
+MOVED = frozenset({CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED})   # no agent, the caller waits with music
+_CAMP_TIMERS = ("campon", "camponend")
 _CHANNEL_STATE = {CallState.TRANSFERRING: "transferring", CallState.PARKED: "parked", CallState.QUEUED: "queued",
+                  CallState.CAMPED: "camped",
                   CallState.OFFERING: "queued", CallState.CONNECTED: "transferred"}
 
 
@@ -95,6 +98,8 @@ def caller_music(eng, ix: Interaction) -> None:
         return
     if ix.state in (CallState.QUEUED, CallState.OFFERING):
         callflow.play(eng, ix, list(ix.playlist), ix.then or ("moh",))
+    elif ix.state in MOVED and ix.playlist:      # a camp-on prompt first (engine.campon), then music
+        callflow.play(eng, ix, list(ix.playlist), ("moh",))
     elif ix.state in MOVED:
         ix.playing, ix.playlist, ix.then = eng.queue_of(ix).moh, [], ()
         eng.emit(fx.Play(ix.node, ix.uuid, ix.playing, loop=True))
@@ -107,7 +112,9 @@ def channel_tags(ix: Interaction) -> dict[str, str]:
             "cc_target_uuid": ix.target_leg, "cc_target": ix.target, "cc_target_kind": ix.target_kind,
             "cc_deadline": ix.deadline.isoformat() if ix.deadline else "",
             "cc_recall_agent": ix.recall_agent, "cc_recall_reason": ix.recall_reason,
-            "cc_recalls": str(ix.recalls), "cc_front": "1" if ix.front else "", "cc_seq": str(ix.seq)}
+            "cc_recalls": str(ix.recalls), "cc_front": "1" if ix.front else "", "cc_seq": str(ix.seq),
+            "cc_camp_on": "1" if ix.camp_on else "", "cc_camp_until": ix.camp_until.isoformat() if ix.camp_until else "",
+            "cc_camp_tries": str(ix.camp_tries)}
     if ix.state in _CHANNEL_STATE:
         tags["cc_state"] = _CHANNEL_STATE[ix.state]
     return tags
@@ -117,7 +124,9 @@ def channel_tags(ix: Interaction) -> dict[str, str]:
 def recall(eng, ix: Interaction, reason: str) -> None:
     """Back to the operator who moved the call, or to the front of its queue."""
     operator = ix.recall_agent
-    eng.emit(fx.CancelTimer(f"park:{ix.id}"), fx.CancelTimer(f"xfer:{ix.id}"))
+    eng.emit(fx.CancelTimer(f"park:{ix.id}"), fx.CancelTimer(f"xfer:{ix.id}"),
+             *(fx.CancelTimer(f"{kind}:{ix.id}") for kind in _CAMP_TIMERS))
+    ix.camp_on, ix.camp_until = False, None
     ix.apply(CallEvent.RECALL, eng.now)
     ix.recall_reason, ix.recalls, ix.deadline, ix.last_agent = reason, ix.recalls + 1, None, ""
     eng.journal(ix, "recalled", agent=operator, reason=reason)
@@ -161,10 +170,14 @@ def caller_left(eng, ix: Interaction, cause: str) -> None:
         eng.cancelled[leg] = ix.node
         eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"))
         ix.target_leg = ""
-    eng.emit(fx.CancelTimer(f"park:{ix.id}"), fx.CancelTimer(f"xfer:{ix.id}"))
+    eng.emit(fx.CancelTimer(f"park:{ix.id}"), fx.CancelTimer(f"xfer:{ix.id}"),
+             *(fx.CancelTimer(f"{kind}:{ix.id}") for kind in _CAMP_TIMERS))
     ix.uuid, ix.playing, ix.deadline = "", "", None
     ix.apply(CallEvent.CALLER_LEFT, eng.now)
-    if state is CallState.TRANSFERRING:
+    if ix.camp_until is not None:
+        eng.journal(ix, "camp_on_abandoned", agent=ix.recall_agent, target=ix.target, tries=ix.camp_tries,
+                    cause=cause)
+    elif state is CallState.TRANSFERRING:
         eng.journal(ix, "transfer_abandoned", agent=ix.recall_agent, target=ix.target, cause=cause)
     else:
         eng.journal(ix, "park_abandoned", agent=ix.recall_agent, cause=cause)

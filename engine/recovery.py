@@ -32,7 +32,10 @@ Rules:
   at once if it is over); the transfer's and the park's timers come back from the
   stored `deadline` (channel: `cc_deadline`); an operator's leg we hung up that is still
   up is hung up again. Without the store, `cc_state` transferring / parked / transferred
-  and the `cc_target_uuid`, `cc_deadline`, `cc_recall_agent` tags rebuild them.
+  and the `cc_target_uuid`, `cc_deadline`, `cc_recall_agent` tags rebuild them;
+* a camp-on (engine.campon: `cc_state` camped, `cc_camp_on`, `cc_camp_until`,
+  `cc_camp_tries`): its end and its next try are scheduled again from the stored times;
+  passed while the engine was away, the end recalls at once, a try rings at once.
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence
 
-from engine import callflow, offers, park, recall, talk, transfer
+from engine import callflow, campon, offers, park, recall, talk, transfer
 from engine import effects as fx
 from engine import events as ev
 from engine.agents import Agent, AgentEvent, AgentState
@@ -81,6 +84,8 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
     _resume_callers(eng)
     _settle_agents(eng)
     _rearm_timers(eng)
+    for ix in [ix for ix in eng.calls.values() if ix.camp_until is not None or ix.state is CallState.CAMPED]:
+        campon.overdue(eng, ix)                     # a camp-on's end or next try passed while we were away
     for ix in [ix for ix in eng.calls.values() if ix.deadline is not None and ix.deadline <= at]:
         if ix.state is CallState.PARKED:            # its time ran out while we were away: recall now
             park.park_timeout(eng, ix)
@@ -256,7 +261,7 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
             eng.touch_agent(agent)
     _track(eng, ix)
     eng.touch_call(ix)
-    if ix.state in (CallState.CONNECTED, CallState.TRANSFERRING, CallState.PARKED):
+    if ix.state in (CallState.CONNECTED, CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED):
         _reconcile(eng, ix, live)
         return
     for leg in legs:                                   # agent legs still ringing for this caller
@@ -277,7 +282,7 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
 
 _ADOPTED = {"queued": CallState.QUEUED, "callback": CallState.CALLBACK, "connected": CallState.CONNECTED,
             "overflowed": CallState.OVERFLOWED, "transferring": CallState.TRANSFERRING,
-            "parked": CallState.PARKED, "transferred": CallState.CONNECTED}
+            "parked": CallState.PARKED, "transferred": CallState.CONNECTED, "camped": CallState.CAMPED}
 
 
 def _moved_from_tags(ix: Interaction, v: Mapping[str, str]) -> None:
@@ -287,8 +292,10 @@ def _moved_from_tags(ix: Interaction, v: Mapping[str, str]) -> None:
     ix.recall_agent, ix.recall_reason = v.get("cc_recall_agent", ""), v.get("cc_recall_reason", "")
     ix.recalls = int(v["cc_recalls"]) if v.get("cc_recalls", "").isdigit() else 0
     ix.target, ix.target_kind = v.get("cc_target", ""), v.get("cc_target_kind", "")
-    if ix.state in (CallState.TRANSFERRING, CallState.PARKED):
+    if ix.state in (CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED):
         ix.deadline = _time(v.get("cc_deadline"))
+    ix.camp_on, ix.camp_until = v.get("cc_camp_on") == "1", _time(v.get("cc_camp_until"))
+    ix.camp_tries = int(v["cc_camp_tries"]) if v.get("cc_camp_tries", "").isdigit() else 0
     if ix.state is CallState.TRANSFERRING:
         ix.target_leg = v.get("cc_target_uuid", "")
 
@@ -365,9 +372,11 @@ def _rearm_timers(eng) -> None:
                 eng.schedule(f"announce:{ix.id}", q.announce_every)
         for leg in ix.legs:
             eng.schedule(f"ring:{leg}", q.ring_timeout + offers.RING_GRACE)
-        if ix.state in (CallState.TRANSFERRING, CallState.PARKED) and ix.deadline is not None:
-            kind = "xfer" if ix.state is CallState.TRANSFERRING else "park"
+        if ix.state in (CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED) and ix.deadline is not None:
+            kind = {CallState.TRANSFERRING: "xfer", CallState.PARKED: "park", CallState.CAMPED: "campon"}[ix.state]
             eng.emit(fx.ScheduleTimer(f"{kind}:{ix.id}", max(now, ix.deadline)))
+        if ix.state in (CallState.TRANSFERRING, CallState.CAMPED) and ix.camp_until is not None:
+            eng.emit(fx.ScheduleTimer(f"camponend:{ix.id}", max(now, ix.camp_until)))
     for agent in eng.agents.values():
         if agent.leg_up:
             eng.schedule(f"legdown:{agent.id}", LEG_DOWN_WAIT)

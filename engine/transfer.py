@@ -14,6 +14,8 @@ Rules (what all moves share, the recall included: engine.recall):
 * no answer, busy, rejected, unregistered or any other failure (or our timer) is a
   recall: `transfer_failed` (reason, cause), then `recalled`. A target answering after
   the recall is hung up again (engine.cancelled) and changes nothing;
+* a transfer asked with `camp_on` whose target is busy is not recalled: the caller
+  camps on it (engine.campon: tried again every `campon_retry` s until `campon_timeout`);
 * transfer to a queue: the caller joins that queue at its front (ahead of every caller),
   `transferred` then `entered_queue`; the operator is not preferred there (another agent
   is tried first); what the caller hears starts on its re-park.
@@ -23,7 +25,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from engine import callflow, offers
+from engine import callflow, campon, offers
 from engine import effects as fx
 from engine import events as ev
 from engine.agents import Agent
@@ -45,22 +47,36 @@ def transfer(eng, e: ev.CallTransfer) -> None:
     pattern = TARGETS.get(e.kind)
     if pattern is None or not isinstance(e.target, str) or not pattern.fullmatch(e.target):
         raise InvalidTarget(agent.id, f"not a {e.kind} to transfer to: {e.target!r}")
-    _blind(eng, ix, agent, e.target, e.kind, e.name)
+    _blind(eng, ix, agent, e.target, e.kind, e.name, bool(e.camp_on))
 
 
 # -- blind transfer -------------------------------------------------------------------------
-def _blind(eng, ix: Interaction, agent: Agent, target: str, kind: str, name: str) -> None:
-    tenant = eng.tenant_of(ix)
+def _blind(eng, ix: Interaction, agent: Agent, target: str, kind: str, name: str, camp_on: bool = False) -> None:
     talked = talk_seconds(eng, ix)
     ix.apply(CallEvent.TRANSFER, eng.now)
-    leg = eng.new_id("leg")
-    wait = tenant.transfer_timeout + offers.RING_GRACE
-    ix.target, ix.target_kind, ix.target_name, ix.target_leg = target, kind, name, leg
-    ix.deadline = eng.now + timedelta(seconds=wait)
-    eng.by_leg[leg] = ix.id
+    ix.target, ix.target_kind, ix.target_name = target, kind, name
+    ix.camp_on, ix.camp_until, ix.camp_tries = camp_on, None, 0
+    leg = new_target_leg(eng, ix)
+    extra = {"camp_on": "1"} if camp_on else {}
     eng.journal(ix, "transfer_started", agent=agent.id, target=target, target_kind=kind, name=name,
-                talk=f"{talked:.3f}")
+                talk=f"{talked:.3f}", **extra)
     release_operator(eng, ix, agent, talked)
+    ring_target(eng, ix, leg)
+
+
+def new_target_leg(eng, ix: Interaction) -> str:
+    """A new leg for the target, known from now on; its ring time (`deadline`) starts."""
+    leg = eng.new_id("leg")
+    ix.target_leg = leg
+    ix.deadline = eng.now + timedelta(seconds=eng.tenant_of(ix).transfer_timeout + offers.RING_GRACE)
+    eng.by_leg[leg] = ix.id
+    return leg
+
+
+def ring_target(eng, ix: Interaction, leg: str) -> None:
+    """Originate the target's leg (a SIP user, or a number through the outbound context)."""
+    tenant, target, kind = eng.tenant_of(ix), ix.target, ix.target_kind
+    wait = tenant.transfer_timeout + offers.RING_GRACE
     variables = {"cc_caller_uuid": ix.uuid, "cc_interaction_id": ix.id, "cc_transfer": "1",
                  "cc_tenant": ix.tenant, "cc_queue": ix.queue}
     if kind == "user":
@@ -78,7 +94,9 @@ def target_answered(eng, ix: Interaction) -> None:
     if ix.state is not CallState.TRANSFERRING:
         return
     leg, operator = ix.target_leg, ix.recall_agent
-    eng.emit(fx.CancelTimer(f"xfer:{ix.id}"))
+    eng.emit(fx.CancelTimer(f"xfer:{ix.id}"), fx.CancelTimer(f"camponend:{ix.id}"))
+    camped = {"camp_on_tries": str(ix.camp_tries)} if ix.camp_until is not None else {}
+    ix.camp_until = None
     ix.apply(CallEvent.TARGET_ANSWER, eng.now)
     ix.transferred, ix.agent, ix.agent_leg, ix.served_leg, ix.target_leg = True, "", leg, leg, ""
     ix.answered_at, ix.bridged, ix.bridge_at, ix.bridges = eng.now, False, None, 0
@@ -87,7 +105,7 @@ def target_answered(eng, ix: Interaction) -> None:
     eng.emit(fx.StopPlayback(ix.node, ix.uuid))
     eng.schedule(f"bridge:{ix.id}", offers.BRIDGE_SETTLE)   # bridged when the target leg parks
     eng.journal(ix, "transfer_answered", agent=operator, target=ix.target, target_kind=ix.target_kind,
-                name=ix.target_name, leg=leg)
+                name=ix.target_name, leg=leg, **camped)
     eng.emit(fx.SetVariables(ix.node, ix.uuid, channel_tags(ix)))
 
 
@@ -104,6 +122,9 @@ def target_failed(eng, ix: Interaction, cause: str, reason: str = "", ringing: b
         eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"))
     reason = reason or offers.failure_reason(cause)
     eng.emit(fx.CancelTimer(f"xfer:{ix.id}"))
+    if campon.camps(eng, ix, cause):
+        campon.wait(eng, ix, cause)
+        return
     eng.journal(ix, "transfer_failed", agent=ix.recall_agent, target=ix.target, target_kind=ix.target_kind,
                 reason=reason, cause=cause)
     recall(eng, ix, reason)

@@ -116,7 +116,7 @@ def current_call(eng, aid: str):
         return eng.calls[a.interaction]
     for ix in eng.calls.values():
         if ix.recall_agent == aid and ix.recall_reason and ix.state in (
-                CallState.QUEUED, CallState.OFFERING, CallState.TRANSFERRING, CallState.PARKED):
+                CallState.QUEUED, CallState.OFFERING, CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED):
             return ix
     return None
 
@@ -147,6 +147,7 @@ def _call(eng, ix, aid: str, now: datetime) -> dict:
         "talking_to": ix.talking_to, "consult": consult.stage(ix),
         "recall_reason": ix.recall_reason if ix.recalls else "",   # a recall keeps its reason to the end
         "recalls": ix.recalls, "consulting": bool(ix.consult_leg),
+        "camp_until": _iso(ix.camp_until), "camp_tries": ix.camp_tries,
         "wrapup_until": _iso(wrapup_until), "wrapup_seconds": queue.wrapup if queue is not None else 0.0,
     }
 
