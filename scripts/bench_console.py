@@ -421,7 +421,7 @@ def run(args, workdir: pathlib.Path) -> dict:
         _, result["rss_per_console"] = connect_clients(clients, url, server, n)
         clients.each("login")
         wait_until(lambda: server.cmd("agents")["states"].get("available", 0) >= n, 120, f"{n} agents available")
-        time.sleep(2.0)
+        time.sleep(1.0)                             # the login pushes drain
         print(f"traffic: {args.calls_per_minute} calls/min for {args.duration:.0f} s ...", flush=True)
         clients.each("reset")
         server.cmd("record", "on")
@@ -429,7 +429,7 @@ def run(args, workdir: pathlib.Path) -> dict:
         t0 = time.monotonic()
         sim.cmd(f"traffic {args.calls_per_minute / 60:.4f} {args.duration} {args.talk} 600")
         last = t0
-        while time.monotonic() - t0 < args.duration + args.talk + 3:
+        while time.monotonic() - t0 < args.duration + args.talk + 2:          # the last calls end
             time.sleep(1.0)
             if time.monotonic() - last >= 10:
                 last = time.monotonic()
@@ -456,7 +456,7 @@ def run(args, workdir: pathlib.Path) -> dict:
         clients.each("reset")
         cpu0 = {"server": base.cpu(), "clients": clients.cpu()}
         result["replay"] = base.cmd("replay")
-        time.sleep(3.0)
+        time.sleep(1.5)                             # the last replayed emits arrive
         result["baseline_cpu"] = {"server": base.cpu() - cpu0["server"], "clients": clients.cpu() - cpu0["clients"]}
         result["baseline"] = clients.samples()
         clients.each("disconnect")
@@ -484,8 +484,8 @@ def report(r: dict, args) -> str:
     met = "met" if pct(all_n, .99) < 200 else "**not met**"
     load = os.getloadavg()
     return "\n".join([
-        f"`scripts/bench console --clients {r['clients']} --calls-per-minute {r['calls_per_minute']} "
-        f"--duration {r['duration']:.0f}` ({time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {acd.machine()}, "
+        f"`scripts/bench console --clients {r['clients']} --calls-per-minute {r['calls_per_minute']:g} "
+        f"--duration {r['duration']:.0f}` ({time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {args.machine}, "
         f"load average {load[0]:.1f} at the end)",
         "",
         f"Calls: {calls['placed']} placed, {calls['bridged']} bridged, {calls['ended']} ended; "
@@ -519,7 +519,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", default="", help="also write the summary (no samples) to this file")
     p.add_argument("--admin-url", default=os.environ.get("SENTRAL_TEST_PG_ADMIN_URL", acd.PG_ADMIN_URL))
     args = p.parse_args(argv)
-    print(f"machine: {acd.machine()}", flush=True)
+    args.machine = acd.machine()
+    print(f"machine: {args.machine}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-console-") as tmp:
         workdir = pathlib.Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)

@@ -253,7 +253,7 @@ def report(r: dict, args) -> str:
     load = os.getloadavg()
     return "\n".join([
         f"`scripts/bench transfer --calls {args.calls} --transfer-timeout {args.transfer_timeout:g}` "
-        f"({time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {acd.machine()}, load average {load[0]:.1f} at the end)",
+        f"({time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {args.machine}, load average {load[0]:.1f} at the end)",
         "",
         "| target's NO_ANSWER hang-up -> recall originate at the switch | n | p50 ms | p90 ms | p99 ms | max ms |",
         "|---|---:|---:|---:|---:|---:|",
@@ -280,7 +280,8 @@ def main(argv=None) -> int:
     from gevent import monkey
 
     monkey.patch_all()
-    print(f"machine: {acd.machine()}", flush=True)
+    args.machine = acd.machine()
+    print(f"machine: {args.machine}", flush=True)
     print(f"{args.calls} blind transfers to a number that never answers (timeout {args.transfer_timeout:g} s) ...",
           flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-transfer-") as tmp:

@@ -1,0 +1,39 @@
+"""The transfer benchmark runs end to end at a tiny size, so it cannot rot (its figures are
+BENCHMARKS.md's business: nothing here asserts a timing). It needs PostgreSQL for its
+scratch database. (scripts/bench_console.py at its smallest takes ~25 s: 5 processes, a
+scratch database, a baseline replay; it is run by hand: `scripts/bench console --clients 4
+--calls-per-minute 240 --duration 1 --client-procs 1`.)"""
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def _run(*args: str, timeout: float = 180) -> str:
+    out = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                         env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout
+
+
+def _row(text: str, label: str) -> list[str]:
+    line = next((ln for ln in text.splitlines() if ln.startswith(f"| {label}")), None)
+    assert line is not None, f"no row {label!r} in:\n{text}"
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_the_transfer_benchmark_times_each_recall_and_the_floor():
+    text = _run("scripts/bench_transfer.py", "--calls", "2")
+    engine = _row(text, "engine (EngineProcess over TCP")
+    floor = _row(text, "floor: bare ESL client")
+    assert engine[1] == "2" and floor[1] == "2", "each transfer's recall and each probe were timed"
+    assert all(re.fullmatch(r"[\d.]+", v) for v in engine[2:] + floor[2:])
+    assert re.search(r"Goal < 100 ms over the simulator's latency: (met|\*\*not met\*\*)", text)
