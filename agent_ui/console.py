@@ -116,6 +116,7 @@ def js_texts() -> dict:
         "parked_none": gettext("No parked calls."), "pickup": gettext("Pick up"), "refused": gettext("Refused"),
         "no_email": gettext("No e-mail address: a message cannot be sent."),
         "choose_queue": gettext("Choose at least one queue."),
+        "camp_on_button": gettext("Wait for %(name)s (camp on)"),
     }.items()}
 
 

@@ -90,8 +90,13 @@ def to_event(aid: str, msg, at):
         kind = msg.get("kind", "number")
         if kind not in KINDS:
             raise BadCommand("kind")
-        cls = ev.CallTransfer if name == "transfer" else ev.ConsultStart
-        return cls(aid, _text(msg, "target", 64), at, kind=kind, name=_text(msg, "label", _TEXT, required=False))
+        target, label = _text(msg, "target", 64), _text(msg, "label", _TEXT, required=False)
+        if name == "consult_start":
+            return ev.ConsultStart(aid, target, at, kind=kind, name=label)
+        camp_on = msg.get("camp_on", False)
+        if not isinstance(camp_on, bool):
+            raise BadCommand("camp_on")
+        return ev.CallTransfer(aid, target, at, kind=kind, name=label, camp_on=camp_on)
     if name == "pickup":
         return ev.ParkedPickUp(aid, _text(msg, "interaction", 64), at)
     raise BadCommand(name)

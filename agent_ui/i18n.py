@@ -119,6 +119,7 @@ LABELS = {
         "ended": _l("Ended"), "abandoned": _l("Abandoned"), "overflowed": _l("Overflowed"),
         "callback": _l("Callback requested"), "callback_offering": _l("Callback ringing"),
         "calling_back": _l("Calling back"), "transferring": _l("Transferring"), "parked": _l("Parked"),
+        "camped": _l("Waiting for a busy line"),
     },
     "presence": {
         "free": _l("Free"), "busy": _l("Busy"), "absent": _l("Absent"), "gone": _l("Left the agency"),
@@ -132,6 +133,7 @@ LABELS = {
         "no_answer": _l("No answer"), "busy": _l("Busy"), "rejected": _l("Rejected"),
         "unregistered": _l("Phone not registered"), "failed": _l("Transfer failed"),
         "park_timeout": _l("Parked too long"),
+        "campon_timeout": _l("The line stayed busy"),
     },
     "talking_to": {"caller": _l("Talking to the caller"), "target": _l("Talking to the transfer target"),
                    "both": _l("Conference")},
@@ -141,6 +143,7 @@ LABELS = {
         "engine.call_state": _l("The call cannot do that now."),
         "engine.invalid_digits": _l("Only the digits 0-9, * and # can be sent."),
         "engine.invalid_target": _l("That number or target cannot be dialled."),
+        "engine.no_remote_answer": _l("Your phone cannot be answered from the console: answer on the phone."),
         "engine.queue_not_served": _l("You do not serve that queue."),
         "engine.unknown_pause_reason": _l("Unknown pause reason."),
         "engine.unknown_result_code": _l("Unknown result code."),

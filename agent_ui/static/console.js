@@ -39,6 +39,13 @@
       if (reply && !reply.ok) say(reply.message || T.refused, "error");
     });
   }
+  function campOnChosen(id) {         // "camp on if busy", asked with this transfer only
+    const box = $(id);
+    const on = !!(box && box.checked);
+    if (box) box.checked = false;
+    return on;
+  }
+
 
   // -- rendering -------------------------------------------------------------------------
   function renderAgent(a) {
@@ -102,8 +109,19 @@
     show($("no-call"), !c);
     show($("call-details"), !!c);
     show($("recall-banner"), !!(c && c.recall));
-    if (!c) { show($("consult-controls"), false); return; }
+    if (!c) { show($("consult-controls"), false); show($("campon-row"), false); return; }
     $("recall-banner").textContent = c.recall ? T.recall + ": " + c.recall_label : "";
+    // a busy target: the operator, talking to the caller again, may camp on it (the same
+    // transfer once more, with camp_on: the engine tries it again until its camp-on time ends)
+    const campOn = c.recall_reason === "busy" && c.own && c.state === "connected" && !c.consulting
+      && (c.target_kind === "user" || c.target_kind === "number") && !!c.target;
+    show($("campon-row"), campOn);
+    if (campOn) {
+      $("btn-campon").textContent = T.camp_on_button.replace("%(name)s", c.target_name || c.target);
+      $("btn-campon").dataset.target = c.target;
+      $("btn-campon").dataset.kind = c.target_kind;
+      $("btn-campon").dataset.label = c.target_name || c.target;
+    }
     $("call-greeting").textContent = c.greeting ? T.greeting + ": «" + c.greeting + "»" : "";
     $("call-tenant").textContent = c.tenant_name;
     $("call-queue").textContent = c.queue_name;
@@ -253,7 +271,8 @@
 
   function transfer(kind) {
     if (!chosen || !chosen.pick) return;
-    command(kind === "consult" ? "consult_start" : "transfer", { target: chosen.pick.number, kind: "number", label: chosen.pick.who });
+    if (kind === "consult") command("consult_start", { target: chosen.pick.number, kind: "number", label: chosen.pick.who });
+    else command("transfer", { target: chosen.pick.number, kind: "number", label: chosen.pick.who, camp_on: campOnChosen("choice-campon") });
     back();
   }
 
@@ -300,7 +319,7 @@
     const inSearch = e.target === $("search");
     if (e.key === "F2" || (e.key === "/" && !typing(e.target))) { e.preventDefault(); $("search").focus(); $("search").select(); return; }
     if (e.key === "Escape") { e.preventDefault(); back(); return; }
-    if (bound && e.key === "F4") { e.preventDefault(); command("answer"); return; }
+    if (bound && e.key === "F4") { e.preventDefault(); if ($("btn-answer")) command("answer"); return; }
     if (bound && e.key === "F6") { e.preventDefault(); command("hold", { on: !(state && state.call && state.call.held) }); return; }
     if (bound && e.key === "F8") { e.preventDefault(); command("hangup"); return; }
     if (inSearch && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
@@ -351,14 +370,19 @@
     $("btn-pause").addEventListener("click", () => command("pause", { reason: $("pause-reason").value }));
     $("btn-logout").addEventListener("click", () => command("logout"));
     $("btn-wrapup-end").addEventListener("click", () => { endedHere = true; command("wrapup_end", { result: $("result-code").value }); });
-    $("btn-answer").addEventListener("click", () => command("answer"));
+    if ($("btn-answer")) $("btn-answer").addEventListener("click", () => command("answer"));   // only a phone that answers remotely
+    $("btn-campon").addEventListener("click", () => {
+      const b = $("btn-campon");
+      command("transfer", { target: b.dataset.target, kind: b.dataset.kind, label: b.dataset.label, camp_on: true });
+    });
     $("btn-hold").addEventListener("click", () => command("hold", { on: !(state && state.call && state.call.held) }));
     $("btn-hangup").addEventListener("click", () => command("hangup"));
     $("btn-park").addEventListener("click", () => command("park"));
     for (const b of document.querySelectorAll("button.dtmf")) b.addEventListener("click", () => command("digits", { digits: b.dataset.digit }));
     const manual = (name) => {
       const target = $("transfer-target").value.replace(/[\s-]/g, "");
-      if (target) command(name, { target: target, kind: "number", label: target });
+      if (target && name === "transfer") command(name, { target: target, kind: "number", label: target, camp_on: campOnChosen("transfer-campon") });
+      else if (target) command(name, { target: target, kind: "number", label: target });
     };
     $("btn-transfer").addEventListener("click", () => manual("transfer"));
     $("btn-consult").addEventListener("click", () => manual("consult_start"));

@@ -24,8 +24,9 @@ PASSWORDS = {"kari": "pw-kari-123456", "ola": "pw-ola-123456", "op": "pw-op-1234
 def console_deployment(port: int = 8021, **kwargs):
     d = a_deployment(port, agents=("1000", "1001"), **kwargs)
     tenant = dataclasses.replace(d.tenants["helsedir"], greeting="Helsedirektoratet, god dag", message_from="sentralbord@helsedir.example")
+    agents = {**d.agents, "a1000": dataclasses.replace(d.agents["a1000"], auto_answer=True)}   # kari's phone answers remotely
     return dataclasses.replace(
-        d, tenants={"helsedir": tenant},
+        d, tenants={"helsedir": tenant}, agents=agents,
         pause_reasons=(Reason("lunch", "Lunsj", "Lunch"), Reason("meeting", "Møte", "Meeting")),
         result_codes=(Reason("solved", "Løst", "Solved"), Reason("forwarded", "Satt over", "Forwarded")))
 

@@ -67,7 +67,7 @@ def test_given_bound_operator_then_console_with_controls_in_bokmal_and_csp_self(
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
-    for testid in ("btn-answer", "btn-hold", "btn-hangup", "btn-park", "btn-transfer", "btn-consult",
+    for testid in ("btn-answer", "transfer-campon", "choice-campon", "btn-campon", "btn-hold", "btn-hangup", "btn-park", "btn-transfer", "btn-consult",
                    "btn-consult-swap", "btn-consult-complete", "btn-consult-cancel", "btn-consult-conference",
                    "dtmf-5", "dtmf-star", "dtmf-hash", "search", "btn-login", "btn-pause", "btn-wrapup-end",
                    "message-send", "choice-blind", "choice-consult", "choice-message"):
@@ -75,6 +75,14 @@ def test_given_bound_operator_then_console_with_controls_in_bokmal_and_csp_self(
     assert "<h1>Konsoll</h1>" in page and "Legg på" in page
     assert "<script>" not in page.replace('<script type="application/json" id="console-texts">', ""), \
         "no inline script (CSP): the texts travel as a JSON data block only"
+
+
+def test_given_a_phone_that_cannot_be_answered_remotely_then_no_answer_button(pure):
+    app, *_ = pure
+    client = app.test_client()
+    login(client, "ola")                                   # a1001: auto_answer not set
+    page = client.get("/console/").get_data(as_text=True)
+    assert 'data-testid="btn-hangup"' in page and 'data-testid="btn-answer"' not in page
 
 
 def test_given_english_chosen_or_asked_by_the_browser_then_english(pure):
@@ -175,7 +183,9 @@ def test_a_command_the_engine_refuses_is_shown_translated(pure):
 
 @pytest.mark.parametrize("msg", [{"name": "rm -rf"}, {"name": "pause"}, {"name": "pause", "reason": 5},
                                  {"name": "hold", "on": "yes"}, {"name": "transfer", "target": "1000", "kind": "evil"},
-                                 {"name": "transfer", "target": "1" * 65}, "login", {"name": "digits", "digits": ""}])
+                                 {"name": "transfer", "target": "1" * 65}, "login", {"name": "digits", "digits": ""},
+                                 {"name": "transfer", "target": "1000", "camp_on": "yes"},
+                                 {"name": "transfer", "target": "1000", "camp_on": 1}])
 def test_malformed_commands_are_refused_here_and_never_posted(pure, msg):
     app, socketio, engine, inbox, _ = pure
     _, sio = connect(app, socketio, "kari")
@@ -183,6 +193,35 @@ def test_malformed_commands_are_refused_here_and_never_posted(pure, msg):
     assert reply["ok"] is False and reply["error"] == "console.bad_command"
     assert reply["message"] == "Ukjent eller ugyldig kommando."
     assert inbox.posted == []
+
+
+def test_a_transfer_with_camp_on_reaches_the_engine_with_it_and_a_consult_never_carries_it(pure):
+    from agent_ui.console_socket import to_event
+    e = to_event("a1000", {"name": "transfer", "target": "1001", "kind": "user", "label": "Per", "camp_on": True}, NOW)
+    assert e == ev.CallTransfer("a1000", "1001", NOW, kind="user", name="Per", camp_on=True)
+    assert to_event("a1000", {"name": "transfer", "target": "1001"}, NOW).camp_on is False
+    assert isinstance(to_event("a1000", {"name": "consult_start", "target": "1001", "camp_on": True}, NOW),
+                      ev.ConsultStart)
+
+
+def test_answer_from_the_console_for_a_phone_that_does_not_allow_it_is_refused_translated(pure):
+    app, socketio, engine, inbox, _ = pure
+    _, sio = connect(app, socketio, "ola")
+    received(sio, "console")
+    command(sio, name="login", queues=[])
+    engine.handle(ev_call())
+    engine.handle(ev.PlaybackFinished("fs1", "caller-9", "sentral/recording-notice.wav", NOW))   # the notice heard
+    assert engine.agents["a1001"].state.value == "offered"
+    assert command(sio, name="answer") == {"ok": True}
+    from tests.helpers import until
+    refused = until(lambda: received(sio, "refused"), message="refusal pushed")
+    assert refused[0]["error"] == "engine.no_remote_answer"
+    assert refused[0]["message"] == "Telefonen din kan ikke besvares fra konsollen: svar på telefonen."
+
+
+def ev_call():
+    from tests.acd.conftest import MAIN_NUMBER
+    return ev.CallParked("fs1", "caller-9", MAIN_NUMBER, "4722241600", "Ola", NOW)
 
 
 def test_logout_of_the_web_session_stops_commands(pure):

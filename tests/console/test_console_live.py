@@ -3,9 +3,8 @@ the apps `sentral run` serves (sentral.web.run_apps): an operator logs in to a q
 the console, a call is offered to them and shows up with its agency, greeting and caller;
 hang-up from the console reaches the switch. The push latency (the engine's notice ->
 the console's state) is measured with timestamps and printed (recorded, not asserted).
-FreeSWITCH's uuid_answer does not answer a ringing phone (only auto-answer endpoints,
-esl/sim/users.py): here the phone answers by itself and the console's `answer` is only
-accepted."""
+Kari's phone allows remote answer (AgentConfig.auto_answer): it would ring for 100 s, and
+the console's `answer` (uuid_phone_event talk, esl/sim/users.py) answers it."""
 from __future__ import annotations
 
 import time
@@ -25,7 +24,7 @@ NS = "/console"
 @pytest.fixture
 def live(simulator, pg_url):  # noqa: F811
     deployment = console_deployment(simulator.port, database_url=pg_url, ring_timeout=30)
-    simulator.add_user("1000", action="answer", ring=100.0)     # rings 2 s (time factor 0.02): answered from the console
+    simulator.add_user("1000", action="answer", ring=5000.0, auto_answer=True)   # 100 s: answered from the console
     store = open_store(pg_url)
     users(store)
     proc = EngineProcess(deployment, store).start(ready_timeout=10)
