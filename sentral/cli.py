@@ -22,6 +22,7 @@ COMMANDS = (
     "sentral.commands.config",
     "sentral.commands.calendar",
     "sentral.commands.sync",
+    "sentral.commands.users",
 )
 SERVERS = frozenset({"run", "demo"})   # their log (to stderr or the demo's file) starts at info
 
