@@ -479,9 +479,12 @@ def report(r: dict, args) -> str:
                     f"{pct(base_n, .5):.1f} | {pct(base_n, .99):.1f} | "
                     f"{pct(real_n, .99) / max(pct(base_n, .99), 1e-9):.1f}x |")
     all_n, _ = latencies(r["real"])
+    own, _ = latencies(r["real"], "console")
     calls = r["calls"]
     cpu, bcpu = r["cpu"], r["baseline_cpu"]
-    met = "met" if pct(all_n, .99) < 200 else "**not met**"
+
+    def met(values):
+        return "met" if pct(values, .99) < 200 else "**not met**"
     load = os.getloadavg()
     return "\n".join([
         f"`scripts/bench console --clients {r['clients']} --calls-per-minute {r['calls_per_minute']:g} "
@@ -496,7 +499,8 @@ def report(r: dict, args) -> str:
         "|---|---:|---:|---:|---:|---|---:|---:|---:|",
         *rows,
         "",
-        f"* Goal p99 < 200 ms (engine notice -> console receipt): {met} ({pct(all_n, .99):.1f} ms).",
+        f"* Goal p99 < 200 ms (engine notice -> console receipt): {met(all_n)} over all pushes "
+        f"({pct(all_n, .99):.1f} ms); {met(own)} for the agents' own consoles ({pct(own, .99):.1f} ms).",
         f"* Memory per connected console (server RSS delta / clients): {r['rss_per_console'] / 1024:.1f} KiB; "
         f"bare Flask-SocketIO {r['baseline_rss_per_console'] / 1024:.1f} KiB.",
         f"* CPU during the traffic ({cpu['wall']:.0f} s): server {cpu['server']:.1f} s, clients {cpu['clients']:.1f} s, "
