@@ -60,6 +60,7 @@ class Engine:
         self.by_leg: dict[str, str] = {}         # caller, agent and callback legs -> interaction
         self.cancelled: dict[str, str] = {}      # legs we hung up while they rang -> node
         self.closing: dict[str, str] = {}        # agent legs we hung up, until FreeSWITCH confirms -> agent
+        self.closed: set[str] = set()            # interactions the store had ended at recovery (engine.recovery)
         self.index = QueueIndex(deployment, self.rng)
         self.stats = Statistics(lambda: self.now)     # today's figures roll over at local midnight
         self.down_nodes: set[str] = set()

@@ -23,7 +23,10 @@ Rules:
   partner (`bridge_uuid`/`signal_bond` stay after the bridge): `bridged`, then the
   agent's hang-up; otherwise the agent left before the bridge (`agent_left`);
 * a channel the engine does not know is adopted from its cc_* variables (place and
-  entry time kept); one without them is a fresh parked call;
+  entry time kept); one without them is a fresh parked call. A caller whose channel says
+  it talked (cc_state connected / transferred) of an interaction the store has closed is
+  hung up instead: the talk ended, the interaction was closed, and the process was
+  killed before its hang-up of the caller (kept by park_after_bridge) reached the node;
 * the journal continues at max(stored seq, channel cc_seq) so no row is duplicated;
 * timers do not survive a restart: `recover` schedules them again from stored times;
 * calls moved by an operator (engine.transfer, engine.park): a transfer whose target leg is still on
@@ -41,7 +44,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from engine import callflow, campon, offers, park, recall, talk, transfer
 from engine import effects as fx
@@ -55,13 +58,15 @@ log = logging.getLogger(__name__)
 
 def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
             agents: Iterable[dict] = (), interactions: Iterable[dict] = (),
-            at: datetime | None = None, **engine_options):
-    """A new engine rebuilt from stored records and the nodes' live channels -> (engine, effects)."""
+            at: datetime | None = None, closed: Collection[str] = (), **engine_options):
+    """A new engine rebuilt from stored records and the nodes' live channels -> (engine, effects).
+    `closed`: interactions the store has ended, among those the channels name (see the Rules)."""
     from engine.core import Engine
     eng = Engine(deployment, **engine_options)
     if at is None:  # the engine reads no clock: the caller says what time it is
         raise ValueError("recover() needs `at`, the time of the recovery")
     eng.now = at
+    eng.closed = set(closed)
     for stored in agents:
         cfg = deployment.agents.get(stored.get("agent", ""))
         if cfg is not None:
@@ -214,6 +219,13 @@ def _adopt(eng, e: ev.NodeResynced, live: Mapping[str, ev.ChannelSnapshot]) -> N
         if chan.uuid in eng.by_leg or chan.uuid in eng.cancelled or "cc_caller_uuid" in chan.variables:
             continue
         v = chan.variables
+        if v.get("cc_interaction_id") in eng.closed and v.get("cc_state") in _TALKED:
+            # a finished talk's caller, kept by park_after_bridge: our hang-up died with the old process
+            log.info("resync %s: caller %s of closed interaction %s is still up: hanging up",
+                     e.node, chan.uuid, v["cc_interaction_id"])
+            eng.cancelled[chan.uuid] = e.node
+            eng.emit(fx.Hangup(e.node, chan.uuid, "NORMAL_CLEARING"))
+            continue
         if not v.get("cc_interaction_id"):
             if chan.destination in eng.deployment.entry_points and not chan.bridged_to:
                 callflow.arrive(eng, ev.CallParked(e.node, chan.uuid, chan.destination, chan.caller_number,
@@ -280,6 +292,7 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
         eng.want_route_call(ix)
 
 
+_TALKED = frozenset({"connected", "transferred"})   # cc_state of a caller who talked to someone
 _ADOPTED = {"queued": CallState.QUEUED, "callback": CallState.CALLBACK, "connected": CallState.CONNECTED,
             "overflowed": CallState.OVERFLOWED, "transferring": CallState.TRANSFERRING,
             "parked": CallState.PARKED, "transferred": CallState.CONNECTED, "camped": CallState.CAMPED}

@@ -122,6 +122,7 @@ class EngineProcess:
         stored_agents = [r.data for r in self.store.load_agent_states().values() if r.data]
         stored_calls, self._stored_calls = self._stored_calls, []
         counted_today = journal_stats.today(self.store, self.clock())   # read before the no-yield part
+        closed = self._closed(stored_calls)
         # from here to `self.runtime = ...` nothing yields: the pump cannot slip in between
         buffered, self._buffer = self._buffer, []
         first: dict[str, ev.NodeResynced] = {}
@@ -132,7 +133,7 @@ class EngineProcess:
             else:
                 later.append(item)
         engine, effects = recover(self.deployment, {n: r.channels for n, r in first.items()},
-                                  agents=stored_agents, interactions=stored_calls, at=self.clock())
+                                  agents=stored_agents, interactions=stored_calls, at=self.clock(), closed=closed)
         # today's counts: the journal's rows stored before this start, plus what the
         # recovery just counted and is about to write (they survive a restart)
         engine.stats.seed(counted_today, engine.deployment.queues, engine.now)
@@ -151,6 +152,16 @@ class EngineProcess:
         log.info("engine ready in %.2f s: %d call(s) and %d agent record(s) recovered",
                  self.ready_at, len(engine.calls), len(stored_agents))
         return self
+
+    def _closed(self, stored_calls: list[dict]) -> set[str]:
+        """Interactions the store has ended that the nodes' snapshots still name on a channel
+        (a caller kept by park_after_bridge whose hang-up died with the previous process:
+        engine.recovery hangs it up instead of adopting it)."""
+        named = {c.variables.get("cc_interaction_id", "") for item in self._buffer
+                 if isinstance(item, ev.NodeResynced) for c in item.channels}
+        named -= {c.get("id", "") for c in stored_calls} | {""}
+        return {ixid for ixid in named
+                if (record := self.store.interaction(ixid)) is not None and record.ended_at is not None}
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._pump is not None:

@@ -336,3 +336,37 @@ def test_a_call_whose_legs_both_ended_while_down_is_journaled_as_ended_unseen():
     assert kinds[-3:] == ["talk_ended", "wrapup_end", "ended"] and "abandoned" not in kinds
     assert s2.journal[-3].data["by"] == "unseen"
     s2.assert_journal_exact()
+
+
+def test_a_finished_calls_caller_kept_by_park_after_bridge_is_hung_up_not_adopted_after_a_kill():
+    """The agent hung up; the caller, kept by park_after_bridge, parked; the engine closed the
+    interaction (talk_ended, wrap-up, ended: in the store) and was SIGKILLed before its hang-up
+    of the caller reached FreeSWITCH. The caller's channel still says cc_state=connected and
+    names the agent's leg as its bridge partner. Adopting it would write a second talk and
+    `ended` for a closed interaction and put the agent back on a call they left (then offer
+    them one while on another): the caller is hung up, nothing else."""
+    s = Scenario(two_agents())
+    s.login("alice", "bob")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    s.answer(leg)
+    s.send(ev.Bridged(NODE, "c1", leg, s.now))
+    s.advance(30)
+    s.hangup(leg)                                          # the agent hangs up; talk_end hangs up c1 ...
+    assert s.kinds("interaction-1")[-1] == "ended"
+    s.call("c2")                                           # ... and a next call is talking
+    leg2 = s.originates()[-1].leg_uuid
+    s.answer(leg2)
+    s.send(ev.Bridged(NODE, "c2", leg2, s.now))
+    agents, calls = store_of(s)
+    caller = next(c for c in channels_of(s, {"c1"}) if c.uuid == "c1")
+    caller = ev.ChannelSnapshot(**{**caller.__dict__, "bridged_to": leg})   # bridge_uuid stays after the bridge
+    counter = itertools.count(100)
+    eng, effects = recover(s.deployment, {NODE: [caller, *channels_of(s, {"c2", leg2})]}, agents, calls,
+                           at=s.now, rng=random.Random(1), new_id=lambda kind: f"{kind}-{next(counter)}",
+                           closed={"interaction-1"})
+    assert [e for e in effects if isinstance(e, fx.Journal) and e.interaction == "interaction-1"] == []
+    assert "interaction-1" not in eng.calls
+    assert [h.uuid for h in effects if isinstance(h, fx.Hangup)] == ["c1"]
+    assert {a: eng.agents[a].state.value for a in ("alice", "bob")} == {a["agent"]: a["state"] for a in agents}
+    assert sorted(a.leg for a in eng.agents.values() if a.state.value == "on_call") == [leg2]
