@@ -293,6 +293,11 @@ def _b_leg(ch: Channel) -> None:
         ch.set_state("CS_EXCHANGE_MEDIA")
     while not ch.hanging and ch.bridged is not None:
         ch.wait()
+    if ch.bridged is not None:
+        # its far end hung up (a phone's talk is over): the bridge ends for the calling leg
+        # too, which goes on with its dialplan (nothing left: it hangs up, and a loopback
+        # leg's partner with it) instead of staying bridged to a dead channel
+        ch.switch.unbridge(ch, ch.bridged)
     if not ch.hanging:
         ch.hangup("NORMAL_CLEARING")
     ch.teardown()
