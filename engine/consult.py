@@ -30,7 +30,7 @@ Rules:
   would bridge (or move legs) within offers.BRIDGE_GAP of the call's last bridge is
   refused (TooSoon: a double click); the bridges made on events (a join, a hang-up)
   are always of a pair other than the last one bridged. Every bridge has its own
-  idempotency key "<interaction>/consult/<journal seq>";
+  idempotency key "<interaction>/consult/<journal seq>/<a>/<b>";
 * hang-ups during a consult: the target hanging up after the join brings the agent back
   to the caller (`consult_ended`); the caller hanging up leaves the agent with the target
   (`consult_caller_left`) until either of them hangs up, and the interaction then ends as
@@ -403,7 +403,9 @@ def _clear(eng, ix: Interaction) -> None:
 
 def _bridge(eng, ix: Interaction, a: str, b: str) -> None:
     ix.bridge_at = eng.now
-    eng.emit(fx.Bridge(ix.node, a, b, key=f"{ix.id}/consult/{ix.seq}"))
+    # the pair is part of the key: a complete right after the join comes at the same seq,
+    # and the executor performs a key once (the caller would never reach the target)
+    eng.emit(fx.Bridge(ix.node, a, b, key=f"{ix.id}/consult/{ix.seq}/{a}/{b}"))
 
 
 def _stop_caller_music(eng, ix: Interaction) -> None:

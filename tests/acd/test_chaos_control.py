@@ -95,10 +95,10 @@ class Operators(Observer):
         self.console = console
         self.rng = rng
         self.acted: dict[str, str] = {}               # caller uuid -> action
-        self.history: dict[str, list[str]] = defaultdict(list)   # caller -> every leg it was bridged to
+        self.history: dict[str, list] = defaultdict(list)   # caller -> (leg, when) of every bridge
 
     def bridged(self, caller, leg) -> None:
-        self.history[caller.uuid].append(leg.uuid)
+        self.history[caller.uuid].append((leg.uuid, time.monotonic()))
         info = self.legs[leg.uuid]
         if info["target"] or caller.uuid in self.acted or self.rng.random() >= MOVED:
             return
@@ -132,6 +132,21 @@ class Operators(Observer):
         idle = [ext for ext, action in AGENTS.items() if action == "answer" and ext not in busy]
         if ixid and idle:
             self.console.send("ParkedPickUp", agent="a" + self.rng.choice(idle), interaction=ixid)
+
+    def timeline(self, uuid: str, started: float, outages) -> str:
+        """What the switch did with one caller (for a failure message), seconds from the start."""
+        at = lambda t: f"{t - started:.3f}" if t else "-"   # noqa: E731
+        c = self.callers[uuid]
+        parts = [f"placed {at(c['placed'])}, hung up {at(c['hangup'])} ({c['cause']}), "
+                 f"action {self.acted.get(uuid, '-')}"]
+        for leg, when in self.history[uuid]:
+            info = self.legs[leg]
+            parts.append(f"bridged {at(when)} to {'target' if info['target'] else info['ext']} {leg} "
+                         f"(answered {at(info['answered'])}, hung up {at(info['hangup'])} {info.get('cause', '')})")
+        parts.append(f"engine outages {[(at(a), at(b)) for a, b in outages]}")
+        names = {uuid[:8], *(leg[:8] for leg, _ in self.history[uuid])}
+        parts += [f"chaos {t:.3f} {what}" for t, what in self.sim.chaos.log if any(n in what for n in names)]
+        return "; ".join(parts)
 
     def outcome(self, uuid: str) -> str:
         c = self.callers[uuid]
@@ -235,8 +250,8 @@ def test_transfers_parks_consults_and_holds_under_drops_and_kills_lose_no_caller
 
         outcomes = {uuid: observer.outcome(uuid) for uuid in observer.callers}
         lost = {u: o for u, o in outcomes.items() if o not in ("served", "transferred", "abandoned")}
-        assert not lost, f"{len(lost)} of {len(outcomes)} lost: {list(lost.items())[:5]}\n" + _story(
-            engine, pg_url, list(lost)[:3])
+        assert not lost, f"{len(lost)} of {len(outcomes)} lost: {list(lost.items())[:5]}\n" + "\n".join(
+            observer.timeline(u, started, outages) for u in list(lost)[:3]) + "\n" + _story(engine, pg_url, list(lost)[:3])
         assert not observer.double_offers, f"agents offered a call while on one: {observer.double_offers[:5]}"
         counts = Counter(outcomes.values())
         assert counts["served"] > CALLS // 4 and counts["transferred"] > 0 and counts["abandoned"] > 0, counts

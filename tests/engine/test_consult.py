@@ -272,3 +272,17 @@ def test_given_completed_consult_when_caller_hangs_up_later_then_the_transferred
     assert s.kinds()[-4:] == ["consult_completed", "bridged", "talk_ended", "ended"]
     assert s.journal[-1].data["reason"] == "transferred" and IX not in s.engine.calls
     s.assert_journal_exact()
+
+
+def test_complete_right_after_the_join_bridges_caller_and_target_under_its_own_key():
+    """The join (agent + target) and a complete before any other row used the same
+    idempotency key "<ix>/consult/<seq>": the executor performed the first only ("asked
+    twice") and the caller never reached the target (the call-control chaos test)."""
+    s, agent_leg, target = consulting()
+    s.advance(3)
+    s.answer(target)                                   # joined: agent + target bridged
+    s.advance(1)
+    s.send(ev.ConsultComplete("alice", s.now))
+    made = [b for b in s.of(fx.Bridge) if {b.a_uuid, b.b_uuid} in ({agent_leg, target}, {"c1", target})]
+    assert [{b.a_uuid, b.b_uuid} for b in made] == [{agent_leg, target}, {"c1", target}]
+    assert len({b.key for b in made}) == 2, [b.key for b in made]
