@@ -8,7 +8,9 @@ Rules:
   used twice in one list is a `duplicate` problem at the second one.
 * per tenant: `greeting` (free text), `transfer_timeout` (5 s - 5 min) and
   `park_timeout` (10 s - 1 h) as durations, `message_from` an e-mail address with no
-  display name (it becomes the From of messages taken for the tenant's employees).
+  display name (it becomes the From of messages taken for the tenant's employees);
+  camp-on on a busy transfer target: `campon_retry` (5 s - 5 min between tries),
+  `campon_timeout` (10 s - 1 h in all), `campon_prompt` (a prompt, played once).
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ CONSOLE_KEYS = ("pause_reasons", "result_codes")
 REASON_KEYS = ("id", "nb", "en")
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-TIMEOUTS = {"transfer_timeout": (5.0, 300.0), "park_timeout": (10.0, 3600.0)}
+TIMEOUTS = {"transfer_timeout": (5.0, 300.0), "park_timeout": (10.0, 3600.0), "campon_retry": (5.0, 300.0),
+            "campon_timeout": (10.0, 3600.0)}
 
 
 def console(ctx, node) -> dict:
@@ -65,6 +68,8 @@ def tenant_settings(ctx, m: dict) -> dict:
                 ctx.at(m[key][1], "out-of-range", f"{key} is {v:g} s", f"at most {high:g} s")
             else:
                 out[key] = v
+    if "campon_prompt" in m and (v := y.prompt(ctx, m["campon_prompt"][1], "campon_prompt")) is not None:
+        out["campon_prompt"] = v
     if "message_from" in m and (v := y.text(ctx, m["message_from"][1], "message_from")) is not None:
         if EMAIL.fullmatch(v.strip()):
             out["message_from"] = v.strip()

@@ -18,3 +18,19 @@ def test_given_auto_answer_true_then_the_agent_config_says_so(tmp_path):
 def test_given_a_non_boolean_auto_answer_then_its_line_is_a_problem(tmp_path):
     found, _ = problems(tmp_path, MINIMAL.replace('extension: "1000",', 'extension: "1000", auto_answer: maybe,'))
     assert [code for _, _, code in found] == ["wrong-type"]
+
+
+TENANT_WITH = MINIMAL.replace("    recording: {enabled: false}\n", "    recording: {enabled: false}\n    %s\n")
+
+
+def test_given_camp_on_settings_then_the_tenant_has_them_and_defaults_otherwise(tmp_path):
+    t = load(write(tmp_path, TENANT_WITH % "campon_retry: 10s\n    campon_timeout: 3m\n    campon_prompt: sentral/campon.wav"),
+             {}).tenants["acme"]
+    assert (t.campon_retry, t.campon_timeout, t.campon_prompt) == (10.0, 180.0, "sentral/campon.wav")
+    d = load(write(tmp_path, MINIMAL, "plain.yaml"), {}).tenants["acme"]
+    assert (d.campon_retry, d.campon_timeout, d.campon_prompt) == (15.0, 120.0, "")
+
+
+def test_given_camp_on_times_out_of_range_then_their_lines_are_problems(tmp_path):
+    found, _ = problems(tmp_path, TENANT_WITH % "campon_retry: 1s\n    campon_timeout: 2h")
+    assert [code for _, _, code in found] == ["out-of-range", "out-of-range"]
