@@ -46,7 +46,7 @@ import sys
 import time
 from datetime import timedelta
 
-from dialplan.compile import entry_variables
+from dialplan.simulated import sim_dialplan
 from dialplan.loader import apply_overrides, load
 from engine import views
 from engine.config import OpeningHours
@@ -125,7 +125,7 @@ class Demo:
         esl_password = secrets.token_urlsafe(12)
         deployment = self._deployment(esl_password)
         sim = Simulator(password=esl_password, time_factor=args.time_factor,
-                        dialplan={n: entry_variables(e) for n, e in deployment.entry_points.items()})
+                        dialplan=sim_dialplan(deployment))
         sim.start()
         deployment = apply_overrides(deployment, database_url=args.db, freeswitch_host="127.0.0.1",
                                      freeswitch_port=sim.port, freeswitch_password=esl_password)

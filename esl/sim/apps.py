@@ -2,7 +2,10 @@
 
 Rules: each channel has one runner greenlet executing its queue of applications in order,
 each wrapped in CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE (with Application-UUID when
-the client gave an Event-UUID). Blocking applications (park, playback, bridge, eavesdrop,
+the client gave an Event-UUID). The dialplan's actions wait in ``ch.dialplan_rest`` and
+are taken one at a time when the queue is empty, so a blocking application never runs
+the actions after it inline (after a `bridge` the rest of the dialplan runs when the
+bridge ends, as in FreeSWITCH). Blocking applications (park, playback, bridge, eavesdrop,
 echo, sleep) wait on the channel's signal; ``park`` and ``bridge`` run messages that
 arrive meanwhile (sendmsg, uuid_broadcast) inline, as FreeSWITCH does. When the queue is
 empty the dialplan has ended and the channel hangs up (NORMAL_CLEARING); a hangup unwinds
@@ -50,6 +53,8 @@ def run(ch: Channel) -> None:
                                 dialplan=getattr(ch, "transfer_dialplan", "XML"))
                 ch.transfer_dialplan = "XML"
                 continue
+            if not ch.queue and getattr(ch, "dialplan_rest", None):
+                ch.queue.append(ch.dialplan_rest.popleft())  # the dialplan's next action
             if not ch.queue:
                 if getattr(ch, "hold_open", False):
                     ch.wait()
@@ -262,7 +267,7 @@ def app_bridge_leg(ch: Channel, arg: str) -> str:
     if ch.variables.get("park_after_bridge") == "true":
         ch.set_state("CS_PARK")
         app_park(ch, "")  # the core parks it: CHANNEL_PARK without an application around it
-    elif not ch.queue:
+    elif not ch.queue and not getattr(ch, "dialplan_rest", None):
         ch.hangup("NORMAL_CLEARING")
     return NONE
 
@@ -283,7 +288,10 @@ def app_bridge(ch: Channel, arg: str) -> str:
         ch.answer()  # the bridge passes the far end's answer on to the calling leg
     ch.switch.join(ch, result)
     result.runner = gevent.spawn(_b_leg, result)
-    return app_bridge_leg(ch, "")
+    response = app_bridge_leg(ch, "")
+    if not ch.hanging and ch.variables.get("hangup_after_bridge", "").lower() == "true":
+        ch.hangup("NORMAL_CLEARING")  # mod_dptools bridge: the call ends with its bridge, the rest is skipped
+    return response
 
 
 def _b_leg(ch: Channel) -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 import time
 import wave
+from collections import deque
 from typing import Callable, Mapping
 
 import gevent
@@ -170,8 +171,10 @@ class Switch:
             apps.start_runner(ch)
             return False
         ch.set_state("CS_EXECUTE")
-        for app, arg in apps_list:
-            apps.enqueue(ch, app, arg)
+        # taken one by one by the runner (apps.run): messages arriving meanwhile run inline
+        # in a blocking application, the dialplan's later actions never do
+        ch.dialplan_rest = deque((app, arg, "", None, False) for app, arg in apps_list)
+        ch.signal.set()
         apps.start_runner(ch)
         return True
 
