@@ -95,16 +95,17 @@ def routes_context(routes: list, outbound_context: str) -> None:
 
 
 def pattern_overlaps(parsed, routes: list) -> None:
-    """Warnings (never errors): a number two routes match goes to the first; a direct
+    """Warnings (never errors): a number of a route that an earlier route also matches goes
+    to the earlier one (the more specific route first is fine, not reported); a direct
     number that is also a main number (or another direct number) rings the first."""
     from dialplan import overlap
 
     for i, (ctx, node, route) in enumerate(routes):
         for first_ctx, first_node, first in routes[:i]:
-            if (number := overlap.witness(first.pattern, route.pattern)) is not None:
-                ctx.warn(node, "pattern-overlap", f"route pattern {route.pattern!r} overlaps the route at "
+            if (number := overlap.shadowed(route.pattern, first.pattern)) is not None:
+                ctx.warn(node, "pattern-overlap", f"route pattern {route.pattern!r} is shadowed by the route at "
                          f"{_place(first_ctx, first_node)} (e.g. {number}): such numbers take the first route",
-                         "patterns that do not overlap, or the more specific one first")
+                         "the more specific pattern first")
                 break
     mains = [(parsed.places[("number", key)], key, entry) for key, entry in parsed.entries.items()]
     for i, (ctx, node, rule, _) in enumerate(parsed.direct):

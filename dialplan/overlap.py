@@ -90,3 +90,9 @@ def witness(a: str, b: str) -> str | None:
             if patterns.matches(other, sample):
                 return sample
     return None
+
+
+def shadowed(later: str, earlier: str) -> str | None:
+    """A number `later` matches that `earlier` (tried first) takes: a route written after a
+    wider one. The more specific pattern first is the intended order and is not reported."""
+    return next((sample for sample in samples(later) if patterns.matches(earlier, sample)), None)

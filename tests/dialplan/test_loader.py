@@ -28,9 +28,10 @@ def test_the_demo_has_three_agencies_five_queues_ten_agents():
 
 def test_the_production_reference_loads():
     env = {"SENTRAL_FREESWITCH_PASSWORD": "a", "SENTRAL_FS2_PASSWORD": "b", "SENTRAL_DATABASE_URL": "",
-           "AGENT_1001_PASSWORD": "pw"}
+           "AGENT_1001_PASSWORD": "pw", "SENTRAL_TRUNK_CARRIER_PASSWORD": "t"}
     d = load(str(PRODUCTION), env, today=date(2026, 11, 25))
     assert d.tenants and d.queues and d.agents
+    assert set(d.trunks) == {"carrier", "kommune-pbx"} and len(d.outbound_routes) == 2 and d.direct_dials
 
 
 def test_queue_settings_layer_code_defaults_then_file_defaults_then_the_queue(tmp_path):

@@ -196,16 +196,15 @@ def test_routes_are_refused_in_the_context_callers_arrive_in(tmp_path):
 
 
 def test_overlapping_patterns_warn_with_a_number_both_match(tmp_path):
-    text = CONFIG.replace(
-        "outbound_routes:\n", "outbound_routes:\n  - {pattern: '^\\+?47(2100012\\d)$', trunk: fjordvik-pbx, dial: \"$1\"}\n"
-    ).replace("- {pattern: '^\\+?472100013(\\d)$', user: \"200$1\"}",
+    specific = "  - {pattern: '^\\+?47(2100012\\d)$', trunk: fjordvik-pbx, dial: \"$1\"}\n"
+    text = CONFIG.replace("tenants:\n", specific + "tenants:\n", 1).replace("- {pattern: '^\\+?472100013(\\d)$', user: \"200$1\"}",
               "- {pattern: '^\\+?472100010(\\d)$', user: \"200$1\"}")
     findings = Findings()
     a_deployment(tmp_path, text, findings=findings)
     warned = [(w.line, w.code, w.message) for w in findings.warnings]
     assert [(line, code) for line, code, _ in warned] == [(9, "pattern-overlap"), (19, "pattern-overlap")]
-    assert "(e.g. +4721000120)" in warned[0][2] and "take the first route" in warned[0][2]
+    assert "(e.g. +4721000120)" in warned[0][2] and "shadowed by the route at" in warned[0][2]
     assert "+4721000100" in warned[1][2] and "the main number wins" in warned[1][2]
     findings = Findings()
-    a_deployment(tmp_path, findings=findings)
-    assert findings.warnings == []
+    a_deployment(tmp_path, CONFIG.replace("outbound_routes:\n", "outbound_routes:\n" + specific), findings=findings)
+    assert findings.warnings == []                      # the specific route first: the intended order
