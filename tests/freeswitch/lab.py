@@ -447,7 +447,7 @@ class Engine:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "sentral.cli", "-v", "run", "--config", str(self.config), "--login-all",
                  "--no-web", "--status-every", "0"], cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        until(lambda: self.log().count("engine ready in") >= self.starts or self.proc.poll() is not None,
+        until(lambda: sum(line.startswith("engine ready in ") for line in self.log().splitlines()) >= self.starts or self.proc.poll() is not None,
               timeout=60, message="engine ready")
         assert self.proc.poll() is None, self.log()[-3000:]
 
