@@ -335,7 +335,9 @@ def test_park_then_pick_up_by_another_agent_then_park_timeout_recalls_who_parked
     lab.hang_up_and_check(caller, ixid, "completed")
 
 
-def test_consult_then_complete_bridges_caller_and_target(lab):
+def _consulting(lab):
+    """A call whose operator consults the target that answers: (caller, interaction,
+    operator leg, consult leg) once the operator talks to the target."""
     from engine import events as ev
 
     caller, ixid = lab.call()
@@ -344,6 +346,13 @@ def test_consult_then_complete_bridges_caller_and_target(lab):
     until(lambda: lab.ix(ixid).consult_leg, timeout=5, message="consult leg")
     consult_leg = lab.ix(ixid).consult_leg
     until(lambda: lab.partner(operator_leg) == consult_leg, timeout=10, message="the operator talks to the target")
+    return caller, ixid, operator_leg, consult_leg
+
+
+def test_consult_then_complete_bridges_caller_and_target(lab):
+    from engine import events as ev
+
+    caller, ixid, operator_leg, consult_leg = _consulting(lab)
     until(lambda: not lab.partner(caller), timeout=5, message="the caller waits, bridged to nobody")
     assert lab.ext_of(consult_leg) == ANSWERS and not lab.gone(caller)
     assert "consult_answered" in lab.kinds(ixid)
@@ -361,12 +370,7 @@ def test_consult_then_complete_bridges_caller_and_target(lab):
 def test_consult_then_cancel_drops_the_target_and_the_operator_talks_to_the_caller(lab):
     from engine import events as ev
 
-    caller, ixid = lab.call()
-    operator_leg = lab.ix(ixid).agent_leg
-    lab.post(ev.ConsultStart, agent=f"a{OPERATOR}", target=ANSWERS, kind="user", name="Kari Target")
-    until(lambda: lab.ix(ixid).consult_leg, timeout=5, message="consult leg")
-    consult_leg = lab.ix(ixid).consult_leg
-    until(lambda: lab.partner(operator_leg) == consult_leg, timeout=10, message="the operator talks to the target")
+    caller, ixid, operator_leg, consult_leg = _consulting(lab)
     lab.human_pace()
     lab.post(ev.ConsultCancel, agent=f"a{OPERATOR}")
     until(lambda: lab.gone(consult_leg), timeout=5, message=lambda: f"the target's leg is hung up {lab.diagnose(ixid)}")
