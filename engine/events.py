@@ -325,3 +325,50 @@ CONSOLE_COMMANDS = (AgentLogin, AgentLogout, AgentPause, AgentResume, WrapUpEnd,
                     CallHangup, CallHold, CallDigits, CallTransfer, CallPark, ParkedPickUp,
                     ConsultStart, ConsultSwap, ConsultComplete, ConsultCancel, ConsultConference,
                     MessageTaken)
+
+
+# -- supervisor commands (engine/monitor.py, engine/callbacks.py) ------------------------
+# Who may ask is decided before the event reaches the engine (agent_ui/actions.py: role
+# and tenant, with an audit entry); the engine checks only that the call and phones exist.
+
+MONITOR_MODES = ("listen", "whisper", "barge")
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """A supervisor listens to the connected call of `agent` from the softphone of the
+    agent `supervisor` (an agent of the routing configuration, queues optional), through
+    FreeSWITCH's eavesdrop: `listen` hears both sides, `whisper` also speaks to the agent
+    only, `barge` speaks to both (three-way). A Monitor for a supervisor already
+    monitoring that call changes the mode of the running one."""
+
+    supervisor: str
+    agent: str
+    mode: str
+    at: datetime
+    by: str = ""                     # who asked (username or token), for the journal
+
+
+@dataclass(frozen=True)
+class MonitorEnd:
+    """The supervisor stops monitoring (their eavesdrop leg is hung up)."""
+
+    supervisor: str
+    at: datetime
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class CallbackCreate:
+    """Call `number` back through `queue`: a callback request waiting in the queue like
+    a caller who asked for one (the agent is offered it, then the number is dialled),
+    e.g. for an abandoned call (`origin`: that interaction)."""
+
+    queue: str
+    number: str
+    at: datetime
+    origin: str = ""
+    by: str = ""
+
+
+SUPERVISOR_COMMANDS = (Monitor, MonitorEnd, CallbackCreate)
