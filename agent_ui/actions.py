@@ -166,7 +166,7 @@ class Actions:
                        "no supervisor role in every tenant the agent serves", audited=True)
         now = self.clock()
         if what == "pause":
-            reasons = {r.id for r in engine.deployment.console.pause_reasons}
+            reasons = {r.id for r in engine.deployment.pause_reasons}
             if reasons and reason not in reasons:
                 raise ActionInvalid("action.bad_reason", f"unknown pause reason {reason!r}")
             event = ev.AgentPause(agent_id, reason or "supervisor", now)
