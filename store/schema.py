@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "store.models",
     "store.accounts",
     "store.directory",
+    "store.tokens",
 )
 
 

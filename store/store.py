@@ -152,6 +152,11 @@ class Store:
         with self.transaction() as conn:
             users.bind_agent(conn, username, agent)
 
+    def users(self, tenant: str | None = None) -> list[UserRecord]:
+        """Every web user, or those with a role in `tenant` (store.users.list_users)."""
+        with self.engine.connect() as conn:
+            return users.list_users(conn, tenant)
+
     def user_of_agent(self, agent: str) -> str | None:
         with self.engine.connect() as conn:
             return users.user_of_agent(conn, agent)
@@ -172,3 +177,41 @@ class Store:
     def audit_entries(self, **filters) -> list[AuditRecord]:
         with self.engine.connect() as conn:
             return users.audit_entries(conn, **filters)
+
+    # -- API tokens and webhooks (store/tokens.py) -------------------------------
+    def create_token(self, name: str, tenant: str, role: str, created_by: str):
+        """(TokenRecord, the whole token string): the string is shown once, never stored."""
+        from store import tokens
+        with self.transaction() as conn:
+            return tokens.create_token(conn, name, tenant, role, created_by, self.clock())
+
+    def revoke_token(self, token_id: int):
+        from store import tokens
+        with self.transaction() as conn:
+            return tokens.revoke_token(conn, token_id, self.clock())
+
+    def tokens(self, tenant: str | None = None):
+        from store import tokens
+        with self.engine.connect() as conn:
+            return tokens.tokens(conn, tenant)
+
+    def token_by_secret(self, token: str):
+        """The active token this bearer string is, or None (stamps last_used_at)."""
+        from store import tokens
+        with self.transaction() as conn:
+            return tokens.token_by_secret(conn, token, self.clock())
+
+    def add_webhook(self, url: str, tenant: str, secret: str, events=(), created_by: str = ""):
+        from store import tokens
+        with self.transaction() as conn:
+            return tokens.add_webhook(conn, url, tenant, secret, events, created_by, self.clock())
+
+    def remove_webhook(self, webhook_id: int) -> None:
+        from store import tokens
+        with self.transaction() as conn:
+            tokens.remove_webhook(conn, webhook_id)
+
+    def webhooks(self, tenant: str | None = None, active_only: bool = False):
+        from store import tokens
+        with self.engine.connect() as conn:
+            return tokens.webhooks(conn, tenant, active_only)
