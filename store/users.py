@@ -133,6 +133,14 @@ def bind_agent(conn: sa.Connection, username: str, agent: str | None) -> None:
     _end_sessions(conn, username)
 
 
+def list_users(conn: sa.Connection, tenant: str | None = None) -> list[UserRecord]:
+    """Every user (by username), or those with a role in `tenant` (a "*" role counts for every tenant)."""
+    stmt = sa.select(USERS.c.username).order_by(USERS.c.username)
+    if tenant is not None:
+        stmt = stmt.where(USERS.c.id.in_(sa.select(ROLES_T.c.user_id).where(ROLES_T.c.tenant.in_((tenant, ALL_TENANTS)))))
+    return [get_user(conn, name) for name in conn.execute(stmt).scalars()]
+
+
 def user_of_agent(conn: sa.Connection, agent: str) -> str | None:
     """The username bound to `agent`, or None."""
     return conn.execute(sa.select(USERS.c.username).where(USERS.c.agent == agent)).scalar()

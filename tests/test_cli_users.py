@@ -84,3 +84,74 @@ def test_bind_and_unbind(tmp_path):
         assert store.user("per").agent == ""
     finally:
         store.close()
+
+
+def _sessions(store):
+    from datetime import timedelta
+
+    from store.sessions import WebSessions
+
+    return WebSessions(store.engine, store.clock, idle=timedelta(hours=1), absolute=timedelta(hours=12))
+
+
+def test_given_a_logged_in_user_when_disabled_then_the_session_ends_and_login_is_refused(tmp_path):
+    from store.store import Store
+
+    url = f"sqlite:///{tmp_path}/u.db"
+    assert sentral("add", "per", "--role", "fjordvik:operator", "--db", url, password="a-long-secret-1").returncode == 0
+    store = Store(url)
+    try:
+        sessions = _sessions(store)
+        token = sessions.open(store.user("per"))
+        assert sessions.resolve(token) is not None
+        out = sentral("disable", "per", "--db", url)
+        assert out.returncode == 0, out.stderr
+        assert sessions.resolve(token) is None
+        assert store.authenticate("per", "a-long-secret-1") is None
+        assert sentral("enable", "per", "--db", url).returncode == 0
+        assert store.authenticate("per", "a-long-secret-1") is not None
+        actions = [(e.actor.startswith("cli:"), e.action) for e in store.audit_entries(target_id="per")]
+        assert (True, "user.disable") in actions and (True, "user.enable") in actions
+    finally:
+        store.close()
+    out = sentral("disable", "nobody", "--db", url)
+    assert out.returncode == 1 and "no web user" in out.stderr
+
+
+def test_given_a_user_when_reset_then_only_the_new_password_works_and_sessions_end(tmp_path):
+    from store.store import Store
+
+    url = f"sqlite:///{tmp_path}/u.db"
+    assert sentral("add", "per", "--db", url, password="a-long-secret-1").returncode == 0
+    store = Store(url)
+    try:
+        token = _sessions(store).open(store.user("per"))
+        short = sentral("reset", "per", "--db", url, password="short")
+        assert short.returncode == 1 and "at least 10" in short.stderr
+        assert sentral("reset", "per", "a-long-secret-2", "--db", url).returncode == 2   # never an argument
+        out = sentral("reset", "per", "--db", url, password="a-long-secret-2")
+        assert out.returncode == 0, out.stderr
+        assert store.authenticate("per", "a-long-secret-1") is None
+        assert store.authenticate("per", "a-long-secret-2") is not None
+        assert _sessions(store).resolve(token) is None
+        assert "user.reset_password" in [e.action for e in store.audit_entries(target_id="per")]
+    finally:
+        store.close()
+
+
+def test_list_shows_users_filtered_by_tenant_as_table_and_json(tmp_path):
+    import json
+
+    url = f"sqlite:///{tmp_path}/u.db"
+    for name, role in (("per", "fjordvik:operator"), ("ada", "nordlys:tenant_admin"), ("root", "*:admin")):
+        assert sentral("add", name, "--role", role, "--db", url, password="a-long-secret-1").returncode == 0
+    assert sentral("disable", "ada", "--db", url).returncode == 0
+    table = sentral("list", "--db", url)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split()[:3] == ["USER", "NAME", "STATE"]
+    assert [line.split()[0] for line in lines[1:]] == ["ada", "per", "root"]
+    assert "disabled" in lines[1] and "nordlys:tenant_admin" in lines[1]
+    rows = json.loads(sentral("list", "--tenant", "fjordvik", "--json", "--db", url).stdout)
+    assert [(r["username"], r["roles"], r["active"]) for r in rows] == [
+        ("per", ["fjordvik:operator"], True), ("root", ["*:admin"], True)]

@@ -1,6 +1,10 @@
-"""`sentral users ...`: the console's people — create a web user, bind them to an agent.
+"""`sentral users ...`: the web users (console, maintenance, supervisors) and their roles.
 
     sentral users add USERNAME [--name "Full Name"] [--role TENANT:ROLE ...] [--agent AGENT] [--db URL]
+    sentral users disable USERNAME [--db URL]
+    sentral users enable USERNAME [--db URL]
+    sentral users reset USERNAME [--db URL]
+    sentral users list [--tenant T] [--json] [--db URL]
     sentral users bind USERNAME AGENT|--none [--db URL]
     sentral users show USERNAME [--db URL]
 
@@ -10,10 +14,12 @@ Rules:
 * roles are per tenant (`fjordvik:operator`; `*` = every tenant); the known roles are
   store.accounts.ROLES; an operator bound to an agent (`--agent`, the agent id of the
   routing configuration) works calls in the console as that agent, one user per agent;
+* `disable` and `reset` (a new password, asked like `add`'s) end every login session of
+  the user at once; a disabled user cannot log in until `enable`;
 * every change is written to the audit log with the actor `cli:<login name>`.
-The full account administration (disable, reset, list, agents) is the supervisor
-tools' (a later issue); these are the steps a new operator needs.
-Exit codes: 0 done, 1 refused (unknown user, bad role, agent taken, passwords differ), 2 usage.
+The same administration on the web: /admin/users (agent_ui/admin_users.py).
+Exit codes: 0 done, 1 refused (unknown user, bad role, agent taken, passwords differ,
+password too short), 2 usage.
 """
 from __future__ import annotations
 
@@ -43,6 +49,21 @@ def register(sub) -> None:
     bind.add_argument("--none", action="store_true", help="remove the binding")
     bind.add_argument("--db", "--url", dest="db", help=DB_HELP)
     bind.set_defaults(handler=bind_command)
+
+    for name, what, handler in (("disable", "disable a user (ends their sessions)", disable_command),
+                                ("enable", "enable a disabled user again", enable_command),
+                                ("reset", "set a new password (from $SENTRAL_NEW_PASSWORD or asked; ends sessions)",
+                                 reset_command)):
+        one = usub.add_parser(name, help=what)
+        one.add_argument("username")
+        one.add_argument("--db", "--url", dest="db", help=DB_HELP)
+        one.set_defaults(handler=handler)
+
+    ls = usub.add_parser("list", help="every user with roles and agent (a table, or --json)")
+    ls.add_argument("--tenant", help="only users with a role in this tenant (or in '*')")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.add_argument("--db", "--url", dest="db", help=DB_HELP)
+    ls.set_defaults(handler=list_command)
 
     show = usub.add_parser("show", help="a user's roles and agent")
     show.add_argument("username")
@@ -84,6 +105,16 @@ def _password() -> str:
     return first
 
 
+MIN_PASSWORD = 10
+
+
+def _new_password() -> str:
+    password = _password()
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"a password has at least {MIN_PASSWORD} characters")
+    return password
+
+
 def _refused(exc: Exception) -> int:
     print(f"sentral users: {exc}", file=sys.stderr)
     return 1
@@ -94,9 +125,7 @@ def add_command(args) -> int:
 
     try:
         roles = _roles(args.role)
-        password = _password()
-        if len(password) < 10:
-            raise ValueError("a password has at least 10 characters")
+        password = _new_password()
     except ValueError as exc:
         return _refused(exc)
     import sqlalchemy as sa
@@ -149,4 +178,70 @@ def show_command(args) -> int:
     roles = ", ".join(f"{t}:{r}" for t, r in sorted(user.roles)) or "-"
     print(f"{user.username} ({user.display_name or '-'}) {'active' if user.active else 'disabled'}; "
           f"roles {roles}; agent {user.agent or '-'}")
+    return 0
+
+
+def _change(args, action: str, change, done: str) -> int:
+    from store.errors import StoreError
+
+    store = _store(args.db)
+    try:
+        user = store.user(args.username)
+        if user is None:
+            raise ValueError(f"no web user {args.username!r}")
+        change(store)
+        store.audit(_actor(), action, "user", args.username)
+    except (StoreError, ValueError) as exc:
+        return _refused(exc)
+    finally:
+        store.close()
+    print(f"user {args.username} {done}")
+    return 0
+
+
+def disable_command(args) -> int:
+    return _change(args, "user.disable", lambda store: store.set_active(args.username, False),
+                   "disabled; their login sessions are ended")
+
+
+def enable_command(args) -> int:
+    return _change(args, "user.enable", lambda store: store.set_active(args.username, True), "enabled")
+
+
+def reset_command(args) -> int:
+    try:
+        password = _new_password()
+    except ValueError as exc:
+        return _refused(exc)
+    return _change(args, "user.reset_password", lambda store: store.set_password(args.username, password),
+                   "has a new password; their login sessions are ended")
+
+
+def user_dict(user) -> dict:
+    return {"username": user.username, "name": user.display_name, "active": user.active,
+            "roles": [f"{t}:{r}" for t, r in sorted(user.roles)], "agent": user.agent or None,
+            "last_login": user.last_login_at.isoformat() if user.last_login_at else None}
+
+
+def list_command(args) -> int:
+    import json
+
+    store = _store(args.db)
+    try:
+        users = store.users(tenant=args.tenant)
+    finally:
+        store.close()
+    rows = [user_dict(u) for u in users]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("no users")
+        return 0
+    table = [("USER", "NAME", "STATE", "ROLES", "AGENT", "LAST LOGIN")]
+    table += [(r["username"], r["name"] or "-", "active" if r["active"] else "disabled", ",".join(r["roles"]) or "-",
+               r["agent"] or "-", (r["last_login"] or "-")[:16].replace("T", " ")) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return 0
