@@ -42,14 +42,16 @@ ENV_OVERRIDES = ("SENTRAL_DATABASE_URL", "SENTRAL_FREESWITCH_HOST", "SENTRAL_FRE
 
 def load(path: str, env: Mapping[str, str] | None = None, *, require_env: bool = True,
          today: date | None = None, unset_env: list | None = None, override_dir: str | None = None,
-         findings: y.Findings | None = None) -> Deployment:
+         findings: y.Findings | None = None, extra: tuple[str, ...] = ()) -> Deployment:
     """`unset_env`, if given, receives the names of `{env: NAME}` variables that were not
     set (only possible with `require_env=False`, e.g. for `sentral config check`);
     `findings`, if given, receives the warnings and every prompt with its place.
-    `override_dir` defaults to `<file without .yaml>.d/` next to the file, if it exists."""
+    `override_dir` defaults to `<file without .yaml>.d/` next to the file, if it exists.
+    `extra`: more override files read after the directory's, as if they were in it (a
+    candidate checked with the whole configuration before it is written there)."""
     env = os.environ if env is None else env
     deployment = load_file(path, env, require_env=require_env, today=today, unset_env=unset_env,
-                           override_dir=override_dir, findings=findings)
+                           override_dir=override_dir, findings=findings, extra=extra)
     return apply_overrides(deployment, env=env)
 
 
@@ -60,13 +62,14 @@ def override_files(path: str, override_dir: str | None) -> list[str]:
     return sorted(glob.glob(os.path.join(folder, "*.yaml")) + glob.glob(os.path.join(folder, "*.yml")))
 
 
-def _sections(path: str, override_dir: str | None, problems: list, findings: y.Findings | None = None):
+def _sections(path: str, override_dir: str | None, problems: list, findings: y.Findings | None = None,
+              extra: tuple[str, ...] = ()):
     """The deployment file and its override files as sections: settings sections are
     replaced by a later file, `tenants`/`agents`/`include` are appended. Each section
     keeps the context (file) it came from, so problems point into the right file."""
     single: dict = {}
     lists: dict = {key: [] for key in LIST_KEYS}
-    for index, file in enumerate([path, *override_files(path, override_dir)]):
+    for index, file in enumerate([path, *override_files(path, override_dir), *extra]):
         doc = compose_file(file, problems)
         if doc is None:
             continue
@@ -83,10 +86,10 @@ def _sections(path: str, override_dir: str | None, problems: list, findings: y.F
 
 def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, today: date | None = None,
               unset_env: list | None = None, override_dir: str | None = None,
-              findings: y.Findings | None = None) -> Deployment:
+              findings: y.Findings | None = None, extra: tuple[str, ...] = ()) -> Deployment:
     """The files' own content, validated (no environment overrides)."""
     problems: list = []
-    single, lists = _sections(path, override_dir, problems, findings)
+    single, lists = _sections(path, override_dir, problems, findings, extra)
     if problems and not single and not any(lists.values()):
         raise ConfigError(problems)
     today = today or date.today()

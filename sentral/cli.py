@@ -23,6 +23,8 @@ COMMANDS = (
     "sentral.commands.calendar",
     "sentral.commands.sync",
     "sentral.commands.users",
+    "sentral.commands.agents",
+    "sentral.commands.tenant",
 )
 SERVERS = frozenset({"run", "demo"})   # their log (to stderr or the demo's file) starts at info
 

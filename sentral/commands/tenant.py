@@ -1,0 +1,5 @@
+"""`sentral tenant ...`: placeholder replaced below."""
+
+
+def register(sub) -> None:
+    pass
