@@ -61,6 +61,7 @@ class Engine:
         self.cancelled: dict[str, str] = {}      # legs we hung up while they rang -> node
         self.closing: dict[str, str] = {}        # agent legs we hung up, until FreeSWITCH confirms -> agent
         self.closed: set[str] = set()            # interactions the store had ended at recovery (engine.recovery)
+        self.monitors: dict = {}                 # supervisor -> engine.monitor.Monitoring
         self.index = QueueIndex(deployment, self.rng)
         self.stats = Statistics(lambda: self.now)     # today's figures roll over at local midnight
         self.down_nodes: set[str] = set()
@@ -133,6 +134,9 @@ class Engine:
         self._touched_calls[ix.id] = ix
 
     def end(self, ix: Interaction, reason: str) -> None:
+        if self.monitors and not ix.ended:       # a monitor of the call ends before its `ended` row
+            from engine import monitor
+            monitor.call_ending(self, ix)
         row = ix.end(self.now, reason)
         if row is not None:
             self._out.append(row)

@@ -119,6 +119,32 @@ class Conference:
 
 
 @dataclass(frozen=True)
+class Eavesdrop:
+    """Ring a supervisor's softphone (user/<sip_user>) with our own leg UUID into
+    FreeSWITCH's `eavesdrop <target>` (engine.monitor): DTMF mode switches on, started in
+    `mode` (listen | whisper: speaks to the target leg only | barge: to both sides)."""
+
+    node: str
+    leg_uuid: str
+    sip_user: str
+    target: str                      # the leg listened to (the agent's)
+    mode: str
+    caller_id_number: str
+    caller_id_name: str
+    timeout: float
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EavesdropMode:
+    """Switch a running eavesdrop on `leg_uuid` (the supervisor's leg) to `mode`."""
+
+    node: str
+    leg_uuid: str
+    mode: str
+
+
+@dataclass(frozen=True)
 class Transfer:
     node: str
     uuid: str
@@ -175,4 +201,5 @@ class Notify:
 
 
 CALL_CONTROL = (Originate, Bridge, Play, StopPlayback, Hangup, SetVariables, Answer, Transfer,
-                StartRecording, StopRecording, Hold, SendDigits, Conference, PhoneEvent)
+                StartRecording, StopRecording, Hold, SendDigits, Conference, PhoneEvent, Eavesdrop,
+                EavesdropMode)

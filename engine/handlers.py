@@ -229,3 +229,9 @@ from engine import consult, control  # noqa: E402  (they import engine.talk/offe
 HANDLERS.update(control.HANDLERS)
 HANDLERS.update(consult.HANDLERS)
 consult.route(HANDLERS)                # the consult's legs and hang-ups first (engine/consult.py)
+
+# supervisors' commands: monitoring (engine/monitor.py) and callbacks they create (engine/callbacks.py)
+from engine import callbacks, monitor  # noqa: E402
+HANDLERS.update(monitor.HANDLERS)
+HANDLERS.update(callbacks.HANDLERS)
+monitor.route(HANDLERS)                # monitor legs first, and every event ends monitors whose call moved

@@ -36,6 +36,8 @@ Rules:
   stored `deadline` (channel: `cc_deadline`); an operator's leg we hung up that is still
   up is hung up again. Without the store, `cc_state` transferring / parked / transferred
   and the `cc_target_uuid`, `cc_deadline`, `cc_recall_agent` tags rebuild them;
+* a supervisor's monitor leg (cc_monitor: engine.monitor) is never a caller: adopted if
+  its call is still connected on the agent leg it listens to, else hung up;
 * a camp-on (engine.campon: `cc_state` camped, `cc_camp_on`, `cc_camp_until`,
   `cc_camp_tries`): its end and its next try are scheduled again from the stored times;
   passed while the engine was away, the end recalls at once, a try rings at once.
@@ -46,7 +48,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Collection, Iterable, Mapping, Sequence
 
-from engine import callflow, campon, offers, park, recall, talk, transfer
+from engine import callflow, campon, monitor, offers, park, recall, talk, transfer
 from engine import effects as fx
 from engine import events as ev
 from engine.agents import Agent, AgentEvent, AgentState
@@ -115,6 +117,7 @@ def resync(eng, e: ev.NodeResynced) -> None:
     for ix in [ix for ix in eng.calls.values() if ix.node == e.node]:
         _reconcile(eng, ix, live)
     _adopt(eng, e, live)
+    monitor.resync(eng, e.node, e.channels)            # supervisors' eavesdrop legs: adopted or hung up
     for ix in eng.calls.values():                      # routing held back while the node was away
         if ix.node == e.node and ix.state in ROUTABLE:
             eng.want_route_call(ix)
@@ -216,7 +219,8 @@ def _adopt(eng, e: ev.NodeResynced, live: Mapping[str, ev.ChannelSnapshot]) -> N
         if "cc_caller_uuid" in chan.variables:
             agent_legs.setdefault(chan.variables["cc_caller_uuid"], []).append(chan)
     for chan in e.channels:
-        if chan.uuid in eng.by_leg or chan.uuid in eng.cancelled or "cc_caller_uuid" in chan.variables:
+        if chan.uuid in eng.by_leg or chan.uuid in eng.cancelled or "cc_caller_uuid" in chan.variables \
+                or monitor.TAG in chan.variables:               # a supervisor's leg: engine.monitor.resync
             continue
         v = chan.variables
         if v.get("cc_interaction_id") in eng.closed and v.get("cc_state") in _TALKED:

@@ -19,6 +19,13 @@ FreeSWITCH quirks handled here (mod_commands.c, read for this module):
   "Event: talk" (also before the answer: only an unanswered INBOUND leg is refused), which
   a phone allowing remote control answers with; `hold` sends "Event: hold". It answers
   `+OK Success` when the channel exists, `-ERR Operation failed` otherwise (mod_commands.c).
+* `eavesdrop <uuid>` (mod_dptools, switch_ivr_async.c) listens to that leg and both
+  directions of its audio; with `eavesdrop_enable_dtmf=true` it reads DTMF queued on its
+  OWN channel: 0 = listen only, 1 = speak to the other leg of the bridge, 2 = speak to the
+  eavesdropped leg, 3 = both, `*` ends it. `uuid_recv_dtmf <uuid> <digits>` queues DTMF on
+  a channel as if its phone had sent it (what the app reads); `uuid_send_dtmf` sends it
+  out to the phone, which eavesdrop never sees. The start mode: `eavesdrop_whisper_bleg`
+  = 2, `eavesdrop_whisper_aleg` = 1, both = 3 (mod_dptools eavesdrop_function);
 * a conference is joined by moving the leg through the inline dialplan:
   `uuid_transfer <uuid> conference:<room>@default inline` (inline splits applications
   on `,` and an application from its argument on the first `:`).
@@ -91,6 +98,37 @@ def originate_number(leg_uuid: str, number: str, *, caller_id_number: str, calle
     merged.setdefault("loopback_bowout", "false")
     dialled = dial_number(number)
     return f"originate {originate_vars(merged)}loopback/{dialled}/{token(context or 'public', 'context')} &park()"
+
+
+EAVESDROP_DIGIT = {"listen": "0", "whisper": "2", "barge": "3"}   # the eavesdropped leg is the agent's
+EAVESDROP_START = {"listen": {}, "whisper": {"eavesdrop_whisper_bleg": "true"},
+                   "barge": {"eavesdrop_whisper_aleg": "true", "eavesdrop_whisper_bleg": "true"}}
+
+
+def _eavesdrop_mode(mode: str) -> str:
+    if mode not in EAVESDROP_DIGIT:
+        raise InvalidCommand(f"not an eavesdrop mode: {mode!r} (one of {', '.join(EAVESDROP_DIGIT)})")
+    return mode
+
+
+def originate_eavesdrop(leg_uuid: str, sip_user: str, target: str, mode: str, *, caller_id_number: str,
+                        caller_id_name: str, timeout: float, variables: Mapping[str, str] | None = None) -> str:
+    """`originate {vars}user/<ext> &eavesdrop(<target>)` — the supervisor's phone rings and,
+    answered, listens to `target` in `mode`; when `target` ends, eavesdrop returns and the
+    leg hangs up (no application follows)."""
+    merged = _leg_variables(leg_uuid, caller_id_number, caller_id_name, timeout, variables)
+    merged.update({"eavesdrop_enable_dtmf": "true", **EAVESDROP_START[_eavesdrop_mode(mode)]})
+    return f"originate {originate_vars(merged)}user/{extension(sip_user)} &eavesdrop({token(target, 'uuid')})"
+
+
+def uuid_recv_dtmf(uuid: str, dtmf: str) -> str:
+    """DTMF queued on the leg itself, as if its phone sent it (what a running app reads)."""
+    return f"uuid_recv_dtmf {token(uuid, 'uuid')} {digits(dtmf)}"
+
+
+def eavesdrop_mode(uuid: str, mode: str) -> str:
+    """Switch the eavesdrop running on the supervisor's leg `uuid` to `mode`."""
+    return uuid_recv_dtmf(uuid, EAVESDROP_DIGIT[_eavesdrop_mode(mode)])
 
 
 def uuid_bridge(a: str, b: str) -> str:

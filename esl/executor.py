@@ -14,6 +14,9 @@ effect's node and turns an asynchronous failure into an engine event:
 * a Bridge is performed once per idempotency key, ever, and never within BRIDGE_SPACING
   of the pair's previous uuid_bridge (a repeated uuid_bridge of legs being bridged, 10-40
   ms after the first, hangs up both: tests/data/esl-corpus/FACTS.md "10");
+* a supervisor's Eavesdrop is an originate like an agent leg (bgapi, the same failure
+  reports); its EavesdropMode is `uuid_recv_dtmf` on the supervisor's own leg (the
+  eavesdrop app reads DTMF from its channel, esl/commands.py);
 * a Conference marks every leg park_after_bridge, then moves each (one leg gone does
   not keep the others out); a Hold, SendDigits or Conference refused is only logged;
 * any other refusal is logged with its error id: the channel events that follow (a
@@ -60,6 +63,13 @@ def plan(effect) -> list[Command]:
             effect.leg_uuid, effect.sip_user, caller_id_number=effect.caller_id_number,
             caller_id_name=effect.caller_id_name, timeout=effect.timeout,
             variables=effect.variables), background=True)]
+    if isinstance(effect, fx.Eavesdrop):
+        return [Command(commands.originate_eavesdrop(
+            effect.leg_uuid, effect.sip_user, effect.target, effect.mode,
+            caller_id_number=effect.caller_id_number, caller_id_name=effect.caller_id_name,
+            timeout=effect.timeout, variables=effect.variables), background=True)]
+    if isinstance(effect, fx.EavesdropMode):
+        return [Command(commands.eavesdrop_mode(effect.leg_uuid, effect.mode))]
     if isinstance(effect, fx.Bridge):
         return [Command(commands.uuid_bridge(effect.a_uuid, effect.b_uuid))]
     if isinstance(effect, fx.Play):
@@ -125,8 +135,10 @@ class Executor:
     KEYS_KEPT = 100_000
     BRIDGE_SPACING = 0.15  # s between two uuid_bridges of one pair (10-40 ms apart loses both legs)
 
+    ORIGINATES = (fx.Originate, fx.Eavesdrop)   # bgapi jobs: a -ERR is the leg's LegFailed
+
     def begin(self, effect) -> None:
-        if isinstance(effect, fx.Originate):
+        if isinstance(effect, self.ORIGINATES):
             self._originating.setdefault(effect.leg_uuid, "")
 
     def run(self, effect) -> None:
@@ -150,7 +162,7 @@ class Executor:
                 self._done_keys.popitem(last=False)
         if isinstance(effect, fx.Bridge):
             self._space_bridges(effect)
-        if isinstance(effect, fx.Originate):
+        if isinstance(effect, self.ORIGINATES):
             self._originate(node, effect, planned[0])
         elif isinstance(effect, fx.Hangup):
             self._hangup(node, effect, planned[0])
@@ -185,7 +197,7 @@ class Executor:
             log.warning("%s on %s failed (%s): %s", type(effect).__name__, effect.node, exc.error_id, exc)
         return False
 
-    def _originate(self, node, effect: fx.Originate, command: Command) -> None:
+    def _originate(self, node, effect: fx.Originate | fx.Eavesdrop, command: Command) -> None:
         self.begin(effect)
         ok = False
         try:
@@ -231,7 +243,7 @@ class Executor:
                 return
 
     def _fail_originate(self, effect, cause: str) -> None:
-        if isinstance(effect, fx.Originate):
+        if isinstance(effect, self.ORIGINATES):
             self._originating.pop(effect.leg_uuid, None)
             self._post(ev.LegFailed(effect.node, effect.leg_uuid, cause, self._clock()))
 

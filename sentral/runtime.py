@@ -179,7 +179,7 @@ class Runtime:
                 timer.kill(block=False)
         elif isinstance(effect, fx.Notify):
             self.notify(effect)
-        elif isinstance(effect, fx.Originate):
+        elif isinstance(effect, (fx.Originate, fx.Eavesdrop)):
             # registered now, in effect order, so a Hangup of this leg queued after it knows
             # the originate is in flight; the job itself waits for the answer in its own greenlet
             self.executor.begin(effect)
