@@ -1,6 +1,6 @@
-"""`sentral directory ...`: import the two directory files, search like an operator.
+"""`sentral directory ...`: import the directory files, search like an operator.
 
-    sentral directory import PERSONS UNITS --tenant T [--dry-run] [--allow-mass-removal] [--db URL]
+    sentral directory import PERSONS UNITS [SERVICES] --tenant T [--dry-run] [--allow-mass-removal] [--db URL]
     sentral directory search "QUERY" [--tenant T] [--json] [--limit N] [--db URL]
     sentral directory purge-gone [--days 90] [--db URL]
     sentral directory web [--db URL] [--port 8081] [--allow CIDR ...]
@@ -21,16 +21,21 @@ def register(sub) -> None:
     p = sub.add_parser("directory", help="directory: import files, search persons and services")
     dsub = p.add_subparsers(dest="directory_command", metavar="ACTION")
 
-    imp = dsub.add_parser("import", help="import a persons file and a units file (CSV or JSON), all-or-nothing",
-                          description="Import persons and organisation units (docs/directory.md, 'Import format'). "
-                                      "Persons no longer in the file are marked gone; units no longer in it are removed.")
+    imp = dsub.add_parser("import", help="import a persons file, a units file and optionally a services file "
+                                         "(CSV or JSON), all-or-nothing",
+                          description="Import persons, organisation units and services (docs/directory.md, "
+                                      "'Import format'). Persons no longer in the file are marked gone; units and "
+                                      "services no longer in theirs are removed.")
     imp.add_argument("persons", help="persons file (.csv with ; or , / .json)")
     imp.add_argument("units", help="organisation units file (.csv / .json)")
+    imp.add_argument("services", nargs="?", help="services file (.csv / .json), optional: without it the "
+                                                 "stored services are not touched")
     imp.add_argument("--tenant", required=True, help="tenant (agency) id; '*' = every tenant in the files' tenant column")
     imp.add_argument("--tenant-name", default="", help="display name of the tenant")
     imp.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
     imp.add_argument("--allow-mass-removal", action="store_true",
-                     help="allow marking more than --max-removal-share of a tenant's persons gone "
+                     help="allow marking more than --max-removal-share of a tenant's persons gone (or removing "
+                          "as many of its services) "
                           "(refused by default: a persons file with only a header is a broken export)")
     imp.add_argument("--max-removal-share", type=float, default=20.0, metavar="PERCENT",
                      help="the share of a tenant's persons one import may mark gone (default 20)")
@@ -83,7 +88,8 @@ def import_command(args) -> int:
     try:
         reports = import_files(DirectoryStore(engine), args.tenant, args.persons, args.units,
                                dry_run=args.dry_run, tenant_name=args.tenant_name, progress=_progress,
-                               max_removal_share=None if args.allow_mass_removal else args.max_removal_share / 100)
+                               max_removal_share=None if args.allow_mass_removal else args.max_removal_share / 100,
+                               services_path=args.services)
     except ImportFileError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
