@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from gevent import pywsgi
 
 from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
-from agent_ui import console, console_socket, presence_push, realtime, wallboard
+from agent_ui import api, console, console_socket, presence_push, realtime, wallboard
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
 from sentral.listen import ListenerError, parse_listen  # noqa: F401  (ListenerError is part of this API)
 from store.directory_store import DirectoryStore
@@ -92,6 +92,7 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     socketio = realtime.attach(app, engine_source, notices=notices, message_queue=message_queue, channel=channel)
     presence_push.attach(socketio, app)
     console_socket.attach(socketio, app, engine_source, post, notices, shared=bool(message_queue))
+    api.attach(app, socketio, store, deployment_source, engine_source, post, notices)
     return app, socketio
 
 

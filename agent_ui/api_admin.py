@@ -1,0 +1,180 @@
+"""The API's administration: web users of a tenant, and the routing configuration's agents.
+
+Rules:
+- Only a token with admin or tenant_admin in the tenant (admin "*" = every tenant).
+- A user is managed only by a token that is admin or tenant_admin in EVERY tenant the
+  user has a role in (a user with a "*" role only by a "*" admin token): an agency's
+  admin cannot disable or reset a person who also works for another agency.
+- Roles granted must each be in such a tenant; "*" roles only by a "*" admin token; the
+  admin role only by an admin token (a tenant_admin grants tenant_admin and below).
+- A new user's password (and a reset one) is generated here and returned once; every
+  change ends the user's sessions where the store says so, and is audited as
+  `token:<id>`.
+- Agents live in the routing configuration, which this process does not write: adding
+  or removing one answers 501 with the command that does (`sentral agents add|remove`,
+  then SIGHUP to the engine).
+"""
+from __future__ import annotations
+
+import secrets
+
+from agent_ui.api import ApiError, actor, body, checked_id, ctx, route
+from agent_ui.api_spec import STR, array, obj, ref
+from store.accounts import ALL_TENANTS, ROLES
+from store.errors import InvalidRecord, UnknownUser
+
+ADMIN = frozenset({"admin", "tenant_admin"})
+TAG = "admin"
+ROLE_LIST = array(obj({"tenant": STR, "role": {"type": "string", "enum": list(ROLES)}}, ("tenant", "role")))
+
+
+def _known() -> set[str]:
+    return set(ctx().deployment().tenants)
+
+
+def _require_tenant(tenant: str) -> None:
+    if not actor().may(ADMIN, {tenant}, _known()):
+        raise ApiError(403, "action.denied", "the token is no admin of this tenant")
+
+
+def _may_manage(roles) -> bool:
+    me = actor()
+    if ("*", "admin") in me.roles:
+        return True
+    tenants = {t for t, _ in roles}
+    return bool(tenants) and ALL_TENANTS not in tenants and me.may(ADMIN, tenants, _known())
+
+
+def _roles(value) -> list[tuple[str, str]]:
+    if not isinstance(value, list) or len(value) > 64:
+        raise ApiError(400, "api.bad_roles", "roles is a list of {tenant, role}")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or item.get("role") not in ROLES:
+            raise ApiError(400, "api.bad_roles", f"each role is {{tenant, role}} with role one of {', '.join(ROLES)}")
+        tenant = item.get("tenant")
+        if tenant != ALL_TENANTS:
+            checked_id(tenant, "tenant")
+        out.append((tenant, item["role"]))
+    me = actor()
+    for tenant, role in out:
+        if tenant == ALL_TENANTS or role == "admin":
+            if ("*", "admin") not in me.roles and not (role == "admin" and tenant != ALL_TENANTS
+                                                        and me.may({"admin"}, {tenant}, _known())):
+                raise ApiError(403, "action.denied", f"the token may not grant {tenant}:{role}")
+        elif not me.may(ADMIN, {tenant}, _known()):
+            raise ApiError(403, "action.denied", f"the token is no admin of tenant {tenant!r}")
+    return out
+
+
+def _user_view(user) -> dict:
+    return {"username": user.username, "display_name": user.display_name, "active": user.active,
+            "agent": user.agent, "roles": [{"tenant": t, "role": r} for t, r in sorted(user.roles)]}
+
+
+def _managed_user(username: str):
+    user = ctx().store.user(username)
+    if user is not None and _may_manage(user.roles):
+        return user
+    if user is None and ("*", "admin") in actor().roles:
+        raise ApiError(404, "api.unknown_user", f"no user {username!r}")
+    # a stranger's account and a missing one get the same answer: no probing of names
+    raise ApiError(403, "action.denied", f"no user {username!r} this token manages")
+
+
+def _audit(action: str, username: str, detail: dict | None = None) -> None:
+    ctx().store.audit(actor().name, action, "user", username, detail=detail or {})
+
+
+@route("GET", "/v1/tenants/<tenant>/users", "The tenant's web users (a '*' role counts for every tenant)", TAG,
+       obj({"users": array(ref("User"))}, ("users",)), errors=(401, 403, 429, 503))
+def tenant_users(tenant):
+    _require_tenant(tenant)
+    return {"users": [_user_view(u) for u in ctx().store.users(tenant)]}
+
+
+@route("POST", "/v1/tenants/<tenant>/users", "Create a web user with roles; returns a one-time password", TAG,
+       ref("NewUser"), ok=201, errors=(400, 401, 403, 409, 429, 503),
+       body=obj({"username": STR, "display_name": STR, "roles": ROLE_LIST}, ("username", "roles"),
+                example={"username": "nina", "display_name": "Nina", "roles": [{"tenant": "helsedir",
+                                                                                 "role": "operator"}]}))
+def tenant_user_create(tenant):
+    _require_tenant(tenant)
+    data = body()
+    username, display = data.get("username"), data.get("display_name", "")
+    checked_id(username, "username")
+    if not isinstance(display, str) or len(display) > 128:
+        raise ApiError(400, "api.bad_body", "display_name is a string of at most 128 characters")
+    roles = _roles(data.get("roles"))
+    if tenant not in {t for t, _ in roles}:
+        raise ApiError(400, "api.bad_roles", f"a user created in {tenant!r} has a role there")
+    store = ctx().store
+    if store.user(username) is not None:
+        raise ApiError(409, "api.user_exists", f"user {username!r} exists")
+    password = secrets.token_urlsafe(12)
+    try:
+        user = store.create_user(username, password, display_name=display, roles=roles)
+    except InvalidRecord as exc:
+        raise ApiError(400, "api.bad_body", str(exc)) from exc
+    _audit("user.add", username, {"roles": ",".join(f"{t}:{r}" for t, r in roles)})
+    return {"user": _user_view(user), "password": password}, 201
+
+
+@route("POST", "/v1/users/<username>/disable", "Disable a user (ends their sessions)", TAG,
+       obj({"user": ref("User")}, ("user",)), errors=(400, 401, 403, 404, 429, 503))
+def user_disable(username):
+    _managed_user(username)
+    ctx().store.set_active(username, False)
+    _audit("user.disable", username)
+    return {"user": _user_view(ctx().store.user(username))}
+
+
+@route("POST", "/v1/users/<username>/reset", "A new one-time password (ends the user's sessions)", TAG,
+       ref("NewUser"), errors=(400, 401, 403, 404, 429, 503))
+def user_reset(username):
+    _managed_user(username)
+    password = secrets.token_urlsafe(12)
+    ctx().store.set_password(username, password)
+    _audit("user.reset", username)
+    return {"user": _user_view(ctx().store.user(username)), "password": password}
+
+
+@route("PUT", "/v1/users/<username>/roles", "Replace a user's roles", TAG, obj({"user": ref("User")}, ("user",)),
+       body=obj({"roles": ROLE_LIST}, ("roles",), example={"roles": [{"tenant": "helsedir", "role": "supervisor"}]}),
+       errors=(400, 401, 403, 404, 429, 503))
+def user_roles(username):
+    user = _managed_user(username)
+    roles = _roles(body().get("roles"))
+    keep = [(t, r) for t, r in user.roles if not _may_manage([(t, r)])]   # roles elsewhere stay (none: managed)
+    try:
+        ctx().store.set_roles(username, sorted(set(roles) | set(keep)))
+    except (InvalidRecord, UnknownUser) as exc:
+        raise ApiError(400, "api.bad_roles", str(exc)) from exc
+    _audit("user.roles", username, {"roles": ",".join(f"{t}:{r}" for t, r in roles)})
+    return {"user": _user_view(ctx().store.user(username))}
+
+
+# -- agents of the routing configuration --------------------------------------------------
+NOT_HERE = ("agents live in the routing configuration, which the web process does not write: "
+            "use `sentral agents add ID --config FILE ...` / `sentral agents remove ID --config FILE`, "
+            "then reload the engine (kill -HUP <pid of sentral run>)")
+
+
+@route("POST", "/v1/tenants/<tenant>/agents", "Add an agent (not here: see the message)", TAG,
+       {"type": "object"}, ok=201, errors=(401, 403, 429, 501),
+       body=obj({"id": STR, "extension": STR, "name": STR, "queues": {"type": "object"}},
+                example={"id": "a2000", "extension": "2000", "queues": {"helsedir-main": 1}}),
+       description="Answers 501 `api.agents_in_config`: the routing configuration is changed with "
+                   "`sentral agents add`. The live list is GET /v1/tenants/{tenant}/agents.")
+def tenant_agent_add(tenant):
+    _require_tenant(tenant)
+    raise ApiError(501, "api.agents_in_config", NOT_HERE)
+
+
+@route("DELETE", "/v1/tenants/<tenant>/agents/<agent_id>", "Remove an agent (not here: see the message)", TAG,
+       {"type": "object"}, errors=(401, 403, 429, 501),
+       description="Answers 501 `api.agents_in_config` (use `sentral agents remove`).")
+def tenant_agent_remove(tenant, agent_id):
+    _require_tenant(tenant)
+    raise ApiError(501, "api.agents_in_config", NOT_HERE)
+

@@ -1,0 +1,150 @@
+"""The REST API's routes as data, and the OpenAPI 3.1 document built from them (apispec).
+
+Rules:
+- A route exists only through `Routes.add` (agent_ui.api's `route` decorator): the Flask
+  rule and its OpenAPI operation come from the same record, so a route cannot be served
+  without being documented (tests/api checks the document against the app's url_map).
+- Every route but the document itself needs a bearer token (`security: bearer`) and
+  lists the error responses it can give: 401 (no, bad or revoked token), 403 (a role too
+  low, another tenant's object), 400 (malformed), 404 (unknown id), 429 (rate limit),
+  503 (engine not running); each an `Error` object `{"error": <stable id>, "message"}`.
+- Request bodies are JSON objects; each schema has an `example` (what the docs and the
+  test matrix send).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from apispec import APISpec
+
+VERSION = "1.0.0"
+ERROR_TEXT = {400: "Malformed request or bad field", 401: "No, malformed, unknown or revoked token",
+              403: "The token's role or tenant does not allow this", 404: "Unknown id",
+              409: "Conflict with existing data", 429: "Rate limit of this token exceeded",
+              501: "Not available in this deployment", 503: "The engine is not running"}
+DEFAULT_ERRORS = (400, 401, 403, 404, 429, 503)
+
+
+def obj(properties: dict | None = None, required: tuple = (), example: dict | None = None, **extra) -> dict:
+    out = {"type": "object", "properties": properties or {}, **extra}
+    if required:
+        out["required"] = list(required)
+    if example is not None:
+        out["example"] = example
+    return out
+
+
+STR = {"type": "string"}
+NUM = {"type": "number"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+TIME = {"type": ["string", "null"], "format": "date-time"}
+OPT_STR = {"type": ["string", "null"]}
+
+
+def array(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+SCHEMAS = {
+    "Error": obj({"error": STR, "message": STR}, ("error", "message")),
+    "Accepted": obj({"ok": BOOL, "event": STR}, ("ok", "event"),
+                    description="The command was checked and posted into the engine's inbox; its effect "
+                                "arrives on the event stream (a refusal by the engine as `command.refused`)."),
+    "Queue": obj({"queue": STR, "tenant": STR, "name": STR, "waiting": INT, "ringing": INT, "callbacks": INT,
+                  "longest_wait": NUM, "available": INT, "logged_in": INT, "answered": INT, "abandoned": INT,
+                  "service_level": {"type": ["number", "null"]}, "average_handle_time": {"type": ["number", "null"]}}),
+    "CallSummary": obj({"id": STR, "state": STR, "tenant": STR, "queue": STR, "caller_number": STR,
+                        "caller_name": STR, "answered_at": TIME, "held": BOOL, "transferred": BOOL}),
+    "Agent": obj({"id": STR, "name": STR, "extension": STR, "queues": array(STR), "state": STR, "reason": STR,
+                  "since": TIME, "seconds_in_state": NUM, "registered": BOOL, "calls_answered": INT,
+                  "call": {"oneOf": [ref("CallSummary"), {"type": "null"}]}}),
+    "Call": obj({"id": STR, "tenant": STR, "queue": STR, "state": STR, "caller": STR, "agent": STR,
+                 "waited": NUM}),
+    "Monitor": obj({"supervisor": STR, "agent": STR, "mode": STR, "interaction": STR, "since": OPT_STR}),
+    "User": obj({"username": STR, "display_name": STR, "active": BOOL, "agent": STR,
+                 "roles": array(obj({"tenant": STR, "role": STR}))}),
+    "NewUser": obj({"user": ref("User"), "password": STR}, ("user", "password"),
+                   description="`password` is shown once; the user should change it."),
+    "Event": obj({"id": STR, "kind": STR, "tenant": STR, "at": STR, "data": {"type": "object"}},
+                 ("id", "kind", "tenant", "at", "data"),
+                 description="One event of the stream (Socket.IO /api/events, event name `event`) and of "
+                             "webhooks (the POST body). See docs/api.md for the kinds and their data."),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str                     # GET, POST, PUT, DELETE
+    rule: str                       # Flask rule under /api, e.g. "/v1/agents/<agent_id>/login"
+    endpoint: str
+    summary: str
+    tag: str
+    response: dict                  # schema of the success body
+    body: dict | None = None        # schema of the JSON request body (with an example)
+    ok: int = 200
+    public: bool = False            # no token needed (the document itself)
+    errors: tuple = DEFAULT_ERRORS
+    description: str = ""
+
+    @property
+    def path(self) -> str:
+        """The OpenAPI path (relative to /api): `<agent_id>` -> `{agent_id}`."""
+        return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", self.rule)
+
+    @property
+    def parameters(self) -> list[str]:
+        return re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", self.rule)
+
+
+@dataclass
+class Routes:
+    items: list[Route] = field(default_factory=list)
+
+    def add(self, route: Route) -> Route:
+        if any(r.method == route.method and r.rule == route.rule for r in self.items):
+            raise ValueError(f"route {route.method} {route.rule} defined twice")
+        self.items.append(route)
+        return route
+
+
+def document(routes: Routes) -> dict:
+    """The OpenAPI document of `routes` (server URL /api)."""
+    spec = APISpec(title="Sentral REST API", version=VERSION, openapi_version="3.1.0",
+                   info={"description": "Queues, agents and calls of the token's tenant; agent and supervisor "
+                                        "actions; user administration. Bearer tokens from `sentral api token "
+                                        "create`. Events: Socket.IO namespace /api/events and webhooks "
+                                        "(docs/api.md)."},
+                   servers=[{"url": "/api"}])
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                               "description": "sentral_<id>_<secret>"})
+    by_path: dict[str, dict] = {}
+    for r in routes.items:
+        operation: dict = {
+            "operationId": r.endpoint, "summary": r.summary, "tags": [r.tag],
+            "responses": {str(r.ok): {"description": "OK", "content": {"application/json": {"schema": r.response}}}},
+        }
+        if r.description:
+            operation["description"] = r.description
+        operation["security"] = [] if r.public else [{"bearer": []}]
+        codes = set() if r.public else set(r.errors) | {401, 429} | ({400} if r.parameters else set())
+        for code in sorted(codes):
+            operation["responses"][str(code)] = {
+                "description": ERROR_TEXT[code], "content": {"application/json": {"schema": ref("Error")}}}
+        if r.body is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": r.body}}}
+        if r.parameters:
+            operation["parameters"] = [{"name": p, "in": "path", "required": True,
+                                        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$"}}
+                                       for p in r.parameters]
+        by_path.setdefault(r.path, {})[r.method.lower()] = operation
+    for path, operations in by_path.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
