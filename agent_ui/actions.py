@@ -195,10 +195,14 @@ class Actions:
             raise ActionInvalid("action.no_phone", "no phone to listen from: bind the user to an agent (softphone)")
         if phone not in engine.deployment.agents:
             raise ActionNotFound("action.unknown_phone", f"no agent {phone!r} to listen from")
+        known = engine.deployment.tenants
+        if not self.agent_tenants(engine, agent_id) & actor.tenants_with(STEERING, known):
+            # before the call is looked up: a stranger to the agent's tenants learns nothing of its calls
+            self._deny(actor, f"call.{mode}", "agent", agent_id, "",
+                       "no supervisor role in a tenant the agent serves", audited=True)
         call = self.call_of(engine, agent_id)
         if call is None:
             raise ActionNotFound("action.no_call", "the agent is not on a call")
-        known = engine.deployment.tenants
         if not actor.may(STEERING, {call.tenant}, known):
             self._deny(actor, f"call.{mode}", "agent", agent_id, call.tenant,
                        "no supervisor role in the call's tenant", audited=True)
