@@ -58,12 +58,15 @@ def test_plan_maps_every_call_control_effect():
         fx.StartRecording("fs1", CALLER, "/rec/a.wav"), fx.StopRecording("fs1", CALLER, "/rec/a.wav"),
         fx.Hold("fs1", LEG), fx.SendDigits("fs1", LEG, "12#"), fx.Conference("fs1", (CALLER,), "r1"),
         fx.PhoneEvent("fs1", LEG, "talk"),
+        fx.Eavesdrop("fs1", LEG, "1002", CALLER, "whisper", "1000", "Alice", 30),
+        fx.EavesdropMode("fs1", LEG, "barge"),
     ]
     assert {type(e) for e in effects} == set(fx.CALL_CONTROL)
     texts = [c.text.split()[0] for e in effects for c in plan(e)]
     assert texts == ["originate", "uuid_bridge", "uuid_broadcast", "uuid_break", "uuid_kill",
                      "uuid_setvar_multi", "uuid_answer", "uuid_transfer", "uuid_record", "uuid_record",
-                     "uuid_hold", "uuid_send_dtmf", "uuid_setvar", "uuid_transfer", "uuid_phone_event"]
+                     "uuid_hold", "uuid_send_dtmf", "uuid_setvar", "uuid_transfer", "uuid_phone_event",
+                     "originate", "uuid_recv_dtmf"]
     assert plan(effects[0])[0].background
 
 
@@ -97,3 +100,33 @@ def test_the_consoles_answer_is_a_talk_event_to_the_ringing_legs_phone():
 def test_given_an_unsafe_leg_or_event_when_sending_a_phone_event_then_never_built(uuid, event):
     with pytest.raises(InvalidCommand):
         commands.uuid_phone_event(uuid, event)
+
+
+# -- supervisor monitoring (engine/monitor.py) --------------------------------------------------
+def test_eavesdrop_originates_into_the_eavesdrop_app_with_dtmf_switches_and_start_mode():
+    from esl import commands
+
+    text = plan(fx.Eavesdrop("fs1", LEG, "1002", CALLER, "whisper", "1000", "Alice", 30,
+                             {"cc_monitor": CALLER}))[0].text
+    assert text.endswith(f"user/1002 &eavesdrop({CALLER})")
+    assert "eavesdrop_enable_dtmf=true" in text and "eavesdrop_whisper_bleg=true" in text
+    assert "eavesdrop_whisper_aleg" not in text
+    assert "eavesdrop_whisper_aleg=true" in commands.originate_eavesdrop(
+        LEG, "1002", CALLER, "barge", caller_id_number="1", caller_id_name="A", timeout=30)
+    assert [plan(fx.EavesdropMode("fs1", LEG, m))[0].text for m in ("listen", "whisper", "barge")] == \
+        [f"uuid_recv_dtmf {LEG} 0", f"uuid_recv_dtmf {LEG} 2", f"uuid_recv_dtmf {LEG} 3"]
+
+
+@pytest.mark.parametrize("bad", ["a b", "x'y", "x}&park()", "{a=b}", "1002 &bridge(user/1)", "a\nb", "a,b"])
+def test_eavesdrop_ids_with_spaces_quotes_braces_never_change_the_command(bad):
+    from esl.errors import InvalidCommand
+
+    for effect in (fx.Eavesdrop("fs1", LEG, bad, CALLER, "listen", "1", "A", 30),
+                   fx.Eavesdrop("fs1", LEG, "1002", bad, "listen", "1", "A", 30),
+                   fx.Eavesdrop("fs1", bad, "1002", CALLER, "listen", "1", "A", 30),
+                   fx.EavesdropMode("fs1", bad, "listen"), fx.EavesdropMode("fs1", LEG, bad)):
+        with pytest.raises(InvalidCommand):
+            plan(effect)
+    # free text (a supervisor's or agent's name) only travels escaped inside the variable block
+    text = plan(fx.Eavesdrop("fs1", LEG, "1002", CALLER, "listen", "1", bad, 30, {"cc_supervisor": bad}))[0].text
+    assert text.endswith(f"user/1002 &eavesdrop({CALLER})") and text.count("}") == 1 and "\n" not in text
