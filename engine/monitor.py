@@ -144,7 +144,8 @@ def _change(eng, m: Monitoring, e: ev.Monitor) -> None:
         m.by = e.by or m.by
         return
     eng.emit(fx.EavesdropMode(m.node, m.leg, m.mode))
-    _row(eng, m, "monitor_changed", by=e.by)
+    if (ix := _open_call(eng, m)) is not None:
+        eng.journal(ix, "monitor_changed", **_fields(m, e.by))
     _notify(eng, m, "monitor_changed")
 
 
@@ -166,8 +167,8 @@ def end(eng, m: Monitoring, cause: str, by: str = "", hang_up: bool = True,
     if hang_up:
         eng.cancelled[m.leg] = m.node            # its answer or park from now on is nothing new
         eng.emit(fx.Hangup(m.node, m.leg, "NORMAL_CLEARING" if m.answered else "ORIGINATOR_CANCEL"))
-    if m.answered:
-        _row(eng, m, "monitor_ended", by=by, cause=cause)
+    if m.answered and (ix := _open_call(eng, m)) is not None:
+        eng.journal(ix, "monitor_ended", **_fields(m, by), cause=cause)
     _notify(eng, m, topic, cause=cause)
 
 
@@ -194,7 +195,8 @@ def answered(eng, m: Monitoring) -> None:
     if m.answered:
         return
     m.answered = True
-    _row(eng, m, "monitor_started", by=m.by)
+    if (ix := _open_call(eng, m)) is not None:
+        eng.journal(ix, "monitor_started", **_fields(m, m.by))
     _notify(eng, m, "monitor_started")
     if m.mode != m.rung_as:                      # changed while it rang
         eng.emit(fx.EavesdropMode(m.node, m.leg, m.mode))
@@ -256,10 +258,13 @@ def _time(value: str | None) -> datetime | None:
 
 
 # -- output -------------------------------------------------------------------------------------------
-def _row(eng, m: Monitoring, kind: str, by: str = "", **data) -> None:
+def _open_call(eng, m: Monitoring) -> Interaction | None:
     ix = eng.calls.get(m.interaction)
-    if ix is not None and not ix.ended:
-        eng.journal(ix, kind, agent=m.agent, supervisor=m.supervisor, mode=m.mode, by=by, **data)
+    return ix if ix is not None and not ix.ended else None
+
+
+def _fields(m: Monitoring, by: str) -> dict:
+    return {"agent": m.agent, "supervisor": m.supervisor, "mode": m.mode, "by": by}
 
 
 def _notify(eng, m: Monitoring, topic: str, cause: str = "") -> None:
