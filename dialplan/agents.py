@@ -40,7 +40,10 @@ def agent(ctx, node, domain: str, env, parsed: Parsed, out: dict, agent_refs: li
     if extension is not None:
         remember(parsed, ctx, "extension", extension, m["extension"][1])
         if extension in parsed.entries:
-            ctx.at(m["extension"][1], "duplicate", f"extension {extension} is also a main number", "a unique number")
+            number_ctx, number_node = parsed.places[("number", extension)]
+            ctx.at(m["extension"][1], "duplicate", f"extension {extension} is also a main number (at "
+                   f"{number_ctx.file}:{number_node.start_mark.line + 1}:{number_node.start_mark.column + 1})",
+                   "a unique number")
     password_hash = ""
     if "password" in m and "a1_hash" in m:
         ctx.at(m["a1_hash"][0], "conflict", "an agent has both password and a1_hash", "one of them")
