@@ -23,6 +23,7 @@ COMMANDS = (
     "sentral.commands.calendar",
     "sentral.commands.sync",
     "sentral.commands.users",
+    "sentral.commands.api",
     "sentral.commands.agents",
     "sentral.commands.tenant",
 )
