@@ -1,38 +1,23 @@
-"""Public-holiday calendars computed from rules (no data files to go stale).
+"""Public-holiday calendars by name, from the `holidays` library (rules, no data files
+to go stale; the library is pinned in setup.cfg).
 
 Norway (lov om helligdager og helligdagsfred, plus 1 and 17 May): New Year's Day,
 Maundy Thursday, Good Friday, Easter Sunday and Monday, Labour Day (1 May),
-Constitution Day (17 May), Ascension Day (Easter + 39), Whit Sunday and Monday
-(Easter + 49, + 50), Christmas Day and Boxing Day. Easter by the anonymous Gregorian
-algorithm (Meeus/Jones/Butcher).
+Constitution Day (17 May), Ascension Day, Whit Sunday and Monday, Christmas Day and
+Boxing Day, with their Norwegian names. Sundays are not listed as holidays (the
+library can, `include_sundays`): weekly opening hours already decide Sundays. The
+library covers 1901-2100 (the loader asks for this year - 1 to + 10); a day that is two
+holidays carries both names joined by "; ".
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-
-def easter_sunday(year: int) -> date:
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    j = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * j) // 451
-    month, day = divmod(h + j - 7 * m + 114, 31)
-    return date(year, month, day + 1)
+import holidays
 
 
 def norway(year: int) -> dict[date, str]:
-    easter = easter_sunday(year)
-    moving = {-3: "Skjærtorsdag", -2: "Langfredag", 0: "Første påskedag", 1: "Andre påskedag",
-              39: "Kristi himmelfartsdag", 49: "Første pinsedag", 50: "Andre pinsedag"}
-    days = {easter + timedelta(days=offset): name for offset, name in moving.items()}
-    days.update({date(year, 1, 1): "Første nyttårsdag", date(year, 5, 1): "Offentlig høytidsdag",
-                 date(year, 5, 17): "Grunnlovsdag", date(year, 12, 25): "Første juledag",
-                 date(year, 12, 26): "Andre juledag"})
+    days = holidays.Norway(years=year, language="no", include_sundays=False)
     return dict(sorted(days.items()))
 
 
