@@ -223,7 +223,9 @@ class Actions:
         if phone != actor.agent and (phone not in engine.deployment.agents or not self.agent_tenants(
                 engine, phone) <= actor.tenants_with(STEERING, engine.deployment.tenants)):
             self._deny(actor, "call.monitor_end", "agent", phone, "", "not the actor's phone", audited=True)
-        self.audit(actor.name, "call.monitor_end", "agent", phone, tenant="")
+        running = getattr(engine, "monitors", {}).get(phone)      # the monitored call's tenant, if any
+        call = engine.calls.get(running.interaction) if running is not None else None
+        self.audit(actor.name, "call.monitor_end", "agent", phone, tenant=call.tenant if call is not None else "")
         event = ev.MonitorEnd(phone, self.clock(), by=actor.name)
         self.post(event)
         return event

@@ -14,11 +14,11 @@ import re
 import yaml
 
 from dialplan import yamlnodes as y
-from engine.config import Overflow, OverflowKind, Strategy, TierRule
+from engine.config import Overflow, OverflowKind, QueueAlarms, Strategy, TierRule
 
 QUEUE_KEYS = ("id", "name", "strategy", "ring_timeout", "max_wait", "wrapup", "max_no_answer",
               "reject_delay", "busy_delay", "no_answer_delay", "music_on_hold", "announcements",
-              "overflow", "no_agents", "tiers", "skills", "priority", "service_level", "callback")
+              "overflow", "no_agents", "tiers", "skills", "priority", "service_level", "callback", "alarms")
 DEFAULT_KEYS = tuple(k for k in QUEUE_KEYS if k not in ("id", "name"))
 OVERFLOW_KINDS = tuple(k.value for k in OverflowKind)
 _TARGETED = {OverflowKind.QUEUE, OverflowKind.VOICEMAIL, OverflowKind.TRANSFER}
@@ -119,6 +119,24 @@ def _callback(ctx, node, out: dict) -> None:
         out["callback_prompt"] = prompt
 
 
+def _alarms(ctx, node) -> QueueAlarms | None:
+    """`alarms: {waiting: N, longest_wait: DURATION, service_level: PERCENT}`, each optional."""
+    m = y.mapping(ctx, node, "alarms", ("waiting", "longest_wait", "service_level"))
+    if m is None:
+        return None
+    values: dict = {}
+    if "waiting" in m:
+        values["waiting"] = y.integer(ctx, m["waiting"][1], "alarms waiting", low=1, high=10000)
+    if "longest_wait" in m:
+        values["longest_wait"] = y.seconds(ctx, m["longest_wait"][1], "alarms longest_wait", low=1.0)
+    if "service_level" in m:
+        level = y.integer(ctx, m["service_level"][1], "alarms service_level", low=1, high=100)
+        values["service_level"] = float(level) if level is not None else None
+    if any(values.get(k) is None for k in m):
+        return None
+    return QueueAlarms(**values)
+
+
 def settings(ctx, m: dict, refs: list) -> dict:
     """The QueueConfig keyword arguments given in one mapping (a queue or the defaults)."""
     out: dict = {}
@@ -148,4 +166,6 @@ def settings(ctx, m: dict, refs: list) -> dict:
         out["required_skills"] = frozenset(v for _, v in skills)
     if "callback" in m:
         _callback(ctx, m["callback"][1], out)
+    if "alarms" in m and (alarms := _alarms(ctx, m["alarms"][1])) is not None:
+        out["alarms"] = alarms
     return out

@@ -81,6 +81,17 @@ class OpeningHours:
 
 
 @dataclass(frozen=True)
+class QueueAlarms:
+    """Thresholds that turn a queue red on the supervisor page (None = no such alarm):
+    `waiting` callers or more waiting, the longest waiting `longest_wait` s or more,
+    today's service level below `service_level` percent."""
+
+    waiting: int | None = None
+    longest_wait: float | None = None
+    service_level: float | None = None
+
+
+@dataclass(frozen=True)
 class TierRule:
     """Agents of `level` become eligible once the call has waited `after_seconds`."""
 
@@ -115,6 +126,7 @@ class QueueConfig:
     callback_enabled: bool = False
     callback_digit: str = "1"             # the caller presses it to keep the place and hang up
     callback_prompt: str = ""             # confirmation played before the engine hangs up
+    alarms: QueueAlarms = QueueAlarms()   # the supervisor page's thresholds (agent_ui.alarms)
 
 
 @dataclass(frozen=True)

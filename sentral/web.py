@@ -35,6 +35,8 @@ from gevent import pywsgi
 
 from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
 from agent_ui import api, console, console_socket, presence_push, realtime, wallboard
+from agent_ui import supervisor, supervisor_socket
+from agent_ui import admin_users, directory_services
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
 from sentral.listen import ListenerError, parse_listen  # noqa: F401  (ListenerError is part of this API)
 from store.directory_store import DirectoryStore
@@ -89,9 +91,13 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     app = create_app(config, services)
     app.register_blueprint(wallboard.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(admin_users.bp)
+    app.register_blueprint(directory_services.bp)
+    app.register_blueprint(supervisor.bp)
     socketio = realtime.attach(app, engine_source, notices=notices, message_queue=message_queue, channel=channel)
     presence_push.attach(socketio, app)
     console_socket.attach(socketio, app, engine_source, post, notices, shared=bool(message_queue))
+    supervisor_socket.attach(socketio, app, engine_source, post, store, notices)
     api.attach(app, socketio, store, deployment_source, engine_source, post, notices)
     return app, socketio
 
