@@ -251,6 +251,18 @@ class DirectoryWriter:
         return ChangeSummary(tuple(s.external_id for s in added), tuple(s.external_id for s in changed),
                              tuple(removed), len(incoming) - len(added) - len(changed))
 
+    @one_transaction
+    def get_service(self, tenant: str, external_id: str) -> Service | None:
+        row = self.conn.execute(sa.select(SERVICES).where(SERVICES.c.tenant == tenant,
+                                                          SERVICES.c.external_id == external_id)).first()
+        return service_from_row(row) if row else None
+
+    @one_transaction
+    def delete_service(self, tenant: str, external_id: str) -> bool:
+        """Delete one service (web maintenance); False if there was none."""
+        return bool(self.conn.execute(SERVICES.delete().where(SERVICES.c.tenant == tenant,
+                                                              SERVICES.c.external_id == external_id)).rowcount)
+
     # ---- absences -----------------------------------------------------------------
     @one_transaction
     def absences(self, key: PersonKey, start: datetime | None = None,
