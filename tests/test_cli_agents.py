@@ -41,7 +41,7 @@ def listing(tmp_path):
 def test_given_a_new_agent_when_added_then_the_engine_loads_it_from_its_own_file(tmp_path):
     config = a_deployment(tmp_path)
     main_before = config.read_text()
-    out = sentral("add", "per", "--config", str(config), "--extension", "1010", "--name", "Per Hansen",
+    out = sentral("add", "per", "--config", str(config), "--extension", "1050", "--name", "Per Hansen",
                   "--queue", "fjordvik-switchboard:2", "--queue", "nordlys-switchboard", password="softphone-pw")
     assert out.returncode == 0, out.stderr
     assert "SIGHUP" in out.stdout
@@ -50,8 +50,8 @@ def test_given_a_new_agent_when_added_then_the_engine_loads_it_from_its_own_file
     assert config.read_text() == main_before
     agent = load(str(config), env=ENV).agents["per"]
     assert (agent.name, agent.sip_user, dict(agent.queues)) == (
-        "Per Hansen", "1010", {"fjordvik-switchboard": 2, "nordlys-switchboard": 1})
-    assert agent.password_hash == a1_hash("1010", "127.0.0.1", "softphone-pw")
+        "Per Hansen", "1050", {"fjordvik-switchboard": 2, "nordlys-switchboard": 1})
+    assert agent.password_hash == a1_hash("1050", "127.0.0.1", "softphone-pw")
 
     rows = json.loads(sentral("list", "--config", str(config), "--json").stdout)
     per = next(r for r in rows if r["id"] == "per")
@@ -68,21 +68,21 @@ def test_given_a_new_agent_when_added_then_the_engine_loads_it_from_its_own_file
 
 def test_password_env_is_stored_as_a_reference_not_a_secret(tmp_path):
     config = a_deployment(tmp_path)
-    out = sentral("add", "eva", "--config", str(config), "--extension", "1011", "--password-env", "EVA_SIP_PW")
+    out = sentral("add", "eva", "--config", str(config), "--extension", "1051", "--password-env", "EVA_SIP_PW")
     assert out.returncode == 0, out.stderr
     text = (tmp_path / "site.d" / "agent-eva.yaml").read_text()
     assert "env: EVA_SIP_PW" in text
     agent = load(str(config), env={**ENV, "EVA_SIP_PW": "from-env-pw"}).agents["eva"]
-    assert agent.password_hash == a1_hash("1011", "127.0.0.1", "from-env-pw")
+    assert agent.password_hash == a1_hash("1051", "127.0.0.1", "from-env-pw")
 
 
 def test_refusals_name_the_places_and_leave_nothing_behind(tmp_path):
     config = a_deployment(tmp_path)
     before = listing(tmp_path)
     cases = [
-        (("add", "kari", "--extension", "1010"), "agent 'kari' is defined twice (first at " + str(config)),
+        (("add", "kari", "--extension", "1050"), "agent 'kari' is defined twice (first at " + str(config)),
         (("add", "per", "--extension", "1000"), "extension '1000' is defined twice"),
-        (("add", "per", "--extension", "1010", "--queue", "no-such-queue"), "no-such-queue"),
+        (("add", "per", "--extension", "1050", "--queue", "no-such-queue"), "no-such-queue"),
         (("add", "per", "--extension", "10a"), "extension"),
     ]
     for args, words in cases:
