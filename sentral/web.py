@@ -35,7 +35,6 @@ from gevent import pywsgi
 
 from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
 from agent_ui import api, console, console_socket, presence_push, realtime, wallboard
-from agent_ui import admin_users, directory_services
 from agent_ui import supervisor, supervisor_socket
 from agent_ui import admin_users, directory_services
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
@@ -92,8 +91,6 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     app = create_app(config, services)
     app.register_blueprint(wallboard.bp)
     app.register_blueprint(console.bp)
-    app.register_blueprint(admin_users.bp)
-    app.register_blueprint(directory_services.bp)
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(directory_services.bp)
     app.register_blueprint(supervisor.bp)
