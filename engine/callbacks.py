@@ -12,7 +12,8 @@ Rules:
 * the node: the origin interaction's if the engine still has it, else the first
   configured node that is up;
 * the number the callee sees: the queue's own main number (its first entry point);
-* journal: `entered_queue` then `callback_requested` (number, position, origin, by).
+* journal: `entered_queue` then `callback_requested` (number, position, origin, by);
+  notice `callback_created` (interaction, queue, tenant, number, origin, by).
 """
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ def create(eng, e: ev.CallbackCreate) -> None:
     eng.journal(ix, "entered_queue", position=position, priority=ix.priority, entered_at=ix.position_at.isoformat())
     ix.apply(CallEvent.REQUEST_CALLBACK, eng.now)
     eng.journal(ix, "callback_requested", number=number, position=position, origin=e.origin, by=e.by)
+    eng.emit(fx.Notify("callback_created", {"interaction": ix.id, "queue": q.id, "tenant": q.tenant,
+                                            "number": number, "origin": e.origin, "by": e.by}))
     eng.want_route_call(ix)
 
 
