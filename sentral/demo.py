@@ -7,9 +7,13 @@ exactly as in production (`sentral run`); only the far ends are simulated.
 Rules:
 * the first lines printed are the console's address and the demo users with their
   passwords (new ones every run): operators `kari` and `ola`, each bound to the demo
-  agent of that name and `operator` of every agency their queues belong to, and the
+  agent of that name and `operator` of every agency their queues belong to, the
   supervisor `demo` (admin of every agency: wallboard, directory, the console's
-  directory pane). The rest of the start-up report follows them;
+  directory pane), the supervisor `siri` (supervisor of every agency, bound to the demo
+  agent `siri`, a softphone serving no queue that answers after OPERATOR_RING seconds:
+  the supervisor page listens, whispers and barges in from it) and the team lead `tor`
+  (supervisor of nordlys only, no phone: he steers nordlys' own agents and calls back
+  its abandoned calls). The rest of the start-up report follows them;
 * the two operators' agents are NOT logged in at start: the person logs in from the
   console and chooses queues. Every other agent is logged in at start (not with
   `--manual`);
@@ -65,6 +69,8 @@ SOFTPHONE_SCRIPTS = ("answer", "answer", "answer", "reject", "answer", "answer",
 OPERATORS = ("kari", "ola")   # demo agents a person works as from the console
 OPERATOR_RING = 3.0           # real seconds an operator's simulated softphone rings before it answers
 SUPERVISOR = "demo"
+SUPERVISOR_PHONE = "siri"     # the supervisor page's user, bound to the demo agent of that name (no queues)
+TEAM_LEAD = ("tor", "nordlys")
 
 
 def softphone_script(index: int) -> str:
@@ -136,7 +142,7 @@ class Demo:
             reset_sqlite(deployment.database_url)
         store = open_store(deployment.database_url)
         proc = EngineProcess(deployment, store, login_all=not args.manual,
-                             login_except=OPERATORS).start(ready_timeout=10)
+                             login_except=OPERATORS + (SUPERVISOR_PHONE,)).start(ready_timeout=10)
         self.report.append(f"engine ready in {proc.ready_at:.2f}s; database {args.db}")
         self.report.append(import_directory(store))
         self.report.append(add_absences(store))
@@ -170,7 +176,7 @@ def add_softphones(sim, deployment, time_factor: float) -> None:
     """Every agent's softphone: the operators' answer after OPERATOR_RING real seconds (the
     simulator scales rings by the time factor), the others follow SOFTPHONE_SCRIPTS."""
     for i, agent in enumerate(sorted(deployment.agents.values(), key=lambda a: a.sip_user)):
-        if agent.id in OPERATORS:
+        if agent.id in OPERATORS or agent.id == SUPERVISOR_PHONE:
             sim.add_user(agent.sip_user, action="answer", ring=OPERATOR_RING / time_factor)
         else:
             sim.add_user(agent.sip_user, action=softphone_script(i), ring=2.0 + i % 3)
@@ -208,6 +214,19 @@ def create_users(store, deployment) -> list[DemoUser]:
     password = secrets.token_urlsafe(9)
     store.create_user(SUPERVISOR, password, display_name="Demo supervisor", roles=[("*", "admin")])
     users.append(DemoUser(SUPERVISOR, password, "supervisor", "every agency: wallboard, directory"))
+    if SUPERVISOR_PHONE in deployment.agents:
+        phone = deployment.agents[SUPERVISOR_PHONE]
+        password = secrets.token_urlsafe(9)
+        store.create_user(SUPERVISOR_PHONE, password, display_name=phone.name,
+                          roles=[(t, "supervisor") for t in sorted(deployment.tenants)])
+        store.bind_agent(SUPERVISOR_PHONE, SUPERVISOR_PHONE)
+        users.append(DemoUser(SUPERVISOR_PHONE, password, "supervisor",
+                              f"every agency: supervisor page, listens on extension {phone.sip_user}"))
+    lead, tenant = TEAM_LEAD
+    if tenant in deployment.tenants:
+        password = secrets.token_urlsafe(9)
+        store.create_user(lead, password, display_name="Tor Teamleder", roles=[(tenant, "supervisor")])
+        users.append(DemoUser(lead, password, "supervisor", f"team lead of {tenant} only: supervisor page, no phone"))
     return users
 
 
@@ -218,6 +237,7 @@ def header(base: str, users: list[DemoUser]) -> list[str]:
     sup = next(u for u in users if u.role == "supervisor")
     lines.append(f"wallboard: {base}/wallboard (user {sup.username}, password {sup.password}); "
                  f"directory search: {base}/directory/")
+    lines.append(f"supervisor page: {base}/supervisor/ (users {SUPERVISOR_PHONE} and {TEAM_LEAD[0]})")
     return lines
 
 

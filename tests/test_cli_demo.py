@@ -114,25 +114,30 @@ def test_given_the_demo_then_its_first_lines_are_the_console_url_and_the_users_w
     lines = out.stdout.splitlines()
     assert re.fullmatch(r"console: http://127\.0\.0\.1:\d+/console/", lines[0]), lines[:5]
     users = {}
-    for line in lines[1:4]:
+    for line in lines[1:6]:
         m = re.fullmatch(r"  (operator|supervisor) (\w+), password (\S+) \((.*)\)", line)
         assert m, line
         users[m.group(2)] = (m.group(1), m.group(3), m.group(4))
     assert {u: role for u, (role, _, _) in users.items()} == {"kari": "operator", "ola": "operator",
-                                                              "demo": "supervisor"}
+                                                              "demo": "supervisor", "siri": "supervisor",
+                                                              "tor": "supervisor"}
     assert users["kari"][2] == "Kari Nordmann, extension 1000, agencies fjordvik, nordlys"
     assert re.fullmatch(r"wallboard: http://127\.0\.0\.1:\d+/wallboard \(user demo, password "
                         + re.escape(users["demo"][1]) + r"\); directory search: http://127\.0\.0\.1:\d+/directory/",
-                        lines[4])
+                        lines[6])
+    assert re.fullmatch(r"supervisor page: http://127\.0\.0\.1:\d+/supervisor/ \(users siri and tor\)", lines[7])
     # the passwords printed are the stored ones; the operators are bound to their agents
     store = Store(f"sqlite:///{tmp_path}/d.db")
     try:
         for name, (role, password, _) in users.items():
             user = store.authenticate(name, password)
             assert user is not None, name
-            assert user.agent == (name if role == "operator" else None) or (role == "supervisor" and not user.agent)
+            assert user.agent == (name if role == "operator" or name == "siri" else None) or (
+                role == "supervisor" and name != "siri" and not user.agent)
         assert set(store.user("ola").roles) == {("fjordvik", "operator"), ("nordlys", "operator")}
         assert set(store.user("demo").roles) == {("*", "admin")}
+        assert set(store.user("tor").roles) == {("nordlys", "supervisor")}
+        assert {t for t, _ in store.user("siri").roles} == {"fjordvik", "nordlys", "vestland"}
     finally:
         store.close()
     # the operators are not logged in at start (the person does it from the console); the others are
@@ -162,7 +167,7 @@ def test_given_manual_mode_then_no_caller_and_no_agent_logged_in_and_a_typed_cal
 
         read_until(r"manual calls: type `call")
         first_view = read_until(r"agents:")
-        assert "logged_out: emil, emma, henrik, ingrid, jonas, kari, lars, nora, ola, sofie" in first_view
+        assert "logged_out: emil, emma, henrik, ingrid, jonas, kari, lars, nora, ola, siri, sofie" in first_view
         proc.stdin.write("call nowhere\ncall nordlys 4791520431 <b>Ola</b> Nordmann\n")
         proc.stdin.flush()
         assert "no agency or main number 'nowhere'" in read_until(r"no agency")

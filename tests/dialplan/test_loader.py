@@ -16,8 +16,9 @@ OSLO = ZoneInfo("Europe/Oslo")
 def test_the_demo_has_three_agencies_five_queues_ten_agents():
     d = load(str(DEMO), DEMO_ENV)
     assert sorted(d.tenants) == ["fjordvik", "nordlys", "vestland"]
-    assert len(d.queues) == 5 and len(d.agents) == 10
-    assert sorted(a.sip_user for a in d.agents.values()) == [str(n) for n in range(1000, 1010)]
+    assert len(d.queues) == 5 and len(d.agents) == 11         # ten operators and the supervisor's phone
+    assert sorted(a.sip_user for a in d.agents.values()) == [str(n) for n in range(1000, 1011)]
+    assert dict(d.agents["siri"].queues) == {}
     assert {q.strategy for q in d.queues.values()} >= {Strategy.LONGEST_IDLE, Strategy.ROUND_ROBIN,
                                                       Strategy.RING_ALL, Strategy.TOP_DOWN}
     assert d.nodes[0].password == "demo-secret" and d.nodes[0].port == 8021

@@ -111,7 +111,7 @@ def test_unknown_user_or_domain_is_not_found(client):
 
 def test_a_domain_request_without_user_lists_every_agent(client):
     doc = post(client, directory_request(None, action="group_call"))
-    assert len(doc.findall(".//user")) == 10
+    assert len(doc.findall(".//user")) == 11      # ten operators and the supervisor's phone
 
 
 def test_a_reload_shows_in_the_next_answer(client, deployment_box, tmp_path):
