@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from agent_ui.app import config_and_services
 from agent_ui.auth import can_maintain, login_required
 from engine.directory.model import Service
-from engine.directory.phones import PhoneNumberError, to_e164
+from store.phones import PhoneNumberError, to_e164
 
 bp = Blueprint("directory_services", __name__, url_prefix="/directory/manage")
 SOURCE = "web"

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from engine.directory.model import PersonKey
 from engine.directory.names import ascii_variants, fold
-from engine.directory.phones import looks_like_phone, phone_digits_for_search
+from store.phones import looks_like_phone, phone_digits_for_search
 from engine.directory.presence import presence_at
 from engine.directory.ranking import Rank, SearchHit, classify_name, classify_phone
 from store.directory import ABSENCES, PERSONS, SERVICES, UNITS, WORDS, absence_from_row, person_from_row, service_from_row

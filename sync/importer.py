@@ -30,7 +30,7 @@ from typing import Callable
 from engine.directory.model import (
     DEFAULT_MAX_REMOVAL_SHARE, ChangeSummary, MassRemovalRefused, OrgUnit, Person, Service,
 )
-from engine.directory.phones import PhoneNumberError, to_e164
+from store.phones import PhoneNumberError, to_e164
 from sync.formats import ImportFileError, Problem, Record, read_records
 
 log = logging.getLogger(__name__)

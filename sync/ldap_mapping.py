@@ -12,7 +12,7 @@ Rules:
   characters, a phone number that is not one, or a missing key/name refuses the whole
   entry with LdapEntryRejected naming the source, the DN and the attribute. The rest of
   the batch goes on; the refused person keeps their last good data in the store.
-- Phone numbers are stored E.164 (`engine.directory.phones.to_e164`).
+- Phone numbers are stored E.164 (`store.phones.to_e164`).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from engine.directory.model import Person
-from engine.directory.phones import PhoneNumberError, to_e164
+from store.phones import PhoneNumberError, to_e164
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 PHONE_FIELDS = ("direct_phone", "mobile_phone", "switchboard_phone")

@@ -10,7 +10,7 @@ Rules:
   period; `delete_missing` in the store does that.
 - Absences come from several sources (web registration, iCalendar, CalDAV, Graph,
   Domino); each source replaces only its own absences. Times are timezone-aware UTC.
-- Phone numbers are stored E.164-normalised (`engine.directory.phones`).
+- Phone numbers are stored E.164-normalised (`store.phones`).
 Pure: standard library only.
 """
 from __future__ import annotations

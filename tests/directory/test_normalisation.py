@@ -2,7 +2,7 @@
 import pytest
 
 from engine.directory.names import fold, initials
-from engine.directory.phones import PhoneNumberError, looks_like_phone, phone_digits_for_search, to_e164
+from store.phones import PhoneNumberError, looks_like_phone, phone_digits_for_search, to_e164
 
 
 @pytest.mark.parametrize("a,b", [
