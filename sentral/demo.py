@@ -253,7 +253,7 @@ def start_traffic(sim, deployment, args) -> list[Poisson]:
 
 
 MANUAL_HELP = ("manual calls: type `call <agency or main number> [caller number] [caller name]` and Enter, "
-               "e.g. `call nordlys 91520431 Ola Nordmann`")
+               "e.g. `call nordlys 91520431 Ola Nordmann`; `hangup <caller number>` hangs that caller up")
 
 
 class CallCommands:
@@ -294,6 +294,12 @@ class CallCommands:
         words = line.strip().split(None, 3)
         if not words:
             return ""
+        if words[0] == "hangup" and len(words) == 2:
+            gone = [uuid for uuid, ch in list(self.sim.channels.items())
+                    if ch.direction == "inbound" and ch.variables.get("sip_from_user") == words[1]]
+            for uuid in gone:
+                self.sim.hangup(uuid)
+            return f"hung up {len(gone)} caller(s) from {words[1]}"
         if words[0] != "call" or len(words) < 2:
             return f"unknown command {words[0]!r}: {MANUAL_HELP}"
         target = self.numbers.get(words[1]) or (words[1] if words[1] in self.entry_points else None)
