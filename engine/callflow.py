@@ -84,7 +84,9 @@ def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
     eng.calls[ix.id] = ix
     eng.by_leg[e.uuid] = ix.id
     if not adopted:                                 # adopted after a restart: already journaled
-        eng.journal(ix, "arrived", number=e.caller_number, destination=e.destination)
+        # a direct-dial fallback keeps its tags (the employee's number, why it fell back)
+        direct = {k[3:]: e.variables[k] for k in ("cc_direct_dial", "cc_direct_cause") if e.variables.get(k)}
+        eng.journal(ix, "arrived", number=e.caller_number, destination=e.destination, **direct)
     tenant_cfg = eng.deployment.tenants.get(tenant)
     if tenant_cfg is None or queue not in eng.deployment.queues:
         log.warning("call %s to %s: no tenant/queue configured", e.uuid, e.destination)

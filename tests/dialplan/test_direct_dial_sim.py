@@ -77,6 +77,7 @@ def test_given_employee_does_not_answer_when_direct_dialled_then_call_lands_in_t
           message="the operator answered the fallback")
     arrived = [r for r in store.journal(interaction=ixid) if r.kind == "arrived"]
     assert len(arrived) == 1 and arrived[0].data.get("destination") == "22001234"
+    assert arrived[0].data.get("direct_dial") == "22001234" and arrived[0].data.get("direct_cause") == cause
     sim.hangup(caller.uuid)
     until(lambda: ixid not in proc.engine.calls, timeout=10, message="call ended")
 
