@@ -10,7 +10,7 @@ import json
 import re
 import time
 
-from esl.sim import apps
+from esl.sim import apps, eavesdrop
 from esl.sim.originate import originate
 from esl.sim.api_show import show, sofia, sofia_contact
 from esl.sim.switch import uptime_text
@@ -274,12 +274,17 @@ def uuid_send_dtmf(switch, arg):
 
 
 def uuid_recv_dtmf(switch, arg):
+    """DTMF queued on the leg as if its phone sent it; FreeSWITCH fires the DTMF event when
+    an application dequeues the digit (switch_channel_dequeue_dtmf). A running eavesdrop
+    reads it in its own loop, after this reply (corpus 17: eavesdrop.feed); the simulator's
+    other applications read at once."""
     parts = arg.split()
     ch = _ch(switch, arg)
     if ch is None or len(parts) < 2:
         return NO_CHANNEL
-    for digit in parts[1]:
-        ch.emit("DTMF", {"DTMF-Digit": digit, "DTMF-Duration": "2000", "DTMF-Source": "APP"})
+    if not eavesdrop.feed(ch, parts[1]):
+        for digit in parts[1]:
+            ch.emit("DTMF", {"DTMF-Digit": digit, "DTMF-Duration": "2000", "DTMF-Source": "APP"})
     return f"+OK {ch.uuid} received DTMF {parts[1]}.\n"
 
 

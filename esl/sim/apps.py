@@ -225,15 +225,6 @@ def app_wait_hangup(ch: Channel, arg: str) -> str:
     return NONE
 
 
-def app_eavesdrop(ch: Channel, arg: str) -> str:
-    target = ch.switch.channels.get(arg.strip())
-    if target is None:
-        return NONE
-    ch.other_leg = target
-    _serve(ch, ("transfer",))
-    return NONE
-
-
 def app_record_session(ch: Channel, arg: str) -> str:
     ch.switch.recorder.start(ch, arg)
     return NONE
@@ -314,9 +305,9 @@ def _b_leg(ch: Channel) -> None:
 APPS = {
     "park": app_park, "answer": app_answer, "pre_answer": app_pre_answer, "set": app_set,
     "export": app_set, "unset": app_unset, "hangup": app_hangup, "playback": app_playback,
-    "sleep": app_sleep, "echo": app_wait_hangup, "eavesdrop": app_eavesdrop,
-    "three_way": app_eavesdrop, "record_session": app_record_session, "transfer": app_transfer,
+    "sleep": app_sleep, "echo": app_wait_hangup, "record_session": app_record_session, "transfer": app_transfer,
     "uuid_bridge": app_bridge_leg, "bridge": app_bridge, "endless_playback": app_playback,
 }
 
 from esl.sim import conference  # noqa: E402,F401  (registers the conference application)
+from esl.sim import eavesdrop  # noqa: E402,F401  (registers eavesdrop and three_way)

@@ -71,6 +71,8 @@ class Channel:
         self.interrupt = ""  # "break" | "break_all" | "transfer" | "bridge" | ""
         self.recordings: dict[str, tuple[float, object]] = {}
         self.watchers: list = []  # callables(channel, what) for hangup/answer notifications
+        self.read_locks = 0       # other legs holding this session (a running eavesdrop on it)
+        self.lock_released = gevent.event.Event()
         self.job = None  # races.Job: the originate that created this leg, while it runs
         self.remote_answer = False  # its phone answers a NOTIFY "Event: talk" (uuid_phone_event)
         self.variables: dict[str, str] = {
@@ -295,6 +297,9 @@ class Channel:
         session = getattr(self, "socket_session", None)
         if session is not None and session.linger and not session.closed:
             session.closed_event.wait()  # a lingering outbound socket holds the channel
+        while self.read_locks:  # FreeSWITCH destroys a session only once nobody holds it (corpus 17)
+            self.lock_released.clear()
+            self.lock_released.wait()
         self.switch.forget(self)
         self.emit("CHANNEL_DESTROY")
         self.set_state("CS_DESTROY")

@@ -116,6 +116,7 @@ CHOSEN = (
     "`Timing.real()`: the bridge is up `bridge_setup` (60 ms) after the uuid_bridge reply also when it raced an originate job (FreeSWITCH: about 42 ms after the answer), and the show lag is one value (0.1 s) where FreeSWITCH's varied 61-202 ms.",
     "`Timing.real()` with `tick`: every event waits for its connection's next 20 ms batch, so a null leg's events follow the `api originate` reply (in 11 FreeSWITCH sent them just before it).",
     "Chaos mode puts a job's result on the wire before its leg's answer for 1 in 10 originates: the protocol allows it (separate threads) but the corpus never showed it (0 of 13).",
+    "`uuid_recv_dtmf` on a leg running no eavesdrop fires its DTMF event at once (FreeSWITCH: when an application dequeues it); with `eavesdrop_enable_dtmf=false` eavesdrop still reads the digits (DTMF events) but switches nothing.",
 )
 
 

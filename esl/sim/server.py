@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 import gevent
 from gevent.server import StreamServer
 
-from esl.sim import apps, outbound  # noqa: F401  (registers the socket application)
+from esl.sim import apps, eavesdrop, outbound  # noqa: F401  (outbound registers the socket application)
 from esl.sim.channel import Channel
 from esl.sim.chaos import Chaos
 from esl.sim.faults import Faults
@@ -222,6 +222,8 @@ class Simulator:
 
     def dtmf(self, uuid: str, digits: str) -> None:
         ch = self.switch.channels[uuid]
+        if eavesdrop.feed(ch, digits, source="RTP"):    # a running eavesdrop reads them itself
+            return
         for d in digits:
             ch.emit("DTMF", {"DTMF-Digit": d, "DTMF-Duration": "2000", "DTMF-Source": "RTP"})
 
