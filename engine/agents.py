@@ -2,8 +2,10 @@
 
 Rules:
 * one state per agent, shared by every queue the agent serves (wrap-up too);
-* `routable` is the only question routing asks: available, softphone registered and
-  not inside a reject/busy/no-answer delay. The queue indexes mirror it (engine.queues);
+* `routable` is the only question routing asks: available, softphone registered, not
+  inside a reject/busy/no-answer delay and not monitoring a call (engine.monitor sets
+  `monitoring`, runtime only: a restart re-adopts the monitor). The queue indexes mirror
+  it (engine.queues);
 * a pause or logout asked for during a call is kept as `pending` and applied when the
   call's wrap-up ends (the call is never cut);
 * the record is plain data (`snapshot()` / `restore()`), stored by the runtime for
@@ -82,6 +84,7 @@ class Agent:
     pending: tuple[str, str] | None = None  # ("pause", reason) or ("logout", "") after the call
     turns: dict[str, int] = field(default_factory=dict)  # round-robin: last turn per queue
     active_queues: tuple[str, ...] = ()     # chosen at login (sorted); () = all configured queues
+    monitoring: bool = False                # a supervisor monitoring a call (engine.monitor): no offers
 
     @property
     def id(self) -> str:
@@ -90,7 +93,7 @@ class Agent:
     @property
     def routable(self) -> bool:
         return (self.state is AgentState.AVAILABLE and self.registered and self.ready_at is None
-                and not self.leg_up)
+                and not self.leg_up and not self.monitoring)
 
     @property
     def staffed(self) -> bool:

@@ -33,7 +33,10 @@ Rules:
   monitor_ended (supervisor, mode, by); a call that ends writes monitor_ended before its
   one `ended` row (Engine.end asks `call_ending`);
 * recovery (engine.recovery): a live leg with cc_monitor whose interaction is connected
-  on that agent leg is adopted (mode and start from its variables); any other is hung up.
+  on that agent leg is adopted (mode and start from its variables); any other is hung up;
+* a supervisor with a monitor (ringing or running) is offered no call: Agent.monitoring
+  makes them unroutable (engine.agents) from the start to the end, then the calls waiting
+  for them are routed.
 """
 from __future__ import annotations
 
@@ -87,6 +90,23 @@ def of_leg(eng, uuid: str) -> Monitoring | None:
     return None
 
 
+def _keep(eng, m: Monitoring) -> None:
+    eng.monitors[m.supervisor] = m
+    _offers(eng, m.supervisor, blocked=True)
+
+
+def _offers(eng, supervisor: str, blocked: bool) -> None:
+    """A monitoring supervisor is offered no call (Agent.routable); once the monitor ends
+    they are routable again and the calls waiting for them are routed."""
+    agent = eng.agents.get(supervisor)
+    if agent is None or agent.monitoring == blocked:
+        return
+    agent.monitoring = blocked
+    eng.touch_agent(agent)
+    if not blocked:
+        eng.want_route_agent(agent)
+
+
 # -- commands ---------------------------------------------------------------------------------
 def _refuse(eng, supervisor: str, error_id: str, message: str) -> None:
     log.warning("monitor refused for %s: %s (%s)", supervisor, error_id, message)
@@ -122,7 +142,7 @@ def start(eng, e: ev.Monitor) -> None:
         return _refuse(eng, e.supervisor, "monitor.no_call", f"agent {e.agent!r} is in no connected call")
     leg = eng.new_id("leg")
     m = Monitoring(e.supervisor, e.agent, e.mode, ix.id, ix.node, leg, ix.agent_leg, eng.now, e.by, rung_as=e.mode)
-    eng.monitors[e.supervisor] = m
+    _keep(eng, m)
     agent_cfg = eng.agents[e.agent].config
     eng.emit(fx.Eavesdrop(
         node=ix.node, leg_uuid=leg, sip_user=sup.config.sip_user, target=ix.agent_leg, mode=e.mode,
@@ -164,6 +184,7 @@ def end(eng, m: Monitoring, cause: str, by: str = "", hang_up: bool = True,
     if eng.monitors.get(m.supervisor) is not m:
         return
     del eng.monitors[m.supervisor]
+    _offers(eng, m.supervisor, blocked=False)
     if hang_up:
         eng.cancelled[m.leg] = m.node            # its answer or park from now on is nothing new
         eng.emit(fx.Hangup(m.node, m.leg, "NORMAL_CLEARING" if m.answered else "ORIGINATOR_CANCEL"))
@@ -245,7 +266,7 @@ def resync(eng, node: str, channels) -> None:
         since = _time(v.get("cc_monitor_since")) or chan.created_at
         m = Monitoring(sup, aid, v["cc_monitor_mode"], ix.id, node, chan.uuid, v[TAG], since, answered=True,
                        rung_as=v["cc_monitor_mode"])
-        eng.monitors[sup] = m
+        _keep(eng, m)
         log.info("resync %s: monitor of %s by %s adopted (%s)", node, aid, sup, m.mode)
         _notify(eng, m, "monitor_started", cause="recovered")
 

@@ -303,3 +303,64 @@ def test_created_callback_survives_a_restart_from_the_store():
     stored = s.engine.calls[IX].snapshot()
     eng, _ = recover(s.deployment, {NODE: []}, interactions=[stored], at=s.now)
     assert eng.calls[IX].state.value == "callback" and eng.calls[IX].caller_number == "+4790000001"
+
+
+# -- a monitoring supervisor is offered no call ------------------------------------------------------
+def supervising(answered=True) -> tuple[Scenario, str, str]:
+    """alice and bob serve the queue; one talks, the other (logged in, available) monitors."""
+    s, _ = talking()
+    talker = who(s)
+    sup = "bob" if talker == "alice" else "alice"
+    assert s.engine.agents[sup].routable
+    (e,) = eavesdrops(s.send(ev.Monitor(sup, talker, "listen", s.now, by=sup)))
+    if answered:
+        s.send(ev.LegAnswered(NODE, e.leg_uuid, s.now))
+    return s, sup, e.leg_uuid
+
+
+def test_given_supervisor_available_when_monitoring_then_a_new_call_is_not_offered_to_them():
+    for answered in (False, True):               # their phone ringing into eavesdrop, or listening
+        s, sup, _ = supervising(answered)
+        assert not s.engine.agents[sup].routable and s.state(sup) == "available"
+        out = s.call("c2")
+        assert s.offered_agents(out) == []
+        assert s.engine.calls[s.engine.by_leg["c2"]].state.value == "queued"
+
+
+def test_given_a_call_waiting_when_the_monitor_ends_then_it_is_offered_to_the_supervisor():
+    for end in ("stop", "supervisor_hangs_up", "call_ends"):
+        s, sup, leg = supervising()
+        s.call("c2")
+        if end == "stop":
+            out = s.send(ev.MonitorEnd(sup, s.now, by=sup))
+        elif end == "supervisor_hangs_up":
+            out = s.hangup(leg)
+        else:
+            out = s.hangup("c1")
+        assert s.offered_agents(out) == [sup], end
+        assert s.engine.agents[sup].monitoring is False
+
+
+def test_given_a_monitor_refused_then_the_supervisor_stays_routable():
+    s, _ = talking()
+    sup = "bob" if who(s) == "alice" else "alice"
+    assert refusals(s.send(ev.Monitor(sup, sup, "listen", s.now))) == ["monitor.self"]
+    assert s.engine.agents[sup].routable
+    assert s.offered_agents(s.call("c2")) == [sup]
+
+
+def test_given_a_monitor_adopted_at_restart_then_its_supervisor_is_offered_no_call():
+    s, sup, leg = supervising()
+    agent_leg = s.engine.calls[IX].agent_leg
+    ix = s.engine.calls[IX]
+    caller = snapshot(s, "c1", agent_leg, cc_interaction_id=IX, cc_tenant="acme", cc_queue="sales",
+                      cc_state="connected", cc_agent=ix.agent, cc_agent_uuid=agent_leg, cc_seq=str(ix.seq))
+    agent = snapshot(s, agent_leg, "c1", cc_caller_uuid="c1", cc_interaction_id=IX, cc_agent=ix.agent)
+    mon = snapshot(s, leg, "", cc_monitor=agent_leg, cc_supervisor=sup, cc_monitor_agent=ix.agent,
+                   cc_monitor_mode="listen", cc_interaction_id=IX, cc_monitor_since=s.now.isoformat())
+    eng, _ = recover(s.deployment, {NODE: [mon, caller, agent]},
+                     agents=[a.snapshot() for a in s.engine.agents.values()], interactions=[ix.snapshot()], at=s.now)
+    assert [m["supervisor"] for m in monitor.active(eng)] == [sup] and not eng.agents[sup].routable
+    t = Scenario(s.deployment, engine=eng, now=s.now)
+    assert t.offered_agents(t.call("c2")) == []
+    assert t.offered_agents(t.hangup(leg)) == [sup]
