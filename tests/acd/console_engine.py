@@ -7,7 +7,8 @@ beside it a TCP listener on 127.0.0.1 (a free port, printed as `console port N`)
 one JSON object a line, `{"command": "<engine.events class>", ...fields}`, and posts
 that console command into the engine's inbox stamped with the process clock, as the
 web console does (agent_ui/console_socket.py). Only classes in
-engine.events.CONSOLE_COMMANDS are accepted; anything else is logged and dropped.
+engine.events.CONSOLE_COMMANDS and SUPERVISOR_COMMANDS (what agent_ui.actions posts for
+the supervisor page) are accepted; anything else is logged and dropped.
 Run: python -m tests.acd.console_engine CONFIG
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ import gevent.server  # noqa: E402
 from engine import events as ev  # noqa: E402
 
 log = logging.getLogger("console_engine")
-COMMANDS = {cls.__name__: cls for cls in ev.CONSOLE_COMMANDS}
+COMMANDS = {cls.__name__: cls for cls in (*ev.CONSOLE_COMMANDS, *ev.SUPERVISOR_COMMANDS)}
 
 
 def command(line: bytes, clock):
