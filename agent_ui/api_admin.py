@@ -10,16 +10,20 @@ Rules:
 - A new user's password (and a reset one) is generated here and returned once; every
   change ends the user's sessions where the store says so, and is audited as
   `token:<id>`.
-- Agents live in the routing configuration, which this process does not write: adding
-  or removing one answers 501 with the command that does (`sentral agents add|remove`,
-  then SIGHUP to the engine).
+- Agents live in the routing configuration: adding and removing one is agent_ui.
+  agent_changes' (its rules: the tenant's queues only, an agent of several tenants is the
+  `*` admin's; written, reloaded, audited); 501 when the engine was not started from a
+  configuration file.
 """
 from __future__ import annotations
 
 import secrets
 
+from flask import current_app, jsonify
+
+from agent_ui.agent_changes import AgentRefused, parse_new_agent
 from agent_ui.api import ApiError, actor, body, checked_id, ctx, route
-from agent_ui.api_spec import STR, array, obj, ref
+from agent_ui.api_spec import BOOL, INT, STR, array, obj, ref
 from store.accounts import ALL_TENANTS, ROLES
 from store.errors import InvalidRecord, UnknownUser
 
@@ -155,26 +159,56 @@ def user_roles(username):
 
 
 # -- agents of the routing configuration --------------------------------------------------
-NOT_HERE = ("agents live in the routing configuration, which the web process does not write: "
-            "use `sentral agents add ID --config FILE ...` / `sentral agents remove ID --config FILE`, "
-            "then reload the engine (kill -HUP <pid of sentral run>)")
+CONFIGURED_AGENT = obj({"id": STR, "name": STR, "extension": STR, "queues": {"type": "object",
+                        "additionalProperties": INT}, "skills": array(STR), "auto_answer": BOOL, "state": STR,
+                        "registered": BOOL, "defined_at": STR, "removable": BOOL},
+                       ("id", "name", "extension", "queues", "state", "defined_at", "removable"))
+NEW_AGENT = obj({"id": STR, "extension": STR, "name": STR,
+                 "queues": {"type": "object", "additionalProperties": INT,
+                            "description": "queue id -> level (1 = offered first); queues of this tenant"},
+                 "skills": array(STR), "auto_answer": BOOL,
+                 "password_env": {"type": "string", "description": "store `password: {env: NAME}`"},
+                 "password": {"type": "string", "description": "the softphone password (8+): only its a1 hash "
+                                                               "is stored; give this or password_env"}},
+                ("id", "extension", "queues"),
+                example={"id": "a2001", "extension": "2001", "name": "Agent 2001", "queues": {"helsedir-main": 1},
+                         "password_env": "A2001_SIP_PASSWORD"})
+AGENT_ERRORS = (400, 401, 403, 404, 409, 429, 501, 503)
 
 
-@route("POST", "/v1/tenants/<tenant>/agents", "Add an agent (not here: see the message)", TAG,
-       {"type": "object"}, ok=201, errors=(401, 403, 429, 501),
-       body=obj({"id": STR, "extension": STR, "name": STR, "queues": {"type": "object"}},
-                example={"id": "a2000", "extension": "2000", "queues": {"helsedir-main": 1}}),
-       description="Answers 501 `api.agents_in_config`: the routing configuration is changed with "
-                   "`sentral agents add`. The live list is GET /v1/tenants/{tenant}/agents.")
+def _agents():
+    return current_app.extensions["sentral_agents"]
+
+
+def _refused(exc: AgentRefused):
+    return jsonify(error=exc.error_id, message=exc.message, problems=exc.problems), exc.status
+
+
+@route("POST", "/v1/tenants/<tenant>/agents", "Add an agent to the routing configuration; the engine reloads", TAG,
+       CONFIGURED_AGENT, ok=201, errors=AGENT_ERRORS, body=NEW_AGENT,
+       description="admin or tenant_admin of the tenant; every queue must be the tenant's (an agent of "
+                   "several tenants or none: a `*` admin's). Written as `<config>.d/agent-<id>.yaml` once the "
+                   "whole configuration loads with it, then applied as on SIGHUP; the answer is the agent as "
+                   "the engine sees it. 400 `agents.config_invalid` carries `problems` (file:line: ...), "
+                   "nothing is kept; 409 the agent's file exists; 501 `api.agents_in_config` when the engine "
+                   "was not started from a configuration file.")
 def tenant_agent_add(tenant):
     _require_tenant(tenant)
-    raise ApiError(501, "api.agents_in_config", NOT_HERE)
+    agent = parse_new_agent(body())
+    try:
+        return _agents().add(actor(), agent, tenant), 201
+    except AgentRefused as exc:
+        return _refused(exc)
 
 
-@route("DELETE", "/v1/tenants/<tenant>/agents/<agent_id>", "Remove an agent (not here: see the message)", TAG,
-       {"type": "object"}, errors=(401, 403, 429, 501),
-       description="Answers 501 `api.agents_in_config` (use `sentral agents remove`).")
+@route("DELETE", "/v1/tenants/<tenant>/agents/<agent_id>", "Remove an agent added here or by `sentral agents add`",
+       TAG, obj({"removed": STR}, ("removed",)), errors=AGENT_ERRORS,
+       description="The same rule as adding, over the agent's queues. Only agents in files written by "
+                   "`sentral agents add` (or this API) are removed: another is 409 `agents.not_ours` naming "
+                   "where it is defined; 501 without a configuration file.")
 def tenant_agent_remove(tenant, agent_id):
     _require_tenant(tenant)
-    raise ApiError(501, "api.agents_in_config", NOT_HERE)
-
+    try:
+        return {"removed": _agents().remove(actor(), agent_id, tenant)}
+    except AgentRefused as exc:
+        return _refused(exc)

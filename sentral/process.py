@@ -120,10 +120,13 @@ def run_until_stopped(tick, every: float, duration: float = 0.0) -> None:
             return
 
 
-def _reload(reloader, proc) -> None:
+def _reload(reloader, proc):
+    """Re-read the configuration and apply a valid change (SIGHUP, and the web's agent
+    administration); returns the dialplan.reload.ReloadResult."""
     result = reloader.reload()
     if result.ok and result.changes:
         proc.reload(reloader.current)
+    return result
 
 
 def serve(config_path: str, *, db_url: str | None = None, login_all: bool = False,
@@ -155,7 +158,8 @@ def serve(config_path: str, *, db_url: str | None = None, login_all: bool = Fals
     server = None
     if web:
         # the web pages on --web; mod_xml_curl on engine.url, a listener of its own (docs/security.md)
-        server = webserver.start_run(store, proc, deployment, web_options)
+        server = webserver.start_run(store, proc, deployment, web_options, config_path=config_path,
+                                     reload=lambda: _reload(reloader, proc))
     run_until_stopped(lambda: log.info("status: %s", status_line(proc.engine)), status_every)
     log.info("stopping")
     if server is not None:

@@ -36,7 +36,7 @@ from gevent import pywsgi
 from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
 from agent_ui import api, console, console_socket, presence_push, realtime, wallboard
 from agent_ui import supervisor, supervisor_socket
-from agent_ui import admin_users, directory_services
+from agent_ui import admin_agents, admin_users, directory_services
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
 from sentral.listen import ListenerError, parse_listen  # noqa: F401  (ListenerError is part of this API)
 from store.directory_store import DirectoryStore
@@ -77,10 +77,15 @@ class WebOptions:
 
 def build_app(store, deployment_source: Callable, engine_source: Callable, *, secure_cookies: bool = True,
               public_networks: tuple[str, ...] = LOOPBACK, trusted_proxies: int = 0, notices=None,
-              post: Callable | None = None, message_queue: str | None = None, channel: str | None = None):
+              post: Callable | None = None, message_queue: str | None = None, channel: str | None = None,
+              config_path: str | None = None, reload: Callable | None = None, agent_files=None):
     """The web listener's app (pages, wallboard, console, Socket.IO, the engine's notices); no
     xml_curl here. `post(event)` is the engine's inbox (console commands); `message_queue`
-    a Redis URL shared by several console processes (default: SENTRAL_REDIS_URL)."""
+    a Redis URL shared by several console processes (default: SENTRAL_REDIS_URL).
+    `config_path` is the routing configuration file and `reload()` applies it to the running
+    engine as SIGHUP does (a dialplan.reload.ReloadResult): then agents are added and removed
+    on the web and through the API; without them those answer 501 (`agent_files`: a ready
+    sentral.agent_config.ConfigAgents instead)."""
     message_queue = message_queue if message_queue is not None else os.environ.get("SENTRAL_REDIS_URL") or None
     channel = channel or os.environ.get("SENTRAL_REDIS_CHANNEL") or "sentral-socketio"
     config = WebConfig(secret_key=os.environ.get("SENTRAL_WEB_SECRET") or secrets.token_urlsafe(32),
@@ -92,6 +97,7 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     app.register_blueprint(wallboard.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(admin_users.bp)
+    admin_agents.attach(app, agent_files or config_agents(config_path, reload), engine_source, store.audit)
     app.register_blueprint(directory_services.bp)
     app.register_blueprint(supervisor.bp)
     socketio = realtime.attach(app, engine_source, notices=notices, message_queue=message_queue, channel=channel)
@@ -100,6 +106,13 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     supervisor_socket.attach(socketio, app, engine_source, post, store, notices)
     api.attach(app, socketio, store, deployment_source, engine_source, post, notices)
     return app, socketio
+
+
+def config_agents(config_path: str | None, reload: Callable | None):
+    """The configuration's agent files for agent_ui (None: not from a file, or no reload)."""
+    from sentral.agent_config import ConfigAgents
+
+    return ConfigAgents(config_path, reload) if config_path and reload else None
 
 
 def engine_inbox(proc) -> Callable:
@@ -129,13 +142,16 @@ def check_listeners(deployment, options: WebOptions) -> None:
                             "listener: give --web another port")
 
 
-def run_apps(store, proc, deployment, options: WebOptions) -> list[tuple[str, tuple[str, int], object]]:
-    """(name, (host, port), WSGI app) of every listener `sentral run` serves."""
+def run_apps(store, proc, deployment, options: WebOptions, *, config_path: str | None = None,
+             reload: Callable | None = None) -> list[tuple[str, tuple[str, int], object]]:
+    """(name, (host, port), WSGI app) of every listener `sentral run` serves (`config_path`,
+    `reload`: see build_app)."""
     check_listeners(deployment, options)
     xml_curl_at = listen_address(deployment.engine_url)
     app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=options.secure_cookies,
                        public_networks=options.public_networks, trusted_proxies=options.trusted_proxies,
-                       notices=getattr(proc, "notices", None), post=engine_inbox(proc))
+                       notices=getattr(proc, "notices", None), post=engine_inbox(proc),
+                       config_path=config_path, reload=reload)
     apps = [("web", options.web, app)]
     xml_app, why = build_xml_curl_app(lambda: proc.deployment, options)
     if xml_app is None:
@@ -164,11 +180,13 @@ class Listeners:
             server.stop(timeout=timeout)
 
 
-def start_run(store, proc, deployment, options: WebOptions) -> Listeners:
+def start_run(store, proc, deployment, options: WebOptions, *, config_path: str | None = None,
+              reload: Callable | None = None) -> Listeners:
     """Serve every listener of `sentral run` (run_apps)."""
     servers: dict[str, pywsgi.WSGIServer] = {}
     try:
-        for name, (host, port), app in run_apps(store, proc, deployment, options):
+        for name, (host, port), app in run_apps(store, proc, deployment, options, config_path=config_path,
+                                                reload=reload):
             servers[name] = serve(app, host, port, name)
             print(f"{name} listener on http://{host}:{servers[name].server_port}/", flush=True)
     except Exception:
@@ -177,8 +195,13 @@ def start_run(store, proc, deployment, options: WebOptions) -> Listeners:
     return Listeners(servers)
 
 
-def start(store, proc, *, host: str, port: int, secure_cookies: bool = True) -> pywsgi.WSGIServer:
-    """The web listener alone, for an EngineProcess `proc` (`sentral demo`)."""
+def start(store, proc, *, host: str, port: int, secure_cookies: bool = True,
+          config_path: str | None = None) -> pywsgi.WSGIServer:
+    """The web listener alone, for an EngineProcess `proc` (`sentral demo`); agents added
+    on the web are taken from `config_path` into the running deployment (agents_reload)."""
+    from sentral.agent_config import ConfigAgents, agents_reload
+
+    files = ConfigAgents(config_path, agents_reload(config_path, proc), env=None) if config_path else None
     app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=secure_cookies,
-                       notices=getattr(proc, "notices", None), post=engine_inbox(proc))
+                       notices=getattr(proc, "notices", None), post=engine_inbox(proc), agent_files=files)
     return serve(app, host, port)
