@@ -147,7 +147,8 @@ class Demo:
         self.report.append(import_directory(store))
         self.report.append(add_absences(store))
         users = create_users(store, deployment)
-        server = webserver.start(store, proc, host="127.0.0.1", port=args.http, secure_cookies=False)
+        server = webserver.start(store, proc, host="127.0.0.1", port=args.http, secure_cookies=False,
+                                 config_path=args.config)
         base = f"http://127.0.0.1:{server.server_port}"
         print("\n".join(header(base, users) + self.report), flush=True)
         traffic, reader = [], None
