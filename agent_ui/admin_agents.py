@@ -85,6 +85,13 @@ def _page(error: str = "", problems: tuple = (), status: int = 200, form=None):
     return html, status
 
 
+def _refusal(exc: ActionError) -> str:
+    if exc.status == 403:
+        return _("You may not add or remove this agent: an agent serving another agency's queues, several "
+                 "agencies' or none is the system administrator's.")
+    return exc.message
+
+
 @bp.get("/")
 @login_required
 def index():
@@ -119,7 +126,7 @@ def add():
     except AgentRefused as exc:
         return _page(exc.message, tuple(exc.problems), exc.status, request.form)
     except ActionError as exc:
-        return _page(exc.message, status=exc.status, form=request.form)
+        return _page(_refusal(exc), status=exc.status, form=request.form)
     resp = make_response(render_template("admin/agent_password.html", agent=view, password=password))
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -135,7 +142,7 @@ def remove(agent_id):
     except AgentRefused as exc:
         return _page(exc.message, tuple(exc.problems), exc.status)
     except ActionError as exc:
-        return _page(exc.message, status=exc.status)
+        return _page(_refusal(exc), status=exc.status)
     return redirect(url_for(".index"))
 
 
