@@ -109,3 +109,29 @@ def test_without_a_configuration_file_adding_is_501(api):  # noqa: F811
                                      "password": "softphone-pw"})
     assert answer.status_code == 501 and answer.get_json()["error"] == "api.agents_in_config"
     assert api.client().delete("/api/v1/tenants/helsedir/agents/a1000", headers=headers).status_code == 501
+
+
+def test_the_demos_reload_takes_only_the_files_agents_into_the_running_deployment(stack):
+    """`sentral demo` (sentral.web.start): the deployment it runs differs from the file (its
+    simulator node, scaled timers); an added agent is taken in, the rest kept as it runs."""
+    import dataclasses
+
+    from sentral import web
+    from sentral.agent_config import ConfigAgents, agents_reload
+
+    proc = stack.proc
+    scaled = {qid: dataclasses.replace(q, service_level_seconds=1.5) for qid, q in proc.deployment.queues.items()}
+    proc.reload(dataclasses.replace(proc.deployment, queues=scaled))
+    files = ConfigAgents(str(stack.config), agents_reload(str(stack.config), proc), env=None)
+    app, _ = web.build_app(stack.store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=False,
+                           post=web.engine_inbox(proc), message_queue="", agent_files=files)
+    _, root = token(stack, "*", "admin")
+    answer = app.test_client().post("/api/v1/tenants/fjordvik/agents", json=PER, headers=root)
+    assert answer.status_code == 201, answer.get_json()
+    assert "per" in proc.engine.agents
+    assert {q.service_level_seconds for q in proc.deployment.queues.values()} == {1.5}
+    server = web.start(stack.store, proc, host="127.0.0.1", port=0, secure_cookies=False, config_path=str(stack.config))
+    try:                                   # what the demo serves is built with the same reload
+        assert server.application.extensions["sentral_agents"].files is not None
+    finally:
+        server.stop(timeout=0)
