@@ -10,9 +10,10 @@ Rules:
   agent-<ID>.yaml` (the loader appends every `agents` list found there); the main file is
   never rewritten;
 * the work is dialplan.agent_files' (also used by the web and the REST API): the WHOLE
-  configuration is loaded with the candidate before it is kept: a duplicate id or extension, an unknown queue, a bad extension is refused with
-  the loader's file:line problems and nothing is left behind (the candidate is written
-  beside the target, checked, then renamed into place);
+  configuration is loaded with the candidate before it is kept: a duplicate id or
+  extension, an unknown queue, a bad extension is refused with the loader's file:line
+  problems and nothing is left behind (the candidate is written beside the target,
+  checked, then renamed into place);
 * the softphone password is never in the file: `--password-env NAME` stores
   `password: {env: NAME}` (read by the engine at load time), otherwise the password comes
   from $SENTRAL_NEW_PASSWORD (or is asked twice) and only its a1 hash is stored
