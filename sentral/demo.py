@@ -71,6 +71,7 @@ OPERATOR_RING = 3.0           # real seconds an operator's simulated softphone r
 SUPERVISOR = "demo"
 SUPERVISOR_PHONE = "siri"     # the supervisor page's user, bound to the demo agent of that name (no queues)
 TEAM_LEAD = ("tor", "nordlys")
+API_TENANT = "nordlys"        # the demo's API token is a supervisor's of this agency
 
 
 def softphone_script(index: int) -> str:
@@ -147,10 +148,11 @@ class Demo:
         self.report.append(import_directory(store))
         self.report.append(add_absences(store))
         users = create_users(store, deployment)
+        _, api_token = store.create_token("demo", API_TENANT, "supervisor", created_by="demo")
         server = webserver.start(store, proc, host="127.0.0.1", port=args.http, secure_cookies=False,
                                  config_path=args.config)
         base = f"http://127.0.0.1:{server.server_port}"
-        print("\n".join(header(base, users) + self.report), flush=True)
+        print("\n".join(header(base, users) + api_lines(base, api_token) + self.report), flush=True)
         traffic, reader = [], None
         if args.manual:
             print(MANUAL_HELP, flush=True)
@@ -242,6 +244,12 @@ def header(base: str, users: list[DemoUser]) -> list[str]:
     return lines
 
 
+def api_lines(base: str, token: str) -> list[str]:
+    """Where the REST API is, and a token to try it with (docs/api.md)."""
+    return [f"REST API: {base}/api/openapi.json; token ({API_TENANT} supervisor, new every run): {token}",
+            f"  e.g. curl -H 'Authorization: Bearer {token}' {base}/api/v1/tenants/{API_TENANT}/agents"]
+
+
 def start_traffic(sim, deployment, args) -> list[Poisson]:
     traffic = []
     for i, number in enumerate(deployment.entry_points):
@@ -318,12 +326,14 @@ class CallCommands:
 def import_directory(store) -> str:
     """The demo's directory comes through the same import path as production files."""
     from store.directory_store import DirectoryStore
-    from sync.importer import default_examples, import_files
+    from sync.importer import default_examples, example_services, import_files
 
     persons, units = default_examples()
-    reports = import_files(DirectoryStore(store.engine), "*", persons, units)
-    counts = ", ".join(f"{r.tenant} {len(r.persons.added) + len(r.persons.changed) + r.persons.unchanged} persons"
-                       for r in reports)
+    reports = import_files(DirectoryStore(store.engine), "*", persons, units, services_path=example_services())
+
+    def count(summary) -> int:
+        return len(summary.added) + len(summary.changed) + summary.unchanged if summary else 0
+    counts = ", ".join(f"{r.tenant} {count(r.persons)} persons, {count(r.services)} services" for r in reports)
     return f"directory imported from {persons.parent}: {counts}"
 
 
