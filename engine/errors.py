@@ -95,3 +95,30 @@ class TooSoon(CommandRefused):
     legs (tests/data/esl-corpus/FACTS.md "10"): the command is refused, the console may ask again."""
 
     error_id = "engine.too_soon"
+
+
+# -- the operator takes a moved call back (engine.recall.take_back) ------------------------
+
+class RecallNotMoved(CommandRefused):
+    """The call is not transferring, parked or camped on a busy target: nothing to take back."""
+
+    error_id = "recall.not_moved"
+
+
+class RecallNotYours(CommandRefused):
+    """Only the operator who moved the call takes it back (others pick a parked call up)."""
+
+    error_id = "recall.not_yours"
+
+
+class RecallAnswered(CommandRefused):
+    """The transfer target answered first: the call is theirs now."""
+
+    error_id = "recall.answered"
+
+
+class RecallBusy(CommandRefused):
+    """The operator cannot take a call now (another call, paused, logged out, no phone, a
+    pause or logout pending): the move goes on untouched."""
+
+    error_id = "recall.busy"

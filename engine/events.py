@@ -266,6 +266,16 @@ class ParkedPickUp:
 
 
 @dataclass(frozen=True)
+class CallRecall:
+    """The operator takes back a call they moved (transfer ringing, camp-on, park): the
+    target leg is cancelled, the call rings on their phone alone (engine.recall.take_back)."""
+
+    agent: str
+    interaction: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ConsultStart:
     """Announced transfer: the caller waits with music, the agent talks to `target`."""
 
@@ -323,7 +333,7 @@ class MessageTaken:
 
 CONSOLE_COMMANDS = (AgentLogin, AgentLogout, AgentPause, AgentResume, WrapUpEnd, CallAnswer,
                     CallHangup, CallHold, CallDigits, CallTransfer, CallPark, ParkedPickUp,
-                    ConsultStart, ConsultSwap, ConsultComplete, ConsultCancel, ConsultConference,
+                    CallRecall, ConsultStart, ConsultSwap, ConsultComplete, ConsultCancel, ConsultConference,
                     MessageTaken)
 
 

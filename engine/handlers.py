@@ -222,6 +222,7 @@ HANDLERS = {
     ev.CallTransfer: transfer.transfer,
     ev.CallPark: park.park,
     ev.ParkedPickUp: park.pick_up,
+    ev.CallRecall: recall.take_back,
 }
 
 # the console's commands on a call and the announced transfer (engine/control.py, engine/consult.py)

@@ -22,6 +22,18 @@ Rules:
 * the caller hanging up while the target rings, while parked or camped on a busy target:
   the target leg is cancelled, `transfer_abandoned` / `park_abandoned` /
   `camp_on_abandoned` and `ended` reason "caller_left";
+* the operator takes the call back (`CallRecall`, "hent tilbake": the caller changed
+  their mind, the wrong person was chosen) while the target rings (its leg is cancelled:
+  a late answer is hung up again and bridges nothing, engine.cancelled), while camped
+  (no more tries) or parked (a pick-up by them): `taken_back`, then the recall path with
+  reason "taken_back". Only the operator who moved it (`recall_agent`,
+  `recall.not_yours`), only a moved call (`recall.not_moved`; a target that answered
+  first keeps it: `recall.answered`), only when they can take a call now: available or
+  in wrap-up (ended for it), phone registered, no pause or logout pending, not
+  monitoring, their moved leg reported gone (a moment after the move); otherwise
+  `recall.busy` and the move goes on untouched (a take-back that would hand the caller
+  to a colleague is not what the operator asked for). A reject or busy delay is waived,
+  as for a pick-up;
 * everything needed after an engine restart is in the interaction's snapshot and on
   the caller's channel (`channel_tags`); engine.recovery rebuilds from them.
 """
@@ -29,8 +41,10 @@ from __future__ import annotations
 
 from engine import callflow, control, offers, talk
 from engine import effects as fx
+from engine import events as ev
 from engine.agents import Agent, AgentState
-from engine.errors import ConsultInProgress, WrongCallState
+from engine.errors import (ConsultInProgress, NoCall, RecallAnswered, RecallBusy, RecallNotMoved,
+                           RecallNotYours, WrongCallState)
 from engine.interactions import CallEvent, CallState, Interaction
 
 MOVED = frozenset({CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED})   # no agent, the caller waits with music
@@ -183,3 +197,37 @@ def caller_left(eng, ix: Interaction, cause: str) -> None:
         eng.journal(ix, "park_abandoned", agent=ix.recall_agent, cause=cause)
     eng.end(ix, "caller_left")
     eng.forget(ix)
+
+
+# -- the operator takes it back --------------------------------------------------------------
+def take_back(eng, e: ev.CallRecall) -> None:
+    """`CallRecall`: the operator who moved the call takes it back now."""
+    agent = control.agent_of(eng, e.agent)
+    ix = eng.calls.get(e.interaction)
+    if ix is None:
+        raise NoCall(agent.id, f"no interaction {e.interaction!r}")
+    if ix.state is CallState.CONNECTED and ix.transferred:
+        from engine.park import serves          # engine.park imports this module
+        if serves(eng, agent, ix.tenant):
+            raise RecallAnswered(agent.id, f"interaction {ix.id}: the transfer target answered first")
+        raise RecallNotYours(agent.id, f"interaction {ix.id} is not a call the agent moved")
+    if ix.state not in MOVED:
+        raise RecallNotMoved(agent.id, f"interaction {ix.id} is {ix.state.value}: not transferring, parked "
+                                       "or camped")
+    if ix.recall_agent != agent.id:
+        raise RecallNotYours(agent.id, f"interaction {ix.id} was moved by another operator")
+    if agent.state not in (AgentState.AVAILABLE, AgentState.WRAP_UP) or agent.pending \
+            or not agent.registered or agent.monitoring or agent.leg_up:
+        raise RecallBusy(agent.id, f"agent is {agent.state.value}: cannot take the call back now")
+    state, leg = ix.state, ix.target_leg
+    if leg:                                      # the target still rings: cancelled; its late answer
+        eng.by_leg.pop(leg, None)                # finds no call and is hung up again (handlers.leg_answered)
+        eng.cancelled[leg] = ix.node
+        eng.emit(fx.Hangup(ix.node, leg, "ORIGINATOR_CANCEL"))
+        ix.target_leg = ""
+    agent.ready_at = None                        # a deliberate take-back overrides a reject/busy delay
+    eng.emit(fx.CancelTimer(f"ready:{agent.id}"))
+    eng.journal(ix, "taken_back", agent=agent.id, moved=state.value, target=ix.target,
+                target_kind=ix.target_kind, **({"leg": leg} if leg else {}))
+    eng.touch_agent(agent)
+    recall(eng, ix, "taken_back")

@@ -109,16 +109,24 @@ def console(eng, aid: str, now: datetime | None = None) -> dict:
 
 def current_call(eng, aid: str):
     """The agent's own interaction (offered, talking, wrap-up), else a recall on its way
-    back to them (the target did not answer, a park timed out) before it rings them."""
+    back to them (the target did not answer, a park timed out) before it rings them, else
+    a call they moved that may still come back (transferring, parked, camped: they may
+    take it back, engine.recall.take_back)."""
     a = eng.agents[aid]
     if a.interaction and a.interaction in eng.calls and a.state in (
             AgentState.OFFERED, AgentState.ON_CALL, AgentState.WRAP_UP):
         return eng.calls[a.interaction]
+    moved = None
     for ix in eng.calls.values():
         if ix.recall_agent == aid and ix.recall_reason and ix.state in (
                 CallState.QUEUED, CallState.OFFERING, CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED):
             return ix
-    return None
+        if moved is None and ix.recall_agent == aid and ix.state in _MOVED:
+            moved = ix
+    return moved
+
+
+_MOVED = frozenset({CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED})   # engine.recall.MOVED
 
 
 def _queue_ref(eng, qid: str) -> dict:
@@ -148,6 +156,7 @@ def _call(eng, ix, aid: str, now: datetime) -> dict:
         "recall_reason": ix.recall_reason if ix.recalls else "",   # a recall keeps its reason to the end
         "recalls": ix.recalls, "consulting": bool(ix.consult_leg),
         "camp_until": _iso(ix.camp_until), "camp_tries": ix.camp_tries,
+        "take_back": ix.state in _MOVED and ix.recall_agent == aid,     # engine.recall.take_back may act
         "wrapup_until": _iso(wrapup_until), "wrapup_seconds": queue.wrapup if queue is not None else 0.0,
     }
 
