@@ -225,6 +225,11 @@ class Actions:
             self._deny(actor, "call.monitor_end", "agent", phone, "", "not the actor's phone", audited=True)
         running = getattr(engine, "monitors", {}).get(phone)      # the monitored call's tenant, if any
         call = engine.calls.get(running.interaction) if running is not None else None
+        if phone != actor.agent and call is not None and not actor.may(STEERING, {call.tenant},
+                                                                       engine.deployment.tenants):
+            # a phone of no queue (a supervisor's) may be listening to another agency's call
+            self._deny(actor, "call.monitor_end", "agent", phone, call.tenant,
+                       "no supervisor role in the monitored call's tenant", audited=True)
         self.audit(actor.name, "call.monitor_end", "agent", phone, tenant=call.tenant if call is not None else "")
         event = ev.MonitorEnd(phone, self.clock(), by=actor.name)
         self.post(event)

@@ -140,21 +140,29 @@ def attach(socketio, app, store, feed: EventFeed) -> None:
         for room in (f"tenant:{event['tenant']}", f"tenant:{EVERY_TENANT}"):
             socketio.emit("event", event, to=room, namespace=NAMESPACE)
 
+    def recheck() -> int:
+        """Disconnect the sockets of revoked (or deleted) tokens; returns how many."""
+        if not tokens:
+            return 0
+        try:
+            active = {t.id for t in store.tokens() if t.active}
+        except Exception:
+            log.exception("API token check failed")
+            return 0
+        dropped = 0
+        for sid, token_id in list(tokens.items()):
+            if token_id not in active:
+                tokens.pop(sid, None)
+                socketio.server.disconnect(sid, namespace=NAMESPACE)
+                dropped += 1
+        return dropped
+
     def revoked_watch():
         while True:
             gevent.sleep(REVOKE_CHECK)
-            if not tokens:
-                continue
-            try:
-                active = {t.id for t in store.tokens() if t.active}
-            except Exception:
-                log.exception("API token check failed")
-                continue
-            for sid, token_id in list(tokens.items()):
-                if token_id not in active:
-                    tokens.pop(sid, None)
-                    socketio.server.disconnect(sid, namespace=NAMESPACE)
+            recheck()
 
     feed.sinks.append(emit)
     socketio.start_background_task(revoked_watch)
     socketio.api_event_sockets = tokens
+    socketio.api_events_recheck = recheck     # revoked_watch runs it every REVOKE_CHECK seconds

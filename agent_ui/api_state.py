@@ -1,7 +1,9 @@
 """The API's reads: live queues, agents, calls and monitors of one tenant (engine.views).
 
 Rules: the tenant is in the path; the token needs a working role (operator and up) in it
-(monitors: a steering role), else 403 whether or not the tenant exists. Views only read
+(monitors: a steering role), else 403 whether or not the tenant exists. An agent serving
+this and another tenant's queues is listed; a call of the other tenant it is on shows as
+`{"other_tenant": true}` (never its caller), a monitor only when the call is this tenant's. Views only read
 the engine (the runtime greenlet alone changes it).
 """
 from __future__ import annotations
@@ -36,10 +38,14 @@ def tenant_queues(tenant):
     return {"queues": [q for q in views.queues(engine, now) if q["tenant"] == tenant]}
 
 
-def call_summary(engine, aid: str) -> dict | None:
+def call_summary(engine, aid: str, tenant: str) -> dict | None:
+    """The agent's current call as `tenant` may see it: an agent serving several agencies
+    may be on another agency's call, of which only that it is one is shown."""
     ix = views.current_call(engine, aid)
     if ix is None:
         return None
+    if ix.tenant != tenant:
+        return {"other_tenant": True}
     return {"id": ix.id, "state": ix.state.value, "tenant": ix.tenant, "queue": ix.queue,
             "caller_number": ix.caller_number, "caller_name": ix.caller_name,
             "answered_at": ix.answered_at.isoformat() if ix.answered_at else None, "held": bool(ix.held),
@@ -65,7 +71,7 @@ def tenant_agents(tenant):
             item.update(state=agent.state.value, reason=agent.reason, since=agent.since.isoformat(),
                         seconds_in_state=round(max(0.0, (now - agent.since).total_seconds()), 3),
                         registered=agent.registered, calls_answered=agent.calls_answered,
-                        call=call_summary(engine, aid))
+                        call=call_summary(engine, aid, tenant))
         out.append(item)
     return {"agents": out}
 

@@ -22,6 +22,10 @@ Rules:
   `notice` to the supervisor phone's room; `command_refused` goes as `refused` to the room
   of the phone it names, of the user it names (a callback's `by`), and of the user who
   steered that agent in the last STEER_WINDOW seconds (an engine refusal of a forced pause).
+- Every RECHECK seconds the connected users are read again: a socket whose user is gone,
+  disabled, or sees other tenants than at connect (a role revoked or granted) is
+  disconnected, so a revocation stops the live view (caller numbers) within RECHECK
+  seconds, not only at the next action. A reconnect gets the new view.
 """
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ from store import supervision
 log = logging.getLogger(__name__)
 NAMESPACE = "/supervisor"
 STEER_WINDOW = 10.0
+RECHECK = 5.0          # seconds between re-reads of the connected users (disabled, roles changed)
 MONITOR_TOPICS = frozenset({"monitor_started", "monitor_changed", "monitor_ended", "monitor_failed"})
 STEER = {"pause", "available", "logout", "wrapup_end"}
 LISTEN = {"listen", "whisper", "barge"}
@@ -98,12 +103,34 @@ def attach(socketio, app, engine_source, post, store, notices=None, *, interval:
         socketio.emit("lists", lists, to=request.sid, namespace=NAMESPACE)
         return True
 
-    @socketio.on("disconnect", namespace=NAMESPACE)
-    def disconnect(*_):
-        me = sockets.pop(request.sid, None)
+    def forget(sid: str) -> None:
+        me = sockets.pop(sid, None)
         if me is not None and not any(s["room"] == me["room"] for s in sockets.values()):
             rooms.pop(me["room"], None)
             books.pop(me["room"], None)
+
+    @socketio.on("disconnect", namespace=NAMESPACE)
+    def disconnect(*_):
+        forget(request.sid)
+
+    def recheck() -> int:
+        """Drop every socket whose user is gone, disabled or no longer sees the same
+        tenants (roles re-read from the store); returns how many were dropped."""
+        engine = engine_source()
+        dropped = 0
+        for sid, me in list(sockets.items()):
+            try:
+                user = store.user(me["user"])
+            except Exception:
+                log.exception("supervisor socket check failed")
+                return dropped
+            tenants = (live.visible_tenants(user, engine.deployment.tenants)
+                       if user is not None and user.active and engine is not None else set())
+            if tenants != me["tenants"]:
+                forget(sid)
+                socketio.server.disconnect(sid, namespace=NAMESPACE)
+                dropped += 1
+        return dropped
 
     @socketio.on("action", namespace=NAMESPACE)
     def action(msg):
@@ -205,10 +232,13 @@ def attach(socketio, app, engine_source, post, store, notices=None, *, interval:
                 log.exception("supervisor push failed")
 
     def pusher():
-        last_lists = 0.0
+        last_lists = last_check = 0.0
         while True:
             wake.wait(timeout=interval)
             wake.clear()
+            if sockets and time.monotonic() - last_check >= RECHECK:
+                last_check = time.monotonic()
+                recheck()
             engine = engine_source()
             if engine is None or not rooms:
                 continue
@@ -222,4 +252,5 @@ def attach(socketio, app, engine_source, post, store, notices=None, *, interval:
         notices.subscribe(forward)
     socketio.start_background_task(pusher)
     socketio.supervisor_sockets = sockets     # read-only view for tests and health pages
+    socketio.supervisor_recheck = recheck     # the pusher runs it every RECHECK seconds; tests trigger it
     return actions

@@ -12,8 +12,8 @@ Rules:
 - `steerable` / `listenable` on an agent are hints for the buttons (the agent serves only
   tenants the viewer supervises; the agent's call is of such a tenant); the decision is
   agent_ui.actions', which checks again and audits.
-- Monitoring: engine.monitor.active (who listens to whom, in which mode); the engine
-  without monitoring support shows none.
+- Monitoring: engine.monitor.active (who listens to whom, in which mode), of the calls of
+  the viewer's tenants only; the engine without monitoring support shows none.
 """
 from __future__ import annotations
 
@@ -126,15 +126,21 @@ def alarm_row(eng, raised: alarm_rules.Raised, names: dict) -> dict:
             "since_iso": raised.since.isoformat()}
 
 
-def monitors(eng) -> list[dict]:
+def monitors(eng, tenants: set[str] | None = None) -> list[dict]:
+    """The running monitors (of calls of `tenants`, if given: another agency's supervisor
+    listening is that agency's business)."""
     from engine import monitor
     active = getattr(monitor, "active", None)
-    return list(active(eng)) if active is not None and hasattr(eng, "monitors") else []
+    found = list(active(eng)) if active is not None and hasattr(eng, "monitors") else []
+    if tenants is None:
+        return found
+    calls = getattr(eng, "calls", {})
+    return [m for m in found if getattr(calls.get(m.get("interaction")), "tenant", None) in tenants]
 
 
 def agents(eng, tenants: set[str], now: datetime) -> list[dict]:
     queue_tenant = {qid: q.tenant for qid, q in eng.deployment.queues.items()}
-    listening = monitors(eng)
+    listening = monitors(eng, tenants)
     names = {aid: a.config.name for aid, a in eng.agents.items()}
     out = []
     for aid, agent in sorted(eng.agents.items(), key=lambda kv: (kv[1].config.name, kv[0])):
@@ -175,7 +181,7 @@ def state(eng, tenants: set[str], now: datetime, book: alarm_rules.AlarmBook | N
             "agents": agents(eng, tenants, now),
             "monitors": [{"phone": m["supervisor"], "agent": m["agent"], "mode": m["mode"],
                           "mode_label": mode_label(m["mode"]), "answered": m.get("answered", True)}
-                         for m in monitors(eng)]}
+                         for m in monitors(eng, tenants)]}
 
 
 def abandoned(eng, rows, now: datetime) -> list[dict]:
