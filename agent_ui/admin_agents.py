@@ -13,7 +13,7 @@ Rules:
 - The SIP password of a new agent is made here, shown once (`Cache-Control: no-store`)
   and stored only as its a1 hash; it is in no URL, log or audit entry.
 - Binding a user follows agent_ui.admin_users: the viewer must be allowed to change the
-  user, and the agent must serve a queue of a tenant the viewer administers.
+  user, and administer every tenant whose queues the agent serves (`may_bind`).
 - POSTs carry the CSRF token (Flask-WTF, as every form of the app).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from flask import Blueprint, abort, current_app, g, make_response, redirect, ren
 from flask_babel import gettext as _
 
 from agent_ui.actions import ALL, ActionError, Actor
-from agent_ui.admin_users import administered, may_change, viewable
+from agent_ui.admin_users import administered, may_bind, may_change, viewable
 from agent_ui.agent_changes import AgentChanges, AgentRefused, parse_new_agent
 from agent_ui.app import config_and_services
 from agent_ui.auth import login_required
@@ -79,7 +79,7 @@ def _page(error: str = "", problems: tuple = (), status: int = 200, form=None):
     html = render_template(
         "admin/agents.html", agents=agents, bound=bound, may_admin=bool(mine),
         may_remove=lambda a: a["removable"] and changes.may_change(actor, a["queues"]),
-        may_bind=lambda a: bool(mine) and (ALL in mine or bool(set(a["tenants"]) & mine)),
+        may_bind=lambda a: may_bind(g.user, set(a["tenants"])),
         bindable=bindable, tenants=tenants, queues=_queues_of(tenants), from_file=changes.files is not None,
         error=error, problems=problems, form=form or {})
     return html, status
@@ -154,7 +154,7 @@ def bind(agent_id):
         abort(403, "You may not bind users.")
     changes = _changes()
     listed = {a["id"]: a for a in changes.listing(mine)}
-    if agent_id not in listed:
+    if agent_id not in listed or not may_bind(g.user, set(listed[agent_id]["tenants"])):
         return _page(_("Unknown agent, or not an agent of your tenants."), status=404)
     users = _users()
     username = request.form.get("username", "").strip()

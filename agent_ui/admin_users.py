@@ -13,8 +13,11 @@ Rules:
 - A new password is made here (shown once, never stored plain, never in a URL or log)
   or typed by the admin (at least 10 characters); a new password and a disable end the
   user's sessions (store.users).
-- Binding: the agent must be in the running configuration and serve a queue of a tenant
-  the viewer administers ("*" admins: any agent); one user per agent (store.users).
+- Roles: the admin role only by an admin of that tenant (a tenant_admin grants
+  tenant_admin and below, as in the API).
+- Binding: the agent must be in the running configuration and serve queues only of
+  tenants the viewer administers (`may_bind`; "*" admins: any agent): the bound user acts
+  as the agent on every call it gets; one user per agent (store.users).
 - Every change is audited (actor the viewer, action user.*, the tenants it touched).
 """
 from __future__ import annotations
@@ -99,12 +102,11 @@ def _agents_for(viewer) -> list:
     engine = _engine()
     if engine is None:
         return []
-    mine = administered(viewer)
     deployment = engine.deployment
     out = []
     for agent in deployment.agents.values():
         tenants = {deployment.queues[q].tenant for q in agent.queues if q in deployment.queues}
-        if ALL_TENANTS in mine or tenants & mine:
+        if may_bind(viewer, tenants):
             out.append((agent.id, agent.name))
     return sorted(out)
 
@@ -126,6 +128,16 @@ def _allowed_roles(roles) -> None:
             raise InvalidRecord(_("Only a system administrator grants roles in every tenant (*)."))
         if not _covers(mine, tenant):
             raise InvalidRecord(_("You do not administer the tenant %(tenant)s.", tenant=tenant))
+        if role == "admin" and ALL_TENANTS not in mine and (tenant, "admin") not in g.user.roles:
+            raise InvalidRecord(_("Only an admin grants the admin role."))
+
+
+def may_bind(viewer, served: set[str]) -> bool:
+    """May `viewer` bind a user to an agent serving the queues of `served` tenants? The
+    bound user acts as the agent on all its calls, so the viewer must administer every
+    one of them (an agent of no queue, or of several agencies: a "*" admin's)."""
+    mine = administered(viewer)
+    return ALL_TENANTS in mine or (bool(served) and served <= mine)
 
 
 def _new_password(form) -> tuple[str, bool]:

@@ -86,8 +86,12 @@ def _managed_user(username: str):
     raise ApiError(403, "action.denied", f"no user {username!r} this token manages")
 
 
-def _audit(action: str, username: str, detail: dict | None = None) -> None:
-    ctx().store.audit(actor().name, action, "user", username, detail=detail or {})
+def _audit(action: str, username: str, detail: dict | None = None, roles=()) -> None:
+    """Audited with the tenants of the user's roles (before and after the change)."""
+    user = ctx().store.user(username)
+    tenants = {t for t, _ in (user.roles if user is not None else ())} | {t for t, _ in roles}
+    ctx().store.audit(actor().name, action, "user", username, tenant=",".join(sorted(tenants))[:64],
+                      detail=detail or {})
 
 
 @route("GET", "/v1/tenants/<tenant>/users", "The tenant's web users (a '*' role counts for every tenant)", TAG,
@@ -149,12 +153,13 @@ def user_reset(username):
 def user_roles(username):
     user = _managed_user(username)
     roles = _roles(body().get("roles"))
+    before = user.roles
     keep = [(t, r) for t, r in user.roles if not _may_manage([(t, r)])]   # roles elsewhere stay (none: managed)
     try:
         ctx().store.set_roles(username, sorted(set(roles) | set(keep)))
     except (InvalidRecord, UnknownUser) as exc:
         raise ApiError(400, "api.bad_roles", str(exc)) from exc
-    _audit("user.roles", username, {"roles": ",".join(f"{t}:{r}" for t, r in roles)})
+    _audit("user.roles", username, {"roles": ",".join(f"{t}:{r}" for t, r in roles)}, roles=before)
     return {"user": _user_view(ctx().store.user(username))}
 
 
