@@ -10,7 +10,11 @@ Rules:
   (`DirectoryStore.search`), and adds what operators need: operator notes, the
   substitute with their numbers and presence, the absence reason and back-at time,
   every label translated; numbers formatted the Norwegian way next to the raw E.164 one
-  the transfer dials.
+  the transfer dials. For a user bound to an agent the same search also lists transfer
+  targets of the running deployment, first: queues of every agency (a shared switchboard
+  sends callers to another agency's queue; each labelled with its agency), and the
+  operators (agents) of the tenants the user serves, with their extension and state
+  (kinds "queue" and "user": the engine's transfer kinds).
 - Message taking (POST JSON with the CSRF header): the recipient is the person's e-mail
   from the directory (never an address from the browser), the sender the agency's
   `message_from`, sent by SMTP (agent_ui.mail); sent -> MessageTaken posted to the
@@ -117,13 +121,19 @@ def js_texts() -> dict:
         "no_email": gettext("No e-mail address: a message cannot be sent."),
         "choose_queue": gettext("Choose at least one queue."),
         "camp_on_button": gettext("Wait for %(name)s (camp on)"),
+        "take_back": gettext("Take back"), "queue_target": gettext("Queue"),
+        "user_target": gettext("Operator"), "transfer_here": gettext("Transfer here"),
+        "moved_transferring": gettext("Transferred to %(name)s: ringing"),
+        "moved_camped": gettext("Waiting for %(name)s (busy)"),
+        "moved_parked": gettext("Parked"),
     }.items()}
 
 
 SHORTCUTS = (("/ F2", _l("Search the directory")), ("↑ ↓", _l("Move in the results")),
              ("Enter", _l("Transfer choices for the selected person")), ("t", _l("Blind transfer")),
              ("k", _l("Consult (announced transfer)")), ("m", _l("Take a message")), ("p", _l("Park the call")),
-             ("Esc", _l("Back")), ("F4", _l("Answer")), ("F6", _l("Hold / resume")), ("F8", _l("Hang up")))
+             ("Esc", _l("Back")), ("F4", _l("Answer")), ("F6", _l("Hold / resume")), ("F8", _l("Hang up")),
+             ("F9", _l("Take back the call you transferred or parked")))
 
 
 @bp.get("/api/directory")
@@ -145,7 +155,46 @@ def directory():
     hits = services.directory.search(q, tenant=only, limit=40, now=now)
     names = dict(services.directory.tenants())
     out = [hit_json(h, names, user, now) for h in hits if h.tenant in tenants][:25]
-    return jsonify(query=q, hits=out)
+    aid = _agent(user, engine)
+    targets = transfer_targets(engine, q, tenants, only, exclude=aid) if aid else []
+    return jsonify(query=q, hits=targets + out)
+
+
+TARGETS_EACH = 8
+
+
+def transfer_targets(engine, q: str, tenants: set[str], only: str | None, exclude: str = "") -> list[dict]:
+    """Queues (of every agency) and operators (of the viewer's tenants) whose name, id,
+    agency or extension contains every word of `q`; at most TARGETS_EACH of each kind."""
+    words = q.casefold().split()
+    dep = engine.deployment
+
+    def agency(tenant: str) -> str:
+        cfg = dep.tenants.get(tenant)
+        return cfg.name if cfg else tenant
+
+    def matches(*fields) -> bool:
+        text = " ".join(f for f in fields if f).casefold()
+        return bool(words) and all(w in text for w in words)
+
+    queues = [{"kind": "queue", "id": qid, "target": qid, "tenant": cfg.tenant, "tenant_name": agency(cfg.tenant),
+               "name": cfg.name, "title": gettext("Queue"), "presence": None}
+              for qid, cfg in sorted(dep.queues.items())
+              if (only is None or cfg.tenant == only) and matches(cfg.name, qid, agency(cfg.tenant))]
+    users = []
+    for aid, agent in sorted(engine.agents.items()):
+        served = {dep.queues[qid].tenant for qid in agent.config.queues if qid in dep.queues}
+        if aid == exclude or not served & tenants or (only is not None and only not in served):
+            continue
+        names = ", ".join(sorted(agency(t) for t in served))
+        if matches(agent.config.name, aid, agent.config.sip_user, names):
+            shown = "no_phone" if agent.state.value == "available" and not agent.registered else agent.state.value
+            users.append({"kind": "user", "id": aid, "target": agent.config.sip_user, "tenant": min(served),
+                          "tenant_name": names, "name": agent.config.name,
+                          "title": gettext("Operator, extension %(extension)s", extension=agent.config.sip_user),
+                          "presence": {"state": shown, "label": i18n.label("agent_state", shown), "reason": "",
+                                       "back_at": "", "available": agent.routable}})
+    return queues[:TARGETS_EACH] + users[:TARGETS_EACH]
 
 
 def _number(raw: str) -> dict | None:

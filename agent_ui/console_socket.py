@@ -99,6 +99,8 @@ def to_event(aid: str, msg, at):
         return ev.CallTransfer(aid, target, at, kind=kind, name=label, camp_on=camp_on)
     if name == "pickup":
         return ev.ParkedPickUp(aid, _text(msg, "interaction", 64), at)
+    if name == "recall":
+        return ev.CallRecall(aid, _text(msg, "interaction", 64), at)
     raise BadCommand(name)
 
 

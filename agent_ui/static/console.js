@@ -3,7 +3,8 @@
 // page through textContent (never innerHTML), so caller names and directory data cannot
 // inject markup. Keyboard-first: / or F2 search, arrows move, Enter opens the transfer
 // choices, t blind transfer, k consult, m message, p park, Esc back, F4 answer, F6 hold,
-// F8 hang up (docs/console.md).
+// F8 hang up, F9 take back a call this operator moved (docs/console.md). The search also
+// lists queues and operators as transfer targets (kinds "queue" and "user").
 (function () {
   "use strict";
   const T = JSON.parse(document.getElementById("console-texts").textContent);
@@ -109,6 +110,7 @@
     show($("no-call"), !c);
     show($("call-details"), !!c);
     show($("recall-banner"), !!(c && c.recall));
+    renderTakeBack(c);
     if (!c) { show($("consult-controls"), false); show($("campon-row"), false); return; }
     $("recall-banner").textContent = c.recall ? T.recall + ": " + c.recall_label : "";
     // a busy target: the operator, talking to the caller again, may camp on it (the same
@@ -135,6 +137,23 @@
       $("call-details").dataset.call = c.id;
       loadContacts();
     }
+  }
+
+  // a call this operator transferred (the target rings), parked or camped on a busy
+  // target: they may take it back (F9), it then rings on their phone alone
+  function renderTakeBack(c) {
+    const on = !!(c && c.take_back);
+    show($("takeback-row"), on);
+    if (!on) return;
+    const who = c.target_name || c.target;
+    const text = c.state === "parked" ? T.moved_parked
+      : c.state === "camped" ? T.moved_camped.replace("%(name)s", who)
+      : T.moved_transferring.replace("%(name)s", who);
+    $("moved-label").textContent = text;
+    $("btn-takeback").dataset.call = c.id;
+  }
+  function takeBack() {
+    if (state && state.call && state.call.take_back) command("recall", { interaction: state.call.id });
   }
 
   function loadContacts() {
@@ -207,7 +226,8 @@
                                   "aria-selected": i === selected ? "true" : "false" });
       const head = el("div", null, { class: "hit-head" });
       head.appendChild(el("strong", h.name));
-      if (h.title) head.appendChild(el("span", " · " + h.title));
+      if (h.kind === "queue" || h.kind === "user") head.appendChild(el("span", " · " + (h.kind === "queue" ? T.queue_target : T.user_target), { class: "target-kind" }));
+      if (h.title && h.kind !== "queue") head.appendChild(el("span", " · " + h.title));
       head.appendChild(el("span", " · " + h.tenant_name));
       li.appendChild(head);
       const pres = el("div", presenceText(h.presence), { class: "presence " + (h.presence ? h.presence.state : ""), "data-testid": "presence-" + i });
@@ -229,6 +249,10 @@
 
   function numbersOf(h) {
     const out = [];
+    if (h.kind === "queue" || h.kind === "user") {   // a transfer target of the deployment itself
+      out.push({ number: h.target, kind: h.kind, label: T.transfer_here + ": " + h.name + " · " + h.tenant_name, who: h.name, key: "target" });
+      return out;
+    }
     if (h.direct) out.push({ number: h.direct.raw, label: T.direct + " " + h.direct.display, who: h.name, key: "direct" });
     if (h.mobile) out.push({ number: h.mobile.raw, label: T.mobile + " " + h.mobile.display, who: h.name, key: "mobile" });
     if (h.substitute) {
@@ -259,6 +283,8 @@
       btn.addEventListener("click", () => { chosen.pick = n; openChoicesRefresh(); });
       list.appendChild(el("li")).appendChild(btn);
     });
+    show($("choice-consult"), h.kind !== "queue");     // an announced transfer goes to a person
+    show($("choice-message"), h.kind !== "queue" && h.kind !== "user");
     show($("transfer-choices"), true);
     show($("message-form"), false);
     $("choice-blind").focus();
@@ -271,8 +297,11 @@
 
   function transfer(kind) {
     if (!chosen || !chosen.pick) return;
-    if (kind === "consult") command("consult_start", { target: chosen.pick.number, kind: "number", label: chosen.pick.who });
-    else command("transfer", { target: chosen.pick.number, kind: "number", label: chosen.pick.who, camp_on: campOnChosen("choice-campon") });
+    const targetKind = chosen.pick.kind || "number";
+    if (kind === "consult" && targetKind === "queue") return;
+    if (kind === "consult") command("consult_start", { target: chosen.pick.number, kind: targetKind, label: chosen.pick.who });
+    else command("transfer", { target: chosen.pick.number, kind: targetKind, label: chosen.pick.who,
+                               camp_on: targetKind !== "queue" && campOnChosen("choice-campon") });
     back();
   }
 
@@ -322,6 +351,7 @@
     if (bound && e.key === "F4") { e.preventDefault(); if ($("btn-answer")) command("answer"); return; }
     if (bound && e.key === "F6") { e.preventDefault(); command("hold", { on: !(state && state.call && state.call.held) }); return; }
     if (bound && e.key === "F8") { e.preventDefault(); command("hangup"); return; }
+    if (bound && e.key === "F9") { e.preventDefault(); takeBack(); return; }
     if (inSearch && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
       e.preventDefault();
       if (!hits.length) return;
@@ -334,7 +364,7 @@
     const choices = !$("transfer-choices").hidden;
     if (e.key === "t" && choices) { e.preventDefault(); transfer("blind"); }
     else if (e.key === "k" && choices) { e.preventDefault(); transfer("consult"); }
-    else if (e.key === "m" && choices) { e.preventDefault(); openMessage(); }
+    else if (e.key === "m" && choices && !$("choice-message").hidden) { e.preventDefault(); openMessage(); }
     else if (e.key === "p" && bound) { e.preventDefault(); command("park"); }
     else if (choices && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
       e.preventDefault();
@@ -375,6 +405,7 @@
       const b = $("btn-campon");
       command("transfer", { target: b.dataset.target, kind: b.dataset.kind, label: b.dataset.label, camp_on: true });
     });
+    $("btn-takeback").addEventListener("click", takeBack);
     $("btn-hold").addEventListener("click", () => command("hold", { on: !(state && state.call && state.call.held) }));
     $("btn-hangup").addEventListener("click", () => command("hangup"));
     $("btn-park").addEventListener("click", () => command("park"));
