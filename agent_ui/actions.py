@@ -243,7 +243,8 @@ class Actions:
         if config is None:
             raise ActionNotFound("action.unknown_queue", f"no queue {queue!r}")
         number = (number or "").strip()
-        if not number or len(number) > 32 or not all(c.isdigit() for c in number.lstrip("+")):
+        digits = number[1:] if number.startswith("+") else number
+        if not digits or len(number) > 32 or not (digits.isascii() and digits.isdigit()):
             raise ActionInvalid("action.bad_number", "the number must be digits, optionally after a +")
         if not actor.may(STEERING, {config.tenant}, engine.deployment.tenants):
             self._deny(actor, "call.callback", "queue", queue, config.tenant,

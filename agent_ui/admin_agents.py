@@ -102,7 +102,7 @@ def _new_agent(form):
     levels = {}
     for key, value in form.items():
         if key.startswith("level-") and value.strip():
-            if not value.strip().isdigit():
+            if not (value.strip().isascii() and value.strip().isdigit()):
                 raise ActionError("agents.invalid", _("A level is a whole number from 1 to 99."))
             levels[key[len("level-"):]] = int(value)
     return parse_new_agent({"id": form.get("id", ""), "extension": form.get("extension", ""),

@@ -219,12 +219,13 @@ def parse_new_agent(data: Mapping) -> NewAgent:
         return value.strip()
 
     queues = data.get("queues", {})
-    if isinstance(queues, list):
+    if isinstance(queues, list) and all(isinstance(q, str) for q in queues):
         queues = {q: 1 for q in queues}
-    if not isinstance(queues, dict) or len(queues) > 64:
-        raise ActionInvalid("agents.invalid", "queues is an object {queue id: level}")
+    if (not isinstance(queues, dict) or len(queues) > 64
+            or not all(isinstance(q, str) and type(level) is int for q, level in queues.items())):
+        raise ActionInvalid("agents.invalid", "queues is an object {queue id: level (a whole number)}")
     skills = data.get("skills", [])
-    if not isinstance(skills, list) or len(skills) > 64:
+    if not isinstance(skills, list) or len(skills) > 64 or not all(isinstance(k, str) for k in skills):
         raise ActionInvalid("agents.invalid", "skills is a list of skill ids")
     auto = data.get("auto_answer", False)
     if not isinstance(auto, bool):

@@ -8,6 +8,10 @@ Rules:
 - Body: the event's JSON (agent_ui.api_events), sorted keys, UTF-8. Headers:
   `X-Sentral-Event: <kind>`, `X-Sentral-Delivery: <event id>`, `X-Sentral-Signature:
   sha256=<hex HMAC-SHA256 of the exact body with the webhook's secret>`.
+- The URL's host is resolved at every send and every address checked; the body goes to
+  the checked address itself (`post_to`), so a name cannot resolve to an allowed address
+  for the check and to another for the connection. Redirects are not followed. A password
+  in the URL is never logged or audited (`shown`).
 - A 2xx answer is delivered; anything else (or no answer within TIMEOUT) is tried again
   after BACKOFF[0], BACKOFF[1], ... seconds, then given up (logged, counted `failed`).
 - Never blocks the engine: `submit` puts the event in a bounded queue (QUEUE_SIZE) and
@@ -26,7 +30,7 @@ import logging
 import os
 import socket
 import time
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import gevent
 import gevent.pool
@@ -51,20 +55,68 @@ def networks_from_env(env=None) -> tuple:
     return tuple(ipaddress.ip_network(n, strict=False) for n in (given or LOOPBACK))
 
 
-def url_problem(url: str, networks) -> str | None:
-    """Why `url` may not be called (scheme, host outside the allowed networks), or None."""
+def resolve(url: str, networks) -> tuple[str | None, list[str]]:
+    """(why `url` may not be called, or None; the addresses its host resolves to). Every
+    address must lie in `networks`; the caller connects to these very addresses, never
+    resolving the name again (a DNS answer that changes between the check and the
+    connection cannot send the body elsewhere). Names, decimal and hexadecimal forms and
+    IPv6 spellings of an address are all judged by the address they resolve to."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "a webhook URL is http(s)://host[:port]/path"
+        return "a webhook URL is http(s)://host[:port]/path", []
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 80)}
-    except OSError as exc:
-        return f"cannot resolve {parts.hostname}: {exc}"
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError, UnicodeError) as exc:
+        return f"cannot resolve {parts.hostname}: {exc}", []
+    addresses: list[str] = []
+    for info in infos:
+        address = str(info[4][0]).split("%")[0]
+        ip = ipaddress.ip_address(address)
         if not any(ip in net for net in networks):
-            return f"{parts.hostname} ({ip}) is outside the allowed webhook networks"
-    return None
+            return f"{parts.hostname} ({ip}) is outside the allowed webhook networks", []
+        if address not in addresses:
+            addresses.append(address)
+    return (None, addresses) if addresses else (f"{parts.hostname} resolves to no address", [])
+
+
+def url_problem(url: str, networks) -> str | None:
+    """Why `url` may not be called (scheme, host outside the allowed networks), or None."""
+    return resolve(url, networks)[0]
+
+
+def shown(url: str) -> str:
+    """The URL for logs, audit entries and listings: a password in it replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{parts.username}:***@{netloc}").geturl()
+
+
+def post_to(url: str, address: str, body: bytes, headers: dict, timeout: float) -> int:
+    """POST `body` to `url` over a connection to `address` (already checked); the Host
+    header, TLS server name and certificate check use the URL's host. Returns the status."""
+    import urllib3
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    headers = {**headers, "Host": parts.netloc.rsplit("@", 1)[-1]}
+    if parts.username is not None:
+        headers.update(urllib3.util.make_headers(
+            basic_auth=f"{unquote(parts.username)}:{unquote(parts.password or '')}"))
+    options = {"timeout": urllib3.Timeout(total=timeout), "retries": False, "maxsize": 1}
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(address, port, server_hostname=parts.hostname,
+                                           assert_hostname=parts.hostname, cert_reqs="CERT_REQUIRED", **options)
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, **options)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        return pool.urlopen("POST", path, body=body, headers=headers, redirect=False, retries=False,
+                            assert_same_host=False).status
+    finally:
+        pool.close()
 
 
 class WebhookSender:
@@ -118,9 +170,9 @@ class WebhookSender:
                     self.pool.spawn(self.deliver, hook, event)
 
     def deliver(self, hook, event: dict) -> bool:
-        import requests
+        import urllib3
 
-        problem = url_problem(hook.url, self.networks)
+        problem, addresses = resolve(hook.url, self.networks)
         if problem:
             self.stats["refused"] += 1
             log.warning("webhook %s not called: %s", hook.id, problem)
@@ -133,13 +185,12 @@ class WebhookSender:
                 gevent.sleep(pause)
             self.stats["attempts"] += 1
             try:
-                answer = requests.post(hook.url, data=body, headers=headers, timeout=self.timeout,
-                                       allow_redirects=False)
-                if 200 <= answer.status_code < 300:
+                status = post_to(hook.url, addresses[0], body, headers, self.timeout)
+                if 200 <= status < 300:
                     self.stats["delivered"] += 1
                     return True
-                why = f"HTTP {answer.status_code}"
-            except requests.RequestException as exc:
+                why = f"HTTP {status}"
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
                 why = type(exc).__name__
             log.info("webhook %s, event %s, try %d: %s", hook.id, event["kind"], attempt + 1, why)
         self.stats["failed"] += 1

@@ -166,7 +166,7 @@ def parse(token: str) -> tuple[int, str] | None:
         return None
     prefix, _, rest = token.partition("_")
     token_id, _, secret = rest.partition("_")
-    if prefix != PREFIX or not token_id.isdigit() or len(token_id) > 18 or not secret:
+    if prefix != PREFIX or not (token_id.isascii() and token_id.isdigit()) or len(token_id) > 18 or not secret:
         return None
     return int(token_id), secret
 

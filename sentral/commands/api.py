@@ -13,7 +13,8 @@ Rules:
 * a webhook's signing secret comes from $SENTRAL_WEBHOOK_SECRET or is generated and
   printed once; it is stored as given (it signs every body). The URL must resolve into
   $SENTRAL_WEBHOOK_NETWORKS (default loopback), checked here and again at every send;
-* every change is audited with the actor `cli:<login name>`; secrets never are.
+* every change is audited with the actor `cli:<login name>`; secrets never are (nor a
+  password in a webhook URL: shown as ***).
 Exit codes: 0 done, 1 refused (bad role, unknown id, URL outside the networks), 2 usage.
 """
 from __future__ import annotations
@@ -121,7 +122,7 @@ def token_list(args, store) -> int:
 
 @_run
 def webhook_add(args, store) -> int:
-    from agent_ui.api_webhooks import networks_from_env, url_problem
+    from agent_ui.api_webhooks import networks_from_env, shown, url_problem
 
     problem = url_problem(args.url, networks_from_env())
     if problem:
@@ -130,8 +131,8 @@ def webhook_add(args, store) -> int:
     secret = given or secrets.token_urlsafe(32)
     hook = store.add_webhook(args.url, args.tenant, secret, args.events, _actor())
     store.audit(_actor(), "webhook.add", "webhook", str(hook.id), tenant=args.tenant,
-                detail={"url": args.url, "events": ",".join(hook.events)})
-    print(f"webhook {hook.id} added for {args.tenant}: {args.url}")
+                detail={"url": shown(args.url), "events": ",".join(hook.events)})
+    print(f"webhook {hook.id} added for {args.tenant}: {shown(args.url)}")
     if not given:
         print(f"signing secret (shown once): {secret}")
     return 0
@@ -147,7 +148,9 @@ def webhook_remove(args, store) -> int:
 
 @_run
 def webhook_list(args, store) -> int:
-    rows = [{"id": h.id, "url": h.url, "tenant": h.tenant, "events": list(h.events), "active": h.active}
+    from agent_ui.api_webhooks import shown
+
+    rows = [{"id": h.id, "url": shown(h.url), "tenant": h.tenant, "events": list(h.events), "active": h.active}
             for h in store.webhooks()]
     if args.json:
         print(json.dumps(rows, indent=2))
