@@ -30,6 +30,7 @@ mass removal, target exists), 2 usage.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -64,6 +65,9 @@ class Refused(Exception):
         self.lines = lines or []
 
 
+TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
 def _tenant_of(path: str) -> tuple[str, str]:
     import yaml
 
@@ -74,6 +78,9 @@ def _tenant_of(path: str) -> tuple[str, str]:
         raise Refused(f"{path}: cannot read the tenant file: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not doc["id"]:
         raise Refused(f"{path}: a tenant file is one mapping with an `id` (like dialplan/examples/demo-tenants/)")
+    if not TENANT_ID.fullmatch(doc["id"]):      # it names files: no newline, slash or other letters
+        raise Refused(f"{path}: the tenant id {doc['id']!r} is not an id: ASCII letters, digits, '_', '-', '.' "
+                      "(at most 63), starting with a letter or digit")
     return doc["id"], str(doc.get("name") or doc["id"])
 
 
