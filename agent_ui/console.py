@@ -11,7 +11,7 @@ Rules:
   substitute with their numbers and presence, the absence reason and back-at time,
   every label translated; numbers formatted the Norwegian way next to the raw E.164 one
   the transfer dials. For a user bound to an agent the same search also lists transfer
-  targets of the running deployment, first: queues of every agency (a shared switchboard
+  targets of the running deployment, after the people and services: queues of every agency (a shared switchboard
   sends callers to another agency's queue; each labelled with its agency), and the
   operators (agents) of the tenants the user serves, with their extension and state
   (kinds "queue" and "user": the engine's transfer kinds).
@@ -157,7 +157,7 @@ def directory():
     out = [hit_json(h, names, user, now) for h in hits if h.tenant in tenants][:25]
     aid = _agent(user, engine)
     targets = transfer_targets(engine, q, tenants, only, exclude=aid) if aid else []
-    return jsonify(query=q, hits=targets + out)
+    return jsonify(query=q, hits=out + targets)
 
 
 TARGETS_EACH = 8

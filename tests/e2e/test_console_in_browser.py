@@ -431,3 +431,57 @@ def test_a_caller_name_made_of_markup_is_shown_as_text(kari):
     kari.wait_state("on_call")
     kari.hang_up_and_wrap_up()
     assert not kari.dialogs                              # no alert fired (the fixture checks again)
+
+
+def test_transfer_to_another_agencys_queue_from_the_search(kari):
+    kari.available()
+    number = kari.talking("nordlys", "Bestiller Berit")
+    kari.page.keyboard.press("Escape")
+    kari.page.keyboard.press("F2")
+    kari.page.keyboard.type("bestilling")                # the queue is listed after the people, with its agency
+    kari.page.wait_for_function("() => !!document.querySelector('#results .target-kind')", timeout=WAIT_MS)
+    index = kari.page.evaluate("() => Array.from(document.querySelectorAll('#results > li'))"
+                               ".findIndex((li) => !!li.querySelector('.target-kind'))")
+    for _ in range(index):
+        kari.page.keyboard.press("ArrowDown")
+    head = kari.page.locator(f"#result-{index} .hit-head").text_content()
+    assert head.startswith("Bestilling") and "Kø" in head and "Vestland eiendomsforvaltning" in head, head
+    kari.page.keyboard.press("Enter")
+    assert kari.tid("choice-target").is_visible() and not kari.tid("choice-consult").is_visible()
+    kari.page.keyboard.press("t")
+    kari.wait_state("wrap_up")
+    until(lambda: "transferred" in kari.demo.kinds(number), timeout=10, message="transferred to the queue")
+    (row,) = kari.demo.rows(number, "transferred")
+    assert (row["to_queue"], row["from_queue"]) == ("vestland-orders", "nordlys-switchboard")
+    assert "error" not in (kari.tid("console-message").get_attribute("class") or "")   # no refusal
+    assert not kari.tid("takeback-row").is_visible()     # a queue's agents have it now: nothing to take back
+    kari.wait_state("available")                         # her wrap-up ends by its time
+
+
+def test_take_back_a_transfer_that_is_ringing(kari):
+    kari.available()
+    number = kari.talking("nordlys", "Angrer Anne")
+    kari.search("kari", "Kari Nordmann")
+    kari.page.keyboard.press("Enter")
+    kari.page.keyboard.press("ArrowDown")                # her own line, 22 24 16 00, never answers
+    assert kari.tid("choice-direct").get_attribute("aria-pressed") == "true"
+    kari.page.keyboard.press("t")
+    kari.wait_state("wrap_up")
+    label = kari.wait_text("moved-label", "^Satt over til Kari Nordmann: ringer$")
+    assert label and kari.tid("btn-takeback").is_visible()
+    kari.page.keyboard.press("F9")                       # take back before nordlys' transfer timeout
+    kari.wait_state("offered", "on_call")
+    assert kari.tid("call-name").text_content() == "Angrer Anne"
+    kari.wait_text("recall-banner", "^Tilbakekall: Hentet tilbake$")
+    assert not kari.tid("takeback-row").is_visible()
+    kari.wait_state("on_call")
+    kinds = kari.demo.kinds(number)
+    assert "transfer_failed" not in kinds and kinds.index("taken_back") < kinds.index("recalled")
+    assert [r.get("reason") for r in kari.demo.rows(number, "recalled")] == ["taken_back"]
+    (taken,) = kari.demo.rows(number, "taken_back")
+    assert taken["moved"] == "transferring" and taken["leg"]
+    journal = kari.demo.journal(number)
+    after = journal[[kind for kind, _, _ in journal].index("recalled"):]
+    assert [agent for kind, agent, _ in after if kind == "offered"] == ["kari"]
+    assert kinds.count("answered") == 2
+    kari.hang_up_and_wrap_up()
