@@ -16,7 +16,7 @@ Rules:
   `api.bad_id` before anything is looked up: quotes, spaces, braces never reach a
   command string.
 - Rate limit per token (Flask-Limiter, `SENTRAL_API_LIMIT`, default 600/minute), keyed by
-  the token id, or the client address when no token is given.
+  the verified token's id, or the client address when no valid token is given.
 """
 from __future__ import annotations
 
@@ -99,13 +99,24 @@ def checked_id(value, what: str) -> str:
     return value
 
 
-def bearer_key() -> str:
-    """The rate limit's key: the token id named in the header (checked or not), else the address."""
-    from store.tokens import parse
-
+def _bearer() -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    parsed = parse(token.strip()) if scheme.lower() == "bearer" else None
-    return f"token:{parsed[0]}" if parsed else f"addr:{request.remote_addr or '?'}"
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _token_record():
+    """The verified token of this request (looked up once), or None."""
+    if "api_token_checked" not in g:
+        token = _bearer()
+        g.api_token_checked = ctx().store.token_by_secret(token) if token else None
+    return g.api_token_checked
+
+
+def bearer_key() -> str:
+    """The rate limit's key: the verified token's id, else the client address (a wrong
+    secret naming a token's id must not use up that token's allowance)."""
+    record = _token_record()
+    return f"token:{record.id}" if record is not None else f"addr:{request.remote_addr or '?'}"
 
 
 @bp.before_request
@@ -113,10 +124,9 @@ def _authenticate():
     r = _BY_ENDPOINT.get(request.endpoint or "")
     if r is None or r.public:
         return None
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if not _bearer():
         raise ApiError(401, "api.no_token", "send Authorization: Bearer <token>")
-    record = ctx().store.token_by_secret(token.strip())
+    record = _token_record()
     if record is None:
         raise ApiError(401, "api.bad_token", "unknown, malformed or revoked token")
     g.api_token = record
