@@ -11,6 +11,7 @@ Rules:
 - A webhook's signing secret is stored as given: the sender needs it to sign every body
   (HMAC-SHA256), so it cannot be hashed. Whoever reads the database can forge webhook
   bodies; it is shown once at creation like a token and nowhere else.
+- A webhook URL has no white space or control character (it must not smuggle a header).
 - Bad input raises `InvalidRecord`, an unknown id `UnknownToken` / `UnknownWebhook`.
 """
 from __future__ import annotations
@@ -189,6 +190,8 @@ def token_by_secret(conn: sa.Connection, token: str, now: datetime) -> TokenReco
 def add_webhook(conn: sa.Connection, url: str, tenant: str, secret: str, events, created_by: str,
                 now: datetime) -> WebhookRecord:
     _text(url, "webhook URL", 512)
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        raise InvalidRecord("a webhook URL has no spaces or control characters")   # no header smuggling
     _text(tenant, "tenant", 64)
     if not isinstance(secret, str) or len(secret) < 16 or len(secret) > 128:
         raise InvalidRecord("a webhook secret has 16 to 128 characters")

@@ -184,3 +184,31 @@ def test_webhook_credentials_in_a_url_are_not_written_to_the_audit_log(pg_url, m
     finally:
         store.close()
     assert "hunter2-pass" not in capsys.readouterr().out
+
+
+def test_a_webhook_url_with_control_characters_is_refused_when_added(world):
+    from store.errors import InvalidRecord
+
+    for url in ("http://127.0.0.1:9/hook\r\nX-Evil: 1", "http://127.0.0.1:9/ho\tok", "http://127.0.0.1:9/\x00"):
+        with pytest.raises(InvalidRecord):
+            world.store.add_webhook(url, "nordlys", "x" * 16, [], "test")
+
+
+def test_a_webhook_redirect_is_not_followed(world):
+    import ipaddress
+
+    inside, elsewhere = [], []
+    target = receiver("127.0.0.2", 0, elsewhere)
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.expect_request("/hook", method="POST").respond_with_response(
+        Response("", 307, headers={"Location": f"http://127.0.0.2:{target.port}/hook"}))
+    server.start()
+    try:
+        hook = world.store.add_webhook(server.url_for("/hook"), "nordlys", "x" * 16, [], "test")
+        sender = WebhookSender(world.store, (ipaddress.ip_network("127.0.0.0/8"),), backoff=())
+        assert sender.deliver(hook, {"id": "1", "kind": "agent.state", "tenant": "nordlys", "at": "", "data": {}}) \
+            is False
+        assert len(server.log) == 1 and elsewhere == [] and sender.stats["failed"] == 1
+    finally:
+        server.stop()
+        target.stop()
