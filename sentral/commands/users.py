@@ -78,6 +78,11 @@ def _store(url):
     return open_store(url)
 
 
+def _tenants(roles) -> str:
+    """The audit entry's tenant: the tenants of the user's roles, comma-joined."""
+    return ",".join(sorted({t for t, _ in roles}))[:64]
+
+
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -139,7 +144,7 @@ def add_command(args) -> int:
         store.create_user(args.username, password, display_name=args.name, roles=roles)
         if args.agent:
             store.bind_agent(args.username, args.agent)
-        store.audit(_actor(), "user.add", "user", args.username,
+        store.audit(_actor(), "user.add", "user", args.username, tenant=_tenants(roles),
                     detail={"roles": ",".join(f"{t}:{r}" for t, r in roles), "agent": args.agent})
     except (StoreError, ValueError, sa.exc.IntegrityError) as exc:
         return _refused(exc)
@@ -158,7 +163,9 @@ def bind_command(args) -> int:
     store = _store(args.db)
     try:
         store.bind_agent(args.username, None if args.none else args.agent)
-        store.audit(_actor(), "user.bind", "user", args.username, detail={"agent": args.agent})
+        user = store.user(args.username)
+        store.audit(_actor(), "user.bind", "user", args.username, tenant=_tenants(user.roles if user else ()),
+                    detail={"agent": args.agent})
     except StoreError as exc:
         return _refused(exc)
     finally:
@@ -190,7 +197,7 @@ def _change(args, action: str, change, done: str) -> int:
         if user is None:
             raise ValueError(f"no web user {args.username!r}")
         change(store)
-        store.audit(_actor(), action, "user", args.username)
+        store.audit(_actor(), action, "user", args.username, tenant=_tenants(user.roles))
     except (StoreError, ValueError) as exc:
         return _refused(exc)
     finally:

@@ -142,3 +142,22 @@ def test_the_apis_user_changes_are_audited_with_their_tenant_and_no_password(wor
     assert all(e.actor.startswith("token:") for e in entries)
     text = repr([(e.detail, e.tenant) for e in world.store.audit_entries()])
     assert password not in text and reset not in text
+
+
+def test_the_command_lines_user_changes_are_audited_with_their_tenants(tmp_path):
+    from store.store import Store
+    from tests.test_cli_users import sentral
+
+    url = f"sqlite:///{tmp_path}/u.db"
+    assert sentral("add", "per", "--role", "fjordvik:operator", "--role", "nordlys:operator", "--db", url,
+                   password="a-long-secret-1").returncode == 0
+    assert sentral("disable", "per", "--db", url).returncode == 0
+    assert sentral("bind", "per", "kari", "--db", url).returncode == 0
+    store = Store(url)
+    try:
+        entries = [(e.action, e.tenant) for e in store.audit_entries() if e.target_id == "per"]
+        assert entries == [("user.add", "fjordvik,nordlys"), ("user.disable", "fjordvik,nordlys"),
+                           ("user.bind", "fjordvik,nordlys")]
+        assert "a-long-secret-1" not in repr([e.detail for e in store.audit_entries()])
+    finally:
+        store.close()
