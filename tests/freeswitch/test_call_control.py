@@ -399,3 +399,45 @@ def test_hold_plays_the_hold_music_to_the_caller_and_unhold_gives_the_operator_b
     assert lab.talking(ixid, OPERATOR)
     assert [k for k in lab.kinds(ixid) if k in ("hold", "unhold")] == ["hold", "unhold"]
     lab.hang_up_and_check(caller, ixid, "completed")
+
+
+def test_blind_transfer_ringing_taken_back_cancels_the_target_and_bridges_the_operator_again(lab):
+    """"Hent tilbake": the target rings (it never answers), the operator takes the call back
+    before the transfer timeout: the target's leg is cancelled on the switch, the call rings
+    the operator's phone alone and the caller talks to them again; no transfer_failed."""
+    from engine import events as ev
+
+    caller, ixid = lab.call()
+    operator_leg = lab.ix(ixid).agent_leg
+    sent = time.monotonic()
+    lab.post(ev.CallTransfer, agent=f"a{OPERATOR}", target=SILENT, kind="user", name="Nobody")
+    until(lambda: lab.gone(operator_leg), timeout=5, message="the operator's leg is hung up")
+    until(lambda: lab.ix(ixid).target_leg and lab.ext_of(lab.ix(ixid).target_leg) == SILENT
+          and lab.obs.channels.get(lab.ix(ixid).target_leg), timeout=5, message="the target rings")
+    target_leg = lab.ix(ixid).target_leg
+    until(lambda: not lab.agent(OPERATOR).leg_up, timeout=5, message="the operator's moved leg reported gone")
+    lab.human_pace(1.0)                                    # the operator sees it ring, changes their mind
+    assert lab.ix(ixid).state.value == "transferring" and not lab.gone(target_leg)
+    lab.post(ev.CallRecall, agent=f"a{OPERATOR}", interaction=ixid)
+    until(lambda: lab.gone(target_leg), timeout=5, message="the target's ringing leg is cancelled")
+    until(lambda: lab.talking(ixid, OPERATOR), timeout=10, message=lambda: "the operator talks to the caller again"
+          + lab.diagnose(ixid))
+    back_after = time.monotonic() - sent
+    print(f"\ntaken back and bridged {back_after:.2f} s after the transfer (transfer timeout {TRANSFER_TIMEOUT:g} s)")
+    assert lab.ix(ixid).agent_leg not in (operator_leg, target_leg)
+    assert not lab.gone(caller), "the caller waited through the take-back"
+    assert lab.partner(caller) == lab.ix(ixid).agent_leg
+    until(lambda: lab.kinds(ixid)[-1] == "bridged" and "recalled" in lab.kinds(ixid), timeout=5,
+          message="journal: the operator bridged again")
+    kinds = lab.kinds(ixid)
+    assert "transfer_failed" not in kinds and "transfer_answered" not in kinds, kinds
+    assert kinds.index("transfer_started") < kinds.index("taken_back") < kinds.index("recalled"), kinds
+    (taken,) = lab.rows(ixid, "taken_back")
+    assert (taken["moved"], taken["leg"], taken["target"]) == ("transferring", target_leg, SILENT)
+    assert lab.rows(ixid, "recalled")[0]["reason"] == "taken_back"
+    assert lab.obs.channels[target_leg]["hangup"] is not None
+    silent_legs = [u for u, ch in lab.obs.channels.items() if ch["name"].startswith(f"sofia/internal/{SILENT}@")]
+    assert silent_legs and all(lab.gone(u) for u in silent_legs)
+    lab.human_pace(TRANSFER_TIMEOUT + RING_GRACE - back_after + 0.5)   # past the old deadline: nothing fires
+    assert lab.talking(ixid, OPERATOR) and lab.kinds(ixid) == kinds
+    lab.hang_up_and_check(caller, ixid, "completed")
