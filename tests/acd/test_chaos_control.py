@@ -4,7 +4,9 @@ calls they answer, post the console's commands into the engine's inbox
 (tests/acd/console_engine.py): blind transfer to a phone that answers, never answers
 (recall after the agency's transfer timeout) or is busy (recall at once); park, then a
 pick-up by an idle agent or the park timeout (recall); announced transfer to a phone that
-answers, then complete or cancel; hold and resume. A command that meets a call in another
+answers, then complete or cancel; hold and resume; take back (the operator's CallRecall)
+a transfer still ringing (a phone that never answers), one racing its answer (a phone
+that answers in 0.4 s), or a parked call. A command that meets a call in another
 state (the engine was down, the target answered first, ...) is refused by the engine and
 changes nothing: that is part of the chaos.
 
@@ -18,9 +20,10 @@ What must hold for every caller, whatever the order:
   a served caller's interaction ends "completed" and its last `answered` row names the
   agent leg it was last bridged to; a transferred one ends "transferred" and its last
   `transfer_answered` or `consult_completed` names that target; a `recalled` row comes
-  only after a `transfer_failed`, or after `parked` with reason park_timeout; a
-  `picked_up` only after `parked`; every `transfer_started` resolves once (answered,
-  failed or abandoned).
+  only after a `transfer_failed`, after `parked` with reason park_timeout, or after
+  `taken_back` with reason taken_back; a `picked_up` only after `parked`; a `taken_back`
+  only of a transfer not yet resolved or of a park; every `transfer_started` resolves
+  once (answered, failed, abandoned or taken back).
 `SENTRAL_CHAOS_CONTROL_CALLS` and `SENTRAL_CHAOS_SEED` change the load and the seed
 (defaults: 500 calls, seed 7).
 """
@@ -55,7 +58,7 @@ MOVED = 0.5                      # share of first answers an operator acts on
 AGENTS = {f"{1000 + i}": ("answer" if i < 16 else "reject" if i < 18 else "noanswer") for i in range(20)}
 ANSWERS, NO_ANSWER, BUSY, CONSULTED = "22240001", "22240002", "22240003", "22240004"
 ACTIONS = ("transfer_answered", "transfer_no_answer", "transfer_busy", "park_pick_up", "park_timeout",
-           "consult_complete", "consult_cancel", "hold")
+           "consult_complete", "consult_cancel", "hold", "take_back_ringing", "take_back_race", "take_back_parked")
 
 
 class Console:
@@ -109,7 +112,16 @@ class Operators(Observer):
 
     def _act(self, action: str, agent: str, caller: str) -> None:
         send = self.console.send
-        if action.startswith("transfer_"):
+        if action.startswith("take_back_"):
+            if action == "take_back_parked":
+                send("CallPark", agent=agent)
+                later = self.rng.uniform(0.5, 3.0)
+            else:                                     # racing the target's answer at 0.4 s, or while it rings
+                send("CallTransfer", agent=agent, target=ANSWERS if action == "take_back_race" else NO_ANSWER,
+                     kind="number")
+                later = self.rng.uniform(0.3, 0.6) if action == "take_back_race" else self.rng.uniform(0.3, 3.0)
+            gevent.spawn_later(later, self._take_back, agent, caller)
+        elif action.startswith("transfer_"):
             target = {"transfer_answered": ANSWERS, "transfer_no_answer": NO_ANSWER, "transfer_busy": BUSY}[action]
             send("CallTransfer", agent=agent, target=target, kind="number")
         elif action.startswith("park"):
@@ -132,6 +144,12 @@ class Operators(Observer):
         idle = [ext for ext, action in AGENTS.items() if action == "answer" and ext not in busy]
         if ixid and idle:
             self.console.send("ParkedPickUp", agent="a" + self.rng.choice(idle), interaction=ixid)
+
+    def _take_back(self, agent: str, caller: str) -> None:
+        ch = self.sim.channels.get(caller)
+        ixid = ch.variables.get("cc_interaction_id", "") if ch is not None else ""
+        if ixid:
+            self.console.send("CallRecall", agent=agent, interaction=ixid)
 
     def timeline(self, uuid: str, started: float, outages) -> str:
         """What the switch did with one caller (for a failure message), seconds from the start."""
@@ -182,21 +200,33 @@ def journal_problems(outcome: str, rows, last_leg: str | None) -> list[str]:
             problems.append(f"last transfer answered by {handed[-1].data.get('leg')}, bridged to {last_leg}")
     elif not _journal_says(outcome, rows, None):
         problems.append("an abandoned caller's rows do not say so")
-    pending = None
+    pending, ringing = None, False
     for row in rows:
+        if row.kind == "transfer_started":
+            ringing = True
+        elif row.kind in ("transfer_answered", "transfer_failed", "transfer_abandoned"):
+            ringing = False
         if row.kind in ("transfer_failed", "parked"):
             pending = row.kind
+        elif row.kind == "taken_back":
+            moved = row.data.get("moved")
+            if not ((moved == "transferring" and ringing) or (moved == "parked" and pending == "parked")):
+                problems.append(f"take-back {row.seq} of a {moved!r} call after {pending!r}, ringing {ringing}")
+            ringing, pending = False, "taken_back"
         elif row.kind == "recalled":
-            ok = pending == "transfer_failed" or (pending == "parked" and row.data.get("reason") == "park_timeout")
+            reason = row.data.get("reason")
+            ok = pending == "transfer_failed" or (pending == "parked" and reason == "park_timeout") \
+                or (pending == "taken_back" and reason == "taken_back")
             if not ok:
-                problems.append(f"recall {row.seq} ({row.data.get('reason')}) after {pending!r}")
+                problems.append(f"recall {row.seq} ({reason}) after {pending!r}")
             pending = None
         elif row.kind == "picked_up":
             if pending != "parked":
                 problems.append(f"pick-up {row.seq} after {pending!r}")
             pending = None
     started = kinds.count("transfer_started")
-    resolved = sum(kinds.count(k) for k in ("transfer_answered", "transfer_failed", "transfer_abandoned"))
+    resolved = sum(kinds.count(k) for k in ("transfer_answered", "transfer_failed", "transfer_abandoned")) \
+        + sum(1 for r in rows if r.kind == "taken_back" and r.data.get("moved") == "transferring")
     if started != resolved:
         problems.append(f"{started} transfer(s) started, {resolved} resolved")
     return problems
@@ -227,7 +257,7 @@ def test_transfers_parks_consults_and_holds_under_drops_and_kills_lose_no_caller
     console = Console(engine)
     rng = random.Random(SEED)
     observer = Operators(sim, console, random.Random(f"{SEED}:operators"))
-    kills, outages = 0, []
+    kills, outages, journal_counts = 0, [], {}
     try:
         engine.start()
         sim.chaos.start(sim)
@@ -269,13 +299,14 @@ def test_transfers_parks_consults_and_holds_under_drops_and_kills_lose_no_caller
             assert not unseen and set(by_caller) <= set(observer.callers), "one interaction per caller: " + "; ".join(
                 _unseen_story(observer, uuid, started, outages) for uuid in sorted(unseen)[:5])
             kinds = Counter(row.kind for rows in rows_of.values() for row in rows)
+            journal_counts.update({k: kinds[k] for k in ("taken_back", "recalled", "picked_up", "transfer_answered")})
             for uuid, outcome in outcomes.items():
                 problems = journal_problems(outcome, by_caller[uuid], observer.pairs.get(uuid))
                 if problems:
                     raise AssertionError(f"journal != switch for a caller {outcome} "
                                          f"({observer.acted.get(uuid, 'no action')}): {problems}\n"
                                          f"{[r.kind for r in by_caller[uuid]]}\n" + _story(engine, pg_url, [uuid]))
-            for kind in ("transfer_answered", "transfer_failed", "recalled", "parked", "picked_up",
+            for kind in ("transfer_answered", "transfer_failed", "recalled", "parked", "picked_up", "taken_back",
                          "consult_started", "consult_completed", "consult_cancelled", "hold", "unhold"):
                 assert kinds[kind] > 0, f"no {kind} row: the operators did not exercise it ({dict(kinds)})"
         finally:
@@ -286,4 +317,4 @@ def test_transfers_parks_consults_and_holds_under_drops_and_kills_lose_no_caller
         engine.stop()
     print(f"chaos control: {len(observer.callers)} calls, {dict(counts)}, actions "
           f"{dict(Counter(observer.acted.values()))}, commands {dict(console.sent)} ({console.lost} lost), "
-          f"{kills} engine kills, {dict(sim.chaos.counts)}")
+          f"{kills} engine kills, {dict(sim.chaos.counts)}, journal rows {journal_counts}")
