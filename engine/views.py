@@ -87,7 +87,7 @@ def result_codes(eng) -> list[dict]:
 def console(eng, aid: str, now: datetime | None = None) -> dict:
     """Everything an agent's console shows, as plain JSON-able values (times as ISO strings).
     `queues`: the queues the agent serves now; `configured`: every queue of theirs, each
-    marked `chosen` (empty choice = all). `call`: `current_call`."""
+    marked `chosen` (empty choice = all). `call`: `current_call`, else `moved_call`."""
     now = now or eng.now
     a = eng.agents[aid]
     active = [qid for qid, _ in eng.index.members.get(aid, ())] if a.staffed else []
@@ -101,7 +101,7 @@ def console(eng, aid: str, now: datetime | None = None) -> dict:
                        for qid in sorted(a.config.queues) if qid in eng.index.queues],
         "call": None,
     }
-    ix = current_call(eng, aid)
+    ix = current_call(eng, aid) or moved_call(eng, aid)
     if ix is not None:
         view["call"] = _call(eng, ix, a.id, now)
     return view
@@ -109,21 +109,23 @@ def console(eng, aid: str, now: datetime | None = None) -> dict:
 
 def current_call(eng, aid: str):
     """The agent's own interaction (offered, talking, wrap-up), else a recall on its way
-    back to them (the target did not answer, a park timed out) before it rings them, else
-    a call they moved that may still come back (transferring, parked, camped: they may
-    take it back, engine.recall.take_back)."""
+    back to them (the target did not answer, a park timed out) before it rings them."""
     a = eng.agents[aid]
     if a.interaction and a.interaction in eng.calls and a.state in (
             AgentState.OFFERED, AgentState.ON_CALL, AgentState.WRAP_UP):
         return eng.calls[a.interaction]
-    moved = None
     for ix in eng.calls.values():
         if ix.recall_agent == aid and ix.recall_reason and ix.state in (
                 CallState.QUEUED, CallState.OFFERING, CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED):
             return ix
-        if moved is None and ix.recall_agent == aid and ix.state in _MOVED:
-            moved = ix
-    return moved
+    return None
+
+
+def moved_call(eng, aid: str):
+    """A call the agent moved that may still come back to them (transferring, parked,
+    camped: they may take it back, engine.recall.take_back); the console shows it when
+    they have no `current_call`."""
+    return next((ix for ix in eng.calls.values() if ix.recall_agent == aid and ix.state in _MOVED), None)
 
 
 _MOVED = frozenset({CallState.TRANSFERRING, CallState.PARKED, CallState.CAMPED})   # engine.recall.MOVED
