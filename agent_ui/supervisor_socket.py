@@ -20,7 +20,7 @@ Rules:
   `{"ok": true}` or `{"ok": false, "error": <id>, "message": <translated>}`.
 - Engine notices: monitor_started / monitor_changed / monitor_ended / monitor_failed go as
   `notice` to the supervisor phone's room; `command_refused` goes as `refused` to the room
-  of the phone it names, of the user it names (a callback's `by`), and of the user who
+  of the phone it names (`agent`), of the user who asked (a callback's `by`), and of the user who
   steered that agent in the last STEER_WINDOW seconds (an engine refusal of a forced pause).
 - Every RECHECK seconds the connected users are read again: a socket whose user is gone,
   disabled, or sees other tenants than at connect (a role revoked or granted) is
@@ -204,8 +204,9 @@ def attach(socketio, app, engine_source, post, store, notices=None, *, interval:
             targets = []
             if locale_of("phone", who):
                 targets.append((f"phone:{who}", locale_of("phone", who)))
-            if locale_of("user", who):
-                targets.append((f"user:{who}", locale_of("user", who)))
+            asker = str(payload.get("by", ""))          # a callback's: the username who asked
+            if asker and locale_of("user", asker):
+                targets.append((f"user:{asker}", locale_of("user", asker)))
             last = steered.get(who)
             if last is not None and time.monotonic() - last[1] < STEER_WINDOW and locale_of("user", last[0]):
                 targets.append((f"user:{last[0]}", locale_of("user", last[0])))

@@ -6,7 +6,7 @@ Rules:
   back of the queue (its place is the moment it was made), offered to an agent when its
   turn comes, the number dialled once the agent answers (engine.offers), recovered from
   the store like any callback (engine.recovery keeps a callback without a caller leg);
-* refused (Notify "command_refused", `agent` = who asked): `callback.unknown_queue`,
+* refused (Notify "command_refused", `by` = who asked, `tenant` = the queue's if known): `callback.unknown_queue`,
   `callback.invalid_number` (engine.fsvalues.number: `+` and 2-20 digits, nothing a dial
   string could read otherwise), `callback.no_node` (no FreeSWITCH node to dial from);
 * the node: the origin interaction's if the engine still has it, else the first
@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 
 def _refuse(eng, e: ev.CallbackCreate, error_id: str, message: str) -> None:
     log.warning("callback refused (%s): %s", error_id, message)
-    eng.emit(fx.Notify("command_refused", {"error_id": error_id, "agent": e.by, "message": message,
-                                           "queue": e.queue}))
+    q = eng.deployment.queues.get(e.queue)
+    eng.emit(fx.Notify("command_refused", {"error_id": error_id, "agent": "", "by": e.by, "message": message,
+                                           "queue": e.queue, "tenant": q.tenant if q else ""}))
 
 
 def _node(eng, origin: str) -> str:

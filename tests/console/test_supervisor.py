@@ -239,3 +239,12 @@ def test_a_role_revoked_while_connected_takes_effect_at_the_next_action(world):
     world.store.set_roles("tor", [("nordlys", "operator")])
     assert tor.act(name="pause", agent="anna", reason="lunsj")["error"] == "action.denied"
     assert world.s.state("anna") == "available"
+
+
+def test_an_engine_refusal_of_a_callback_reaches_the_supervisor_who_asked_once(world):
+    siri = connect(world, "siri")
+    # the page accepts up to 32 digits; the engine dials at most 20 and refuses the rest
+    assert siri.act(name="callback", queue="nl", number="4" * 25) == {"ok": True}
+    refused = until(lambda: siri.of("refused"), timeout=5)
+    assert [r["error"] for r in refused] == ["callback.invalid_number"] and refused[0]["message"]
+    assert "callback_requested" not in world.s.kinds()

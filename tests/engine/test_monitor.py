@@ -291,7 +291,7 @@ def test_callback_create_refusals():
                          (ev.CallbackCreate("sales", "479 00 1", s.now, by="boss"), "callback.invalid_number"),
                          (ev.CallbackCreate("sales", "1234}&park", s.now, by="boss"), "callback.invalid_number")]:
         out = s.send(event)
-        assert refusals(out) == [error] and notices(out, "command_refused")[0]["agent"] == "boss"
+        assert refusals(out) == [error] and notices(out, "command_refused")[0]["by"] == "boss"
     assert s.engine.calls == {} and s.journal == []
     no_node = Scenario(deployment())
     assert refusals(no_node.send(ev.CallbackCreate("sales", "+4790000001", s.now))) == ["callback.no_node"]
