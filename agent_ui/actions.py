@@ -16,7 +16,8 @@ Rules:
   team lead of one agency cannot pause an operator who also answers another agency.
 - Listening, whispering and barging need a steering role in the tenant of the call the
   agent is on, and a phone to listen from (the actor's bound agent, or for a token the
-  `phone` agent it names, which must be an agent of that tenant's queues or none).
+  `phone` agent it names: an agent of queues only in tenants where the actor steers, or
+  a phone of no queue (a supervisor's softphone) for an actor who steers every tenant).
 - A callback through a queue needs a steering role in the queue's tenant.
 - Every allowed supervisor action and every administrative change is written to the
   audit log (who, what, whom, tenant, when) *before* the event is posted; a refusal is
@@ -206,7 +207,7 @@ class Actions:
         if not actor.may(STEERING, {call.tenant}, known):
             self._deny(actor, f"call.{mode}", "agent", agent_id, call.tenant,
                        "no supervisor role in the call's tenant", audited=True)
-        if phone != actor.agent and not self.agent_tenants(engine, phone) <= actor.tenants_with(STEERING, known):
+        if phone != actor.agent and not self.may_use_phone(actor, engine, phone):
             self._deny(actor, f"call.{mode}", "agent", agent_id, call.tenant,
                        "the phone belongs to an agent of another tenant", audited=True)
         self.audit(actor.name, f"call.{mode}", "agent", agent_id, tenant=call.tenant,
@@ -215,21 +216,34 @@ class Actions:
         self.post(event)
         return event
 
+    def may_use_phone(self, actor: Actor, engine, phone: str) -> bool:
+        """Someone else's phone (an API token names one): an agent of queues only in tenants
+        where the actor steers; a phone of no queue (a supervisor's own softphone) only for
+        an actor who steers every tenant ("*"), so one agency cannot ring another's
+        supervisor."""
+        known = engine.deployment.tenants
+        tenants = self.agent_tenants(engine, phone)
+        steers = actor.tenants_with(STEERING, known)
+        return tenants <= steers if tenants else any(t == ALL and r in STEERING for t, r in actor.roles)
+
     def monitor_end(self, actor: Actor, phone: str = ""):
         phone = phone or actor.agent
         if not phone:
             raise ActionInvalid("action.no_phone", "no phone to stop listening on")
         engine = self.engine()
-        if phone != actor.agent and (phone not in engine.deployment.agents or not self.agent_tenants(
-                engine, phone) <= actor.tenants_with(STEERING, engine.deployment.tenants)):
-            self._deny(actor, "call.monitor_end", "agent", phone, "", "not the actor's phone", audited=True)
+        if phone not in engine.deployment.agents:
+            raise ActionNotFound("action.unknown_phone", f"no agent {phone!r}")
         running = getattr(engine, "monitors", {}).get(phone)      # the monitored call's tenant, if any
         call = engine.calls.get(running.interaction) if running is not None else None
-        if phone != actor.agent and call is not None and not actor.may(STEERING, {call.tenant},
-                                                                       engine.deployment.tenants):
-            # a phone of no queue (a supervisor's) may be listening to another agency's call
-            self._deny(actor, "call.monitor_end", "agent", phone, call.tenant,
-                       "no supervisor role in the monitored call's tenant", audited=True)
+        if phone != actor.agent:
+            # someone else's phone: stopping it listening to a call of an agency the actor
+            # steers is always allowed (that agency's call is protected); otherwise only a
+            # phone the actor may use at all
+            allowed = actor.may(STEERING, {call.tenant}, engine.deployment.tenants) if call is not None \
+                else self.may_use_phone(actor, engine, phone)
+            if not allowed:
+                self._deny(actor, "call.monitor_end", "agent", phone, call.tenant if call is not None else "",
+                           "not the actor's phone, nor a call of the actor's agencies", audited=True)
         self.audit(actor.name, "call.monitor_end", "agent", phone, tenant=call.tenant if call is not None else "")
         event = ev.MonitorEnd(phone, self.clock(), by=actor.name)
         self.post(event)

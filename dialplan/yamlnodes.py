@@ -19,7 +19,7 @@ from dialplan.errors import Problem
 NULL = "tag:yaml.org,2002:null"
 STR = "tag:yaml.org,2002:str"
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*(?:(\d+(?:\.\d+)?)s?)?$")
-_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")   # fullmatch: no trailing newline either
 
 
 @dataclass
@@ -118,7 +118,7 @@ def text(ctx: Ctx, node, what: str, *, allow_empty: bool = False):
 
 def ident(ctx: Ctx, node, what: str):
     value = scalar(ctx, node, what)
-    if value is not None and not _IDENT.match(value):
+    if value is not None and not _IDENT.fullmatch(value):
         ctx.at(node, "bad-id", f"{what} {value!r} is not an id",
                "letters, digits, '_', '-', '.' (max 63), starting with a letter or digit")
         return None

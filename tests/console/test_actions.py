@@ -139,3 +139,21 @@ def test_nothing_is_done_while_the_engine_is_not_running():
     with pytest.raises(EngineDown):
         actions.steer(ADMIN, "anna", "logout")
     assert posted == []
+
+
+@pytest.mark.parametrize("actor,phone,allowed", [
+    (Actor.of_token(7, "nordlys", "supervisor"), "siri", False),   # siri's phone serves no queue: a person's own
+    (Actor.of_token(8, "*", "admin"), "siri", True),                # an admin of every agency may ring it
+    (Actor.of_token(9, "nordlys", "supervisor"), "anna", True),     # anna's phone serves nordlys only
+    (Actor.of_token(10, "nordlys", "supervisor"), "carl", False),   # carl's serves fjordvik
+])
+def test_a_token_names_a_phone_only_of_its_own_agencies_and_never_a_supervisors_own(desk, actor, phone, allowed):
+    talking(desk, "bodil")
+    if allowed:
+        assert desk.actions.monitor(actor, "bodil", "listen", phone=phone).supervisor == phone
+    else:
+        with pytest.raises(ActionDenied):
+            desk.actions.monitor(actor, "bodil", "listen", phone=phone)
+        assert desk.posted == [] and desk.audited[-1][1] == "call.listen.denied"
+        with pytest.raises(ActionDenied):
+            desk.actions.monitor_end(actor, phone=phone)

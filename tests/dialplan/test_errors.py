@@ -202,3 +202,14 @@ def test_a_bad_port_in_the_environment_is_a_problem(tmp_path):
 def test_holidays_need_weekly_hours(tmp_path):
     found, _ = problems(tmp_path, "tenants:\n  - {id: t, name: T, recording: {enabled: false}, holidays: norway}\n")
     assert found == [(2, 51, "conflict")]
+
+
+def test_an_id_with_a_trailing_newline_is_no_id(tmp_path):
+    # "$" in a plain match allows one trailing newline: ids go into file names and FreeSWITCH
+    assert codes(tmp_path, """\
+        tenants:
+          - id: "t\\n"
+            name: T
+            recording: {enabled: false}
+            queues: [{id: "q\\n"}]
+        """) >= {"bad-id"}
