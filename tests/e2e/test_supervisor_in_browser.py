@@ -69,7 +69,7 @@ def audit(demo) -> list[tuple[str, str, str]]:
         store.close()
 
 
-def test_supervisor_listens_whispers_barges_steers_and_calls_back(demo, browser):
+def test_supervisor_listens_whispers_barges_steers_and_calls_back(demo, browser, tmp_path):
     kari = Console(logged_in(browser, demo, "kari", "/console/"), demo)
     kari.available()
     siri = logged_in(browser, demo, "siri", "/supervisor/")
@@ -89,6 +89,7 @@ def test_supervisor_listens_whispers_barges_steers_and_calls_back(demo, browser)
         tid(siri, f"btn-{mode}").click()
         wait_js(siri, "m => document.getElementById('my-monitor').dataset.mode === m", mode)
         assert tid(siri, "my-monitor").text_content().startswith(label)
+    siri.screenshot(path=str(tmp_path / "supervisor.png"), full_page=True)   # docs/img/supervisor.png
     until(lambda: [r.get("mode") for r in demo.rows(number, "monitor_changed")] == ["whisper", "barge"], timeout=15,
           message=lambda: demo.kinds(number))
     tid(siri, "btn-stop").click()
