@@ -2,22 +2,19 @@
 agent binding. Audience: logged-in staff on the web listener.
 
 Rules:
-- Who administers which tenants: `admin` in "*" administers every tenant and may grant
-  "*" roles; `admin` or `tenant_admin` in tenant T administers T. A `supervisor` of T
-  may only view T's users. Anyone else gets 403, also for guessed URLs.
-- A user is listed to a viewer who sees one of the user's tenants (an "*" role is seen
-  only by "*" admins). A change to a user (disable, password, binding) needs the viewer
-  to administer EVERY tenant the user has a role in: a tenant_admin of A cannot lock out
-  or take over a user of B. Roles: the viewer sets only the roles in tenants they
-  administer; the user's other roles are kept as they are; "*" only by "*" admins.
+- Who administers, views, changes and binds which user, and grants which role, is
+  agent_ui.user_rules' (shared with the REST API): a `supervisor` of T only views T's
+  users; anyone who neither administers nor supervises gets 403, also for guessed URLs;
+  a user one may not see is 404.
+- Roles on this page: the viewer sets the roles in the tenants they administer; the
+  user's other roles are kept as they are (`kept_roles`), so a tenant_admin edits their
+  own agency's roles of a person who also works elsewhere (the API, stricter, changes
+  only users it wholly manages).
 - A new password is made here (shown once, never stored plain, never in a URL or log)
   or typed by the admin (at least 10 characters); a new password and a disable end the
   user's sessions (store.users).
-- Roles: the admin role only by an admin of that tenant (a tenant_admin grants
-  tenant_admin and below, as in the API).
-- Binding: the agent must be in the running configuration and serve queues only of
-  tenants the viewer administers (`may_bind`; "*" admins: any agent): the bound user acts
-  as the agent on every call it gets; one user per agent (store.users).
+- Binding: the agent must be in the running configuration (`may_bind`); one user per
+  agent (store.users).
 - Every change is audited (actor the viewer, action user.*, the tenants it touched).
 """
 from __future__ import annotations
@@ -27,57 +24,57 @@ import secrets
 from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from agent_ui import user_rules as rules
+from agent_ui.actions import Actor
 from agent_ui.app import config_and_services
 from agent_ui.auth import login_required
-from store.accounts import ALL_TENANTS, ROLES
+from store.accounts import ROLES
 from store.errors import InvalidRecord, StoreError
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
-ADMINS = frozenset({"admin", "tenant_admin"})
 MIN_PASSWORD = 10
+
+
+def known_tenants() -> set[str]:
+    """The running configuration's tenants (none while the engine starts: then only "*"
+    admins administer)."""
+    engine = _engine()
+    return set(engine.deployment.tenants) if engine is not None else set()
+
+
+def me() -> Actor:
+    return Actor.of_user(g.user)
 
 
 def administered(user) -> set[str]:
     """Tenants the user administers ({"*"} = every tenant)."""
-    if not user:
-        return set()
-    if (ALL_TENANTS, "admin") in user.roles:
-        return {ALL_TENANTS}
-    return {t for t, r in user.roles if r in ADMINS and t != ALL_TENANTS}
+    return rules.administered(Actor.of_user(user), known_tenants()) if user else set()
 
 
 def viewable(user) -> set[str]:
-    out = administered(user)
-    if user and ALL_TENANTS not in out:
-        out |= {t for t, r in user.roles if r == "supervisor"}
-        if (ALL_TENANTS, "supervisor") in user.roles:
-            out.add(ALL_TENANTS)
-    return out
-
-
-def _covers(tenants: set[str], tenant: str) -> bool:
-    return ALL_TENANTS in tenants or tenant in tenants
-
-
-def may_see(viewer, record) -> bool:
-    seen = viewable(viewer)
-    return bool(seen) and (ALL_TENANTS in seen or any(t in seen for t, _ in record.roles))
+    return rules.viewable(Actor.of_user(user), known_tenants()) if user else set()
 
 
 def may_change(viewer, record) -> bool:
-    mine = administered(viewer)
-    if not mine or record.username == viewer.username:
-        return False              # nobody administers themself here (no self-lockout, no self-promotion)
-    return ALL_TENANTS in mine or (bool(record.roles) and all(t in mine for t, _ in record.roles))
+    return rules.may_change(Actor.of_user(viewer), record, known_tenants())
+
+
+def may_bind(viewer, served: set[str]) -> bool:
+    return rules.may_bind(Actor.of_user(viewer), served, known_tenants())
 
 
 def _services():
     return config_and_services()[1]
 
 
+def _listed() -> list:
+    actor, known = me(), known_tenants()
+    return [u for u in _services().users.users() if rules.may_see(actor, u, known)]
+
+
 def _user_or_404(username: str):
     record = _services().users.user(username)
-    if record is None or not may_see(g.user, record):
+    if record is None or not rules.may_see(me(), record, known_tenants()):
         abort(404)
     return record
 
@@ -121,23 +118,17 @@ def _parse_roles(text: str) -> list[tuple[str, str]]:
     return roles
 
 
+REFUSALS = {"all_tenants": lambda t: _("Only a system administrator grants roles in every tenant (*)."),
+            "tenant": lambda t: _("You do not administer the tenant %(tenant)s.", tenant=t),
+            "admin_role": lambda t: _("Only an admin grants the admin role.")}
+
+
 def _allowed_roles(roles) -> None:
-    mine = administered(g.user)
+    actor, known = me(), known_tenants()
     for tenant, role in roles:
-        if tenant == ALL_TENANTS and ALL_TENANTS not in mine:
-            raise InvalidRecord(_("Only a system administrator grants roles in every tenant (*)."))
-        if not _covers(mine, tenant):
-            raise InvalidRecord(_("You do not administer the tenant %(tenant)s.", tenant=tenant))
-        if role == "admin" and ALL_TENANTS not in mine and (tenant, "admin") not in g.user.roles:
-            raise InvalidRecord(_("Only an admin grants the admin role."))
-
-
-def may_bind(viewer, served: set[str]) -> bool:
-    """May `viewer` bind a user to an agent serving the queues of `served` tenants? The
-    bound user acts as the agent on all its calls, so the viewer must administer every
-    one of them (an agent of no queue, or of several agencies: a "*" admin's)."""
-    mine = administered(viewer)
-    return ALL_TENANTS in mine or (bool(served) and served <= mine)
+        why = rules.refusal(actor, tenant, role, known)
+        if why:
+            raise InvalidRecord(REFUSALS[why](tenant))
 
 
 def _new_password(form) -> tuple[str, bool]:
@@ -162,7 +153,7 @@ def index():
     seen = viewable(g.user)
     if not seen:
         abort(403, "You may not administer users.")
-    users = [u for u in _services().users.users() if may_see(g.user, u)]
+    users = _listed()
     return render_template("admin/users.html", users=users, may_change=lambda u: may_change(g.user, u),
                            can_create=bool(administered(g.user)), roles=ROLES, error="")
 
@@ -188,7 +179,7 @@ def create():
         record = services.users.create_user(username, password, display_name=form.get("name", "").strip()[:128],
                                             roles=roles)
     except StoreError as exc:
-        users = [u for u in services.users.users() if may_see(g.user, u)]
+        users = _listed()
         return render_template("admin/users.html", users=users, may_change=lambda u: may_change(g.user, u),
                                can_create=True, roles=ROLES, error=str(exc)), 400
     _audit("user.add", username, {t for t, _ in roles}, {"roles": [f"{t}:{r}" for t, r in roles]})
@@ -246,8 +237,7 @@ def roles(username):
         _allowed_roles(wanted)
     except StoreError as exc:
         return _page_error(record, str(exc))
-    kept = {(t, r) for t, r in record.roles if not _covers(mine, t) or (t == ALL_TENANTS and ALL_TENANTS not in mine)}
-    new = sorted(kept | set(wanted))
+    new = sorted(rules.kept_roles(me(), record.roles, known_tenants()) | set(wanted))
     _services().users.set_roles(username, new)
     changed = {t for t, _ in set(record.roles) ^ set(new)}
     _audit("user.roles", username, changed, {"roles": [f"{t}:{r}" for t, r in new]})

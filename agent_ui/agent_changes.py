@@ -3,7 +3,7 @@ person on the web (agent_ui.admin_agents) or an API token (agent_ui.api_admin): 
 place with the rules, the audit entry and the reload.
 
 Rules:
-- Who: `admin` or `tenant_admin` of the tenant. Every queue of the agent must be a queue
+- Who: an administrator of the tenant (agent_ui.user_rules). Every queue of the agent must be a queue
   of that tenant (a tenant_admin of A cannot make an agent that answers B's callers); an
   agent serving no queue, or queues of several tenants, is the `*` admin's to add or
   remove. Removing reads the agent's queues in the running configuration; an agent
@@ -31,10 +31,10 @@ from typing import Callable, Mapping, Protocol
 
 import gevent
 
+from agent_ui import user_rules as rules
 from agent_ui.actions import ALL, ActionDenied, ActionError, ActionInvalid, ActionNotFound, Actor, EngineDown
 
 log = logging.getLogger(__name__)
-ADMIN = frozenset({"admin", "tenant_admin"})
 WAIT = 5.0
 
 
@@ -106,14 +106,14 @@ class AgentChanges:
 
     def may_change(self, actor: Actor, queues, tenant: str | None = None) -> bool:
         """May `actor` add or remove an agent serving `queues` (in `tenant`, if given)?"""
-        if (ALL, "admin") in actor.roles:
+        if rules.is_system_admin(actor):
             return True
         deployment = self._deployment()
         tenants = self.queue_tenants(deployment, queues)
         if not queues or len(tenants) > 1 or (tenant is not None and tenants - {tenant}):
             return False
         scope = tenants or ({tenant} if tenant else set())
-        return actor.may(ADMIN, scope, deployment.tenants)
+        return bool(scope) and scope <= rules.administered(actor, deployment.tenants)
 
     def _files(self) -> AgentFiles:
         if self.files is None:
@@ -147,11 +147,11 @@ class AgentChanges:
     def remove(self, actor: Actor, agent_id: str, tenant: str | None = None) -> str:
         files = self._files()
         config = self._deployment().agents.get(agent_id)
-        if config is None and (ALL, "admin") not in actor.roles:
+        if config is None and not rules.is_system_admin(actor):
             raise ActionNotFound("action.unknown_agent", f"no agent {agent_id!r} of this tenant")
         queues = dict(config.queues) if config else {}
         served = self.queue_tenants(self._deployment(), queues)
-        if (ALL, "admin") not in actor.roles and tenant is not None and tenant not in served:
+        if not rules.is_system_admin(actor) and tenant is not None and tenant not in served:
             raise ActionNotFound("action.unknown_agent", f"no agent {agent_id!r} of this tenant")
         if not self.may_change(actor, queues, tenant):
             raise ActionDenied("action.denied", "an agent serving queues of another or several tenants is only "

@@ -1,12 +1,12 @@
 """The API's administration: web users of a tenant, and the routing configuration's agents.
 
 Rules:
-- Only a token with admin or tenant_admin in the tenant (admin "*" = every tenant).
-- A user is managed only by a token that is admin or tenant_admin in EVERY tenant the
-  user has a role in (a user with a "*" role only by a "*" admin token): an agency's
-  admin cannot disable or reset a person who also works for another agency.
-- Roles granted must each be in such a tenant; "*" roles only by a "*" admin token; the
-  admin role only by an admin token (a tenant_admin grants tenant_admin and below).
+- Only a token administering the tenant (admin or tenant_admin there; admin "*" = every
+  tenant). Who manages which user and grants which role is agent_ui.user_rules' (as on
+  the web pages): a user is managed only by a token administering EVERY tenant the user
+  has a role in, so an agency's admin cannot disable or reset a person who also works for
+  another agency, nor change their roles (stricter than the web page, which edits only
+  its own agency's roles of such a person).
 - A new user's password (and a reset one) is generated here and returned once; every
   change ends the user's sessions where the store says so, and is audited as
   `token:<id>`.
@@ -21,13 +21,13 @@ import secrets
 
 from flask import current_app, jsonify
 
+from agent_ui import user_rules as rules
 from agent_ui.agent_changes import AgentRefused, parse_new_agent
 from agent_ui.api import ApiError, actor, body, checked_id, ctx, route
 from agent_ui.api_spec import BOOL, INT, STR, array, obj, ref
 from store.accounts import ALL_TENANTS, ROLES
 from store.errors import InvalidRecord, UnknownUser
 
-ADMIN = frozenset({"admin", "tenant_admin"})
 TAG = "admin"
 ROLE_LIST = array(obj({"tenant": STR, "role": {"type": "string", "enum": list(ROLES)}}, ("tenant", "role")))
 
@@ -37,16 +37,9 @@ def _known() -> set[str]:
 
 
 def _require_tenant(tenant: str) -> None:
-    if not actor().may(ADMIN, {tenant}, _known()):
+    known = _known()
+    if tenant not in known or not rules.covers(rules.administered(actor(), known), tenant):
         raise ApiError(403, "action.denied", "the token is no admin of this tenant")
-
-
-def _may_manage(roles) -> bool:
-    me = actor()
-    if ("*", "admin") in me.roles:
-        return True
-    tenants = {t for t, _ in roles}
-    return bool(tenants) and ALL_TENANTS not in tenants and me.may(ADMIN, tenants, _known())
 
 
 def _roles(value) -> list[tuple[str, str]]:
@@ -60,14 +53,13 @@ def _roles(value) -> list[tuple[str, str]]:
         if tenant != ALL_TENANTS:
             checked_id(tenant, "tenant")
         out.append((tenant, item["role"]))
-    me = actor()
+    me, known = actor(), _known()
     for tenant, role in out:
-        if tenant == ALL_TENANTS or role == "admin":
-            if ("*", "admin") not in me.roles and not (role == "admin" and tenant != ALL_TENANTS
-                                                        and me.may({"admin"}, {tenant}, _known())):
-                raise ApiError(403, "action.denied", f"the token may not grant {tenant}:{role}")
-        elif not me.may(ADMIN, {tenant}, _known()):
+        why = rules.refusal(me, tenant, role, known)
+        if why == "tenant":
             raise ApiError(403, "action.denied", f"the token is no admin of tenant {tenant!r}")
+        if why:
+            raise ApiError(403, "action.denied", f"the token may not grant {tenant}:{role}")
     return out
 
 
@@ -78,9 +70,9 @@ def _user_view(user) -> dict:
 
 def _managed_user(username: str):
     user = ctx().store.user(username)
-    if user is not None and _may_manage(user.roles):
+    if user is not None and rules.may_change(actor(), user, _known()):
         return user
-    if user is None and ("*", "admin") in actor().roles:
+    if user is None and rules.is_system_admin(actor()):
         raise ApiError(404, "api.unknown_user", f"no user {username!r}")
     # a stranger's account and a missing one get the same answer: no probing of names
     raise ApiError(403, "action.denied", f"no user {username!r} this token manages")
@@ -154,9 +146,9 @@ def user_roles(username):
     user = _managed_user(username)
     roles = _roles(body().get("roles"))
     before = user.roles
-    keep = [(t, r) for t, r in user.roles if not _may_manage([(t, r)])]   # roles elsewhere stay (none: managed)
+    keep = rules.kept_roles(actor(), user.roles, _known())     # none: the user is wholly the token's
     try:
-        ctx().store.set_roles(username, sorted(set(roles) | set(keep)))
+        ctx().store.set_roles(username, sorted(set(roles) | keep))
     except (InvalidRecord, UnknownUser) as exc:
         raise ApiError(400, "api.bad_roles", str(exc)) from exc
     _audit("user.roles", username, {"roles": ",".join(f"{t}:{r}" for t, r in roles)}, roles=before)

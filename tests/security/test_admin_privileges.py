@@ -161,3 +161,32 @@ def test_the_command_lines_user_changes_are_audited_with_their_tenants(tmp_path)
         assert "a-long-secret-1" not in repr([e.detail for e in store.audit_entries()])
     finally:
         store.close()
+
+
+# -- the one rule the pages and the API share (agent_ui.user_rules) -------------------------------
+
+def test_the_user_rules_the_pages_and_the_api_share():
+    from types import SimpleNamespace
+
+    from agent_ui import user_rules as rules
+    from agent_ui.actions import Actor
+
+    known = {"nordlys", "fjordvik"}
+    root = Actor("root", frozenset({("*", "admin")}))
+    ta = Actor("ta", frozenset({("nordlys", "tenant_admin")}))
+    everywhere_ta = Actor("wide", frozenset({("*", "tenant_admin")}))     # no system administrator
+    ola = SimpleNamespace(username="ola", roles=frozenset({("nordlys", "operator")}))
+    both = SimpleNamespace(username="both", roles=frozenset({("nordlys", "operator"), ("fjordvik", "operator")}))
+    assert rules.may_change(ta, ola, known) and not rules.may_change(ta, both, known)
+    assert not rules.may_change(ta, SimpleNamespace(username="ta", roles=ta.roles), known)   # never oneself
+    assert not rules.may_change(everywhere_ta, ola, known) and rules.administered(everywhere_ta, known) == set()
+    assert rules.may_change(root, both, known)
+    assert [rules.refusal(ta, t, r, known) for t, r in (("nordlys", "tenant_admin"), ("nordlys", "admin"),
+                                                        ("fjordvik", "operator"), ("*", "operator"))] \
+        == ["", "admin_role", "tenant", "all_tenants"]
+    assert rules.kept_roles(ta, both.roles, known) == {("fjordvik", "operator")}
+    assert rules.may_bind(ta, {"nordlys"}, known) and not rules.may_bind(ta, {"nordlys", "fjordvik"}, known)
+    assert not rules.may_bind(ta, set(), known) and rules.may_bind(root, set(), known)
+    # a tenant the running configuration does not know is administered by nobody but '*' admins
+    gone = Actor("g", frozenset({("gone", "tenant_admin")}))
+    assert rules.administered(gone, known) == set() and rules.refusal(gone, "gone", "operator", known) == "tenant"
