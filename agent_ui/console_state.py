@@ -75,10 +75,9 @@ def agent_part(view: dict, eng, now: datetime) -> dict:
            "since": i18n.clock(since) if since and since.year > 1970 else "",
            "calls_answered": i18n.number(view["calls_answered"]), "queues": view["configured"],
            "pending": [view["pending"]] if view["pending"] else [], "wrapup": None}
-    call = view["call"]
-    if state == "wrap_up" and call is not None and call["wrapup_until"]:
-        ends = datetime.fromisoformat(call["wrapup_until"])
-        out["wrapup"] = {"seconds": call["wrapup_seconds"], "left": max(0.0, (ends - now).total_seconds()),
+    if state == "wrap_up" and view["wrapup_until"]:    # also when the call went on elsewhere or ended
+        ends = datetime.fromisoformat(view["wrapup_until"])
+        out["wrapup"] = {"seconds": view["wrapup_seconds"], "left": max(0.0, (ends - now).total_seconds()),
                          "ends_at": ends.isoformat(), "ends_label": i18n.clock(ends)}
     return out
 

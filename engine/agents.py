@@ -85,6 +85,7 @@ class Agent:
     turns: dict[str, int] = field(default_factory=dict)  # round-robin: last turn per queue
     active_queues: tuple[str, ...] = ()     # chosen at login (sorted); () = all configured queues
     monitoring: bool = False                # a supervisor monitoring a call (engine.monitor): no offers
+    wrapup_queue: str = ""                  # the queue of the call ended last: its wrap-up (engine.talk)
 
     @property
     def id(self) -> str:

@@ -7,7 +7,9 @@ Rules:
   with park_after_bridge it parks first, and that park is no new call;
 * the operator's part of a call they transferred or parked ends the same way
   (`agent_call_end`: wrap-up) while the interaction goes on (engine.transfer); their
-  wrap-up's end then closes nothing;
+  wrap-up is the queue's they answered in (`Agent.wrapup_queue`, also when the caller
+  went on to another agency's queue), and its end closes nothing: only the call's own
+  agent's wrap-up closes an interaction, never that of the operator who moved it;
 * wrap-up ends on its timer, or early on a pause/logout; a pending pause or logout
   asked for during the call is applied then; the interaction gets `wrapup_end` and its
   one `ended` row;
@@ -87,7 +89,7 @@ def agent_call_end(eng, ix: Interaction, talk: float) -> None:
     agent.talk_time += talk
     agent.idle_since = eng.now
     agent.apply(AgentEvent.CALL_END, eng.now)
-    agent.leg = ""
+    agent.leg, agent.wrapup_queue = "", ix.queue   # a call moved on to another queue leaves this one's wrap-up
     eng.stats.handled(ix.queue, talk + q.wrapup)
     eng.touch_agent(agent)
     if q.wrapup > 0:
@@ -111,7 +113,7 @@ def wrapup_end(eng, agent: Agent) -> None:
         eng.want_route_agent(agent)
     eng.emit(fx.CancelTimer(f"wrapup:{agent.id}"))
     eng.touch_agent(agent)
-    if ix is not None and ix.state is CallState.WRAP_UP:
+    if ix is not None and ix.state is CallState.WRAP_UP and ix.agent == agent.id:   # not a moved call's next agent's
         ix.apply(CallEvent.WRAP_END, eng.now)
         eng.journal(ix, "wrapup_end", agent=agent.id)
         eng.end(ix, "completed")

@@ -87,7 +87,9 @@ def result_codes(eng) -> list[dict]:
 def console(eng, aid: str, now: datetime | None = None) -> dict:
     """Everything an agent's console shows, as plain JSON-able values (times as ISO strings).
     `queues`: the queues the agent serves now; `configured`: every queue of theirs, each
-    marked `chosen` (empty choice = all). `call`: `current_call`, else `moved_call`."""
+    marked `chosen` (empty choice = all). `call`: `current_call`, else `moved_call`.
+    `wrapup_until`/`wrapup_seconds`: the agent's wrap-up (`wrapup`), also once the call
+    they wrap up has moved on or ended."""
     now = now or eng.now
     a = eng.agents[aid]
     active = [qid for qid, _ in eng.index.members.get(aid, ())] if a.staffed else []
@@ -99,7 +101,7 @@ def console(eng, aid: str, now: datetime | None = None) -> dict:
         "queues": [_queue_ref(eng, qid) for qid in active],
         "configured": [dict(_queue_ref(eng, qid), chosen=not chosen or qid in chosen)
                        for qid in sorted(a.config.queues) if qid in eng.index.queues],
-        "call": None,
+        "call": None, **wrapup(eng, a),
     }
     ix = current_call(eng, aid) or moved_call(eng, aid)
     if ix is not None:
@@ -141,10 +143,6 @@ def _call(eng, ix, aid: str, now: datetime) -> dict:
     from engine import consult
     tenant = eng.deployment.tenants.get(ix.tenant)
     queue = eng.deployment.queues.get(ix.queue)
-    agent = eng.agents[aid]
-    wrapup_until = None
-    if agent.state is AgentState.WRAP_UP and queue is not None and queue.wrapup > 0:
-        wrapup_until = agent.since + timedelta(seconds=queue.wrapup)
     return {
         "id": ix.id, "state": ix.state.value, "own": ix.agent == aid and not ix.transferred,
         "tenant": ix.tenant, "tenant_name": tenant.name if tenant else ix.tenant,
@@ -159,8 +157,21 @@ def _call(eng, ix, aid: str, now: datetime) -> dict:
         "recalls": ix.recalls, "consulting": bool(ix.consult_leg),
         "camp_until": _iso(ix.camp_until), "camp_tries": ix.camp_tries,
         "take_back": ix.state in _MOVED and ix.recall_agent == aid,     # engine.recall.take_back may act
-        "wrapup_until": _iso(wrapup_until), "wrapup_seconds": queue.wrapup if queue is not None else 0.0,
+        **wrapup(eng, eng.agents[aid]),
     }
+
+
+def wrapup(eng, agent) -> dict:
+    """The agent's wrap-up: its end (None when not in wrap-up, or a wrap-up of no time) and
+    length, those of the queue the call was answered in (`Agent.wrapup_queue`: the caller
+    may have gone on to another queue since)."""
+    ix = eng.calls.get(agent.interaction)
+    queue = eng.deployment.queues.get(agent.wrapup_queue or (ix.queue if ix else ""))
+    seconds = queue.wrapup if queue is not None else 0.0
+    until = None
+    if agent.state is AgentState.WRAP_UP and seconds > 0:
+        until = agent.since + timedelta(seconds=seconds)
+    return {"wrapup_until": _iso(until), "wrapup_seconds": seconds}
 
 
 def parked(eng, tenants, now: datetime | None = None) -> list[dict]:

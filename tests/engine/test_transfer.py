@@ -563,3 +563,64 @@ def test_a_caller_we_hung_up_that_the_node_still_has_at_a_resync_is_hung_up_agai
     s.hangup("c1")
     assert "c1" not in s.engine.cancelled
     s.assert_journal_exact()
+
+
+def test_after_a_transfer_to_another_agencys_queue_the_operator_wraps_up_by_her_own_queue():
+    """The operator's wrap-up belongs to the queue she answered in: its length, the console's
+    countdown and the end of it do not follow the caller to the other agency's queue, nor
+    end with that call; her result code goes on the interaction while it lives."""
+    from dataclasses import replace
+
+    from engine import views
+    from engine.config import Reason
+
+    queues = [a_queue("sales", tenant="acme", wrapup=30), a_queue("orders", tenant="vest", wrapup=0)]
+    agents = [an_agent("alice", queues={"sales": 1}), an_agent("bob", queues={"orders": 1})]
+    deployment = a_deployment(queues=queues, agents=agents)
+    deployment = replace(deployment, result_codes=(Reason("done", "Ferdig", "Done"),))
+    s = Scenario(deployment)
+    s.login("alice", "bob")
+    s.send(ev.AgentPause("bob", "lunch", s.now))
+    s.call("c1", queue="sales")
+    s.talk("c1", "alice")
+    moved = s.now
+    assert refusals(s.send(ev.CallTransfer("alice", "orders", s.now, kind="queue", name="Orders"))) == []
+    view = views.console(s.engine, "alice")
+    assert view["state"] == "wrap_up"
+    assert (view["wrapup_until"], view["wrapup_seconds"]) == ((moved + timedelta(seconds=30)).isoformat(), 30)
+    assert view["call"]["wrapup_until"] == view["wrapup_until"]
+    # bob of the other agency answers; the caller hangs up; bob's wrap-up (0 s) ends the interaction
+    s.send(ev.AgentResume("bob", s.now))
+    s.advance(5)
+    s.talk("c1", "bob")
+    s.advance(5)
+    s.hangup("c1")
+    assert s.kinds(IX)[-1] == "ended" and IX not in s.engine.calls
+    view = views.console(s.engine, "alice")          # the call is gone: her wrap-up is not
+    assert view["state"] == "wrap_up" and view["wrapup_seconds"] == 30
+    assert view["wrapup_until"] == (moved + timedelta(seconds=30)).isoformat()
+    assert fx.CancelTimer("wrapup:alice") in s.send(ev.WrapUpEnd("alice", s.now, "done"))
+    assert s.state("alice") == "available"
+    assert [r.kind for r in s.journal if r.kind == "wrapup_end"] == ["wrapup_end"]   # bob's, once
+    s.assert_journal_exact()
+
+
+def test_the_operators_wrap_up_ending_never_closes_the_call_another_agent_wraps_up():
+    queues = [a_queue("sales", tenant="acme", wrapup=10), a_queue("orders", tenant="vest", wrapup=60)]
+    agents = [an_agent("alice", queues={"sales": 1}), an_agent("bob", queues={"orders": 1})]
+    s = Scenario(a_deployment(queues=queues, agents=agents))
+    s.login("alice", "bob")
+    s.send(ev.AgentPause("bob", "lunch", s.now))
+    s.call("c1", queue="sales")
+    s.talk("c1", "alice")
+    s.send(ev.CallTransfer("alice", "orders", s.now, kind="queue", name="Orders"))
+    s.send(ev.AgentResume("bob", s.now))
+    s.talk("c1", "bob")
+    s.hangup("c1")                                   # bob wraps up (60 s), alice's 10 s end first
+    s.advance(10)
+    assert s.state("alice") == "available" and s.state("bob") == "wrap_up"
+    assert IX in s.engine.calls and "wrapup_end" not in s.kinds(IX)
+    s.advance(50)
+    assert s.state("bob") == "available" and s.kinds(IX)[-2:] == ["wrapup_end", "ended"]
+    assert [r.agent for r in s.journal if r.kind == "wrapup_end"] == ["bob"]
+    s.assert_journal_exact()
