@@ -105,3 +105,42 @@ def test_remove_refuses_an_agent_of_the_main_file_and_a_file_not_written_by_the_
     assert out.returncode == 1 and "not written by" in out.stderr and hand.exists()
     out = sentral("remove", "ghost", "--config", str(config))
     assert out.returncode == 1 and "no agent 'ghost'" in out.stderr
+
+
+def test_add_and_remove_are_audited_when_a_database_is_named(tmp_path, pg_url):
+    from store.store import Store
+
+    config = a_deployment(tmp_path)
+    out = sentral("add", "per", "--config", str(config), "--extension", "1050", "--queue", "fjordvik-switchboard:2",
+                  "--db", pg_url, password="softphone-pw")
+    assert out.returncode == 0, out.stderr
+    assert "audit" not in out.stderr
+    out = sentral("remove", "per", "--config", str(config), env={"SENTRAL_DATABASE_URL": pg_url})
+    assert out.returncode == 0, out.stderr
+    store = Store(pg_url)
+    try:
+        entries = [e for e in store.audit_entries() if e.target_kind == "agent"]
+    finally:
+        store.close()
+    assert [(e.action, e.target_id, e.tenant) for e in entries] == [
+        ("agent.add", "per", "fjordvik"), ("agent.remove", "per", "fjordvik")]
+    assert all(e.actor.startswith("cli:") for e in entries)
+    assert entries[0].detail["extension"] == "1050" and entries[0].detail["queues"] == {"fjordvik-switchboard": 2}
+    assert entries[0].detail["password"] == "a1_hash" and "softphone-pw" not in str(entries[0].detail)
+    assert entries[1].detail["file"].endswith("agent-per.yaml")
+
+
+def test_without_a_database_the_change_stands_and_stderr_says_it_is_not_audited(tmp_path, pg_url):
+    import sqlalchemy as sa
+
+    from tests.helpers import free_port
+
+    config = a_deployment(tmp_path)
+    out = sentral("add", "per", "--config", str(config), "--extension", "1050", password="softphone-pw",
+                  env={"SENTRAL_DATABASE_URL": ""})
+    assert out.returncode == 0 and "no database" in out.stderr and "not in the audit log" in out.stderr
+    assert (tmp_path / "site.d" / "agent-per.yaml").is_file()
+    nobody = sa.engine.make_url(pg_url).set(port=free_port()).render_as_string(hide_password=False)  # no one there
+    out = sentral("remove", "per", "--config", str(config), "--db", nobody)
+    assert out.returncode == 0 and "cannot be reached" in out.stderr and "not in the audit log" in out.stderr
+    assert not (tmp_path / "site.d" / "agent-per.yaml").exists()

@@ -1,8 +1,8 @@
 """`sentral agents ...`: the operators of the routing configuration, without editing YAML.
 
     sentral agents add ID --config FILE --extension EXT [--name NAME] [--queue QUEUE[:LEVEL] ...]
-                          [--skill SKILL ...] [--auto-answer] [--password-env NAME]
-    sentral agents remove ID --config FILE
+                          [--skill SKILL ...] [--auto-answer] [--password-env NAME] [--db URL]
+    sentral agents remove ID --config FILE [--db URL]
     sentral agents list --config FILE [--json]
 
 Rules:
@@ -20,16 +20,23 @@ Rules:
   (md5 of "extension:sip_domain:password", what FreeSWITCH's directory takes);
 * `remove` deletes only a file this command wrote (it carries the MARKER line); an agent
   defined anywhere else is refused with the place it is defined;
-* the running engine picks a change up on SIGHUP (`kill -HUP <pid>` of `sentral run`).
+* the running engine picks a change up on SIGHUP (`kill -HUP <pid>` of `sentral run`);
+* a change is audited (`agent.add` / `agent.remove`, actor `cli:<login name>` as
+  `sentral users`, the tenants of the agent's queues, extension and queues; never a
+  password) when a database is named (`--db URL` or $SENTRAL_DATABASE_URL). Without one,
+  or when it cannot be reached, stderr says so and the change stands: the file (and its
+  removal) is the record.
 Exit codes: 0 done, 1 refused (invalid configuration, unknown agent, not ours), 2 usage.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 
 RELOAD_HINT = "the running engine picks it up on SIGHUP: kill -HUP <pid of sentral run>"
+DB_HELP = "database URL for the audit entry (default: $SENTRAL_DATABASE_URL; none: no entry, said on stderr)"
 
 
 def register(sub) -> None:
@@ -47,11 +54,13 @@ def register(sub) -> None:
     add.add_argument("--auto-answer", action="store_true", help="the softphone answers when the console asks")
     add.add_argument("--password-env", metavar="NAME",
                      help="store `password: {env: NAME}` (else an a1 hash of $SENTRAL_NEW_PASSWORD or asked)")
+    add.add_argument("--db", "--url", dest="db", help=DB_HELP)
     add.set_defaults(handler=add_command)
 
     rm = asub.add_parser("remove", help="remove an agent added by `sentral agents add`")
     rm.add_argument("id")
     rm.add_argument("--config", required=True, metavar="FILE")
+    rm.add_argument("--db", "--url", dest="db", help=DB_HELP)
     rm.set_defaults(handler=remove_command)
 
     ls = asub.add_parser("list", help="the configuration's agents and where each is defined")
@@ -76,6 +85,45 @@ def _queues(items: list[str]) -> dict[str, int]:
     return levels
 
 
+def _served(config: str, agent_id: str) -> tuple[str, dict[str, int], str]:
+    """(extension, queues with levels, tenants comma-joined) of the agent in the configuration now."""
+    from dialplan.agent_files import load
+    from dialplan.errors import ConfigError
+
+    try:
+        deployment = load(config)
+    except ConfigError:
+        return "", {}, ""
+    agent = deployment.agents.get(agent_id)
+    queues = dict(sorted(agent.queues.items())) if agent else {}
+    tenants = {deployment.queues[q].tenant for q in queues if q in deployment.queues}
+    return (agent.sip_user if agent else ""), queues, ",".join(sorted(tenants))[:64]
+
+
+def _audit(args, action: str, tenants: str, detail: dict) -> None:
+    """The audit entry of a change already made; without a database, say so and go on."""
+    url = args.db or os.environ.get("SENTRAL_DATABASE_URL")
+    if not url:
+        print(f"sentral agents: no database (--db or $SENTRAL_DATABASE_URL): {action} {args.id} is not in the "
+              "audit log; the file change is the record", file=sys.stderr)
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sentral.commands.users import _actor
+    from sentral.process import open_store
+
+    store = None
+    try:
+        store = open_store(url)
+        store.audit(_actor(), action, "agent", args.id, tenant=tenants, detail=detail)
+    except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:   # the change stands; the operator is told
+        print(f"sentral agents: the database cannot be reached or refused ({type(exc).__name__}): {action} "
+              f"{args.id} is not in the audit log; the file change is the record", file=sys.stderr)
+    finally:
+        if store is not None:
+            store.close()
+
+
 def add_command(args) -> int:
     from dialplan.agent_files import AgentFileError, AgentSpec, add_agent
     from sentral.commands.users import _password
@@ -93,6 +141,9 @@ def add_command(args) -> int:
         if exc.problems:
             print(exc.report(), file=sys.stderr)
         return _refused(exc.message)
+    _extension, queues, tenants = _served(args.config, args.id)
+    _audit(args, "agent.add", tenants, {"extension": args.extension, "queues": queues, "file": path,
+                                        "password": "env" if args.password_env else "a1_hash"})
     print(f"agent {args.id} added: {path}")
     print(RELOAD_HINT)
     return 0
@@ -101,10 +152,12 @@ def add_command(args) -> int:
 def remove_command(args) -> int:
     from dialplan.agent_files import AgentFileError, remove_agent
 
+    extension, queues, tenants = _served(args.config, args.id)
     try:
         path = remove_agent(args.config, args.id)
     except AgentFileError as exc:
         return _refused(exc.message)
+    _audit(args, "agent.remove", tenants, {"extension": extension, "queues": queues, "file": path})
     print(f"agent {args.id} removed: {path} deleted")
     print(RELOAD_HINT)
     return 0
