@@ -455,7 +455,14 @@ def test_transfer_to_another_agencys_queue_from_the_search(kari):
     assert (row["to_queue"], row["from_queue"]) == ("vestland-orders", "nordlys-switchboard")
     assert "error" not in (kari.tid("console-message").get_attribute("class") or "")   # no refusal
     assert not kari.tid("takeback-row").is_visible()     # a queue's agents have it now: nothing to take back
-    kari.wait_state("available")                         # her wrap-up ends by its time
+    # her wrap-up is her own queue's, with its countdown and the result codes
+    kari.page.wait_for_function("() => !document.querySelector('[data-testid=wrapup-panel]').hidden",
+                                timeout=WAIT_MS)
+    assert kari.tid("wrapup-panel").is_visible() and kari.tid("result-code").is_visible()
+    assert kari.tid("result-code").input_value()
+    kari.tid("btn-wrapup-end").click()
+    kari.wait_state("available")
+    assert "error" not in (kari.tid("console-message").get_attribute("class") or "")
 
 
 def test_take_back_a_transfer_that_is_ringing(kari):
