@@ -117,7 +117,7 @@ class Agent:
             "no_answer_count": self.no_answers, "last_call_end": self.idle_since,
             "calls_answered": self.calls_answered, "talk_time": self.talk_time,
             "interaction": self.interaction, "leg": self.leg, "leg_up": self.leg_up,
-            "active_queues": list(self.active_queues),
+            "active_queues": list(self.active_queues), "wrapup_queue": self.wrapup_queue,
         }
 
     @classmethod
@@ -133,6 +133,7 @@ class Agent:
             interaction=stored.get("interaction", ""), leg=stored.get("leg", ""),
             leg_up=stored.get("leg_up", ""),
             active_queues=tuple(sorted(stored.get("active_queues") or ())),
+            wrapup_queue=stored.get("wrapup_queue", ""),
         )
 
 

@@ -399,7 +399,7 @@ def _rearm_timers(eng) -> None:
             eng.schedule(f"legdown:{agent.id}", LEG_DOWN_WAIT)
         if agent.state is AgentState.WRAP_UP:
             ix = eng.calls.get(agent.interaction)
-            q = eng.deployment.queues.get(ix.queue) if ix else None
+            q = eng.deployment.queues.get(agent.wrapup_queue or (ix.queue if ix else ""))   # the queue answered in
             end = agent.since + timedelta(seconds=q.wrapup if q else 0)
             eng.emit(fx.ScheduleTimer(f"wrapup:{agent.id}", max(now, end)))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from datetime import timedelta
 
 from engine import effects as fx
 from engine import events as ev
@@ -370,3 +371,21 @@ def test_a_finished_calls_caller_kept_by_park_after_bridge_is_hung_up_not_adopte
     assert [h.uuid for h in effects if isinstance(h, fx.Hangup)] == ["c1"]
     assert {a: eng.agents[a].state.value for a in ("alice", "bob")} == {a["agent"]: a["state"] for a in agents}
     assert sorted(a.leg for a in eng.agents.values() if a.state.value == "on_call") == [leg2]
+
+
+def test_an_operators_wrap_up_after_a_transfer_to_another_queue_keeps_its_own_length_across_a_restart():
+    """Her wrap-up is the queue's she answered in (30 s), not the one the caller went to (0 s)."""
+    queues = [a_queue("sales", tenant="acme", wrapup=30), a_queue("orders", tenant="vest", wrapup=0)]
+    agents = [an_agent("alice", queues={"sales": 1}), an_agent("bob", queues={"orders": 1})]
+    s = Scenario(a_deployment(queues=queues, agents=agents))
+    s.login("alice", "bob")
+    s.send(ev.AgentPause("bob", "lunch", s.now))
+    s.call("c1", queue="sales")
+    s.talk("c1", "alice")
+    s.send(ev.CallTransfer("alice", "orders", s.now, kind="queue", name="Orders"))
+    moved = s.now
+    s.advance(10)
+    s2 = restarted(s, alive={"c1"})
+    assert s2.engine.agents["alice"].wrapup_queue == "sales"
+    timers = [e for e in s2.effects if isinstance(e, fx.ScheduleTimer) and e.key == "wrapup:alice"]
+    assert timers and timers[-1].at == moved + timedelta(seconds=30)
