@@ -60,11 +60,32 @@ def init_app(app, limiter) -> None:
     manager.login_message = text("Logg inn for å se denne siden.", "Log in to see this page.")
     manager.user_loader(lambda token: _load(services, token))
     app.before_request(_set_g_user)
-    app.context_processor(lambda: {"current_user": g.get("user")})
+    app.context_processor(lambda: {"current_user": g.get("user"), "nav": _nav(app, g.get("user"))})
     limiter.limit(config.login_limit, methods=["POST"], exempt_when=lambda: request.endpoint != "auth.login")(bp)
     limiter.limit(config.login_account_limit, key_func=_account_key, methods=["POST"], scope="account",
                   exempt_when=lambda: request.endpoint != "auth.login",
                   deduct_when=lambda response: response.status_code == 401)(bp)
+
+
+NAV = (  # (endpoint, label nb, label en, who sees it): the pages of this app a logged-in user may open
+    ("console.page", "Konsoll", "Console", lambda roles, user: bool(user.agent)),
+    ("supervisor.page", "Veileder", "Supervisor", lambda roles, user: bool(roles & {"supervisor", "tenant_admin", "admin"})),
+    ("wallboard.page", "Tavle", "Wallboard", lambda roles, user: bool(roles & {"supervisor", "tenant_admin", "admin"})),
+    ("admin_users.index", "Brukere", "Users", lambda roles, user: bool(roles & {"supervisor", "tenant_admin", "admin"})),
+)
+
+
+def _nav(app, user) -> list[tuple[str, str]]:
+    """(url, label) of the other pages this user may open, in the page's language; only
+    pages this app serves (`sentral directory web` serves the directory alone)."""
+    if user is None:
+        return []
+    from flask import url_for
+    from agent_ui import i18n
+    english = i18n.current() == "en"
+    roles = {r for _, r in user.roles}
+    return [(url_for(endpoint), en if english else nb) for endpoint, nb, en, sees in NAV
+            if endpoint in app.view_functions and sees(roles, user)]
 
 
 def _load(services, token):

@@ -248,3 +248,18 @@ def test_an_engine_refusal_of_a_callback_reaches_the_supervisor_who_asked_once(w
     refused = until(lambda: siri.of("refused"), timeout=5)
     assert [r["error"] for r in refused] == ["callback.invalid_number"] and refused[0]["message"]
     assert "callback_requested" not in world.s.kinds()
+
+
+# -- navigation between the pages ---------------------------------------------------------------------
+
+def _nav(world, user: str) -> set[str]:
+    page = world.client(user).get("/directory/").get_data(as_text=True)
+    header = page.split("<main>", 1)[0]
+    return {label for label in ("Konsoll", "Veileder", "Tavle", "Brukere") if f">{label}</a>" in header}
+
+
+def test_the_header_links_each_user_to_the_pages_their_roles_open(world):
+    assert _nav(world, "siri") == {"Konsoll", "Veileder", "Tavle", "Brukere"}     # supervisor with a phone
+    assert _nav(world, "tor") == {"Veileder", "Tavle", "Brukere"}                 # no bound agent: no console
+    assert _nav(world, "ola") == set() and _nav(world, "emp") == set()            # no role that opens them
+    assert _nav(world, "root") == {"Veileder", "Tavle", "Brukere"}
