@@ -375,14 +375,8 @@ def test_a_finished_calls_caller_kept_by_park_after_bridge_is_hung_up_not_adopte
 
 def test_an_operators_wrap_up_after_a_transfer_to_another_queue_keeps_its_own_length_across_a_restart():
     """Her wrap-up is the queue's she answered in (30 s), not the one the caller went to (0 s)."""
-    queues = [a_queue("sales", tenant="acme", wrapup=30), a_queue("orders", tenant="vest", wrapup=0)]
-    agents = [an_agent("alice", queues={"sales": 1}), an_agent("bob", queues={"orders": 1})]
-    s = Scenario(a_deployment(queues=queues, agents=agents))
-    s.login("alice", "bob")
-    s.send(ev.AgentPause("bob", "lunch", s.now))
-    s.call("c1", queue="sales")
-    s.talk("c1", "alice")
-    s.send(ev.CallTransfer("alice", "orders", s.now, kind="queue", name="Orders"))
+    from tests.engine.test_transfer import moved_to_another_agency
+    s = moved_to_another_agency(30, 0)
     moved = s.now
     s.advance(10)
     s2 = restarted(s, alive={"c1"})

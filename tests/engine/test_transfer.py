@@ -605,8 +605,11 @@ def test_after_a_transfer_to_another_agencys_queue_the_operator_wraps_up_by_her_
     s.assert_journal_exact()
 
 
-def test_the_operators_wrap_up_ending_never_closes_the_call_another_agent_wraps_up():
-    queues = [a_queue("sales", tenant="acme", wrapup=10), a_queue("orders", tenant="vest", wrapup=60)]
+def moved_to_another_agency(sales_wrapup: float, orders_wrapup: float) -> Scenario:
+    """alice (acme's sales) answered c1 and sent it to vest's orders queue, where bob
+    (paused) waits; alice is in her wrap-up."""
+    queues = [a_queue("sales", tenant="acme", wrapup=sales_wrapup),
+              a_queue("orders", tenant="vest", wrapup=orders_wrapup)]
     agents = [an_agent("alice", queues={"sales": 1}), an_agent("bob", queues={"orders": 1})]
     s = Scenario(a_deployment(queues=queues, agents=agents))
     s.login("alice", "bob")
@@ -614,6 +617,11 @@ def test_the_operators_wrap_up_ending_never_closes_the_call_another_agent_wraps_
     s.call("c1", queue="sales")
     s.talk("c1", "alice")
     s.send(ev.CallTransfer("alice", "orders", s.now, kind="queue", name="Orders"))
+    return s
+
+
+def test_the_operators_wrap_up_ending_never_closes_the_call_another_agent_wraps_up():
+    s = moved_to_another_agency(10, 60)
     s.send(ev.AgentResume("bob", s.now))
     s.talk("c1", "bob")
     s.hangup("c1")                                   # bob wraps up (60 s), alice's 10 s end first
