@@ -107,6 +107,8 @@ def create_app(config: WebConfig, services: WebServices) -> Flask:
     app.register_blueprint(directory_public.bp)
     app.register_blueprint(directory_manage.bp)
     app.register_blueprint(directory_absence.bp)
+    # every page's browser asks for it: an empty answer, not a 404 in the console
+    app.add_url_rule("/favicon.ico", "favicon", lambda: ("", 204))
 
     @app.after_request
     def _headers(resp):

@@ -120,6 +120,7 @@ def js_texts() -> dict:
         "parked_none": gettext("No parked calls."), "pickup": gettext("Pick up"), "refused": gettext("Refused"),
         "no_email": gettext("No e-mail address: a message cannot be sent."),
         "choose_queue": gettext("Choose at least one queue."),
+        "choose_result_code": gettext("Choose a result code."),
         "camp_on_button": gettext("Wait for %(name)s (camp on)"),
         "take_back": gettext("Take back"), "queue_target": gettext("Queue"),
         "user_target": gettext("Operator"), "transfer_here": gettext("Transfer here"),

@@ -71,7 +71,7 @@ def init_app(app, timezone: str = "Europe/Oslo") -> None:
         logging.getLogger(__name__).warning("translations not compiled: %s", exc)
     Babel(app, locale_selector=choose_locale, default_locale=DEFAULT, default_timezone=timezone,
           default_translation_directories=str(TRANSLATIONS))
-    app.jinja_env.globals.update(current_locale=lambda: str(get_locale() or DEFAULT))
+    app.jinja_env.globals.update(current_locale=lambda: str(get_locale() or DEFAULT), label=label)
 
 
 def current() -> str:

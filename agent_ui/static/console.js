@@ -399,7 +399,12 @@
     });
     $("btn-pause").addEventListener("click", () => command("pause", { reason: $("pause-reason").value }));
     $("btn-logout").addEventListener("click", () => command("logout"));
-    $("btn-wrapup-end").addEventListener("click", () => { endedHere = true; command("wrapup_end", { result: $("result-code").value }); });
+    $("btn-wrapup-end").addEventListener("click", () => {
+      const codes = $("result-code");
+      // the configured codes are required (the engine refuses none): ask here, not after a refusal
+      if (!codes.value && codes.options.length > 1) { say(T.choose_result_code, "error"); codes.focus(); return; }
+      endedHere = true; command("wrapup_end", { result: codes.value });
+    });
     if ($("btn-answer")) $("btn-answer").addEventListener("click", () => command("answer"));   // only a phone that answers remotely
     $("btn-campon").addEventListener("click", () => {
       const b = $("btn-campon");

@@ -4,6 +4,8 @@ alarms, listen / whisper / barge / stop with the engine's notices, forced state 
 callbacks, refusals (translated) and the audit trail of every action."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import effects as fx
@@ -263,3 +265,17 @@ def test_the_header_links_each_user_to_the_pages_their_roles_open(world):
     assert _nav(world, "tor") == {"Veileder", "Tavle", "Brukere"}                 # no bound agent: no console
     assert _nav(world, "ola") == set() and _nav(world, "emp") == set()            # no role that opens them
     assert _nav(world, "root") == {"Veileder", "Tavle", "Brukere"}
+
+
+def test_the_supervisor_page_and_the_console_link_to_the_users_other_pages_in_their_language(world):
+    siri = world.client("siri")
+    html = siri.get("/supervisor/?lang=nb").get_data(as_text=True)
+    nav = re.search(r"<nav>.*?</nav>", html, re.S).group(0)
+    for href, text in (("/console/", "Konsoll"), ("/wallboard", "Tavle"), ("/admin/users/", "Brukere"),
+                       ("/directory/", "Katalog")):
+        assert f'href="{href}" data-testid="nav-link">{text}</a>' in nav, (href, nav)
+    nav = re.search(r"<nav>.*?</nav>", siri.get("/console/?lang=en").get_data(as_text=True), re.S).group(0)
+    assert 'href="/supervisor/" data-testid="nav-link">Supervisor</a>' in nav
+    assert 'href="/directory/" data-testid="nav-link">Directory</a>' in nav
+    ola = re.search(r"<nav>.*?</nav>", world.client("ola").get("/console/").get_data(as_text=True), re.S).group(0)
+    assert 'href="/directory/"' in ola and 'href="/supervisor/"' not in ola   # only the pages her roles open

@@ -492,3 +492,16 @@ def test_take_back_a_transfer_that_is_ringing(kari):
     assert [agent for kind, agent, _ in after if kind == "offered"] == ["kari"]
     assert kinds.count("answered") == 2
     kari.hang_up_and_wrap_up()
+
+
+def test_ending_wrap_up_without_a_result_code_asks_for_one_before_sending(kari):
+    kari.available()
+    kari.talking("nordlys", "Glemsom Gunnar")
+    kari.page.keyboard.press("F8")
+    kari.wait_state("wrap_up")
+    kari.tid("result-code").select_option("")            # "–": nothing chosen
+    kari.tid("btn-wrapup-end").click()
+    assert kari.wait_text("console-message", "^Velg en resultatkode\\.$")
+    assert "error" in (kari.tid("console-message").get_attribute("class") or "")
+    assert kari.page.evaluate("() => document.activeElement.id") == "result-code"
+    kari.available()                                     # ends the wrap-up with a code (unless it ran out)

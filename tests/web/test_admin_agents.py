@@ -115,3 +115,13 @@ def test_a_supervisor_only_looks(stack):
     assert sup.post("/admin/agents/ingrid/remove", data={"csrf_token": token}).status_code == 403
     assert as_user(stack, "pia").get("/admin/agents/").status_code == 403
     assert stack.store.audit_entries(target_kind="agent") == []
+
+
+def test_an_agents_state_is_shown_translated_not_as_its_raw_value(stack):
+    users(stack)
+    admin = as_user(stack, "fj-admin")
+    for lang, shown in (("nb", "Avlogget"), ("en", "Logged out")):
+        page = admin.get(f"/admin/agents/?lang={lang}").get_data(as_text=True)
+        row = re.search(r'<tr data-agent="kari">.*?</tr>', page, re.S).group(0)
+        cell = re.search(r'<td data-testid="state"[^>]*>([^<]*)</td>', row).group(1)
+        assert cell == shown, (lang, cell)
