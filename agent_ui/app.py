@@ -91,6 +91,8 @@ def create_app(config: WebConfig, services: WebServices) -> Flask:
     app.extensions["sentral"] = (config, services)
     tz = ZoneInfo(config.timezone)
     app.jinja_env.filters["local"] = lambda dt, fmt="%Y-%m-%d %H:%M": dt.astimezone(tz).strftime(fmt) if dt else ""
+    from agent_ui.console_state import phone
+    app.jinja_env.filters["phone"] = phone        # E.164 for people: 22 24 16 00, 915 20 431
 
     from agent_ui import i18n
 

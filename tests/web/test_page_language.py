@@ -44,3 +44,44 @@ def test_the_login_link_of_an_anonymous_visitor_is_translated(web):
 def test_the_browsers_icon_request_gets_an_empty_answer_not_a_404(web):
     resp = web.test_client().get("/favicon.ico")
     assert resp.status_code == 204 and resp.get_data() == b""
+
+
+def test_the_search_page_in_english_with_numbers_the_norwegian_way_and_the_reason_translated(web):
+    from datetime import timedelta
+
+    from engine.directory.model import AbsenceCategory, PersonKey
+    from tests.directory.conftest import an_absence
+    from tests.web.conftest import NOW
+
+    web.extensions["sentral"][1].directory.replace_absences(
+        PersonKey("nordlys", "nl1003"), "ical:hd",
+        [an_absence("nl1003", NOW - timedelta(hours=1), NOW + timedelta(days=2), AbsenceCategory.SICK,
+                    tenant="nordlys")])
+    operator = logged_in(web, "operator1")
+    html = operator.get("/directory/?q=%C3%85se+S%C3%B8rli&lang=en").get_data(as_text=True)
+    assert "away (sick leave), back 2026-03-12 10:30" in html and "substitute: Bjørn Aasen" in html
+    assert "<th>Phone</th>" in html and "22 24 16 02" in html and "+4722241602" not in html
+    assert not any(word in html for word in ("borte", "tilbake", "stedfortreder", "Søk", "Alle etater"))
+    html = operator.get("/directory/?q=%C3%85se+S%C3%B8rli&lang=nb").get_data(as_text=True)
+    assert "borte (sykefravær), tilbake 2026-03-12 10:30" in html and "stedfortreder: Bjørn Aasen" in html
+    assert "22 24 16 02" in html and "sick" not in html
+
+
+def test_no_hits_names_the_query_escaped_in_either_language(web):
+    c = logged_in(web, "operator1")
+    html = c.get("/directory/?q=%3Cb%3Ezz%3C%2Fb%3E&lang=en").get_data(as_text=True)
+    assert "No hits for «&lt;b&gt;zz&lt;/b&gt;»." in html and "<b>zz" not in html
+    assert "Ingen treff for «zz»." in c.get("/directory/?q=zz&lang=nb").get_data(as_text=True)
+
+
+def test_the_login_and_absence_pages_in_english(web):
+    c = web.test_client()
+    c.environ_base.update({"REMOTE_ADDR": "10.20.1.5"})
+    html = c.get("/login?lang=en").get_data(as_text=True)
+    assert "<h1>Log in</h1>" in html and "Username" in html and "Password" in html and "Passord" not in html
+    employee = logged_in(web, "ase.sorli@nordlys.no")
+    html = employee.get("/directory/absence/?lang=en").get_data(as_text=True)
+    assert "<h1>Absence</h1>" in html and "My absence" in html and "Mitt fravær" not in html
+    html = employee.get("/directory/absence/nordlys/nl1003?lang=en").get_data(as_text=True)
+    assert "Absence of Åse Sørli" in html and "New absence" in html and ">Sick leave</option>" in html
+    assert not any(word in html for word in ("Fravær", "Registrer", "Merknad", ">sick<"))
