@@ -93,6 +93,8 @@ def create_app(config: WebConfig, services: WebServices) -> Flask:
     app.jinja_env.filters["local"] = lambda dt, fmt="%Y-%m-%d %H:%M": dt.astimezone(tz).strftime(fmt) if dt else ""
     from agent_ui.console_state import phone
     app.jinja_env.filters["phone"] = phone        # E.164 for people: 22 24 16 00, 915 20 431
+    # a link only to pages this app serves (`sentral directory web` serves the directory alone)
+    app.jinja_env.globals["serves"] = lambda endpoint: endpoint in app.view_functions
 
     from agent_ui import i18n
 

@@ -54,3 +54,12 @@ def test_the_admin_of_every_tenant_may_and_a_service_from_the_web_survives_an_im
     directory = app.extensions["sentral"][1].directory
     import_files(directory, "helsedir", tmp_path / "p.csv", tmp_path / "u.csv", services_path=tmp_path / "s.csv")
     assert sorted(s.external_id for s in directory.services("helsedir")) == ["lonn", "sd"]
+
+
+def test_the_maintenance_page_of_the_full_app_links_to_the_services_in_the_pages_language(app):  # noqa: F811
+    app, _store = app
+    admin = as_user(app, "ada")
+    html = admin.get("/directory/manage/helsedir/?lang=en").get_data(as_text=True)
+    assert 'href="/directory/manage/helsedir/services/">Services and numbers</a>' in html
+    html = admin.get("/directory/manage/helsedir/?lang=nb").get_data(as_text=True)
+    assert 'href="/directory/manage/helsedir/services/">Tjenester og numre</a>' in html

@@ -125,3 +125,13 @@ def test_an_agents_state_is_shown_translated_not_as_its_raw_value(stack):
         row = re.search(r'<tr data-agent="kari">.*?</tr>', page, re.S).group(0)
         cell = re.search(r'<td data-testid="state"[^>]*>([^<]*)</td>', row).group(1)
         assert cell == shown, (lang, cell)
+
+
+def test_the_added_agents_page_says_its_state_in_the_pages_language(stack):
+    users(stack)
+    admin = as_user(stack, "fj-admin")
+    admin.get("/admin/agents/?lang=en")
+    answer = post(admin, "/admin/agents/", NEW).get_data(as_text=True)
+    added = re.search(r'<p data-testid="added">(.*?)</p>', answer, re.S).group(1)
+    assert "State: " in added and ">Logged out</span>" in added and ">logged_out<" not in added, added
+    assert post(admin, "/admin/agents/per/remove", {}).status_code == 302

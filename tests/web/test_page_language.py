@@ -85,3 +85,16 @@ def test_the_login_and_absence_pages_in_english(web):
     html = employee.get("/directory/absence/nordlys/nl1003?lang=en").get_data(as_text=True)
     assert "Absence of Åse Sørli" in html and "New absence" in html and ">Sick leave</option>" in html
     assert not any(word in html for word in ("Fravær", "Registrer", "Merknad", ">sick<"))
+
+
+def test_the_maintenance_pages_in_english(web):
+    admin = logged_in(web, "nl-admin")
+    html = admin.get("/directory/manage/?lang=en").get_data(as_text=True)
+    assert "<h1>Maintenance of the directory</h1>" in html
+    html = admin.get("/directory/manage/nordlys/").get_data(as_text=True)   # this app serves no services page
+    assert "Find a person" in html and "Tjenester" not in html and "Services and numbers" not in html
+    html = admin.get("/directory/manage/nordlys/nl1001").get_data(as_text=True)
+    assert "Notes for the switchboard" in html and "Absence of Kari Nordmann" in html
+    assert not any(word in html for word in ("Merknader", "Lagre", "Fravær", "kilde"))
+    employee = logged_in(web, "ase.sorli@nordlys.no")
+    assert "Du har ingen etater å vedlikeholde." in employee.get("/directory/manage/?lang=nb").get_data(as_text=True)
