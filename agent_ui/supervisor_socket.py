@@ -174,7 +174,7 @@ def attach(socketio, app, engine_source, post, store, notices=None, *, interval:
         names = {aid: a.name for aid, a in engine.deployment.agents.items()}
         names.update({qid: q.name for qid, q in engine.deployment.queues.items()})
         return {"abandoned": supervisor_state.abandoned(engine, abandoned, now),
-                "audit": supervisor_state.audit(entries, names)}
+                "audit": supervisor_state.audit(entries, names, engine.deployment.pause_reasons)}
 
     def locale_of(key: str, value: str) -> str:
         for s in sockets.values():

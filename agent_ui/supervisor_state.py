@@ -197,8 +197,11 @@ def abandoned(eng, rows, now: datetime) -> list[dict]:
     return out
 
 
-def audit(entries, names: dict) -> list[dict]:
-    """store.supervision.supervisor_actions entries for the page (read-only)."""
+def audit(entries, names: dict, pause_reasons=()) -> list[dict]:
+    """store.supervision.supervisor_actions entries for the page (read-only); a pause's
+    reason by its configured name in the page's language, not its id."""
+    english = i18n.current() == "en"
+    reasons = {r.id: (r.en or r.nb) if english else r.nb for r in pause_reasons}
     out = []
     for e in entries:
         detail = dict(e.detail or {})
@@ -207,6 +210,8 @@ def audit(entries, names: dict) -> list[dict]:
         if e.action.endswith(".denied"):
             what = gettext("%(what)s: refused", what=what)
         extra = detail.get("number") or detail.get("reason") or ""
+        if action == "agent.pause":
+            extra = reasons.get(extra, extra)
         out.append({"at": i18n.clock(e.at), "day": e.at.date().isoformat(), "actor": e.actor, "action": e.action,
                     "what": what, "whom": names.get(e.target_id, e.target_id), "target": e.target_id,
                     "detail": console_state.phone(str(extra)) if detail.get("number") else str(extra)})

@@ -279,3 +279,18 @@ def test_the_supervisor_page_and_the_console_link_to_the_users_other_pages_in_th
     assert 'href="/directory/" data-testid="nav-link">Directory</a>' in nav
     ola = re.search(r"<nav>.*?</nav>", world.client("ola").get("/console/").get_data(as_text=True), re.S).group(0)
     assert 'href="/directory/"' in ola and 'href="/supervisor/"' not in ola   # only the pages her roles open
+
+
+def test_the_audit_list_names_a_pause_reason_in_the_pages_language_not_by_its_id(world):
+    from agent_ui import i18n, supervisor_state
+
+    world.login("anna")
+    siri = connect(world, "siri")
+    assert siri.act(name="pause", agent="anna", reason="lunsj") == {"ok": True}
+    lists = until(lambda: (li := siri.last("lists")) and li["audit"] and li, timeout=10)
+    assert [(a["action"], a["detail"]) for a in lists["audit"]] == [("agent.pause", "Lunsj")]
+    entries = world.store.audit_entries()
+    reasons = world.s.deployment.pause_reasons
+    with i18n.in_locale(world.app, "en"):
+        assert [a["detail"] for a in supervisor_state.audit(entries, {}, reasons)] == ["Lunch"]
+        assert [a["detail"] for a in supervisor_state.audit(entries, {})] == ["lunsj"]   # no configuration: the id
