@@ -166,8 +166,9 @@ def _error_page(exc):
     if request.path.startswith("/directory/api/") or request.path.startswith("/api/"):
         resp = jsonify(error=_MESSAGES.get(code, "error"), detail=description)
     else:
-        resp = render_template("directory/error.html", code=code, title=_MESSAGES.get(code, "Error"),
-                               text=description)
+        from flask_babel import gettext   # the title and an abort()'s English text in the page's language
+        resp = render_template("directory/error.html", code=code, title=gettext(_MESSAGES.get(code, "Error")),
+                               text=gettext(description) if "%" not in description else description)
     return resp, code
 
 

@@ -123,3 +123,13 @@ def test_a_supervisor_only_views_and_others_are_refused(app):
     for name in ("kari", "emp"):
         assert as_user(app, name).get("/admin/users/").status_code == 403
     assert app.test_client().get("/admin/users/").status_code == 302           # to the login page
+
+
+def test_a_user_without_the_role_is_refused_in_the_pages_language(app):
+    app, _store = app
+    kari = as_user(app, "kari")
+    resp = kari.get("/admin/users/?lang=nb")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 403 and "403 Ingen tilgang" in html and "Du kan ikke administrere brukere." in html
+    html = kari.get("/admin/users/?lang=en").get_data(as_text=True)
+    assert "403 Forbidden" in html and "You may not administer users." in html

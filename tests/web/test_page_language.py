@@ -98,3 +98,11 @@ def test_the_maintenance_pages_in_english(web):
     assert not any(word in html for word in ("Merknader", "Lagre", "Fravær", "kilde"))
     employee = logged_in(web, "ase.sorli@nordlys.no")
     assert "Du har ingen etater å vedlikeholde." in employee.get("/directory/manage/?lang=nb").get_data(as_text=True)
+
+
+def test_a_refusal_page_is_in_the_pages_language(web):
+    employee = logged_in(web, "ase.sorli@nordlys.no")
+    html = employee.get("/directory/manage/nordlys/nl1001?lang=nb").get_data(as_text=True)
+    assert "403 Ingen tilgang" in html and "Forbidden" not in html
+    html = employee.get("/directory/manage/nordlys/nl1001?lang=en").get_data(as_text=True)
+    assert "403 Forbidden" in html
