@@ -46,6 +46,7 @@ import dataclasses
 import logging
 import os
 import secrets
+import shutil
 import sys
 import time
 from datetime import timedelta
@@ -89,11 +90,12 @@ class DemoUser:
 class Demo:
     def __init__(self, args):
         self.args = args
+        self.config = args.config     # the working copy once the demo runs (working_config)
         self.report: list[str] = []   # start-up lines, printed after the users
 
     def _deployment(self, password: str):
         env = dict(os.environ, SENTRAL_FREESWITCH_PASSWORD=password)
-        deployment = load(self.args.config, env=env)
+        deployment = load(self.config, env=env)
         factor = self.args.time_factor
         # The simulated callers' waits and phones' rings run `time_factor` times faster than
         # written (a caller's 90 s patience lasts 18 s at 0.2), while the engine measures real
@@ -129,6 +131,7 @@ class Demo:
         os.makedirs(os.path.dirname(args.log) or ".", exist_ok=True)
         _log_to_file(args.log)
         self.report.append(f"engine log: {args.log}")
+        self.config = working_config(args.config, args.db, keep=args.keep_db)
         esl_password = secrets.token_urlsafe(12)
         deployment = self._deployment(esl_password)
         sim = Simulator(password=esl_password, time_factor=args.time_factor,
@@ -150,7 +153,7 @@ class Demo:
         users = create_users(store, deployment)
         _, api_token = store.create_token("demo", API_TENANT, "supervisor", created_by="demo")
         server = webserver.start(store, proc, host="127.0.0.1", port=args.http, secure_cookies=False,
-                                 config_path=args.config)
+                                 config_path=self.config)
         base = f"http://127.0.0.1:{server.server_port}"
         print("\n".join(header(base, users) + api_lines(base, api_token) + self.report), flush=True)
         traffic, reader = [], None
@@ -173,6 +176,20 @@ class Demo:
             store.close()
         print(f"demo stopped; journal rows: {len(store.journal())}", flush=True)
         return 0
+
+
+def working_config(config: str, db_url: str, keep: bool = False) -> str:
+    """The demo runs on a copy of its configuration's folder, next to its SQLite database
+    (`<db>.config/`; var/demo-config for another database), fresh each run and kept with
+    --keep-db, so agents added on the web (files in `<config>.d/`) land there and never in
+    the repository's examples. Made under the database's lock: one demo per copy."""
+    sqlite = db_url[len("sqlite:///"):] if db_url.startswith("sqlite:///") else ""
+    folder = os.path.splitext(sqlite)[0] + ".config" if sqlite else os.path.join("var", "demo-config")
+    if not keep and os.path.isdir(folder):
+        shutil.rmtree(folder)
+    shutil.copytree(os.path.dirname(os.path.abspath(config)), folder, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.py", "*.pyc"))
+    return os.path.join(folder, os.path.basename(config))
 
 
 def add_softphones(sim, deployment, time_factor: float) -> None:

@@ -186,3 +186,21 @@ def test_given_manual_mode_then_no_caller_and_no_agent_logged_in_and_a_typed_cal
             store.close()
     finally:
         stop_process(proc, timeout=30)
+
+
+def test_the_demo_works_on_a_copy_of_its_configuration_so_web_added_agents_never_land_in_the_repository(tmp_path):
+    from dialplan.agent_files import AgentSpec, add_agent
+    from sentral.demo import working_config
+
+    shipped = ROOT / "dialplan" / "examples"
+    before = sorted(p.relative_to(shipped) for p in shipped.rglob("*") if "__pycache__" not in p.parts)
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    config = working_config(str(shipped / "demo.yaml"), db)
+    assert pathlib.Path(config) == tmp_path / "demo.config" / "demo.yaml"
+    written = add_agent(config, AgentSpec(id="nina", extension="1077", name="Nina Nilsen", password="nina-secret-77"),
+                        env={"SENTRAL_FREESWITCH_PASSWORD": "x"})
+    assert pathlib.Path(written).is_relative_to(tmp_path / "demo.config")
+    assert sorted(p.relative_to(shipped) for p in shipped.rglob("*") if "__pycache__" not in p.parts) == before
+    assert working_config(str(shipped / "demo.yaml"), db, keep=True) == config and pathlib.Path(written).exists()
+    working_config(str(shipped / "demo.yaml"), db)                 # a new run starts from the shipped files
+    assert not pathlib.Path(written).exists()
