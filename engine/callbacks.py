@@ -21,7 +21,7 @@ import logging
 
 from engine import effects as fx
 from engine import events as ev
-from engine import fsvalues
+from engine import callflow, fsvalues
 from engine.interactions import CallEvent, Interaction
 
 log = logging.getLogger(__name__)
@@ -61,13 +61,9 @@ def create(eng, e: ev.CallbackCreate) -> None:
                      caller_number=number, caller_name="", destination=main, arrived_at=eng.now,
                      position_at=eng.now, order=eng.arrivals)
     eng.calls[ix.id] = ix
-    ix.apply(CallEvent.ENQUEUE, eng.now)
-    ix.queue_entered_at = eng.now
-    eng.index.add_call(ix)
-    position = eng.index.position(ix)
-    eng.journal(ix, "entered_queue", position=position, priority=ix.priority, entered_at=ix.position_at.isoformat())
+    callflow.enqueue_silently(eng, ix)
     ix.apply(CallEvent.REQUEST_CALLBACK, eng.now)
-    eng.journal(ix, "callback_requested", number=number, position=position, origin=e.origin, by=e.by)
+    eng.journal(ix, "callback_requested", number=number, position=eng.index.position(ix), origin=e.origin, by=e.by)
     eng.emit(fx.Notify("callback_created", {"interaction": ix.id, "queue": q.id, "tenant": q.tenant,
                                             "number": number, "origin": e.origin, "by": e.by}))
     eng.want_route_call(ix)
