@@ -18,20 +18,9 @@
   let chosen = null;          // {hit, number, label, kind}
   let wrapTimer = null;
 
-  function el(tag, text, attrs) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-    return node;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  const { el, clear } = window.SentralPage;
   function show(node, on) { if (node) node.hidden = !on; }
-  function say(text, kind) {
-    const box = $("console-message");
-    box.textContent = text;
-    box.className = "message " + (kind || "info");
-    box.hidden = !text;
-  }
+  const say = window.SentralPage.messages("console-message");
 
   // -- commands ------------------------------------------------------------------------
   function command(name, args) {

@@ -13,21 +13,10 @@
   let selected = "";           // the chosen agent's id
   let abandoned = [];
 
-  function el(tag, text, attrs) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-    return node;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  const { el, clear } = window.SentralPage;
   function td(text, attrs) { return el("td", text, attrs); }
   function fill(text, args) { return text.replace(/%\((\w+)\)s/g, (_, k) => (args[k] !== undefined ? args[k] : "")); }
-  function say(text, kind) {
-    const box = $("sup-message");
-    box.textContent = text;
-    box.className = "message " + (kind || "info");
-    box.hidden = !text;
-  }
+  const say = window.SentralPage.messages("sup-message");
   function note(text, kind) {
     const list = $("notices");
     const item = el("li", (new Date()).toLocaleTimeString() + " " + text, { "data-testid": "notice" });
