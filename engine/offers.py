@@ -45,6 +45,7 @@ SCAN_LIMIT = 200          # waiting calls looked at per queue when an agent free
 NO_ANSWER_CAUSES = frozenset({"NO_ANSWER", "NO_USER_RESPONSE", "ALLOTTED_TIMEOUT", "PROGRESS_TIMEOUT",
                               "RECOVERY_ON_TIMER_EXPIRE", "ORIGINATOR_CANCEL"})
 UNREGISTERED_CAUSES = frozenset({"USER_NOT_REGISTERED", "SUBSCRIBER_ABSENT"})
+NOT_SENT = "ESL_NOT_CONNECTED"    # esl.executor: the originate never reached the switch
 
 
 def failure_reason(cause: str) -> str:
@@ -308,6 +309,12 @@ def leg_failed(eng, ix: Interaction, leg: str, cause: str) -> None:
         agent.no_answers += 1
         if agent.no_answers >= q.max_no_answer:
             event = AgentEvent.NO_ANSWER_LIMIT
+    elif cause == NOT_SENT:
+        # the node's Event Socket is down: neither the agent's fault nor the caller's. No
+        # back-off and no "last agent"; the node counts as down before its NodeLost arrives
+        # (routing to it would only fail again) and its resync routes its calls again
+        kind, event = "offer_failed", AgentEvent.FAIL
+        eng.down_nodes.add(ix.node)
     else:
         kind, event, delay = "offer_failed", AgentEvent.FAIL, q.busy_delay
         if cause in UNREGISTERED_CAUSES:
@@ -324,7 +331,8 @@ def leg_failed(eng, ix: Interaction, leg: str, cause: str) -> None:
         eng.want_route_agent(agent)
     if ix.legs:
         return
-    ix.last_agent = aid
+    if cause != NOT_SENT:
+        ix.last_agent = aid
     ix.apply(CallEvent.OFFER_FAILED, eng.now)
     eng.touch_call(ix)
     if ix.overflow_due and ix.state is CallState.QUEUED:

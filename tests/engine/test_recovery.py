@@ -383,3 +383,28 @@ def test_an_operators_wrap_up_after_a_transfer_to_another_queue_keeps_its_own_le
     assert s2.engine.agents["alice"].wrapup_queue == "sales"
     timers = [e for e in s2.effects if isinstance(e, fx.ScheduleTimer) and e.key == "wrapup:alice"]
     assert timers and timers[-1].at == moved + timedelta(seconds=30)
+
+
+def test_an_offer_never_sent_because_the_socket_dropped_costs_neither_agent_nor_caller_a_turn():
+    """The agent's phone registered again and an offer went out just as the Event Socket
+    dropped (before its NodeLost was delivered): the originate was never sent. That is no
+    busy agent: no back-off, she stays first choice, and the node's resync offers the call
+    again at once."""
+    s = Scenario(a_deployment(queues=[a_queue(busy_delay=30)], agents=[an_agent("alice")]))
+    s.login("alice")
+    s.call("c1")
+    leg = s.originates()[0].leg_uuid
+    out = s.fail(leg, "ESL_NOT_CONNECTED")
+    assert s.state("alice") == "available" and not s.originates(out), "nothing offered to a node that is away"
+    s.send(ev.NodeLost(NODE, s.now))
+    again = s.originates(s.send(ev.NodeResynced(NODE, tuple(channels_of(s, alive={"c1"}, answered={"c1"})), s.now)))
+    assert s.offered_agents(again) == ["alice"]
+
+
+def test_a_busy_agent_still_waits_her_busy_delay_after_a_resync():
+    s = Scenario(a_deployment(queues=[a_queue(busy_delay=30)], agents=[an_agent("alice")]))
+    s.login("alice")
+    s.call("c1")
+    s.fail(s.originates()[0].leg_uuid, "USER_BUSY")
+    s.send(ev.NodeLost(NODE, s.now))
+    assert not s.originates(s.send(ev.NodeResynced(NODE, tuple(channels_of(s, alive={"c1"}, answered={"c1"})), s.now)))
