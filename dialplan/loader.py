@@ -7,7 +7,7 @@ Layers, later wins: the defaults in code (engine/config.py) → the file (and it
 settings section there replaces the file's, `tenants`/`agents`/`include` are added) →
 the environment (`SENTRAL_DATABASE_URL`,
 `SENTRAL_FREESWITCH_HOST|PORT|PASSWORD` for the first node, `SENTRAL_RECORDINGS_DIR`,
-`SENTRAL_ENGINE_URL`) → explicit overrides from the command line (`apply_overrides`).
+`SENTRAL_RECORDINGS_IDENTITIES`, `SENTRAL_ENGINE_URL`) → explicit overrides from the command line (`apply_overrides`).
 Pure apart from reading the files; holidays are expanded for `today.year - 1` to
 `today.year + 10`.
 """
@@ -25,7 +25,7 @@ from dialplan import yamlnodes as y
 from dialplan.errors import ConfigError, Problem
 from dialplan.queues import DEFAULT_KEYS, settings
 from dialplan.source import EnvReader, compose_file, include_paths
-from engine.config import Deployment, NodeConfig
+from engine.config import Deployment, NodeConfig, RecordingStorage
 
 TOP_KEYS = ("version", "freeswitch", "database", "recordings", "engine", "console", "defaults", "include", "tenants",
             "agents", "trunks", "outbound_routes")
@@ -37,7 +37,8 @@ ENGINE_URL = re.compile(r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1
 SIP_DOMAIN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 URL_EXPECTED = "http(s)://HOST[:PORT][/PATH] (letters, digits and . _ ~ / - in the path)"
 ENV_OVERRIDES = ("SENTRAL_DATABASE_URL", "SENTRAL_FREESWITCH_HOST", "SENTRAL_FREESWITCH_PORT",
-                 "SENTRAL_FREESWITCH_PASSWORD", "SENTRAL_RECORDINGS_DIR", "SENTRAL_ENGINE_URL")
+                 "SENTRAL_FREESWITCH_PASSWORD", "SENTRAL_RECORDINGS_DIR", "SENTRAL_ENGINE_URL",
+                 "SENTRAL_RECORDINGS_IDENTITIES")
 
 
 def load(path: str, env: Mapping[str, str] | None = None, *, require_env: bool = True,
@@ -170,11 +171,36 @@ def _deployment_settings(single: dict, envr: EnvReader) -> dict:
     if "console" in single:
         top.update(console.console(*single["console"]))
     if "recordings" in single:
-        ctx, node = single["recordings"]
-        sect = y.mapping(ctx, node, "recordings", ("dir",)) or {}
-        if "dir" in sect and (v := envr.value(ctx, sect["dir"][1], "recordings dir")) is not None:
-            top["recordings_dir"] = v
+        top.update(_recordings(*single["recordings"], envr))
     return top
+
+
+def _recordings(ctx, node, envr: EnvReader) -> dict:
+    """`recordings: {dir, identities, storage: local|s3, s3: {bucket, prefix, endpoint_url, region}}`.
+    S3 credentials are never here: boto3 reads its usual environment variables."""
+    out: dict = {}
+    sect = y.mapping(ctx, node, "recordings", ("dir", "identities", "storage", "s3")) or {}
+    for key, field_name in (("dir", "recordings_dir"), ("identities", "recordings_identities")):
+        if key in sect and (v := envr.value(ctx, sect[key][1], f"recordings {key}")) is not None:
+            out[field_name] = v
+    kind = "local"
+    if "storage" in sect and (v := y.scalar(ctx, sect["storage"][1], "recordings storage")) is not None:
+        if v in ("local", "s3"):
+            kind = v
+        else:
+            ctx.at(sect["storage"][1], "bad-value", f"recordings storage is {v!r}", "local or s3")
+    s3: dict = {}
+    if "s3" in sect:
+        m = y.mapping(ctx, sect["s3"][1], "recordings s3", ("bucket", "prefix", "endpoint_url", "region")) or {}
+        for key, (_, value_node) in m.items():
+            if (v := envr.value(ctx, value_node, f"recordings s3 {key}")) is not None:
+                s3[key] = v
+    if kind == "s3" and not s3.get("bucket"):
+        ctx.at(sect["storage"][1], "missing-key", "recordings are stored in S3 but no bucket is named",
+               "recordings: {s3: {bucket: NAME}}")
+    if kind != "local" or s3:
+        out["recordings_storage"] = RecordingStorage(kind=kind, **s3)
+    return out
 
 
 def _nodes(ctx, seq_node, envr: EnvReader) -> tuple:
@@ -198,7 +224,8 @@ def _nodes(ctx, seq_node, envr: EnvReader) -> tuple:
 def apply_overrides(deployment: Deployment, env: Mapping[str, str] | None = None, *,
                     database_url: str | None = None, freeswitch_host: str | None = None,
                     freeswitch_port: int | None = None, freeswitch_password: str | None = None,
-                    recordings_dir: str | None = None, engine_url: str | None = None) -> Deployment:
+                    recordings_dir: str | None = None, engine_url: str | None = None,
+                    recordings_identities: str | None = None) -> Deployment:
     """Environment (then explicit arguments, e.g. from the CLI) over the file's values.
     FreeSWITCH overrides apply to the first node (one is created if the file has none)."""
     env = env or {}
@@ -211,6 +238,8 @@ def apply_overrides(deployment: Deployment, env: Mapping[str, str] | None = None
         changes["database_url"] = v
     if (v := pick(recordings_dir, "SENTRAL_RECORDINGS_DIR")) is not None:
         changes["recordings_dir"] = v
+    if (v := pick(recordings_identities, "SENTRAL_RECORDINGS_IDENTITIES")) is not None:
+        changes["recordings_identities"] = v
     if (v := pick(engine_url, "SENTRAL_ENGINE_URL")) is not None:
         if not ENGINE_URL.fullmatch(v.rstrip("/")):
             raise ConfigError([Problem("$SENTRAL_ENGINE_URL", 1, 1, "bad-value",
@@ -227,6 +256,10 @@ def apply_overrides(deployment: Deployment, env: Mapping[str, str] | None = None
                                        f"SENTRAL_FREESWITCH_PORT is {v!r}", "a port number")]) from exc
     if (v := pick(freeswitch_password, "SENTRAL_FREESWITCH_PASSWORD")) is not None:
         node_changes["password"] = v
+    # FreeSWITCH is told this path with each recording (a relative one would land under its
+    # own recordings folder, out of the recorder's sight): absolute, from where Sentral runs
+    if not os.path.isabs(rec := changes.get("recordings_dir", deployment.recordings_dir)):
+        changes["recordings_dir"] = os.path.abspath(rec)
     if node_changes:
         first = deployment.nodes[0] if deployment.nodes else NodeConfig("fs1")
         changes["nodes"] = (dataclasses.replace(first, **node_changes),) + tuple(deployment.nodes[1:])

@@ -18,8 +18,10 @@ from engine.config import Overflow, OverflowKind, QueueAlarms, Strategy, TierRul
 
 QUEUE_KEYS = ("id", "name", "strategy", "ring_timeout", "max_wait", "wrapup", "max_no_answer",
               "reject_delay", "busy_delay", "no_answer_delay", "music_on_hold", "announcements",
-              "overflow", "no_agents", "tiers", "skills", "priority", "service_level", "callback", "alarms")
-DEFAULT_KEYS = tuple(k for k in QUEUE_KEYS if k not in ("id", "name"))
+              "overflow", "no_agents", "tiers", "skills", "priority", "service_level", "callback", "alarms",
+              "recording")
+# `recording` is read with its tenant (dialplan/recording.py), so it has no file-wide default.
+DEFAULT_KEYS = tuple(k for k in QUEUE_KEYS if k not in ("id", "name", "recording"))
 OVERFLOW_KINDS = tuple(k.value for k in OverflowKind)
 _TARGETED = {OverflowKind.QUEUE, OverflowKind.VOICEMAIL, OverflowKind.TRANSFER}
 _DIGIT = re.compile(r"^[0-9*#]$")

@@ -47,7 +47,8 @@ def _show(value) -> str:
 def diff(old: Deployment, new: Deployment) -> list[str]:
     """Every difference between two deployments, one line each, in a stable order."""
     changes: list[str] = []
-    for name in ("database_url", "recordings_dir", "sip_domain", "engine_url"):
+    for name in ("database_url", "recordings_dir", "recordings_identities", "recordings_storage", "sip_domain",
+                 "engine_url"):
         if getattr(old, name) != getattr(new, name):
             changes.append(f"{name}: {getattr(old, name)!r} -> {getattr(new, name)!r}")
     old_nodes, new_nodes = {n.name: n for n in old.nodes}, {n.name: n for n in new.nodes}

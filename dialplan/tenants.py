@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from dialplan import console, direct, hours, queues
+from dialplan import console, direct, hours, queues, recording
 from dialplan import yamlnodes as y
 from dialplan.patterns import PatternError, compile_pattern
 from engine.config import EntryPoint, QueueConfig, TenantConfig
@@ -127,21 +127,7 @@ def tenant(ctx, node, defaults: dict, years: range, parsed: Parsed) -> None:
         if (v := queues.overflow(ctx, m["after_hours"][1], "after_hours", refs)) is not None:
             kwargs["after_hours"] = v
         parsed.queue_refs.extend((ctx, n, q, "") for n, q in refs)
-    # Recording is off unless asked for. It is not built yet: `enabled: true` only plays
-    # the notice, so checking warns (docs/dialplan.md, "Recording").
-    kwargs["record_calls"] = False
-    if "recording" in m and (r := y.mapping(ctx, m["recording"][1], "recording", ("enabled", "notice"))) is not None:
-        if "enabled" in r and (v := y.boolean(ctx, r["enabled"][1], "recording enabled")) is not None:
-            kwargs["record_calls"] = v
-        if "notice" in r and (v := y.prompt(ctx, r["notice"][1], "recording notice")) is not None:
-            kwargs["recording_notice"] = v
-        if kwargs["record_calls"] and not kwargs.get("recording_notice"):
-            ctx.at(m["recording"][1], "missing-key", "calls are recorded but no notice prompt is set",
-                   "recording: {notice: PROMPT} (callers must hear that the call is recorded)")
-        elif kwargs["record_calls"]:
-            ctx.warn(r["enabled"][1], "recording-not-built",
-                     f"tenant {tenant_id}: call recording is not built yet: callers hear the notice "
-                     "but nothing is recorded", "recording: {enabled: false} until recording exists")
+    kwargs.update(recording.tenant_settings(ctx, m, tenant_id))
     parsed.tenants[tenant_id] = TenantConfig(tenant_id, name or tenant_id, **kwargs)
     first_queue = ""
     for queue_node in (y.sequence(ctx, m["queues"][1], "queues") or ()) if "queues" in m else ():
@@ -162,6 +148,8 @@ def _queue(ctx, node, tenant_id: str, defaults: dict, parsed: Parsed) -> str | N
     name = y.text(ctx, m["name"][1], "queue name") if "name" in m else None
     refs: list = []
     kwargs = {**queues.BUILTIN, **defaults, **queues.settings(ctx, m, refs)}
+    if "recording" in m:
+        kwargs["recording"] = recording.queue_recording(ctx, m["recording"][1], parsed.tenants.get(tenant_id))
     if queue_id is None or not remember(parsed, ctx, "queue", queue_id, m["id"][1]):
         return None
     parsed.queue_refs.extend((ctx, n, q, queue_id) for n, q in refs)

@@ -100,6 +100,17 @@ class TierRule:
 
 
 @dataclass(frozen=True)
+class QueueRecording:
+    """A queue's own recording settings over its tenant's; each None = the tenant's
+    (engine/recording.policy merges them)."""
+
+    enabled: bool | None = None
+    notice: str | None = None
+    retention_days: int | None = None
+    roles: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
 class QueueConfig:
     id: str
     tenant: str
@@ -127,6 +138,7 @@ class QueueConfig:
     callback_digit: str = "1"             # the caller presses it to keep the place and hang up
     callback_prompt: str = ""             # confirmation played before the engine hangs up
     alarms: QueueAlarms = QueueAlarms()   # the supervisor page's thresholds (agent_ui.alarms)
+    recording: QueueRecording | None = None  # None = the tenant's recording policy as it is
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,9 @@ class TenantConfig:
     after_hours: Overflow = Overflow(OverflowKind.MESSAGE)
     record_calls: bool = True
     recording_notice: str = ""             # prompt played before anything else (R6)
+    recording_key: str = ""                # the agency's age public key ("age1..."): files are encrypted to it
+    recording_retention_days: int = 90     # recordings are deleted this many days after the call
+    recording_roles: frozenset[str] = frozenset({"supervisor", "tenant_admin"})  # who may listen
     welcome_prompt: str = ""
     greeting: str = ""                     # what the operator says on answering for this agency
     transfer_timeout: float = 20.0         # s a supervised transfer rings before the call comes back
@@ -228,6 +243,18 @@ class DirectDial:
 
 
 @dataclass(frozen=True)
+class RecordingStorage:
+    """Where encrypted recordings are kept: the local filesystem under `recordings_dir`,
+    or an S3-compatible bucket (credentials only from boto3's usual environment)."""
+
+    kind: str = "local"                    # local | s3
+    bucket: str = ""
+    prefix: str = ""
+    endpoint_url: str = ""                 # empty = AWS; a MinIO or a provider's URL otherwise
+    region: str = ""
+
+
+@dataclass(frozen=True)
 class Deployment:
     tenants: Mapping[str, TenantConfig] = field(default_factory=dict)
     queues: Mapping[str, QueueConfig] = field(default_factory=dict)
@@ -236,6 +263,8 @@ class Deployment:
     nodes: tuple[NodeConfig, ...] = ()
     database_url: str = ""                 # empty = the embedded default (SQLite)
     recordings_dir: str = "var/recordings"
+    recordings_identities: str = ""        # folder of private keys: only the retrieval side reads it
+    recordings_storage: RecordingStorage = RecordingStorage()
     sip_domain: str = "127.0.0.1"          # directory domain of the agents' softphones (a1-hash realm)
     engine_url: str = "http://127.0.0.1:8080"  # where FreeSWITCH's mod_xml_curl reaches the engine
     pause_reasons: tuple[Reason, ...] = ()      # the console offers these; empty = a free text reason

@@ -122,3 +122,11 @@ class RecallBusy(CommandRefused):
     pause or logout pending): the move goes on untouched."""
 
     error_id = "recall.busy"
+
+
+# -- recording (engine/call_recording.py) --------------------------------------------------
+
+class NoRecording(CommandRefused):
+    """Pause/resume of a recording asked for a call that is not being recorded."""
+
+    error_id = "engine.no_recording"

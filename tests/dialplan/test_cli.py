@@ -6,6 +6,8 @@ import pytest
 from sentral.cli import main
 from tests.dialplan.files import DEMO, MINIMAL, write
 
+KEY = "age1gjtn8gq6l2vkgfvsujjkwzru9etqmsdjdjn0dj92vudcnmxu5guqnv4zgh"   # tests/data/acd's test-only key
+
 
 def test_check_prints_ok_and_a_summary(capsys, monkeypatch):
     monkeypatch.delenv("SENTRAL_FREESWITCH_PASSWORD", raising=False)
@@ -77,13 +79,20 @@ def test_the_sounds_directory_may_come_from_the_environment_and_must_exist(tmp_p
     assert "phrase cc_wait plays 'sentral/estimated-wait.wav'" in err and "lang/en/en.xml:" in err
 
 
-def test_check_warns_that_recording_is_not_built_but_accepts_the_file(tmp_path, capsys):
+def test_check_refuses_recording_without_a_public_key_with_its_place_and_the_keygen_hint(tmp_path, capsys):
     path = write(tmp_path, MINIMAL.replace("recording: {enabled: false}",
                                            "recording: {enabled: true, notice: sentral/notice.wav}"))
+    assert main(["config", "check", path]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:5:16: missing-key: tenant acme records calls but has no recording public_key" in err
+    assert "sentral recordings keygen --tenant acme" in err
+
+
+def test_check_accepts_recording_with_a_notice_and_a_key_without_warning(tmp_path, capsys):
+    path = write(tmp_path, MINIMAL.replace("recording: {enabled: false}", "recording: {enabled: true, "
+                                           f"notice: sentral/notice.wav, public_key: {KEY}}}"))
     assert main(["config", "check", path]) == 0
-    (warning, count) = capsys.readouterr().err.splitlines()
-    assert warning.startswith(f"{path}:5:26: warning: recording-not-built: tenant acme: call recording is not built yet")
-    assert count == "1 warning(s)"
+    assert "recording" not in capsys.readouterr().err
 
 
 def test_the_phrase_sounds_checked_are_those_the_shipped_macros_play():

@@ -146,8 +146,9 @@ def test_wrong_types_and_values(tmp_path):
 
 
 def test_recorded_calls_need_a_notice(tmp_path):
-    found, _ = problems(tmp_path, "tenants:\n  - {id: t, name: T, recording: {enabled: true}}\n")
-    assert found == [(2, 33, "missing-key")]
+    found, error = problems(tmp_path, "tenants:\n  - {id: t, name: T, recording: {enabled: true, public_key: "
+                                      "age1gjtn8gq6l2vkgfvsujjkwzru9etqmsdjdjn0dj92vudcnmxu5guqnv4zgh}}\n")
+    assert found == [(2, 33, "missing-key")] and "no notice prompt" in error.report()
 
 
 def test_secrets_are_never_literal_and_env_must_be_set_to_run(tmp_path):

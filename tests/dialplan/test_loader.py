@@ -133,7 +133,7 @@ def test_overflow_forms(tmp_path):
         tenants:
           - id: t
             name: T
-            recording: {enabled: true, notice: sentral/notice.wav}
+            recording: {enabled: true, notice: sentral/notice.wav, public_key: age1gjtn8gq6l2vkgfvsujjkwzru9etqmsdjdjn0dj92vudcnmxu5guqnv4zgh}
             after_hours: {transfer: "+4722999999", prompt: sentral/closed.wav}
             queues:
               - {id: a, overflow: hangup, no_agents: {message: sentral/bye.wav}}
