@@ -14,6 +14,8 @@ MODEL_MODULES = (
     "store.accounts",
     "store.directory",
     "store.tokens",
+    "store.recordings",
+    "store.recording_audit",
 )
 
 

@@ -215,3 +215,65 @@ class Store:
         from store import tokens
         with self.engine.connect() as conn:
             return tokens.webhooks(conn, tenant, active_only)
+
+    # -- call recordings and their access log (store/recordings.py) ----------------
+    def create_recording(self, record):
+        from store import recordings
+        with self.transaction() as conn:
+            return recordings.create(conn, record)
+
+    def recording(self, recording_id: str):
+        from store import recordings
+        with self.engine.connect() as conn:
+            return recordings.get(conn, recording_id)
+
+    def change_recording(self, recording_id: str, status: str | None = None, **values):
+        from store import recordings
+        with self.transaction() as conn:
+            return recordings.change(conn, recording_id, status, **values)
+
+    def add_recording_agent(self, recording_id: str, agent: str):
+        from store import recordings
+        with self.transaction() as conn:
+            return recordings.add_agent(conn, recording_id, agent)
+
+    def search_recordings(self, tenants=None, **filters):
+        """store.recordings.search: tenants None = every tenant."""
+        from store import recordings
+        with self.engine.connect() as conn:
+            return recordings.search(conn, tenants, **filters)
+
+    def hold_recording(self, recording_id: str, reason: str, by: str):
+        """Legal hold, audited in the same transaction."""
+        from store import recordings
+        now = self.clock()
+        with self.transaction() as conn:
+            record = recordings.set_hold(conn, recording_id, reason, by, now)
+            recordings.append_audit(conn, by, "recording.hold", recording_id, record.tenant, {"reason": reason}, now)
+            return record
+
+    def release_recording(self, recording_id: str, by: str):
+        from store import recordings
+        now = self.clock()
+        with self.transaction() as conn:
+            record = recordings.lift_hold(conn, recording_id, by, now)
+            recordings.append_audit(conn, by, "recording.release", recording_id, record.tenant, {}, now)
+            return record
+
+    def audit_recording(self, actor: str, action: str, recording: str = "", tenant: str = "",
+                        detail: dict | None = None):
+        """One row of the recordings' append-only, hash-chained access log."""
+        from store import recordings
+        with self.transaction() as conn:
+            return recordings.append_audit(conn, actor, action, recording, tenant, detail, self.clock())
+
+    def recording_audit(self, **filters):
+        from store import recordings
+        with self.engine.connect() as conn:
+            return recordings.audit_rows(conn, **filters)
+
+    def verify_recording_audit(self) -> list[int]:
+        """Ids where the access log's hash chain breaks (empty = intact)."""
+        from store import recordings
+        with self.engine.connect() as conn:
+            return recordings.verify_audit(conn)
