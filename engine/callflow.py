@@ -1,7 +1,7 @@
 """What the caller hears and where the call goes before and instead of an agent.
 
 Rules:
-* the recording notice (tenant policy) plays before anything else; opening hours,
+* the recording notice (engine.recording.policy of the entry queue) plays before anything else; opening hours,
   holidays and queue entry are decided only once it finished;
 * in the queue: position and estimated wait (live figures), then music on hold looped;
   periodic announcements interrupt the music and resume it; none of this ever delays an
@@ -25,6 +25,7 @@ from engine import events as ev
 from engine import prompts
 from engine.config import Overflow, OverflowKind
 from engine.interactions import CallEvent, CallState, Interaction
+from engine.recording import policy
 from engine.routing import next_widening
 from engine.statistics import estimated_wait
 
@@ -102,11 +103,15 @@ def arrive(eng, e: ev.CallParked, adopted: bool = False) -> None:
 
 
 def start(eng, ix: Interaction) -> None:
-    """From `arrived`: the recording notice if the tenant wants one, else straight on."""
-    tenant = eng.tenant_of(ix)
-    if tenant.record_calls and tenant.recording_notice:
+    """From `arrived`: the recording notice if the entry queue's policy records (the leg
+    that hears it is the only one that may be recorded: engine.call_recording), else
+    straight on."""
+    rules = policy(eng.deployment, ix.tenant, ix.queue)
+    if rules.record:
         ix.apply(CallEvent.PLAY_NOTICE, eng.now)
-        play(eng, ix, [tenant.recording_notice], ("continue",))
+        ix.noticed_leg = ix.uuid
+        eng.emit(fx.SetVariables(ix.node, ix.uuid, {"cc_noticed": "1"}))   # for engine.recovery
+        play(eng, ix, [rules.notice], ("continue",))
     else:
         after_notice(eng, ix)
 
@@ -114,7 +119,7 @@ def start(eng, ix: Interaction) -> None:
 def after_notice(eng, ix: Interaction) -> None:
     tenant = eng.tenant_of(ix)
     if ix.state is CallState.NOTICE:
-        eng.journal(ix, "notice_played", prompt=tenant.recording_notice)
+        eng.journal(ix, "notice_played", prompt=policy(eng.deployment, ix.tenant, ix.queue).notice)
     if not tenant.opening_hours.is_open(eng.now):
         overflow(eng, ix, tenant.after_hours, "after_hours")
         return

@@ -154,9 +154,25 @@ class Transfer:
 
 @dataclass(frozen=True)
 class StartRecording:
+    """Record the leg (uuid_record start) into `path` on its node; `stereo`: the leg's
+    side on the left channel, its bridge partner's on the right (the executor sets the
+    channel variable FreeSWITCH reads for that first)."""
+
     node: str
     uuid: str
     path: str
+    stereo: bool = True
+
+
+@dataclass(frozen=True)
+class MaskRecording:
+    """Pause (`masked`) or resume a running recording: FreeSWITCH writes silence while
+    it is masked, so the file keeps the call's length (uuid_record mask|unmask)."""
+
+    node: str
+    uuid: str
+    path: str
+    masked: bool
 
 
 @dataclass(frozen=True)
@@ -201,5 +217,5 @@ class Notify:
 
 
 CALL_CONTROL = (Originate, Bridge, Play, StopPlayback, Hangup, SetVariables, Answer, Transfer,
-                StartRecording, StopRecording, Hold, SendDigits, Conference, PhoneEvent, Eavesdrop,
+                StartRecording, StopRecording, MaskRecording, Hold, SendDigits, Conference, PhoneEvent, Eavesdrop,
                 EavesdropMode)

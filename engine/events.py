@@ -73,6 +73,29 @@ class Bridged:
 
 
 @dataclass(frozen=True)
+class RecordingStarted:
+    """FreeSWITCH opened a recording file on a leg (its media bug is running)."""
+
+    node: str
+    uuid: str
+    path: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RecordingStopped:
+    """A recording file is closed (hang-up, stop, or a failure): `cause` as FreeSWITCH
+    says it (success-silence, success-maxtime, ...), or "unseen" when a resync found the
+    recorded leg gone."""
+
+    node: str
+    uuid: str
+    path: str
+    cause: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class PlaybackFinished:
     node: str
     uuid: str
@@ -319,6 +342,20 @@ class ConsultConference:
 
 
 @dataclass(frozen=True)
+class RecordingPause:
+    """The agent pauses the recording of their call (a card number, health details)."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RecordingResume:
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class MessageTaken:
     """The agent took a message for an absent person (sent by e-mail by the console);
     kept in the interaction's journal."""
@@ -334,7 +371,7 @@ class MessageTaken:
 CONSOLE_COMMANDS = (AgentLogin, AgentLogout, AgentPause, AgentResume, WrapUpEnd, CallAnswer,
                     CallHangup, CallHold, CallDigits, CallTransfer, CallPark, ParkedPickUp,
                     CallRecall, ConsultStart, ConsultSwap, ConsultComplete, ConsultCancel, ConsultConference,
-                    MessageTaken)
+                    MessageTaken, RecordingPause, RecordingResume)
 
 
 # -- supervisor commands (engine/monitor.py, engine/callbacks.py) ------------------------

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from engine import callflow, campon, core, desk, offers, park, recall, recovery, reload, talk, transfer
+from engine import (call_recording, callflow, campon, core, desk, offers, park, recall, recovery, reload, talk,
+                    transfer)
 from engine import events as ev
 from engine import effects as fx
 from engine.effects import Hangup
@@ -194,6 +195,7 @@ def confirm_bridge(eng, ix: Interaction) -> None:
         ix.bridged = True
         eng.emit(fx.CancelTimer(f"bridge:{ix.id}"))
         eng.journal(ix, "bridged", agent=ix.agent)
+        call_recording.bridged(eng, ix)           # the first bridge starts it; a later one adds a party
 
 
 def node_lost(eng, e: ev.NodeLost) -> None:
@@ -228,6 +230,7 @@ HANDLERS = {
 # the console's commands on a call and the announced transfer (engine/control.py, engine/consult.py)
 from engine import consult, control  # noqa: E402  (they import engine.talk/offers, not this module)
 HANDLERS.update(control.HANDLERS)
+HANDLERS.update(call_recording.HANDLERS)
 HANDLERS.update(consult.HANDLERS)
 consult.route(HANDLERS)                # the consult's legs and hang-ups first (engine/consult.py)
 

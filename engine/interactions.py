@@ -159,6 +159,12 @@ class Interaction:
     camp_on: bool = False                  # the blind transfer camps on a busy target (engine.campon)
     camp_until: datetime | None = None     # camp-on started: its end (then the recall)
     camp_tries: int = 0                    # camp-on: the busy target's tries so far
+    # recording (engine/call_recording.py): only the leg that heard the notice is recorded
+    noticed_leg: str = ""                  # the caller leg that heard the recording notice
+    recording: str = ""                    # the running recording's id ("" = none, or stopped)
+    recording_path: str = ""               # its file on the node (the media bug is on the caller leg)
+    recording_masked: bool = False         # paused from the console (silence written meanwhile)
+    recording_agents: tuple[str, ...] = ()  # the agents heard in it so far
 
     def apply(self, event: CallEvent, at: datetime) -> CallState:
         self.state = step(CALL_TABLE, f"interaction {self.id}", self.state, event)
@@ -213,7 +219,9 @@ class Interaction:
                 "recalls": self.recalls, "consult_leg": self.consult_leg, "talking_to": self.talking_to,
                 "held": self.held, "dropped_leg": self.dropped_leg,
                 "front": self.front, "camp_on": self.camp_on, "camp_until": self.camp_until,
-                "camp_tries": self.camp_tries}
+                "camp_tries": self.camp_tries, "noticed_leg": self.noticed_leg, "recording": self.recording,
+                "recording_path": self.recording_path, "recording_masked": self.recording_masked,
+                "recording_agents": list(self.recording_agents)}
 
     @classmethod
     def restore(cls, stored: dict) -> "Interaction":
@@ -244,7 +252,11 @@ class Interaction:
             talking_to=stored.get("talking_to", ""), held=bool(stored.get("held", False)),
             dropped_leg=stored.get("dropped_leg", ""),
             front=bool(stored.get("front", False)), camp_on=bool(stored.get("camp_on", False)),
-            camp_until=_parse(stored.get("camp_until")), camp_tries=int(stored.get("camp_tries", 0)))
+            camp_until=_parse(stored.get("camp_until")), camp_tries=int(stored.get("camp_tries", 0)),
+            noticed_leg=stored.get("noticed_leg", ""), recording=stored.get("recording", ""),
+            recording_path=stored.get("recording_path", ""),
+            recording_masked=bool(stored.get("recording_masked", False)),
+            recording_agents=tuple(stored.get("recording_agents", ())))
 
 
 def _parse(value) -> datetime | None:

@@ -40,7 +40,10 @@ Rules:
   its call is still connected on the agent leg it listens to, else hung up;
 * a camp-on (engine.campon: `cc_state` camped, `cc_camp_on`, `cc_camp_until`,
   `cc_camp_tries`): its end and its next try are scheduled again from the stored times;
-  passed while the engine was away, the end recalls at once, a try rings at once.
+  passed while the engine was away, the end recalls at once, a try rings at once;
+* recording (engine.call_recording): the caller's `cc_noticed` (it heard the notice),
+  `cc_recording` and `cc_recording_path` are adopted with it; a recorded caller leg
+  found gone sends `recording_stopped` with cause "unseen" (its RECORD_STOP was lost).
 """
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Collection, Iterable, Mapping, Sequence
 
-from engine import callflow, campon, monitor, offers, park, recall, talk, transfer
+from engine import call_recording, callflow, campon, monitor, offers, park, recall, talk, transfer
 from engine import effects as fx
 from engine import events as ev
 from engine.agents import Agent, AgentEvent, AgentState
@@ -161,6 +164,8 @@ def _seq_of(chan: ev.ChannelSnapshot | None) -> int:
 
 def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> None:
     ix.seq = max(ix.seq, _seq_of(live.get(ix.uuid)))
+    if ix.recording and ix.uuid and ix.uuid not in live:
+        call_recording.gone_unseen(eng, ix)             # its RECORD_STOP went with the old connection
     for leg in list(ix.legs):
         chan = live.get(leg)
         if chan is None:
@@ -266,6 +271,7 @@ def _adopt_caller(eng, node: str, chan: ev.ChannelSnapshot, legs: list[ev.Channe
         priority=int(v.get("cc_priority", "0") or 0), seq=_seq_of(chan), order=eng.arrivals,
         state=_ADOPTED[state])
     _moved_from_tags(ix, v)
+    _recording_from_tags(ix, v)
     if ix.state is CallState.CONNECTED:
         ix.agent, ix.agent_leg = v.get("cc_agent", ""), v.get("cc_agent_uuid", "") or chan.bridged_to
         ix.answered_at = _time(v.get("cc_answered_at")) or eng.now
@@ -317,6 +323,15 @@ def _moved_from_tags(ix: Interaction, v: Mapping[str, str]) -> None:
         ix.target_leg = v.get("cc_target_uuid", "")
 
 
+def _recording_from_tags(ix: Interaction, v: Mapping[str, str]) -> None:
+    """The notice heard and the running recording, from the caller channel's tags."""
+    if v.get("cc_noticed") == "1" or v.get("cc_recording"):
+        ix.noticed_leg = ix.uuid
+    if v.get("cc_recording") and v.get("cc_recording_path"):
+        ix.recording, ix.recording_path = v["cc_recording"], v["cc_recording_path"]
+        ix.recording_agents = (v["cc_agent"],) if v.get("cc_agent") else ()
+
+
 _CHANNEL_STATE = {CallState.QUEUED: "queued", CallState.OFFERING: "queued", CallState.CALLBACK: "callback",
                   CallState.CONNECTED: "connected", CallState.OVERFLOWED: "overflowed"}
 
@@ -329,6 +344,8 @@ def channel_variables(ix: Interaction) -> dict[str, str]:
         v["cc_queue_entered_at"] = ix.queue_entered_at.isoformat()
     if ix.state in _CHANNEL_STATE:
         v["cc_state"] = _CHANNEL_STATE[ix.state]
+    if ix.noticed_leg and ix.noticed_leg == ix.uuid:
+        v["cc_noticed"] = "1"
     return v
 
 

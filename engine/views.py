@@ -153,6 +153,7 @@ def _call(eng, ix, aid: str, now: datetime) -> dict:
         "answered_at": _iso(ix.answered_at), "held": ix.held, "transferred": ix.transferred,
         "target": ix.target, "target_kind": ix.target_kind, "target_name": ix.target_name,
         "talking_to": ix.talking_to, "consult": consult.stage(ix),
+        "recording": ix.recording, "recording_masked": ix.recording_masked,   # the console's Opptak / pauset
         "recall_reason": ix.recall_reason if ix.recalls else "",   # a recall keeps its reason to the end
         "recalls": ix.recalls, "consulting": bool(ix.consult_leg),
         "camp_until": _iso(ix.camp_until), "camp_tries": ix.camp_tries,

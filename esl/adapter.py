@@ -27,6 +27,8 @@ SUBSCRIPTIONS = (
     "CHANNEL_BRIDGE",
     "CHANNEL_HANGUP",
     "PLAYBACK_STOP",
+    "RECORD_START",
+    "RECORD_STOP",
     "DTMF",
     "BACKGROUND_JOB",
     "HEARTBEAT",
@@ -77,6 +79,11 @@ def translate(node: str, event: Event, clock: Callable[[], datetime] = utcnow):
         return ev.LegHungUp(node, uuid, h.get("Hangup-Cause", "NORMAL_CLEARING"), at)
     if name == "PLAYBACK_STOP":
         return ev.PlaybackFinished(node, uuid, h.get("Playback-File-Path", ""), at)
+    if name == "RECORD_START":
+        return ev.RecordingStarted(node, uuid, h.get("Record-File-Path", ""), at)
+    if name == "RECORD_STOP":
+        return ev.RecordingStopped(node, uuid, h.get("Record-File-Path", ""),
+                                   h.get("Record-Completion-Cause", ""), at)
     if name == "DTMF":
         return ev.DigitPressed(node, uuid, h.get("DTMF-Digit", ""), at)
     if name in ("sofia::register", "sofia::unregister"):

@@ -205,9 +205,12 @@ def conference_move(uuid: str, conference_room: str, profile: str = "default") -
     return (f"uuid_transfer {token(uuid, 'uuid')} conference:{room(conference_room)}@{room(profile)} inline")
 
 
+RECORD_ACTIONS = ("start", "stop", "mask", "unmask")   # mask/unmask: FreeSWITCH 1.10, silence while masked
+
+
 def uuid_record(uuid: str, action: str, file_path: str) -> str:
-    if action not in ("start", "stop"):
-        raise InvalidCommand(f"uuid_record action must be start|stop, not {action!r}")
+    if action not in RECORD_ACTIONS:
+        raise InvalidCommand(f"uuid_record action must be {'|'.join(RECORD_ACTIONS)}, not {action!r}")
     return f"uuid_record {token(uuid, 'uuid')} {action} {path(file_path)}"
 
 

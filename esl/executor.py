@@ -93,7 +93,11 @@ def plan(effect) -> list[Command]:
     if isinstance(effect, fx.Conference):
         return _conference(effect)
     if isinstance(effect, fx.StartRecording):
-        return [Command(commands.uuid_record(effect.uuid, "start", effect.path))]
+        # RECORD_STEREO is read when the media bug starts: the leg's own audio left, its partner's right
+        stereo = [Command(commands.uuid_setvar(effect.uuid, "RECORD_STEREO", "true"))] if effect.stereo else []
+        return stereo + [Command(commands.uuid_record(effect.uuid, "start", effect.path))]
+    if isinstance(effect, fx.MaskRecording):
+        return [Command(commands.uuid_record(effect.uuid, "mask" if effect.masked else "unmask", effect.path))]
     if isinstance(effect, fx.StopRecording):
         return [Command(commands.uuid_record(effect.uuid, "stop", effect.path))]
     raise TypeError(f"not a call-control effect: {effect!r}")

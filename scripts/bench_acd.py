@@ -1,8 +1,10 @@
 """ACD whole-flow benchmarks (issue 3, Performance): call setups per second through the
-real stack, memory per waiting call, recovery time after SIGKILL.
+real stack, memory per waiting call, recovery time after SIGKILL; and (issue 11) call
+handling with and without concurrent encryption of recordings.
 
 Run: scripts/bench acd [--quick] [--only throughput,memory,recovery] [--rates 50,100,200]
      [--seconds S] [--agents N] [--sqlite] [--admin-url URL]
+     scripts/bench acd --only encryption [--rate 60] [--rounds 2] [--seconds S]
 
 Three processes, as in production: this script (orchestrates, reads the journal), the
 FreeSWITCH simulator (`bench_acd.py _sim ...`, its own process and core share, driven over
@@ -20,6 +22,13 @@ file, the baseline ratio). Each call: arrival -> recording notice -> queue -> of
 * memory: no agent available; 1,000 then 5,000 waiting calls; engine RSS growth / N.
 * recovery: 1,000 calls (100 talking, 900 waiting); kill -9; restart; time to
   "engine ready" and to the first new offer (originate) after a talking caller hangs up.
+* encryption: one fixed rate (below saturation), windows alternating between three
+  conditions, each on a fresh database, simulator and engine: `off` (the tenant does not
+  record), `rec` (every call recorded: the simulator writes the WAV, the engine's recorder
+  encrypts it to a generated age key) and `load` (as `rec`, and the recorder's start-up
+  recovery encrypts 1-hour WAVs back to back in the engine process all through the window;
+  the files stored in the window prove it). The recordings go to a temporary
+  SENTRAL_RECORDINGS_DIR.
 """
 from __future__ import annotations
 
@@ -27,6 +36,7 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +50,8 @@ sys.path.insert(0, str(ROOT))
 
 PASSWORD = "bench-secret"
 NUMBER = "22001000"
+# The bench tenant records (as a real one would); its private key is not kept: nothing here reads the files.
+BENCH_RECIPIENT = "age1hp6phpfkxmnhnjauaefe35t6eyutcux2hn39dg3ce62trn79834sevg7l4"
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -198,7 +210,10 @@ def _sim_role(argv) -> None:
 
 
 # ------------------------------------------------------------------ orchestration
-def config_yaml(n_agents: int, wrapup: str = "0s") -> str:
+def config_yaml(n_agents: int, wrapup: str = "0s", recipient: str = BENCH_RECIPIENT) -> str:
+    """The bench tenant records every call to `recipient`; "" = recording off (and no notice)."""
+    recording = (["    recording: {enabled: true, notice: sentral/recording-notice.wav,",
+                  f"                public_key: {recipient}}}"] if recipient else ["    recording: {enabled: false}"])
     lines = [
         "version: 1",
         "freeswitch:",
@@ -213,7 +228,7 @@ def config_yaml(n_agents: int, wrapup: str = "0s") -> str:
         "    caller_id_name: Bench",
         f'    numbers: ["{NUMBER}"]',
         "    hours: always",
-        "    recording: {enabled: true, notice: sentral/recording-notice.wav}",
+        *recording,
         "    queues:",
         "      - id: bench-main",
         "        name: Main",
@@ -293,11 +308,13 @@ class SimProc:
 
 
 class EngineProc:
-    """`sentral run` as a child; output to a file polled for `engine ready in X s`."""
+    """`sentral run` as a child; output to a file polled for `engine ready in X s`. Its
+    recordings (spool and store) go to `recordings_dir`, never into the checkout's var/."""
 
-    def __init__(self, workdir: pathlib.Path, cfg: pathlib.Path, port: int, db_url: str):
-        self.log_path = workdir / f"engine-{time.time():.0f}.log"
-        self.cfg, self.port, self.db_url = cfg, port, db_url
+    def __init__(self, workdir: pathlib.Path, cfg: pathlib.Path, port: int, db_url: str,
+                 recordings_dir: pathlib.Path):
+        self.log_path = workdir / f"engine-{time.time():.0f}-{uuid.uuid4().hex[:4]}.log"
+        self.cfg, self.port, self.db_url, self.recordings_dir = cfg, port, db_url, recordings_dir
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
@@ -305,7 +322,8 @@ class EngineProc:
         """Returns (wall seconds from spawn to the ready line, the engine's own ready time)."""
         self.starts += 1
         env = dict(os.environ, SENTRAL_FREESWITCH_PORT=str(self.port), SENTRAL_FREESWITCH_PASSWORD=PASSWORD,
-                   SENTRAL_DATABASE_URL=self.db_url, PYTHONUNBUFFERED="1")
+                   SENTRAL_DATABASE_URL=self.db_url, SENTRAL_RECORDINGS_DIR=str(self.recordings_dir),
+                   PYTHONUNBUFFERED="1")
         out = open(self.log_path, "a", encoding="utf-8")
         t0 = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, "-m", "sentral.cli", "run", "--config", str(self.cfg),
@@ -410,14 +428,16 @@ def ts(epoch: float) -> datetime:
 class Stack:
     """Simulator + database + engine, started together, stopped together."""
 
-    def __init__(self, args, workdir, *, agents: int, db_kind: str = "postgresql", sim_agents: int | None = None):
+    def __init__(self, args, workdir, *, agents: int, db_kind: str = "postgresql", sim_agents: int | None = None,
+                 recipient: str = BENCH_RECIPIENT, recordings_dir: pathlib.Path | None = None):
         self.workdir = workdir
-        self.cfg = workdir / f"acd-{agents}.yaml"
-        self.cfg.write_text(config_yaml(agents))
+        self.cfg = workdir / f"acd-{agents}-{'rec' if recipient else 'norec'}.yaml"
+        self.cfg.write_text(config_yaml(agents, recipient=recipient))
         self.db = Database(db_kind, args.admin_url, workdir)
         self.sim = SimProc(workdir, route_json(self.cfg), agents if sim_agents is None else sim_agents,
                            args.ring, args.time_factor)
-        self.engine = EngineProc(workdir, self.cfg, self.sim.port, self.db.url)
+        self.recordings_dir = recordings_dir or workdir / "recordings"
+        self.engine = EngineProc(workdir, self.cfg, self.sim.port, self.db.url, self.recordings_dir)
 
     def start_engine(self, available: int) -> tuple[float, float]:
         took = self.engine.start()
@@ -512,7 +532,7 @@ def throughput_step(stack: Stack, rate: float, seconds: float, talk: float, pati
         "engine_ms_per_call": round(1000 * cpu_all / max(1, final["placed"]), 2),
         "sim_ms_per_call": round(1000 * scpu_all / max(1, final["placed"]), 2),
         "dropped_by_switch": final["hung_up_by_switch_unbridged"] + final["hung_up_by_switch_bridged"],
-        "drained": drained, "sim_channels_left": final["channels"],
+        "drained": drained, "sim_channels_left": final["channels"], "t0": t0, "t1": t1,
     }
     result["sustained"] = bool(
         drained and stuck == 0 and lost == 0 and result["dropped_by_switch"] == 0 and final["channels"] == 0
@@ -634,6 +654,179 @@ def bench_recovery(args, workdir, calls: int = 1000, talking: int = 100) -> dict
     return out
 
 
+# ------------------------------------------------------------------ 4. encryption
+# Issue 11: call handling with and without concurrent encryption in the engine process.
+CONDITIONS = {
+    "off": "recording off (no notice, nothing recorded)",
+    "rec": "recording on: every call recorded, its WAV encrypted by the recorder when it ends",
+    "load": "recording on + the recorder encrypting 1-hour WAVs back to back all through the window",
+}
+LOAD_PREFIX = "load-"
+
+
+def place_load(db: Database, spool: pathlib.Path, master: pathlib.Path, files: int) -> None:
+    """`files` plaintext recordings with rows `stopped`, as a crash leaves them: the recorder's
+    start-up recovery (recordings/recovery.py) encrypts them one after another in the engine
+    process while calls flow. Hard links to one WAV: the plaintext costs no disk and stays in
+    the page cache; the recorder unlinks each link once its ciphertext is stored."""
+    from store.recordings import RecordingRecord
+    from store.store import Store
+
+    folder = spool / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    store = Store(db.url, migrate=True)   # the engine finds the schema current
+    try:
+        now = datetime.now(timezone.utc)
+        for i in range(files):
+            link = folder / f"{LOAD_PREFIX}{i:05d}.wav"
+            os.link(master, link)
+            store.create_recording(RecordingRecord(
+                id=link.stem, interaction="", tenant="bench", started_at=now, status="stopped", ended_at=now,
+                duration=3600.0, spool_path=str(link), storage="local"))
+    finally:
+        store.close()
+
+
+class Reaper:
+    """Deletes the load's ciphertexts as they are stored (nothing reads them; 115 MB each),
+    so a run does not fill the disk."""
+
+    def __init__(self, store_root: pathlib.Path):
+        import threading
+
+        self.root, self.done = store_root, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.wait(0.5):
+            for path in self.root.rglob(f"{LOAD_PREFIX}*.wav.age"):
+                path.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def stored_in(db: Database, t0: float, t1: float, load: bool) -> list[datetime]:
+    """When the recorder stored recordings (its audit entries): the load's or the calls'."""
+    rows = db.q("SELECT at, recording FROM recording_audit WHERE action = 'recording.stored'")
+    return sorted(_aware(at) for at, rid in rows if rid.startswith(LOAD_PREFIX) == load
+                  and ts(t0) <= _aware(at) < ts(t1))
+
+
+def load_progress(db: Database, t0: float, t1: float, size: int) -> dict:
+    """Was the engine encrypting the whole window? Files stored in it, MB/s of plaintext,
+    the longest stretch without a file stored (from the window's start, to its end)."""
+    inside = stored_in(db, t0, t1, load=True)
+    marks = [ts(t0), *inside, ts(t1)]
+    faults = db.scalar(f"SELECT count(*) FROM recordings WHERE id LIKE '{LOAD_PREFIX}%' AND status = 'fault'")
+    return {"files": len(inside), "mb_per_s": round(len(inside) * size / 1e6 / (t1 - t0), 1),
+            "longest_gap": round(max((b - a).total_seconds() for a, b in zip(marks, marks[1:])), 2),
+            "stored_after_window": len(stored_in(db, t1, time.time() + 60, load=True)), "faults": faults}
+
+
+def encryption_window(args, workdir: pathlib.Path, n: int, condition: str, recipient: str,
+                      master: pathlib.Path) -> dict:
+    """One window at the fixed rate: a fresh database, simulator and engine for `condition`."""
+    rec_dir = workdir / f"recordings-{n}-{condition}"
+    print(f"-- window {n}: {condition}: {CONDITIONS[condition]}", flush=True)
+    stack = Stack(args, workdir, agents=args.agents, recipient="" if condition == "off" else recipient,
+                  recordings_dir=rec_dir)
+    reaper = None
+    try:
+        if condition == "load":
+            place_load(stack.db, rec_dir / "spool", master, args.encrypt_files)
+            reaper = Reaper(rec_dir / "store")
+        stack.start_engine(available=args.agents)
+        r = throughput_step(stack, args.rate, args.seconds, args.talk, args.patience)
+        r.update(window=n, condition=condition,
+                 calls_recorded=stack.db.scalar(f"SELECT count(*) FROM recordings WHERE id NOT LIKE '{LOAD_PREFIX}%'")
+                 or 0,
+                 calls_stored_in_window=len(stored_in(stack.db, r["t0"], r["t1"], load=False)))
+        if condition == "load":
+            r["load"] = load_progress(stack.db, r["t0"], r["t1"], master.stat().st_size)
+            print(f"  encryption in the engine during the window: {r['load']['files']} files of "
+                  f"{master.stat().st_size / 1e6:.1f} MB stored, {r['load']['mb_per_s']} MB/s, longest stretch "
+                  f"without a file stored {r['load']['longest_gap']} s, {r['load']['stored_after_window']} more "
+                  f"stored after it, {r['load']['faults']} faults", flush=True)
+        print(f"  call recordings: {r['calls_recorded']} rows, {r['calls_stored_in_window']} stored during the "
+              f"window", flush=True)
+    finally:
+        if reaper is not None:
+            reaper.stop()
+        stack.close()
+        shutil.rmtree(rec_dir, ignore_errors=True)
+    return r
+
+
+def mean(values) -> float:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else float("nan")
+
+
+def encryption_table(results: list[dict]) -> list[str]:
+    lines = ["| window | condition | completed/s | arrival→bridge p50 / p99 | engine CPU (+ run-queue wait) "
+             "| engine CPU per call | call recordings stored in window | load encrypted in window | |",
+             "|---:|---|---:|---|---|---:|---:|---|---|"]
+    for r in results:
+        load = r.get("load")
+        enc = (f"{load['files']} files, {load['mb_per_s']:,.0f} MB/s, longest gap {load['longest_gap']} s"
+               if load else "")
+        lines.append(f"| {r['window']} | {r['condition']} | {r['completed_per_s']} | {r['lat_p50']} / {r['lat_p99']} s "
+                     f"| {r['engine_cpu']:.0%} (+{r['engine_runq_wait']:.0%}) | {r['engine_ms_per_call']} ms "
+                     f"| {r['calls_stored_in_window']} | {enc} | {'sustained' if r['sustained'] else 'NOT sustained'} |")
+    lines += ["", "| condition | windows | completed/s | p50 | p99 | engine CPU per call |", "|---|---:|---:|---:|---:|---:|"]
+    for cond in CONDITIONS:
+        rs = [r for r in results if r["condition"] == cond]
+        if rs:
+            lines.append(f"| {cond} | {len(rs)} | {mean(r['completed_per_s'] for r in rs):.1f} "
+                         f"| {mean(r['lat_p50'] for r in rs):.3f} s | {mean(r['lat_p99'] for r in rs):.3f} s "
+                         f"| {mean(r['engine_ms_per_call'] for r in rs):.2f} ms |")
+    return lines
+
+
+def encryption_ratios(results: list[dict]) -> list[str]:
+    """load / off (what issue 11 asks) and load / rec (the encryption alone, same call flow)."""
+    out = []
+    for base in ("off", "rec"):
+        a = [r for r in results if r["condition"] == base]
+        b = [r for r in results if r["condition"] == "load"]
+        if not a or not b:
+            continue
+        ratio = {k: mean(r[k] for r in b) / mean(r[k] for r in a)
+                 for k in ("completed_per_s", "lat_p50", "lat_p99", "engine_ms_per_call")}
+        goal = abs(1 - ratio["completed_per_s"]) < 0.05
+        out.append(f"load / {base}: completed/s {ratio['completed_per_s']:.3f}, p50 {ratio['lat_p50']:.2f}x, "
+                   f"p99 {ratio['lat_p99']:.2f}x, engine CPU per call {ratio['engine_ms_per_call']:.2f}x -> "
+                   f"goal < 5 % difference in completed calls/s: {'met' if goal else '**not met**'}")
+    return out
+
+
+def bench_encryption(args, workdir: pathlib.Path) -> list[dict]:
+    from pyrage import x25519
+
+    from scripts.bench_recordings import write_wav
+
+    recipient = str(x25519.Identity.generate().to_public())   # the private key is not kept
+    master = workdir / "load-master.wav"
+    size = write_wav(master, 8000, args.encrypt_seconds)
+    order = list(CONDITIONS)
+    print(f"== encryption: {args.rate:g} calls/s for {args.seconds:g} s per window, conditions "
+          f"{', '.join(order)} in {args.rounds} rounds (each round's order reversed from the last's: drift "
+          f"cancels); load: {args.encrypt_files} x {size / 1e6:.1f} MB WAV ({args.encrypt_seconds:g} s 8 kHz stereo)",
+          flush=True)
+    results = []
+    try:
+        for i in range(args.rounds):
+            for condition in (order if i % 2 == 0 else order[::-1]):
+                results.append(encryption_window(args, workdir, len(results) + 1, condition, recipient, master))
+    finally:
+        master.unlink(missing_ok=True)
+    print("\n".join(["", *encryption_table(results), "", *encryption_ratios(results)]), flush=True)
+    return results
+
+
 def machine() -> str:
     import platform
 
@@ -646,7 +839,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="scripts/bench acd", description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--quick", action="store_true", help="short steps, two rates, memory at 1,000 only")
     p.add_argument("--only", default="throughput,memory,recovery",
-                   help="comma-separated parts to run: throughput, memory, recovery (default: all)")
+                   help="comma-separated parts to run: throughput, memory, recovery, encryption "
+                        "(default: the first three)")
     p.add_argument("--rates", default="", help="comma-separated arrival rates (calls/s) to step through")
     p.add_argument("--seconds", type=float, default=0.0, help="traffic seconds per rate step")
     p.add_argument("--agents", type=int, default=300, help="simulated answering softphones")
@@ -657,6 +851,12 @@ def main(argv=None) -> int:
     p.add_argument("--sqlite", action="store_true", help="also run the best step with the journal on SQLite")
     p.add_argument("--profile", default="", metavar="DIR",
                    help="sample the engine with py-spy during each step (collapsed stacks in DIR)")
+    p.add_argument("--rate", type=float, default=60.0, help="encryption: the fixed arrival rate (calls/s)")
+    p.add_argument("--rounds", type=int, default=2, help="encryption: rounds of the three conditions")
+    p.add_argument("--encrypt-files", type=int, default=400,
+                   help="encryption: WAVs the recorder has to encrypt in the load condition (more than it can)")
+    p.add_argument("--encrypt-seconds", type=float, default=3600.0,
+                   help="encryption: length of each load WAV (8 kHz stereo; 3600 s = 115 MB)")
     p.add_argument("--workdir", default="", help="keep the processes' logs here (default: a temporary dir)")
     p.add_argument("--admin-url", default=os.environ.get("SENTRAL_TEST_PG_ADMIN_URL", PG_ADMIN_URL))
     args = p.parse_args(argv)
@@ -681,6 +881,8 @@ def main(argv=None) -> int:
                 summary["memory"] = bench_memory(args, workdir, (1000,) if args.quick else (1000, 5000))
             if "recovery" in only:
                 summary["recovery"] = bench_recovery(args, workdir)
+            if "encryption" in only:
+                summary["encryption"] = bench_encryption(args, workdir)
         finally:
             print("summary: " + json.dumps(summary, default=str), flush=True)
             logs = sorted(workdir.glob("*.log"))

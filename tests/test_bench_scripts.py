@@ -1,6 +1,6 @@
-"""The transfer benchmark runs end to end at a tiny size, so it cannot rot (its figures are
-BENCHMARKS.md's business: nothing here asserts a timing). It needs PostgreSQL for its
-scratch database. (scripts/bench_console.py at its smallest takes ~25 s: 5 processes, a
+"""The transfer and recordings benchmarks run end to end at a tiny size, so they cannot rot
+(their figures are BENCHMARKS.md's business: nothing here asserts a timing). The transfer
+one needs PostgreSQL for its scratch database. (scripts/bench_console.py at its smallest takes ~25 s: 5 processes, a
 scratch database, a baseline replay; it is run by hand: `scripts/bench console --clients 4
 --calls-per-minute 240 --duration 1 --client-procs 1`.)"""
 from __future__ import annotations
@@ -37,3 +37,15 @@ def test_the_transfer_benchmark_times_each_recall_and_the_floor():
     assert engine[1] == "2" and floor[1] == "2", "each transfer's recall and each probe were timed"
     assert all(re.fullmatch(r"[\d.]+", v) for v in engine[2:] + floor[2:])
     assert re.search(r"Goal < 100 ms over the simulator's latency: (met|\*\*not met\*\*)", text)
+
+
+def test_the_recordings_benchmark_measures_every_operation_against_the_copy():
+    text = _run("scripts/bench_recordings.py", "--seconds", "3", "--repeat", "1", "--rates", "8000")
+    for label in ("floor: shutil.copyfile", "floor: Python 64 KiB", "ceiling: pyrage.encrypt_io", "encrypt_stream",
+                  "ceiling: pyrage.decrypt_io", "decrypt_stream (.age",
+                  "decrypt_stream to nothing", "playback.plaintext"):
+        row = _row(text.replace("| 3 s 8 kHz stereo (0.1 MB) | ", "| "), label)
+        assert all(re.fullmatch(r"-?[\d,.]+x?", v) for v in row[1:]), row
+    assert _row(text.replace("| 3 s 8 kHz stereo (0.1 MB) | ", "| "), "floor: shutil.copyfile")[2] == "1.00x"
+    assert re.search(r"Goal >= 500 MB/s encrypt and decrypt: (met|\*\*not met\*\*)", text)
+    assert re.search(r"Goal peak memory < 50 MB: (met|\*\*not met\*\*)", text)

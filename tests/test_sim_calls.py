@@ -128,6 +128,24 @@ def test_uuid_record_writes_a_real_wav_of_the_recorded_length(client, sim, tmp_p
     assert 0.25 <= seconds < 5
 
 
+def test_uuid_record_with_record_stereo_writes_two_channels_and_masks_only_a_running_file(client, sim, tmp_path):
+    uuid = client.api("originate null/1 &park()")[4:].strip()
+    path = "/srv/recordings/stereo.wav"
+    assert client.api(f"uuid_setvar {uuid} RECORD_STEREO true").startswith("+OK")
+    assert client.api(f"uuid_record {uuid} mask {path}") == "-ERR Cannot mask recording session!\n"
+    assert client.api(f"uuid_record {uuid} start {path}") == "+OK Success\n"
+    client.wait_event("RECORD_START", uuid)
+    assert client.api(f"uuid_record {uuid} mask {path}") == "+OK Success\n"
+    assert client.api(f"uuid_record {uuid} unmask {path}") == "+OK Success\n"
+    assert client.api(f"uuid_record {uuid} unmask /srv/recordings/other.wav") == \
+        "-ERR Cannot unmask recording session!\n"
+    assert client.api(f"uuid_kill {uuid}").startswith("+OK")
+    stop = client.wait_event("RECORD_STOP", uuid)           # the media bug closes with the channel
+    assert stop.get("Record-File-Path") == path
+    with wave.open(str(tmp_path / "srv/recordings/stereo.wav")) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
+
+
 def test_hold_and_unhold_events_and_moh_on_the_other_leg(client, sim):
     a = client.api("originate null/1 &park()")[4:].strip()
     b = client.api("originate null/2 &park()")[4:].strip()

@@ -208,6 +208,10 @@ def uuid_record(switch, arg):
         return "+OK Success\n"
     if parts[1] == "stop":
         return "+OK Success\n" if switch.recorder.stop(ch, parts[2]) else "-ERR Cannot stop record session!\n"
+    if parts[1] in ("mask", "unmask"):              # mod_commands.c (1.10): only a file being recorded
+        if switch.recorder.mask(ch, parts[2], parts[1] == "mask"):
+            return "+OK Success\n"
+        return f"-ERR Cannot {parts[1]} recording session!\n"
     return "-ERR Invalid action\n"
 
 

@@ -106,7 +106,7 @@ TITLES = {
 CHOSEN = (
     "`user/<ext>` for an unknown user answers `-ERR SUBSCRIBER_ABSENT`; an unregistered one `-ERR USER_NOT_REGISTERED`.",
     "Simulated durations (ring, talk, patience, prompt play time, `sleep`) scale by `time_factor`; `originate_timeout` does not.",
-    "`uuid_record` writes 8 kHz mono 16-bit silence of the real recorded length (`Record-Completion-Cause: success-silence`).",
+    "`uuid_record` writes 8 kHz 16-bit silence of the real recorded length (`Record-Completion-Cause: success-silence`), two channels when the leg's `RECORD_STEREO` was true at the start; `mask`/`unmask` answer `+OK Success` for a file being recorded (`-ERR Cannot mask recording session!` otherwise) and change nothing in the silent file.",
     "`show registrations as json` stays `{\"row_count\": 0}` as FreeSWITCH's did while a user was registered; use `sofia status profile internal reg` / `sofia_contact`.",
     "Header values (hostname `sentral-sim`, IPv4 127.0.0.1, codec PCMA once answered) are the simulator's own; header names and order follow the corpus (headers.py).",
     "`log N` is acknowledged but no `log/data` is sent.",

@@ -30,7 +30,10 @@ STARTED = time.time()
 
 
 class Recorder:
-    """uuid_record / record_session: RECORD_START/STOP and a real WAV file of the recorded length."""
+    """uuid_record / record_session: RECORD_START/STOP and a real WAV file of the recorded
+    length: two channels when the leg's RECORD_STEREO was true at the start (FreeSWITCH
+    reads it once, when the media bug starts), else one. mask/unmask (FreeSWITCH 1.10)
+    only apply to a file being recorded; the simulator writes silence either way."""
 
     RATE = 8000
 
@@ -38,29 +41,36 @@ class Recorder:
         self.switch = switch
 
     def start(self, ch: Channel, path: str) -> None:
-        ch.recordings[path] = (time.monotonic(), None)
+        stereo = ch.variables.get("RECORD_STEREO", "").lower() == "true"
+        ch.recordings[path] = (time.monotonic(), {"stereo": stereo, "masked": False})
         ch.emit("RECORD_START", {"Record-File-Path": path})
+
+    def mask(self, ch: Channel, path: str, masked: bool) -> bool:
+        if path not in ch.recordings:
+            return False
+        ch.recordings[path][1]["masked"] = masked
+        return True
 
     def stop(self, ch: Channel, path: str) -> bool:
         paths = list(ch.recordings) if path == "all" else [path] if path in ch.recordings else []
         if not paths:
             return False
         for p in paths:
-            started, _ = ch.recordings.pop(p)
-            self.write(p, time.monotonic() - started)
+            started, state = ch.recordings.pop(p)
+            self.write(p, time.monotonic() - started, channels=2 if state and state["stereo"] else 1)
             ch.emit("RECORD_STOP", {"Record-File-Path": p, "Record-Completion-Cause": "success-silence"})
         return True
 
-    def write(self, path: str, seconds: float) -> None:
+    def write(self, path: str, seconds: float, channels: int = 1) -> None:
         real = self.switch.map_path(path)
         try:
             os.makedirs(os.path.dirname(real) or ".", exist_ok=True)
             frames = int(max(seconds, 0.0) * self.RATE)
             with wave.open(real, "wb") as w:
-                w.setnchannels(1)
+                w.setnchannels(channels)
                 w.setsampwidth(2)
                 w.setframerate(self.RATE)
-                w.writeframes(b"\x00\x00" * frames)
+                w.writeframes(b"\x00\x00" * channels * frames)
         except OSError as exc:
             log.warning("cannot write recording %s: %s", real, exc)
 

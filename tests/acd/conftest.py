@@ -16,7 +16,7 @@ def a_deployment(port: int, *, agents=("1000", "1001"), ring_timeout=5.0, wrapup
                  strategy=Strategy.LONGEST_IDLE, max_wait=600.0, database_url="") -> Deployment:
     tenant = TenantConfig("helsedir", "Helsedirektoratet", caller_id_name="Helsedir",
                           opening_hours=OpeningHours(always_open=True),
-                          recording_notice="sentral/recording-notice.wav")
+                          recording_notice="sentral/recording-notice.wav", record_calls=False)
     queue = QueueConfig("helsedir-main", "helsedir", "Sentralbord", strategy=strategy,
                         ring_timeout=ring_timeout, wrapup=wrapup, max_wait=max_wait,
                         announce_every=0, overflow=Overflow(OverflowKind.MESSAGE, prompt="sentral/closed.wav"))

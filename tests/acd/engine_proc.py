@@ -22,7 +22,9 @@ class EngineProc:
         self.config = config
         self.console = console          # tests/acd/console_engine.py: console commands over TCP
         self.env = dict(os.environ, SENTRAL_FREESWITCH_PORT=str(port), SENTRAL_FREESWITCH_PASSWORD=PASSWORD,
-                        SENTRAL_DATABASE_URL=db_url, PYTHONUNBUFFERED="1")
+                        SENTRAL_DATABASE_URL=db_url, PYTHONUNBUFFERED="1",
+                        # the switch writes recorded calls here, the recorder encrypts them here
+                        SENTRAL_RECORDINGS_DIR=str(log_path.parent.resolve() / "recordings"))
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.starts = 0

@@ -59,15 +59,19 @@ def test_plan_maps_every_call_control_effect():
         fx.Hold("fs1", LEG), fx.SendDigits("fs1", LEG, "12#"), fx.Conference("fs1", (CALLER,), "r1"),
         fx.PhoneEvent("fs1", LEG, "talk"),
         fx.Eavesdrop("fs1", LEG, "1002", CALLER, "whisper", "1000", "Alice", 30),
-        fx.EavesdropMode("fs1", LEG, "barge"),
+        fx.EavesdropMode("fs1", LEG, "barge"), fx.MaskRecording("fs1", CALLER, "/rec/a.wav", True),
     ]
     assert {type(e) for e in effects} == set(fx.CALL_CONTROL)
     texts = [c.text.split()[0] for e in effects for c in plan(e)]
     assert texts == ["originate", "uuid_bridge", "uuid_broadcast", "uuid_break", "uuid_kill",
-                     "uuid_setvar_multi", "uuid_answer", "uuid_transfer", "uuid_record", "uuid_record",
-                     "uuid_hold", "uuid_send_dtmf", "uuid_setvar", "uuid_transfer", "uuid_phone_event",
-                     "originate", "uuid_recv_dtmf"]
+                     "uuid_setvar_multi", "uuid_answer", "uuid_transfer", "uuid_setvar", "uuid_record",
+                     "uuid_record", "uuid_hold", "uuid_send_dtmf", "uuid_setvar", "uuid_transfer",
+                     "uuid_phone_event", "originate", "uuid_recv_dtmf", "uuid_record"]
     assert plan(effects[0])[0].background
+    assert [c.text for c in plan(effects[8])] == [f"uuid_setvar {CALLER} RECORD_STEREO true",
+                                                  f"uuid_record {CALLER} start /rec/a.wav"]
+    assert [c.text for c in plan(effects[-1])] == [f"uuid_record {CALLER} mask /rec/a.wav"]
+    assert plan(fx.MaskRecording("fs1", CALLER, "/rec/a.wav", False))[0].text == f"uuid_record {CALLER} unmask /rec/a.wav"
 
 
 def test_given_callback_effect_then_number_dialled_through_the_dialplan_into_park():
