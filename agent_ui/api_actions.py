@@ -9,7 +9,8 @@ Rules:
   path ids: a number target is digits (optionally after +, with * #), a user or queue
   target an id; nothing else goes into the engine.
 - 202 Accepted `{"ok": true, "event": <engine event class>}`: the command is posted; the
-  engine's answer (a state change, or `command.refused`) comes on the event stream.
+  engine's answer (a state change, or `command.refused`) comes on the event stream
+  (recording pause/resume of a call that is not recorded: `engine.no_recording`).
 """
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ AGENT_COMMANDS = {
     "consult_cancel": ("consult/cancel", "Cancel the consultation", "consult_cancel", None, None),
     "consult_conference": ("consult/conference", "Join caller and consulted party", "consult_conference", None,
                            None),
+    "recording_pause": ("recording/pause", "Pause the recording of the agent's call (the switch writes silence)",
+                        "recording_pause", None, None),
+    "recording_resume": ("recording/resume", "Resume the recording of the agent's call", "recording_resume",
+                         None, None),
     "wrapup": ("wrapup", "End the wrap-up with a result code", "wrapup_end",
                obj({"result": STR}, example={"result": "solved"}), None),
 }

@@ -33,6 +33,8 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_login import login_required as _flask_login_required
 
+from agent_ui.actions import STEERING
+from engine.recording import DEFAULT_ROLES as DEFAULT_LISTENERS
 from agent_ui.app import config_and_services, text
 
 log = logging.getLogger(__name__)
@@ -67,11 +69,13 @@ def init_app(app, limiter) -> None:
                   deduct_when=lambda response: response.status_code == 401)(bp)
 
 
-NAV = (  # (endpoint, label nb, label en, who sees it): the pages of this app a logged-in user may open
-    ("console.page", "Konsoll", "Console", lambda roles, user: bool(user.agent)),
-    ("supervisor.page", "Veileder", "Supervisor", lambda roles, user: bool(roles & {"supervisor", "tenant_admin", "admin"})),
-    ("wallboard.page", "Tavle", "Wallboard", lambda roles, user: bool(roles & {"supervisor", "tenant_admin", "admin"})),
-    ("admin_users.index", "Brukere", "Users", lambda roles, user: bool(roles & {"supervisor", "tenant_admin", "admin"})),
+NAV = (  # (endpoint, label nb, label en, roles that open it; None: a login bound to an agent)
+    ("console.page", "Konsoll", "Console", None),
+    ("supervisor.page", "Veileder", "Supervisor", STEERING),
+    ("wallboard.page", "Tavle", "Wallboard", STEERING),
+    ("admin_users.index", "Brukere", "Users", STEERING),
+    # the default listeners (engine.recording); other roles an agency lists reach /recordings/ by its address
+    ("recordings.search", "Opptak", "Recordings", DEFAULT_LISTENERS),
 )
 
 
@@ -84,8 +88,8 @@ def _nav(app, user) -> list[tuple[str, str]]:
     from agent_ui import i18n
     english = i18n.current() == "en"
     roles = {r for _, r in user.roles}
-    return [(url_for(endpoint), en if english else nb) for endpoint, nb, en, sees in NAV
-            if endpoint in app.view_functions and sees(roles, user)]
+    return [(url_for(endpoint), en if english else nb) for endpoint, nb, en, opens in NAV
+            if endpoint in app.view_functions and (bool(user.agent) if opens is None else bool(roles & opens))]
 
 
 def _load(services, token):

@@ -127,6 +127,7 @@ def js_texts() -> dict:
         "moved_transferring": gettext("Transferred to %(name)s: ringing"),
         "moved_camped": gettext("Waiting for %(name)s (busy)"),
         "moved_parked": gettext("Parked"),
+        "recording_pause": gettext("Pause recording"), "recording_resume": gettext("Resume recording"),
     }.items()}
 
 
@@ -134,7 +135,8 @@ SHORTCUTS = (("/ F2", _l("Search the directory")), ("↑ ↓", _l("Move in the r
              ("Enter", _l("Transfer choices for the selected person")), ("t", _l("Blind transfer")),
              ("k", _l("Consult (announced transfer)")), ("m", _l("Take a message")), ("p", _l("Park the call")),
              ("Esc", _l("Back")), ("F4", _l("Answer")), ("F6", _l("Hold / resume")), ("F8", _l("Hang up")),
-             ("F9", _l("Take back the call you transferred or parked")))
+             ("F9", _l("Take back the call you transferred or parked")),
+             ("Alt+O", _l("Pause / resume the recording (card numbers, health details)")))
 
 
 @bp.get("/api/directory")

@@ -12,7 +12,8 @@ Rules:
   `agent` in the message is ignored): an agent cannot act on another agent's call. The
   reply (Socket.IO ack) is `{"ok": true}` or `{"ok": false, "error": <id>, "message":
   <translated>}` for what is refused here (malformed, not bound, engine down); the
-  engine's own refusals come back as a `refused` event with the translated message.
+  engine's own refusals come back as a `refused` event with the translated message
+  (`recording_pause` on a call that is not recorded: `engine.no_recording`).
 - Engine notices (agent_ui.notices, with the store snapshots): `agent_changed` /
   `interaction_changed` mark the agents concerned (the agent, a recall's agent) and the
   parked lists of the tenant; one pusher greenlet sends each marked agent's room a fresh
@@ -23,7 +24,8 @@ Rules:
   the same empty list: BENCHMARKS.md, console). A connecting console gets it in its state.
   `command_refused` goes as `refused` to that agent's room; every other notice naming an
   agent (`recall`, `parked`, `consult_failed`, `agent_paused`...) as `notice` with a
-  translated label.
+  translated label, but the recorder's (`recording_started`, `recording_party`): those
+  only push the state, whose call card says the call is recorded.
 - With a message queue (Redis, SENTRAL_REDIS_URL) every emit reaches the sockets of every
   console process; this process then pushes state for every agent the engine touched,
   not only those connected here.
@@ -45,6 +47,7 @@ from engine import events as ev
 log = logging.getLogger(__name__)
 NAMESPACE = "/console"
 KINDS = ("number", "user", "queue")
+RECORDER_TOPICS = ("recording_",)       # the recorder's notices: the card shows "Opptak", no message
 _TEXT = 128
 
 
@@ -67,7 +70,8 @@ def to_event(aid: str, msg, at):
     simple = {"logout": ev.AgentLogout, "resume": ev.AgentResume, "answer": ev.CallAnswer,
               "hangup": ev.CallHangup, "park": ev.CallPark, "consult_swap": ev.ConsultSwap,
               "consult_complete": ev.ConsultComplete, "consult_cancel": ev.ConsultCancel,
-              "consult_conference": ev.ConsultConference}
+              "consult_conference": ev.ConsultConference,
+              "recording_pause": ev.RecordingPause, "recording_resume": ev.RecordingResume}
     if name in simple:
         return simple[name](aid, at)
     if name == "login":
@@ -198,7 +202,7 @@ def attach(socketio, app, engine_source, post, notices=None, *, shared: bool = F
                               namespace=NAMESPACE)
         elif payload.get("agent"):
             aid = str(payload["agent"])
-            if watched(aid):
+            if watched(aid) and not topic.startswith(RECORDER_TOPICS):
                 with i18n.in_locale(app, locales.get(aid, i18n.DEFAULT)):
                     label = _notice_label(topic, payload)
                 socketio.emit("notice", {"topic": topic, "label": label}, to=f"agent:{aid}", namespace=NAMESPACE)

@@ -6,7 +6,8 @@ Rules:
   the viewer's locale (agent_ui.i18n.in_locale), because every label, number and time in
   it is formatted here, once, for that locale: the browser only places text.
 - Category values travel with their translated label (`state` + `state_label`); the JS
-  shows the labels only.
+  shows the labels only. A recorded call carries `recording_label` ("Opptak", or "Opptak
+  pauset" while the agent has paused it), empty when the call is not recorded.
 - Caller numbers are formatted the Norwegian way with phonenumbers (`22 24 16 00`; mobile
   numbers `915 20 431`, grouped 3-2-3 here because the library groups them 2-2-2-2;
   other countries in international form); the raw number stays beside it for dialling.
@@ -99,7 +100,16 @@ def call_part(call: dict, now: datetime) -> dict:
         call, state_label=i18n.label("call_state", call["state"]), caller_display=phone(call["caller_number"]),
         waited=i18n.duration(call["waited"]), waited_seconds=call["waited"], answered_at=i18n.clock(answered),
         talking_to_label=i18n.label("talking_to", call["talking_to"]), recall=recall,
-        recall_label=i18n.label("recall", call["recall_reason"]) if recall else "")
+        recall_label=i18n.label("recall", call["recall_reason"]) if recall else "",
+        recording_label=i18n.label("recording", recording_state(call)))
+
+
+def recording_state(call: dict) -> str:
+    """"on" while the call is recorded, "paused" while the agent masks it (the switch writes
+    silence), "" when it is not recorded."""
+    if not call["recording"]:
+        return ""
+    return "paused" if call["recording_masked"] else "on"
 
 
 def parked(eng, tenants: set[str], now: datetime) -> list[dict]:

@@ -136,6 +136,7 @@ LABELS = {
         "campon_timeout": _l("The line stayed busy"),
         "taken_back": _l("Taken back"),
     },
+    "recording": {"on": _l("Recording"), "paused": _l("Recording paused")},   # a recorded call (console)
     "talking_to": {"caller": _l("Talking to the caller"), "target": _l("Talking to the transfer target"),
                    "both": _l("Conference")},
     "error": {
@@ -156,6 +157,7 @@ LABELS = {
         "engine.illegal_transition": _l("Not possible in your current state."),
         "engine.command_refused": _l("The command was refused."),
         "engine.unknown_agent": _l("Unknown agent."),
+        "engine.no_recording": _l("No recording is running on this call."),
         "recall.not_moved": _l("That call is not transferring, parked or waiting for a busy line."),
         "recall.not_yours": _l("Only the operator who moved the call can take it back."),
         "recall.answered": _l("Too late: the transfer target answered."),

@@ -83,7 +83,8 @@ LATE_LOOK = 0.3       # s after a snapshot: `show channels` again (it lags new c
 class EngineProcess:
     def __init__(self, deployment: Deployment, store, *, login_all: bool = False,
                  login_except: Collection[str] = (), notify: Callable[[fx.Notify], None] | None = None, notices=None,
-                 clock: Callable[[], datetime] = utcnow, node_options: dict | None = None):
+                 clock: Callable[[], datetime] = utcnow, node_options: dict | None = None,
+                 recordings: bool = True):
         self.deployment = deployment
         self.store = store
         self.login_all = login_all
@@ -91,8 +92,12 @@ class EngineProcess:
         # what the engine announces: to `notify` if given, else to the consoles' hub
         from agent_ui.notices import Notices
         self.notices = notices if notices is not None else Notices()
-        self.notify = notify or self.notices.publish
         self.clock = clock
+        # the recorder (recordings/service.py) gets the recording_* notices; it only queues
+        # them, its database and file work runs in its own greenlets and thread pool
+        self.recorder = self._recorder(store, deployment, clock) if recordings else None
+        publish = notify or self.notices.publish
+        self.notify = publish if self.recorder is None else self._notify_recorder(publish)
         self.pool = NodePool([NodeSpec(n.name, n.host, n.port, n.password) for n in deployment.nodes],
                              on_resync=self._on_resync, on_down=self._on_down, **(node_options or {}))
         self.runtime: Runtime | None = None
@@ -148,6 +153,8 @@ class EngineProcess:
             for aid, agent in engine.agents.items():
                 if agent.state is AgentState.LOGGED_OUT and aid not in self.login_except:
                     runtime.post(ev.AgentLogin(aid, self.clock()))
+        if self.recorder is not None:
+            self.recorder.start()      # recover() first: what a crash left in the spool
         self.ready_at = time.monotonic() - started
         log.info("engine ready in %.2f s: %d call(s) and %d agent record(s) recovered",
                  self.ready_at, len(engine.calls), len(stored_agents))
@@ -168,6 +175,8 @@ class EngineProcess:
             self._pump.kill(block=False)
         if self.runtime is not None:
             self.runtime.stop(timeout)
+        if self.recorder is not None:
+            self.recorder.stop(timeout)
         if self.writer is not None:
             self.writer.stop(timeout)
         self.pool.stop(timeout)
@@ -185,6 +194,21 @@ class EngineProcess:
         return self.runtime.engine if self.runtime else None
 
     # -- wiring -------------------------------------------------------------------------
+    def _recorder(self, store, deployment: Deployment, clock):
+        from recordings.service import Recorder
+        from recordings.storage import storage_for
+
+        return Recorder(store, storage_for(deployment), lambda: self.deployment, clock=clock,
+                        storage_kind=deployment.recordings_storage.kind)
+
+    def _notify_recorder(self, publish: Callable[[fx.Notify], None]) -> Callable[[fx.Notify], None]:
+        recorder = self.recorder
+
+        def notify(notice: fx.Notify) -> None:
+            recorder.notice(notice)     # queues recording_* notices, ignores the rest
+            publish(notice)
+        return notify
+
     def _post(self, item) -> None:
         if self.runtime is not None:
             self.runtime.post(item)

@@ -2,13 +2,17 @@
 
 * The **web listener** (`build_app`): the directory pages (agent_ui), the supervisor
   wallboard (page + Socket.IO push), the operator and agent console (page, directory
-  pane, message taking, Socket.IO /console whose commands go into the engine's inbox).
+  pane, message taking, Socket.IO /console whose commands go into the engine's inbox),
+  the call recordings (agent_ui/recordings.py: search, playback, download, legal hold; its
+  files from sentral/recording_files.py over recordings/).
   With SENTRAL_REDIS_URL set, Socket.IO emits go through that Redis (channel
   SENTRAL_REDIS_CHANNEL, default `sentral-socketio`), so several console processes
   reach each other's clients. Its audience is people: agency employees from the
   configured networks (public search), logged-in staff. `sentral run --web HOST:PORT`
-  (env SENTRAL_WEB_LISTEN, default 127.0.0.1:8081); behind a TLS reverse proxy in
-  production (`--trusted-proxies N` turns on ProxyFix for it).
+  (env SENTRAL_WEB_LISTEN, default 127.0.0.1:8081). In production over HTTPS: its own
+  certificate (`--tls-cert/--tls-key`, sentral/tls.py; the login cookie is then always
+  Secure) or behind a TLS reverse proxy (`--trusted-proxies N` turns on ProxyFix for it);
+  plain HTTP on an address other than loopback is warned about at start.
 * The **xml_curl listener** (`build_xml_curl_app`): only the mod_xml_curl responder that
   FreeSWITCH fetches its dialplan and SIP users from, on the host:port of the
   configuration's `engine.url` (default 127.0.0.1:8080, what freeswitch-conf's
@@ -35,9 +39,11 @@ from gevent import pywsgi
 
 from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
 from agent_ui import api, console, console_socket, presence_push, realtime, wallboard
-from agent_ui import supervisor, supervisor_socket
+from agent_ui import recordings, supervisor, supervisor_socket
 from agent_ui import admin_agents, admin_users, directory_services
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
+from sentral import tls
+from sentral.recording_files import DeploymentFiles
 from sentral.listen import ListenerError, parse_listen  # noqa: F401  (ListenerError is part of this API)
 from store.directory_store import DirectoryStore
 
@@ -60,6 +66,12 @@ class WebOptions:
     trusted_proxies: int = 0
     xml_curl_networks: tuple[str, ...] = LOOPBACK
     xml_curl_password: str | None = None
+    tls_cert: str | None = None       # PEM certificate chain of the web listener (HTTPS)
+    tls_key: str | None = None        # and its private key
+
+    @property
+    def https(self) -> bool:
+        return bool(self.tls_cert and self.tls_key)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **given) -> "WebOptions":
@@ -69,6 +81,10 @@ class WebOptions:
             given["web"] = parse_listen(env["SENTRAL_WEB_LISTEN"])
         if "xml_curl_password" not in given and env.get("SENTRAL_XML_CURL_PASSWORD"):
             given["xml_curl_password"] = env["SENTRAL_XML_CURL_PASSWORD"]
+        for key, name in (("tls_cert", "SENTRAL_WEB_TLS_CERT"), ("tls_key", "SENTRAL_WEB_TLS_KEY")):
+            if key not in given and env.get(name):
+                given[key] = env[name]
+        tls.check_pair(given.get("tls_cert"), given.get("tls_key"))
         for key in ("public_networks", "xml_curl_networks"):
             if key in given:
                 given[key] = tuple(given[key])
@@ -100,6 +116,7 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     admin_agents.attach(app, agent_files or config_agents(config_path, reload), engine_source, store.audit)
     app.register_blueprint(directory_services.bp)
     app.register_blueprint(supervisor.bp)
+    recordings.attach(app, store, deployment_source, DeploymentFiles(deployment_source))
     socketio = realtime.attach(app, engine_source, notices=notices, message_queue=message_queue, channel=channel)
     presence_push.attach(socketio, app)
     console_socket.attach(socketio, app, engine_source, post, notices, shared=bool(message_queue))
@@ -135,7 +152,11 @@ def build_xml_curl_app(deployment_source: Callable, options: WebOptions):
 
 
 def check_listeners(deployment, options: WebOptions) -> None:
-    """ListenerError if the web pages would share engine.url's xml_curl listener."""
+    """ListenerError if the web pages would share engine.url's xml_curl listener, or if the
+    TLS certificate and key cannot be used (checked before the engine starts)."""
+    tls.check_pair(options.tls_cert, options.tls_key)
+    if options.https:
+        tls.server_context(options.tls_cert, options.tls_key)
     xml_curl_at = listen_address(deployment.engine_url)
     if options.web[1] and options.web[1] == xml_curl_at[1] and options.web[0] in (xml_curl_at[0], "0.0.0.0", "::"):
         raise ListenerError(f"the web listener {options.web[0]}:{options.web[1]} is engine.url's mod_xml_curl "
@@ -148,7 +169,8 @@ def run_apps(store, proc, deployment, options: WebOptions, *, config_path: str |
     `reload`: see build_app)."""
     check_listeners(deployment, options)
     xml_curl_at = listen_address(deployment.engine_url)
-    app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=options.secure_cookies,
+    app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine,
+                       secure_cookies=options.secure_cookies or options.https,
                        public_networks=options.public_networks, trusted_proxies=options.trusted_proxies,
                        notices=getattr(proc, "notices", None), post=engine_inbox(proc),
                        config_path=config_path, reload=reload)
@@ -162,10 +184,12 @@ def run_apps(store, proc, deployment, options: WebOptions, *, config_path: str |
     return apps
 
 
-def serve(app, host: str, port: int, name: str = "web") -> pywsgi.WSGIServer:
-    server = pywsgi.WSGIServer((host, port), app, log=None)
+def serve(app, host: str, port: int, name: str = "web", ssl_context=None) -> pywsgi.WSGIServer:
+    """Serve `app` on host:port, over HTTPS when an `ssl_context` (sentral.tls) is given."""
+    ssl_args = {"ssl_context": ssl_context} if ssl_context is not None else {}
+    server = pywsgi.WSGIServer((host, port), app, log=None, **ssl_args)
     server.start()
-    log.info("%s listener on http://%s:%d/", name, host, server.server_port)
+    log.info("%s listener on %s://%s:%d/", name, "https" if ssl_context else "http", host, server.server_port)
     return server
 
 
@@ -182,13 +206,19 @@ class Listeners:
 
 def start_run(store, proc, deployment, options: WebOptions, *, config_path: str | None = None,
               reload: Callable | None = None) -> Listeners:
-    """Serve every listener of `sentral run` (run_apps)."""
+    """Serve every listener of `sentral run` (run_apps); the web listener over HTTPS with
+    the options' certificate, else plain HTTP with a warning off loopback."""
     servers: dict[str, pywsgi.WSGIServer] = {}
     try:
         for name, (host, port), app in run_apps(store, proc, deployment, options, config_path=config_path,
                                                 reload=reload):
-            servers[name] = serve(app, host, port, name)
-            print(f"{name} listener on http://{host}:{servers[name].server_port}/", flush=True)
+            context = tls.server_context(options.tls_cert, options.tls_key) if name == "web" and options.https else None
+            servers[name] = serve(app, host, port, name, ssl_context=context)
+            print(f"{name} listener on {'https' if context else 'http'}://{host}:{servers[name].server_port}/",
+                  flush=True)
+            if name == "web" and context is None and (warning := tls.plain_http_warning(host, port)):
+                log.warning("%s", warning)
+                print(warning, flush=True)
     except Exception:
         Listeners(servers).stop(timeout=0)
         raise

@@ -3,7 +3,8 @@
 // page through textContent (never innerHTML), so caller names and directory data cannot
 // inject markup. Keyboard-first: / or F2 search, arrows move, Enter opens the transfer
 // choices, t blind transfer, k consult, m message, p park, Esc back, F4 answer, F6 hold,
-// F8 hang up, F9 take back a call this operator moved (docs/console.md). The search also
+// F8 hang up, F9 take back a call this operator moved, Alt+O pause / resume the call's
+// recording (docs/console.md). The search also
 // lists queues and operators as transfer targets (kinds "queue" and "user").
 (function () {
   "use strict";
@@ -121,11 +122,28 @@
     $("call-waited").textContent = c.waited;
     $("call-state").textContent = c.held ? T.held : c.state_label;
     $("call-talking").textContent = c.talking_to_label || "";
+    renderRecording(c);
     show($("consult-controls"), c.consulting);
     if ($("call-details").dataset.call !== c.id) {
       $("call-details").dataset.call = c.id;
       loadContacts();
     }
+  }
+
+  // a recorded call: "Opptak", or "Opptak pauset" while the operator masks it (the switch
+  // writes silence); the button (and Alt+O) toggles it
+  function renderRecording(c) {
+    const on = !!c.recording;
+    show($("recording-row"), on);
+    if (!on) return;
+    $("recording-label").textContent = c.recording_label;
+    $("recording-label").dataset.state = c.recording_masked ? "paused" : "on";
+    $("btn-recording").textContent = (c.recording_masked ? T.recording_resume : T.recording_pause) + " (Alt+O)";
+  }
+  function toggleRecording() {
+    // no recorded call: asked all the same, so the engine's refusal (no recording) is shown
+    const masked = !!(state && state.call && state.call.recording && state.call.recording_masked);
+    command(masked ? "recording_resume" : "recording_pause");
   }
 
   // a call this operator transferred (the target rings), parked or camped on a busy
@@ -341,6 +359,8 @@
     if (bound && e.key === "F6") { e.preventDefault(); command("hold", { on: !(state && state.call && state.call.held) }); return; }
     if (bound && e.key === "F8") { e.preventDefault(); command("hangup"); return; }
     if (bound && e.key === "F9") { e.preventDefault(); takeBack(); return; }
+    // the key's position, not its character: Alt+O types "ø" on a Mac
+    if (bound && e.altKey && !e.ctrlKey && !e.metaKey && e.code === "KeyO") { e.preventDefault(); toggleRecording(); return; }
     if (inSearch && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
       e.preventDefault();
       if (!hits.length) return;
@@ -403,6 +423,7 @@
     $("btn-hold").addEventListener("click", () => command("hold", { on: !(state && state.call && state.call.held) }));
     $("btn-hangup").addEventListener("click", () => command("hangup"));
     $("btn-park").addEventListener("click", () => command("park"));
+    $("btn-recording").addEventListener("click", toggleRecording);
     for (const b of document.querySelectorAll("button.dtmf")) b.addEventListener("click", () => command("digits", { digits: b.dataset.digit }));
     const manual = (name) => {
       const target = $("transfer-target").value.replace(/[\s-]/g, "");

@@ -6,7 +6,8 @@ console on a free loopback port and an SMTP server (aiosmtpd) of the test's own 
 message taking. Playwright drives Debian's Chromium (never a downloaded browser) as the
 demo operator `kari`: log in, choose queues, go available, receive calls, answer, find
 people with the keyboard only, transfer (no answer -> recall; answered; announced),
-park and pick up, take a message, wrap up with a result code, pause with a reason; a
+park and pick up, take a message, wrap up with a result code, pause with a reason, pause
+and resume a call's recording (Alt+O, the button; refused on a call not recorded); a
 caller name made of markup is shown as text.
 
 The simulated softphone of the demo operator answers by itself after OPERATOR_RING
@@ -505,3 +506,28 @@ def test_ending_wrap_up_without_a_result_code_asks_for_one_before_sending(kari):
     assert "error" in (kari.tid("console-message").get_attribute("class") or "")
     assert kari.page.evaluate("() => document.activeElement.id") == "result-code"
     kari.available()                                     # ends the wrap-up with a code (unless it ran out)
+
+
+def test_pause_and_resume_the_recording_with_alt_o_and_the_button(kari):
+    """Nordlys' switchboard records (after its notice), Fjordvik's does not."""
+    kari.available()
+    before = kari.message()                              # an earlier test's message stays until the next
+    number = kari.talking("nordlys", "Kort Karianne")
+    assert kari.wait_text("recording-label", "^Opptak$")
+    kari.page.keyboard.press("Alt+O")                    # before the caller reads out a card number
+    kari.wait_text("recording-label", "^Opptak pauset$")
+    assert kari.tid("btn-recording").text_content() == "Fortsett opptaket (Alt+O)"
+    until(lambda: "recording_paused" in kari.demo.kinds(number), timeout=10, message="pause journaled")
+    kari.tid("btn-recording").click()
+    kari.wait_text("recording-label", "^Opptak$")
+    until(lambda: "recording_resumed" in kari.demo.kinds(number), timeout=10, message="resume journaled")
+    assert [k for k in kari.demo.kinds(number) if k in ("recording_paused", "recording_resumed")] == [
+        "recording_paused", "recording_resumed"]
+    assert kari.message() == before, "no refusal, and the recorder's notices are no message"
+    kari.hang_up_and_wrap_up()
+
+    kari.talking("fjordvik", "Uten Opptak")
+    assert not kari.tid("recording-row").is_visible()
+    kari.page.keyboard.press("Alt+O")
+    kari.wait_text("console-message", "^Ingen opptak pågår i denne samtalen\\.$")
+    kari.hang_up_and_wrap_up()
