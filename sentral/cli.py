@@ -26,6 +26,7 @@ COMMANDS = (
     "sentral.commands.api",
     "sentral.commands.agents",
     "sentral.commands.tenant",
+    "sentral.commands.recordings",
 )
 SERVERS = frozenset({"run", "demo"})   # their log (to stderr or the demo's file) starts at info
 

@@ -36,6 +36,11 @@ Rules:
   the engine measures real seconds, so the service-level target (also the short-abandon
   threshold), the agencies' transfer timeout and park timeout are scaled the same way
   (a 20 s transfer timeout lasts 4 s at 0.2);
+* recordings: every agency whose calls the configuration records gets a new key pair each
+  run: the private key in `<recordings>/identities` (as `sentral recordings keygen`), its
+  public key written into the demo's configuration copy in place of the example's, so the
+  recorder in the engine process encrypts the demo's recorded calls (nordlys'
+  switchboard) into `<recordings>/store` and `sentral recordings get` opens them;
 * `--manual`: no generated callers and no other agent logged in; calls are placed by
   typing `call <agency or number> [caller number] [caller name]` on standard input (one
   line each), so the operator in the console gets exactly the calls asked for.
@@ -132,13 +137,17 @@ class Demo:
         _log_to_file(args.log)
         self.report.append(f"engine log: {args.log}")
         self.config = working_config(args.config, args.db, keep=args.keep_db)
+        recordings = getattr(args, "recordings", None) or recordings_folder(args.db)
+        identities = os.path.join(recordings, "identities")
+        self.report.append(demo_recording_keys(self.config, identities, recordings))
         esl_password = secrets.token_urlsafe(12)
         deployment = self._deployment(esl_password)
         sim = Simulator(password=esl_password, time_factor=args.time_factor,
                         dialplan=sim_dialplan(deployment))
         sim.start()
         deployment = apply_overrides(deployment, database_url=args.db, freeswitch_host="127.0.0.1",
-                                     freeswitch_port=sim.port, freeswitch_password=esl_password)
+                                     freeswitch_port=sim.port, freeswitch_password=esl_password,
+                                     recordings_dir=recordings, recordings_identities=identities)
         self.report.append(f"simulator (FreeSWITCH Event Socket) on 127.0.0.1:{sim.port}")
         add_softphones(sim, deployment, args.time_factor)
         self.report.append(add_directory_phones(sim))
@@ -190,6 +199,43 @@ def working_config(config: str, db_url: str, keep: bool = False) -> str:
     shutil.copytree(os.path.dirname(os.path.abspath(config)), folder, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", "*.py", "*.pyc"))
     return os.path.join(folder, os.path.basename(config))
+
+
+def recordings_folder(db_url: str) -> str:
+    """The demo's recordings, next to its SQLite database (var/demo-recordings otherwise)."""
+    sqlite = db_url[len("sqlite:///"):] if db_url.startswith("sqlite:///") else ""
+    return os.path.splitext(sqlite)[0] + ".recordings" if sqlite else os.path.join("var", "demo-recordings")
+
+
+def demo_recording_keys(config: str, identities: str, recordings: str) -> str:
+    """A new key pair for every agency of the configuration copy that has a public key:
+    the private key into `identities`, the public key into the copy's files in place of
+    the example's (whose private key nobody has). Returns the report line."""
+    import pathlib
+
+    from recordings.crypto import generate
+
+    deployment = load(config, env=dict(os.environ), require_env=False)
+    files = [p for p in pathlib.Path(config).parent.rglob("*.yaml")]
+    tenants = []
+    for tid, tenant in sorted(deployment.tenants.items()):
+        if not tenant.recording_key:
+            continue
+        recipient, _kid, _path = generate(tid, identities)
+        for path in files:
+            text = path.read_text(encoding="utf-8")
+            if tenant.recording_key in text:
+                path.write_text(text.replace(tenant.recording_key, recipient), encoding="utf-8")
+        tenants.append(tid)
+    recorded = [q.id for q in deployment.queues.values() if q.tenant in tenants and _records(deployment, q)]
+    return (f"recordings: {', '.join(recorded) or 'no queue'} recorded, encrypted into {recordings}/store; "
+            f"private keys of {', '.join(tenants) or 'no agency'} in {identities} "
+            f"(sentral recordings list --db <db> / get ID --identity KEYFILE --out FILE)")
+
+
+def _records(deployment, queue) -> bool:
+    from engine.recording import policy
+    return policy(deployment, queue.tenant, queue.id).record
 
 
 def add_softphones(sim, deployment, time_factor: float) -> None:

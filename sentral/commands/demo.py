@@ -24,6 +24,9 @@ def register(sub) -> None:
                    help="port of the console on 127.0.0.1 (default 8080; 0 = any free port)")
     p.add_argument("--log", default="var/sentral-demo.log", metavar="FILE", help="engine log file")
     p.add_argument("--keep-db", action="store_true", help="keep the demo database of the previous run")
+    p.add_argument("--recordings", metavar="DIR", default=None,
+                   help="where recorded calls go, encrypted (default: next to the database, <db>.recordings); "
+                        "the demo's private keys are in DIR/identities")
     p.add_argument("--seed", type=int, default=1, help="seed of the simulated traffic")
     p.add_argument("--manual", action="store_true",
                    help="no generated callers and no other agent logged in: place calls yourself by typing "

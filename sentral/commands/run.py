@@ -1,7 +1,8 @@
 """`sentral run --config FILE`: the production job — the engine against the FreeSWITCH
 node(s) and database named in the configuration (environment variables override them:
 SENTRAL_FREESWITCH_HOST/PORT/PASSWORD, SENTRAL_DATABASE_URL), with two HTTP listeners:
-the web pages on --web, mod_xml_curl on engine.url (sentral/web.py, docs/security.md)."""
+the web pages on --web (HTTPS with --tls-cert/--tls-key), mod_xml_curl on engine.url
+(sentral/web.py, sentral/tls.py, docs/security.md)."""
 from __future__ import annotations
 
 
@@ -23,7 +24,13 @@ def register(sub) -> None:
                    help="serve neither the web pages nor the mod_xml_curl responder")
     p.add_argument("--web", metavar="HOST:PORT", type=_listen,
                    help="the web pages' listener (directory, wallboard); default env SENTRAL_WEB_LISTEN, "
-                        "else 127.0.0.1:8081. Put a TLS reverse proxy in front for other machines")
+                        "else 127.0.0.1:8081. For other machines serve HTTPS (--tls-cert/--tls-key) or put a TLS "
+                        "reverse proxy in front")
+    p.add_argument("--tls-cert", metavar="FILE",
+                   help="serve the web listener over HTTPS with this PEM certificate chain (env "
+                        "SENTRAL_WEB_TLS_CERT); needs --tls-key. The login cookie is then always Secure")
+    p.add_argument("--tls-key", metavar="FILE",
+                   help="the certificate's PEM private key (env SENTRAL_WEB_TLS_KEY; readable only by Sentral)")
     p.add_argument("--public-network", metavar="CIDR", action="append", dest="public_networks",
                    help="a network allowed to use the public directory search without login (repeat; "
                         "default loopback only)")
@@ -56,7 +63,8 @@ def web_options(args):
 
     return WebOptions.from_env(web=args.web, secure_cookies=not args.insecure_cookies,
                                public_networks=args.public_networks, trusted_proxies=args.trusted_proxies,
-                               xml_curl_networks=args.xml_curl_networks)
+                               xml_curl_networks=args.xml_curl_networks, tls_cert=args.tls_cert,
+                               tls_key=args.tls_key)
 
 
 def run(args) -> int:
