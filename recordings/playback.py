@@ -18,7 +18,7 @@ import gevent.os
 from pyrage import x25519
 
 from recordings.crypto import Digest, Tampered, decrypt_stream
-from recordings.errors import BadRange
+from recordings.errors import BadRange, RecordingError
 from recordings.storage import Storage
 
 __all__ = ["PlaintextPipe", "plaintext", "verify"]
@@ -120,10 +120,15 @@ def verify(storage: Storage, key: str, identity: x25519.Identity, sha256: str) -
     plaintext's SHA-256 against the one stored at recording time: Tampered otherwise,
     also for a file that authenticates but is not the recording (a swapped object)."""
     def run():
-        with storage.open(key) as src:
-            return decrypt_stream(src, None, [identity])
+        try:
+            with storage.open(key) as src:
+                return decrypt_stream(src, None, [identity])
+        except RecordingError as exc:       # handed back, not raised in the pool (the hub would print it)
+            return exc
 
     digest = gevent.get_hub().threadpool.apply(run)
+    if isinstance(digest, RecordingError):
+        raise digest
     if digest.sha256 != sha256:
         raise Tampered(f"{key}: plaintext SHA-256 {digest.sha256} is not the recorded {sha256}")
     return digest

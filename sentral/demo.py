@@ -48,6 +48,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import secrets
@@ -139,6 +140,7 @@ class Demo:
         self.config = working_config(args.config, args.db, keep=args.keep_db)
         recordings = getattr(args, "recordings", None) or recordings_folder(args.db)
         identities = os.path.join(recordings, "identities")
+        point_copy_at(self.config, args.db, recordings, identities)
         self.report.append(demo_recording_keys(self.config, identities, recordings))
         esl_password = secrets.token_urlsafe(12)
         deployment = self._deployment(esl_password)
@@ -201,6 +203,27 @@ def working_config(config: str, db_url: str, keep: bool = False) -> str:
     return os.path.join(folder, os.path.basename(config))
 
 
+def point_copy_at(config: str, db_url: str, recordings: str, identities: str) -> None:
+    """The configuration copy names the demo's own database and recordings (its top-level
+    `database:` and `recordings:` sections replaced), so `sentral recordings ... --config
+    <copy>` works on what this demo recorded."""
+    sections = {"database": {"url": db_url},
+                "recordings": {"dir": os.path.abspath(recordings), "identities": os.path.abspath(identities)}}
+    lines, out, skipping = open(config, encoding="utf-8").read().splitlines(), [], False
+    for line in lines:
+        name = line.split(":", 1)[0] if line and not line[0].isspace() and ":" in line else None
+        if name is not None:
+            skipping = name in sections
+            if skipping:
+                out.append(f"{name}: {json.dumps(sections.pop(name))}")
+                continue
+        if not skipping:
+            out.append(line)
+    out += [f"{name}: {json.dumps(values)}" for name, values in sections.items()]
+    with open(config, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def recordings_folder(db_url: str) -> str:
     """The demo's recordings, next to its SQLite database (var/demo-recordings otherwise)."""
     sqlite = db_url[len("sqlite:///"):] if db_url.startswith("sqlite:///") else ""
@@ -229,8 +252,9 @@ def demo_recording_keys(config: str, identities: str, recordings: str) -> str:
         tenants.append(tid)
     recorded = [q.id for q in deployment.queues.values() if q.tenant in tenants and _records(deployment, q)]
     return (f"recordings: {', '.join(recorded) or 'no queue'} recorded, encrypted into {recordings}/store; "
-            f"private keys of {', '.join(tenants) or 'no agency'} in {identities} "
-            f"(sentral recordings list --db <db> / get ID --identity KEYFILE --out FILE)")
+            f"private keys of {', '.join(tenants) or 'no agency'} in {identities}; "
+            f"sentral recordings list --config {config} / "
+            f"get ID --config {config} --identity {identities}/<agency>-<key id>.key --out call.wav")
 
 
 def _records(deployment, queue) -> bool:

@@ -204,3 +204,59 @@ def test_the_demo_works_on_a_copy_of_its_configuration_so_web_added_agents_never
     assert working_config(str(shipped / "demo.yaml"), db, keep=True) == config and pathlib.Path(written).exists()
     working_config(str(shipped / "demo.yaml"), db)                 # a new run starts from the shipped files
     assert not pathlib.Path(written).exists()
+
+
+def test_given_the_demo_then_its_recorded_queue_leaves_encrypted_files_that_only_the_agencys_key_opens(tmp_path):
+    """Issue 11's interface contract: `sentral demo --recordings DIR` records the calls of
+    its recorded queue (nordlys' switchboard), encrypted; `sentral recordings list/get` on
+    the demo's configuration copy finds and opens them with the key the demo made."""
+    import hashlib
+    import json
+    import sqlite3
+    import wave
+
+    from tests.helpers import until
+
+    db, rec = tmp_path / "d.db", tmp_path / "rec"
+    out = (tmp_path / "out.txt").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "sentral.cli", "demo", "--duration", "150", "--http", "0",
+                             "--time-factor", "0.05", "--calls-per-minute", "30", "--view-every", "5",
+                             "--db", f"sqlite:///{db}", "--recordings", str(rec), "--log", str(tmp_path / "d.log")],
+                            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+    def stored():
+        try:
+            with sqlite3.connect(db) as c:
+                return c.execute("select count(*) from recordings where status = 'stored'").fetchone()[0]
+        except sqlite3.Error:          # not migrated yet
+            return 0
+    try:
+        until(stored, timeout=120, message=lambda: "a stored recording; demo said:\n" + (tmp_path / "out.txt").read_text())
+    finally:
+        stop_process(proc, timeout=30)
+        out.close()
+    config = str(tmp_path / "d.config" / "demo.yaml")
+    listed = subprocess.run([sys.executable, "-m", "sentral.cli", "recordings", "list", "--config", config, "--json"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    row = next(r for r in rows if r["status"] == "stored")
+    assert (row["tenant"], row["queue"]) == ("nordlys", "nordlys-switchboard") and row["duration"] > 0
+    encrypted = rec / "store" / row["path"]
+    assert encrypted.read_bytes().startswith(b"age-encryption.org/v1\n")
+    assert not [p for p in rec.rglob("*.wav")], "no plaintext recording left on disk"
+    keys = list((rec / "identities").glob("nordlys-*.key"))
+    assert [k.name for k in keys] == [f"nordlys-{row['key_id']}.key"]
+
+    def get(identity, target):
+        return subprocess.run([sys.executable, "-m", "sentral.cli", "recordings", "get", row["id"], "--config", config,
+                               "--identity", str(identity), "--out", str(target)],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    opened = get(keys[0], tmp_path / "call.wav")
+    assert opened.returncode == 0, opened.stderr
+    assert hashlib.sha256((tmp_path / "call.wav").read_bytes()).hexdigest() == row["sha256"]
+    with wave.open(str(tmp_path / "call.wav")) as w:
+        assert (w.getnchannels(), w.getframerate()) == (2, 8000)     # caller and agent on separate channels
+    refused = get(ROOT / "tests" / "data" / "acd" / "recording-test-identity.txt", tmp_path / "other.wav")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr and refused.stderr.strip()
+    assert not (tmp_path / "other.wav").exists()

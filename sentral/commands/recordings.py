@@ -81,7 +81,8 @@ def _deployment(args):
     from dialplan.loader import load
 
     try:
-        return load(args.config)
+        # the switch's and the web's secrets ({env: ...}) are the engine's: not needed here
+        return load(args.config, require_env=False)
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         raise Refused(f"{args.config} is invalid") from None
