@@ -3,8 +3,9 @@
 It runs in the engine process beside the engine and never delays it:
 - `notice()` (called from the engine's notify) only queues the notice; one greenlet of the
   recorder does the database work in order (start -> parties -> stop);
-- each stopped file is encrypted by a job in a small greenlet pool whose CPU and disk work
-  runs in gevent's thread pool (`gevent.get_hub().threadpool`), so the loop stays free.
+- each stopped file goes into a queue of its own that ENCRYPTIONS worker greenlets take
+  from, their CPU and disk work in gevent's thread pool (`gevent.get_hub().threadpool`), so
+  the loop stays free and the next calls' notices never wait behind a long encryption.
 
 Subscriptions (every notice the recorder consumes, engine/recording notices):
   recording_started {id, interaction, tenant, queue, agent, caller_number, node, uuid, path,
@@ -35,7 +36,6 @@ from datetime import datetime
 from typing import Callable
 
 import gevent
-import gevent.pool
 import gevent.queue
 
 from engine.clock import utcnow
@@ -98,7 +98,10 @@ class Recorder:
         self.storage_kind = storage_kind
         self.purge_every = purge_every
         self._inbox: gevent.queue.Queue = gevent.queue.Queue()
-        self._jobs = gevent.pool.Pool(ENCRYPTIONS)
+        self._stopped: gevent.queue.Queue = gevent.queue.Queue()   # stopped records waiting for a worker
+        self._encrypting: set[gevent.Greenlet] = set()   # workers encrypting now
+        self._workers: list[gevent.Greenlet] = []
+        self._stopping = False
         self._keys: dict[str, str] = {}          # recording id -> the public key its start named
         self._greenlets: list[gevent.Greenlet] = []
         self.outcomes: list[Outcome] = []        # what the jobs did (the fault report reads faults from the store)
@@ -112,6 +115,7 @@ class Recorder:
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self, recover: bool = True) -> "Recorder":
+        self._stopping = False
         self._greenlets.append(gevent.spawn(self._consume, recover))
         if self.purge_every:
             self._greenlets.append(gevent.spawn(self._purge_hourly))
@@ -122,11 +126,18 @@ class Recorder:
         cut short is finished by the next start's recover())."""
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
-        self._jobs.join(timeout=timeout)
-        self._jobs.kill(block=False)
+        self._stopping = True                    # a worker ends after the file it encrypts now
+        workers, self._workers = self._workers, []
+        busy = [w for w in workers if w in self._encrypting]
+        for worker in workers:
+            if worker not in busy:
+                worker.kill(block=False)
+        gevent.joinall(busy, timeout=timeout)
+        for worker in busy:
+            worker.kill(block=False)
 
     def idle(self) -> bool:
-        return self._inbox.empty() and not self._jobs and not self._busy
+        return self._inbox.empty() and self._stopped.empty() and not self._encrypting and not self._busy
 
     def _consume(self, recover: bool) -> None:
         if recover:
@@ -144,6 +155,18 @@ class Recorder:
                 log.exception("recorder could not handle %s %s", topic, payload.get("id"))
             finally:
                 self._busy = False
+
+    def _encrypt_next(self) -> None:
+        me = gevent.getcurrent()
+        while not self._stopping:
+            record = self._stopped.get()
+            self._encrypting.add(me)
+            try:
+                self.encrypt(record)
+            except Exception:   # the row stays `stopped`: recover() at the next start retries it
+                log.exception("recorder could not encrypt %s", record.id)
+            finally:
+                self._encrypting.discard(me)
 
     def _purge_hourly(self) -> None:
         from recordings.retention import purge
@@ -183,8 +206,11 @@ class Recorder:
             self.submit(record)
 
     # -- encryption -------------------------------------------------------------------
-    def submit(self, record: RecordingRecord) -> gevent.Greenlet:
-        return self._jobs.spawn(self.encrypt, record)
+    def submit(self, record: RecordingRecord) -> None:
+        """Queued for the encryption workers (started with the first file); never blocks the notices."""
+        if not self._workers:
+            self._workers = [gevent.spawn(self._encrypt_next) for _ in range(ENCRYPTIONS)]
+        self._stopped.put(record)
 
     @property
     def spool_root(self) -> str:

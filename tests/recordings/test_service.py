@@ -203,3 +203,41 @@ def test_given_a_recording_no_longer_live_and_a_plaintext_without_row_then_recov
     assert store.recording("rec-orphan").status == "stored" and not os.path.exists(orphan)
     assert os.path.exists(still)      # FreeSWITCH is still writing it
     assert recover(recorder, live_paths=None).encrypted == []     # without live paths: nothing is guessed
+
+
+def test_given_every_encryption_worker_busy_then_the_next_calls_notices_are_still_handled_at_once(
+        store, tmp_path, keys):
+    """A long file's encryption (an hour of stereo, a slow object store) must not hold back
+    the rows of the calls that start meanwhile: their notices never wait for a worker."""
+    import threading
+
+    from recordings import service
+
+    identity, recipient = keys
+    recorder = a_recorder(store, tmp_path, recipient)
+    release = threading.Event()
+    real_put = recorder.storage.put_file
+
+    def slow_put(key, path):                 # runs in a worker thread of gevent's pool
+        release.wait(60)
+        real_put(key, path)
+    recorder.storage.put_file = slow_put
+    recorder.start(recover=False)
+    try:
+        busy = [f"rec-{i}" for i in range(service.ENCRYPTIONS + 1)]
+        for rid in busy:
+            path = spool_file(tmp_path, rid)
+            recorder.notice(started(rid, path, recipient))
+            recorder.notice(stopped(rid, path))
+        later = spool_file(tmp_path, "rec-later")
+        recorder.notice(started("rec-later", later, recipient))
+        recorder.notice(party("rec-later", "ola"))
+        row = until(lambda: (r := store.recording("rec-later")) and r.agents == ("kari", "ola") and r, timeout=20,
+                    message="the later call's row while every worker waits for the storage")
+        assert row.status == "recording"
+        assert {store.recording(r).status for r in busy} == {"stopped"} and not recorder.idle()
+    finally:
+        release.set()
+    until(lambda: all(store.recording(r).status == "stored" for r in busy), timeout=30, message="all stored")
+    until(recorder.idle, timeout=10, message="recorder idle")
+    recorder.stop()
