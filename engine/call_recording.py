@@ -18,8 +18,10 @@ Rules:
   the state it is already in does nothing;
 * FreeSWITCH reports the file closed (RecordingStopped, or a resync that finds the
   recorded caller leg gone: cause "unseen"): journaled if the interaction is still known,
-  and one Notify("recording_stopped") for the recorder, which encrypts it at once. The
-  engine never touches the files.
+  and one Notify("recording_stopped") for the recorder, which encrypts it at once; an
+  interaction that ends first journals `recording_stopped` (cause "call_ended") before
+  its `ended` row, and the later RECORD_STOP only tells the recorder. The engine never
+  touches the files.
 """
 from __future__ import annotations
 
@@ -100,6 +102,15 @@ def stopped(eng, e: ev.RecordingStopped) -> None:
         ix.recording, ix.recording_path, ix.recording_masked = "", "", False
     eng.emit(fx.Notify("recording_stopped", {"id": rid, "path": e.path, "node": e.node,
                                              "ended_at": e.at.isoformat(), "cause": e.cause}))
+
+
+def call_ended(eng, ix: Interaction) -> None:
+    """The interaction ends while its file is open: on a real switch the caller's hang-up
+    ends the interaction and RECORD_STOP follows ~1 ms later, when the interaction is gone.
+    The journal says here that the recording ended with the call; the RECORD_STOP, whenever
+    it comes, only tells the recorder (`stopped` finds no interaction)."""
+    eng.journal(ix, "recording_stopped", recording=ix.recording, cause="call_ended")
+    ix.recording, ix.recording_path, ix.recording_masked = "", "", False
 
 
 def gone_unseen(eng, ix: Interaction) -> None:

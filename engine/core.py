@@ -137,6 +137,9 @@ class Engine:
         if self.monitors and not ix.ended:       # a monitor of the call ends before its `ended` row
             from engine import monitor
             monitor.call_ending(self, ix)
+        if ix.recording and not ix.ended:        # its RECORD_STOP may come after the interaction is gone
+            from engine import call_recording
+            call_recording.call_ended(self, ix)
         row = ix.end(self.now, reason)
         if row is not None:
             self._out.append(row)

@@ -198,3 +198,18 @@ def test_after_a_restart_with_the_store_a_caller_gone_meanwhile_is_reported_unse
     stopped = [n.payload for n in s2.of(fx.Notify) if n.topic == "recording_stopped"]
     assert [(p["id"], p["path"], p["cause"]) for p in stopped] == [("recording-3", PATH, "unseen")]
     s2.assert_journal_exact()
+
+
+def test_an_interaction_ending_before_its_record_stop_journals_the_end_of_the_recording_once():
+    """Real FreeSWITCH: the caller's CHANNEL_HANGUP ends the interaction (no wrap-up) and
+    RECORD_STOP follows a millisecond later, when the interaction is gone."""
+    s, _ = talking(queues=[a_queue(wrapup=0)])
+    s.hangup("c1")
+    assert IX not in s.engine.calls
+    kinds = [j.kind for j in s.journal if j.interaction == IX]
+    assert kinds[-2:] == ["recording_stopped", "ended"]
+    out = s.send(ev.RecordingStopped(NODE, "c1", PATH, "success-silence", s.now))
+    assert [n.payload["id"] for n in s.of(fx.Notify, out) if n.topic == "recording_stopped"] == ["recording-3"]
+    stopped = [j.data for j in s.journal if j.kind == "recording_stopped"]
+    assert stopped == [{"recording": "recording-3", "cause": "call_ended"}]
+    s.assert_journal_exact()
