@@ -8,6 +8,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from store.migrations.append_only import refuse_changes
+
 revision = "0001_core"
 down_revision = None
 branch_labels = None
@@ -142,26 +144,7 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_target", "audit_log", ["target_kind", "target_id"])
 
     for table in APPEND_ONLY:
-        _refuse_changes(table)
-
-
-def _refuse_changes(table: str) -> None:
-    """Append-only, enforced by the database itself (not only by the absence of code)."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"""
-            CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION '{table} is append-only: % refused', TG_OP
-                    USING ERRCODE = 'insufficient_privilege';
-            END $$""")
-        op.execute(f"""CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}
-                       FOR EACH ROW EXECUTE FUNCTION {table}_append_only()""")
-        op.execute(f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
-                       FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()""")
-    else:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(f"""CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}
-                           BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END""")
+        refuse_changes(table)
 
 
 def downgrade() -> None:
