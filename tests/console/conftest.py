@@ -54,6 +54,25 @@ class PureInbox:
                 self.notices.publish(effect)
 
 
+def live_console(deployment, store, **engine_kw):
+    """An engine process on `deployment` with the console users, and the web app `sentral
+    run` serves for it (sentral.web.run_apps): yields (app, socketio, process, store)."""
+    from sentral import web
+    from sentral.app import EngineProcess
+
+    users(store)
+    proc = EngineProcess(deployment, store, **engine_kw).start(ready_timeout=10)
+    try:
+        apps = {name: app for name, _, app in web.run_apps(store, proc, deployment,
+                                                               web.WebOptions(secure_cookies=False))}
+        app = apps["web"]
+        app.testing = True
+        yield app, app.extensions["socketio"], proc, store
+    finally:
+        proc.stop()
+        store.close()
+
+
 @pytest.fixture
 def pure(tmp_path):
     """(app, socketio, engine, inbox, store) over a pure engine; agents registered, logged out."""

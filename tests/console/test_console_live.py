@@ -11,11 +11,9 @@ import time
 
 import pytest
 
-from sentral import web
-from sentral.app import EngineProcess
 from sentral.process import open_store
 from tests.acd.conftest import MAIN_NUMBER, simulator  # noqa: F401 (fixture)
-from tests.console.conftest import console_deployment, login, received, users
+from tests.console.conftest import console_deployment, live_console, login, received
 from tests.helpers import until
 
 NS = "/console"
@@ -25,17 +23,7 @@ NS = "/console"
 def live(simulator, pg_url):  # noqa: F811
     deployment = console_deployment(simulator.port, database_url=pg_url, ring_timeout=30)
     simulator.add_user("1000", action="answer", ring=5000.0, auto_answer=True)   # 100 s: answered from the console
-    store = open_store(pg_url)
-    users(store)
-    proc = EngineProcess(deployment, store).start(ready_timeout=10)
-    try:
-        apps = {name: app for name, _, app in web.run_apps(store, proc, deployment, web.WebOptions(secure_cookies=False))}
-        app = apps["web"]
-        app.testing = True
-        yield app, app.extensions["socketio"], proc, store
-    finally:
-        proc.stop()
-        store.close()
+    yield from live_console(deployment, open_store(pg_url))
 
 
 def _latest(sio, seen: list):

@@ -11,12 +11,10 @@ import dataclasses
 
 import pytest
 
-from sentral import web
-from sentral.app import EngineProcess
 from sentral.process import open_store
 from tests.acd.conftest import MAIN_NUMBER, PASSWORD, sim_dialplan
 from tests.api.conftest import bearer
-from tests.console.conftest import console_deployment, login, received, users
+from tests.console.conftest import console_deployment, live_console, login, received
 from tests.console.test_console_recording import KEY, NOTICE
 from tests.helpers import until
 
@@ -40,17 +38,7 @@ def sim():
 @pytest.fixture
 def live(sim, pg_url, tmp_path):
     deployment = recorded_deployment(sim.port, str(tmp_path / "rec"), pg_url)
-    store = open_store(pg_url)
-    users(store)
-    proc = EngineProcess(deployment, store, recordings=False).start(ready_timeout=10)
-    try:
-        apps = web.run_apps(store, proc, deployment, web.WebOptions(secure_cookies=False))
-        app = next(app for name, _, app in apps if name == "web")
-        app.testing = True
-        yield app, app.extensions["socketio"], proc, store
-    finally:
-        proc.stop()
-        store.close()
+    yield from live_console(deployment, open_store(pg_url), recordings=False)
 
 
 def pushed_call(sio, masked: bool):
