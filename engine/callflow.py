@@ -140,8 +140,9 @@ def enqueue(eng, ix: Interaction, qid: str, hear: bool = True) -> None:
     q = eng.queue_of(ix)
     eng.index.add_call(ix)
     position = eng.index.position(ix)
+    # agency: the queue's own (a call moved to another agency's queue keeps its tenant)
     eng.journal(ix, "entered_queue", position=position, priority=ix.priority,
-                entered_at=ix.position_at.isoformat())
+                entered_at=ix.position_at.isoformat(), agency=q.tenant)
     eng.emit(fx.SetVariables(ix.node, ix.uuid, {
         "cc_queue": qid, "cc_state": "queued", "cc_entered_at": ix.position_at.isoformat(),
         "cc_queue_entered_at": eng.now.isoformat(), "cc_seq": str(ix.seq)}))
@@ -268,7 +269,7 @@ def enqueue_silently(eng, ix: Interaction) -> None:
     ix.queue_entered_at = eng.now
     eng.index.add_call(ix)
     eng.journal(ix, "entered_queue", position=eng.index.position(ix), priority=ix.priority,
-                entered_at=ix.position_at.isoformat())
+                entered_at=ix.position_at.isoformat(), agency=eng.queue_of(ix).tenant)
 
 
 def request_callback(eng, ix: Interaction, prompt: str) -> None:
