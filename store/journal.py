@@ -100,6 +100,22 @@ def select(interaction: str | None = None, since: datetime | None = None,
     return stmt.order_by(t.c.at, t.c.interaction, t.c.seq)
 
 
+def period_select(start: datetime, end: datetime):
+    """Every row of the interactions that arrived or entered a queue in [start, end): a
+    report of a period counts them with all they did, also after its end (docs/metrics.md)."""
+    t = TABLE
+    inside = (sa.select(t.c.interaction).where(t.c.kind.in_(("arrived", "entered_queue")),
+                                               t.c.at >= start, t.c.at < end).distinct())
+    return (sa.select(*(t.c[name] for name in _COLUMNS)).where(t.c.interaction.in_(inside))
+            .order_by(t.c.interaction, t.c.seq))
+
+
+def stream_period(conn: sa.Connection, start: datetime, end: datetime, batch: int = 5000) -> Iterator[Journal]:
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(period_select(start, end))
+    for r in result:
+        yield _from_row(r)
+
+
 def read(conn: sa.Connection, **filters) -> list[Journal]:
     return [_from_row(r) for r in conn.execute(select(**filters))]
 

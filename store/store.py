@@ -71,6 +71,11 @@ class Store:
         with self.engine.connect() as conn:
             yield from journal_rows.stream(conn, **filters)
 
+    def journal_of_period(self, start: datetime, end: datetime) -> Iterator[Journal]:
+        """Every row of the interactions that arrived or entered a queue in [start, end)."""
+        with self.engine.connect() as conn:
+            yield from journal_rows.stream_period(conn, start, end)
+
     def last_seqs(self, interactions: Iterable[str] | None = None) -> dict[str, int]:
         """Highest stored seq per interaction (default: every open one), to resume numbering."""
         with self.engine.connect() as conn:

@@ -1,0 +1,1 @@
+"""Statistics and reports computed from the journal (docs/metrics.md)."""
