@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "store.tokens",
     "store.recordings",
     "store.recording_audit",
+    "store.report_figures",
 )
 
 
