@@ -83,10 +83,12 @@ def _from_row(r) -> Journal:
 
 
 def select(interaction: str | None = None, since: datetime | None = None,
-           until: datetime | None = None, tenant: str | None = None):
-    """The query for journal rows; `since` inclusive, `until` exclusive."""
+           until: datetime | None = None, tenant: str | None = None, kinds: Iterable[str] | None = None):
+    """The query for journal rows; `since` inclusive, `until` exclusive; `kinds` only these kinds."""
     t = TABLE
     stmt = sa.select(*(t.c[name] for name in _COLUMNS))
+    if kinds is not None:
+        stmt = stmt.where(t.c.kind.in_(list(kinds)))
     if interaction is not None:
         stmt = stmt.where(t.c.interaction == interaction)
     if tenant is not None:
@@ -148,8 +150,10 @@ def last_seqs(conn: sa.Connection, interactions: Iterable[str] | None = None) ->
     return {interaction: seq for interaction, seq in conn.execute(stmt)}
 
 
-def verify(conn: sa.Connection, interaction: str | None = None) -> list[JournalProblem]:
-    """Every interaction whose seqs are not exactly 1..n (a gap, a duplicate, a late start)."""
+def verify(conn: sa.Connection, interaction: str | None = None,
+           period: tuple[datetime, datetime] | None = None) -> list[JournalProblem]:
+    """Every interaction whose seqs are not exactly 1..n (a gap, a duplicate, a late start);
+    `period` (start, end): only the interactions with a row in [start, end)."""
     t = TABLE
     summary = (sa.select(t.c.interaction)
                .group_by(t.c.interaction)
@@ -158,6 +162,9 @@ def verify(conn: sa.Connection, interaction: str | None = None) -> list[JournalP
                               sa.func.count(sa.distinct(t.c.seq)) != sa.func.count())))
     if interaction is not None:
         summary = summary.where(t.c.interaction == interaction)
+    if period is not None:
+        inside = sa.select(t.c.interaction).where(t.c.at >= period[0], t.c.at < period[1]).distinct()
+        summary = summary.where(t.c.interaction.in_(inside))
     problems = []
     for (bad,) in conn.execute(summary.order_by(t.c.interaction)):
         seqs = [s for (s,) in conn.execute(sa.select(t.c.seq).where(t.c.interaction == bad).order_by(t.c.seq))]

@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "store.recordings",
     "store.recording_audit",
     "store.report_figures",
+    "store.system_events",
 )
 
 

@@ -81,9 +81,11 @@ class Store:
         with self.engine.connect() as conn:
             return journal_rows.last_seqs(conn, interactions)
 
-    def verify_journal(self, interaction: str | None = None) -> list[journal_rows.JournalProblem]:
+    def verify_journal(self, interaction: str | None = None,
+                       period: tuple[datetime, datetime] | None = None) -> list[journal_rows.JournalProblem]:
+        """Interactions whose seqs are not 1..n; `period`: only those with a row in [start, end)."""
         with self.engine.connect() as conn:
-            return journal_rows.verify(conn, interaction)
+            return journal_rows.verify(conn, interaction, period)
 
     # -- one batch of runtime writes ------------------------------------------
     def write(self, journal: Iterable[Journal] = (), interactions: Iterable[InteractionRecord] = (),
@@ -282,3 +284,28 @@ class Store:
         from store import recordings
         with self.engine.connect() as conn:
             return recordings.verify_audit(conn)
+
+    # -- the system event log (store/system_events.py) -----------------------------
+    def append_system_events(self, events) -> int:
+        """Append SystemEvents in one transaction; returns how many."""
+        from store import system_events
+        with self.transaction() as conn:
+            return system_events.append(conn, events)
+
+    def system_events(self, start: datetime | None = None, end: datetime | None = None,
+                      source: str | None = None, kinds=None):
+        """SystemEvents with start <= at < end, in time order."""
+        from store import system_events
+        with self.engine.connect() as conn:
+            return system_events.read(conn, start, end, source=source, kinds=kinds)
+
+    def last_system_events(self, before: datetime):
+        """Each source's last SystemEvent before `before`: {source: event}."""
+        from store import system_events
+        with self.engine.connect() as conn:
+            return system_events.last_before(conn, before)
+
+    def journal_of_kinds(self, kinds, start: datetime, end: datetime) -> list[Journal]:
+        """Journal rows of these kinds with start <= at < end, in time order."""
+        with self.engine.connect() as conn:
+            return journal_rows.read(conn, since=start, until=end, kinds=tuple(kinds))
