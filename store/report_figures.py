@@ -68,14 +68,24 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 # -- the position ---------------------------------------------------------------------
-def committed_high_water(engine: sa.Engine) -> int:
+def committed_high_water(engine: sa.Engine) -> int | None:
     """The highest journal id below which every row is committed (0: no row), in a
-    transaction of its own: see the module's rules."""
+    transaction of its own: see the module's rules. None when an insert stayed in flight
+    longer than LOCK_TIMEOUT (try again later)."""
     with engine.connect() as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            conn.exec_driver_sql("LOCK TABLE journal IN SHARE MODE")
-        return conn.execute(sa.select(sa.func.max(_JOURNAL.c.id))).scalar() or 0
+            try:
+                conn.exec_driver_sql("LOCK TABLE journal IN SHARE MODE")
+            except sa.exc.OperationalError as exc:
+                if getattr(exc.orig, "pgcode", None) == "55P03":     # lock_not_available
+                    return None
+                raise
+        return max_journal_id(conn)
+
+
+def max_journal_id(conn: sa.Connection) -> int:
+    return conn.execute(sa.select(sa.func.max(_JOURNAL.c.id))).scalar() or 0
 
 
 def lock_position(conn: sa.Connection, name: str, limits: dict, now: datetime, *, wait: bool = True):
@@ -123,8 +133,8 @@ def stream_rows(conn: sa.Connection, upto: int, batch: int = 10000) -> Iterator:
     """Every row with id <= upto, by interaction and seq (server-side cursor on PostgreSQL)."""
     j = _JOURNAL
     stmt = (sa.select(*(j.c[name] for name in JOURNAL_COLUMNS)).where(j.c.id <= upto)
-            .order_by(j.c.interaction, j.c.seq))
-    yield from conn.execution_options(stream_results=True, yield_per=batch).execute(stmt)
+            .order_by(j.c.interaction, j.c.seq).execution_options(stream_results=True, yield_per=batch))
+    yield from conn.execute(stmt)
 
 
 # -- the figures ------------------------------------------------------------------------
@@ -155,9 +165,9 @@ def replace(conn: sa.Connection, rows: Iterable[dict], chunk: int = 1000) -> Non
 def read(conn: sa.Connection, start: datetime | None = None, end: datetime | None = None) -> Iterator:
     """Stored rows of the quarters in [start, end) (all when None)."""
     t = FIGURES_TABLE
-    stmt = sa.select(t)
+    stmt = sa.select(t).execution_options(stream_results=True, yield_per=10000)
     if start is not None:
         stmt = stmt.where(t.c.quarter >= start)
     if end is not None:
         stmt = stmt.where(t.c.quarter < end)
-    yield from conn.execution_options(stream_results=True, yield_per=10000).execute(stmt)
+    yield from conn.execute(stmt)
