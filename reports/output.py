@@ -1,0 +1,127 @@
+"""A report table as text, CSV, JSON lines or XLSX.
+
+Rules:
+* CSV, JSON and XLSX are for billing systems and spreadsheets: interval starts as ISO 8601
+  local time with its offset (two rows of the autumn night's repeated hour stay apart),
+  numbers with a decimal point, ratios as fractions (0.85), times in seconds, empty for
+  "none"; the total row last, its interval "total";
+* the text table is for people: numbers the Norwegian way (12 345, 85,0 %, 12,3), local
+  times without offset unless the hour repeats;
+* XLSX through xlsxwriter: one sheet, a header row, number formats for percent and
+  seconds, the total row in bold.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from typing import TextIO
+
+from babel.numbers import format_decimal, format_percent
+
+from reports.intervals import ZONE
+from reports.report import PERCENT, SECONDS, Table
+
+LOCALE = "nb_NO"
+KEYS = frozenset({"interval", "agency", "queue", "agent"})
+
+
+def _iso(value) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(ZONE).isoformat()
+    return str(value)
+
+
+def _plain(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, datetime):
+        return _iso(value)
+    return value
+
+
+def rows_of(table: Table) -> list[dict]:
+    return table.rows + [table.total]
+
+
+def write_csv(table: Table, out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.columns)
+    for row in rows_of(table):
+        writer.writerow([_plain(row.get(c, "")) for c in table.columns])
+
+
+def write_json(table: Table, out: TextIO) -> None:
+    for row in rows_of(table):
+        out.write(json.dumps({c: _plain(row.get(c)) for c in table.columns}, ensure_ascii=False) + "\n")
+
+
+def _human(column: str, value, resolution: str) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        local = value.astimezone(ZONE)
+        text = {"15m": "%Y-%m-%d %H:%M", "1h": "%Y-%m-%d %H:%M", "1d": "%Y-%m-%d", "1w": "uke %V %G",
+                "1mo": "%Y-%m"}[resolution]
+        shown = local.strftime(text)
+        return shown + (f" ({local:%z})" if local.fold or resolution in ("15m", "1h") and _repeated(local) else "")
+    if column in PERCENT:
+        return format_percent(value, "#,##0.0 %", locale=LOCALE)
+    if isinstance(value, float) or column in SECONDS:
+        return format_decimal(value, "#,##0.0", locale=LOCALE)
+    if isinstance(value, int):
+        return format_decimal(value, "#,##0", locale=LOCALE)
+    return str(value)
+
+
+def _repeated(local: datetime) -> bool:
+    """An hour the autumn night has twice: its first pass is shown with its offset too."""
+    return local.replace(fold=1).utcoffset() != local.replace(fold=0).utcoffset()
+
+
+def write_text(table: Table, out: TextIO) -> None:
+    cells = [list(table.columns)]
+    for row in rows_of(table):
+        cells.append([_human(c, row.get(c, ""), table.resolution) if c in row else "" for c in table.columns])
+    widths = [max(len(r[i]) for r in cells) for i in range(len(table.columns))]
+    for n, r in enumerate(cells):
+        out.write("  ".join(v.ljust(w) if c in KEYS else v.rjust(w)
+                            for c, v, w in zip(table.columns, r, widths)).rstrip() + "\n")
+        if n == 0:
+            out.write("  ".join("-" * w for w in widths) + "\n")
+
+
+def write_xlsx(table: Table, path: str) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(path, {"remove_timezone": True})
+    try:
+        sheet = book.add_worksheet(table.kind)
+        bold = book.add_format({"bold": True})
+        when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        percent = book.add_format({"num_format": "0.0%"})
+        seconds = book.add_format({"num_format": "0.0"})
+        total_fmt = book.add_format({"bold": True})
+        for col, name in enumerate(table.columns):
+            sheet.write(0, col, name, bold)
+        for r, row in enumerate(rows_of(table), start=1):
+            is_total = row is table.total
+            for col, name in enumerate(table.columns):
+                value = row.get(name)
+                if value is None:
+                    continue
+                if isinstance(value, datetime):
+                    sheet.write_datetime(r, col, value.astimezone(ZONE).replace(tzinfo=None), when)
+                elif name in PERCENT:
+                    sheet.write_number(r, col, value, percent)
+                elif name in SECONDS:
+                    sheet.write_number(r, col, value, seconds)
+                elif isinstance(value, (int, float)):
+                    sheet.write_number(r, col, value, total_fmt if is_total else None)
+                else:
+                    sheet.write(r, col, value, total_fmt if is_total else None)
+        sheet.freeze_panes(1, 0)
+    finally:
+        book.close()

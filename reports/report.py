@@ -1,0 +1,144 @@
+"""Reports: the quarter-hour figures of reports.figures rolled up into local intervals,
+with the derived ratios, as one table per report (docs/metrics.md).
+
+Rules:
+* a report of [start, end) counts the quarter-hours that start in it (the caller's
+  segments and calls that began there, with everything they did afterwards); intervals
+  are local (Europe/Oslo: reports.intervals), the sum over the intervals is the total row;
+* ratios are computed from the summed figures, never averaged: service level =
+  answered_in_sl / (answered + abandoned_after_sl), ASA = wait_answered / answered,
+  AHT = (talk + wrapup) / answered; none where the denominator is 0;
+* times are shown in seconds (the figures keep milliseconds);
+* the traffic report has a row for every interval (the shape of the day, empty ones too)
+  and an Erlang C staffing suggestion per interval: agents needed for the service-level
+  target at the interval's offered calls and measured handling time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable
+
+from reports import erlang, intervals
+from reports.figures import MAXIMA, TIMES, Counts, Figures, Limits, count
+
+KINDS = ("agency", "queue", "agent", "traffic", "after-hours")
+DEFAULT_AHT_MS = 180_000          # handling time assumed for staffing when nothing was answered
+SL_GOAL = 0.8
+
+_QUEUE_COLUMNS = ("offered", "answered", "answered_in_sl", "service_level", "abandoned", "short_abandoned",
+                  "overflowed", "callbacks_requested", "callbacks_made", "transferred_in", "transferred_out",
+                  "recalled", "rona", "messages_taken", "asa", "longest_wait", "talk", "hold", "wrapup", "aht",
+                  "in_progress")
+COLUMNS = {
+    "agency": ("interval", "agency", "calls", "direct_dial", "after_hours", "abandoned_before_queue")
+    + _QUEUE_COLUMNS,
+    "queue": ("interval", "agency", "queue") + _QUEUE_COLUMNS,
+    "agent": ("interval", "agent", "answered", "rona", "talk", "hold", "wrapup", "aht", "transferred_out",
+              "recalled", "messages_taken"),
+    "traffic": ("interval", "calls", "offered", "answered", "abandoned", "service_level", "asa", "aht",
+                "agents_needed"),
+    "after-hours": ("interval", "agency", "calls", "after_hours"),
+}
+SECONDS = frozenset(TIMES | {"asa", "aht"})
+PERCENT = frozenset({"service_level"})
+
+
+@dataclass
+class Table:
+    kind: str
+    start: datetime
+    end: datetime
+    resolution: str
+    columns: tuple[str, ...]
+    rows: list[dict] = field(default_factory=list)
+    total: dict = field(default_factory=dict)
+
+
+def build(kind: str, rows: Iterable, start: datetime, end: datetime, resolution: str,
+          limits: Limits = Limits(), tenant: str | None = None, queue: str | None = None,
+          agent: str | None = None) -> Table:
+    """The `kind` report of journal `rows` (those of reports' period: Store.journal_of_period)."""
+    figures = count(rows, limits)
+    return tabulate(kind, figures, start, end, resolution, limits, tenant=tenant, queue=queue, agent=agent)
+
+
+def tabulate(kind: str, figures: Figures, start: datetime, end: datetime, resolution: str,
+             limits: Limits = Limits(), tenant: str | None = None, queue: str | None = None,
+             agent: str | None = None) -> Table:
+    table = Table(kind, start, end, resolution, COLUMNS[kind])
+    lo, hi = start, end
+
+    def inside(quarter: datetime) -> bool:
+        return lo <= quarter < hi
+
+    groups: dict[tuple, Counts] = {}
+    if kind in ("agency", "after-hours", "traffic"):
+        source = {(q, a): c for (q, a), c in figures.agencies.items()
+                  if inside(q) and (tenant is None or a == tenant)}
+        for (q, a), counts in source.items():
+            key = (intervals.bucket(q, resolution),) if kind == "traffic" else (intervals.bucket(q, resolution), a)
+            _merge(groups.setdefault(key, {}), counts)
+    elif kind == "queue":
+        for (q, a, qid), counts in figures.queues.items():
+            if inside(q) and (tenant is None or a == tenant) and (queue is None or qid == queue) and qid:
+                _merge(groups.setdefault((intervals.bucket(q, resolution), a, qid), {}), counts)
+    elif kind == "agent":
+        for (q, aid), counts in figures.agents.items():
+            if inside(q) and (agent is None or aid == agent):
+                _merge(groups.setdefault((intervals.bucket(q, resolution), aid), {}), counts)
+    else:
+        raise ValueError(f"unknown report {kind!r}")
+    lengths: dict[datetime, float] = {}
+    if kind == "traffic":                                   # every interval, empty ones too
+        starts = intervals.buckets(start, end, resolution)
+        for b, following in zip(starts, starts[1:] + [end]):
+            groups.setdefault((b,), {})
+            lengths[b] = (min(following, end) - max(b, start)).total_seconds()
+    if kind == "after-hours":
+        groups = {k: v for k, v in groups.items() if v.get("after_hours")}
+    names = COLUMNS[kind]
+    key_names = names[:len(next(iter(groups), ())) or 1]
+    total: Counts = {}
+    for key in sorted(groups, key=lambda k: (k[0].timestamp(),) + k[1:]):
+        counts = groups[key]
+        _merge(total, counts)
+        row = dict(zip(key_names, key))
+        row.update(_values(kind, counts, names, limits, lengths.get(key[0], 0.0)))
+        table.rows.append(row)
+    table.total = {"interval": "total", **_values(kind, total, names, limits, 0.0)}
+    return table
+
+
+def _merge(into: Counts, counts: Counts) -> None:
+    for name, value in counts.items():
+        if name in MAXIMA:
+            into[name] = max(into.get(name, 0), value)
+        else:
+            into[name] = into.get(name, 0) + value
+
+
+def _values(kind: str, c: Counts, names: tuple[str, ...], limits: Limits, seconds: float) -> dict:
+    out: dict = {}
+    answered = c.get("answered", 0)
+    for name in names:
+        if name in ("interval", "agency", "queue", "agent"):
+            continue
+        if name == "service_level":
+            counted = answered + c.get("abandoned_after_sl", 0)
+            out[name] = c.get("answered_in_sl", 0) / counted if counted else None
+        elif name == "asa":
+            out[name] = c.get("wait_answered", 0) / answered / 1000 if answered else None
+        elif name == "aht":
+            out[name] = (c.get("talk", 0) + c.get("wrapup", 0)) / answered / 1000 if answered else None
+        elif name == "agents_needed" and seconds <= 0:
+            out[name] = None                               # the total row: no one interval to staff
+        elif name == "agents_needed":
+            aht = (c.get("talk", 0) + c.get("wrapup", 0)) / answered if answered else DEFAULT_AHT_MS
+            out[name] = erlang.agents_needed(c.get("offered", 0), seconds, aht / 1000,
+                                             limits.default_service_level, goal=SL_GOAL)
+        elif name in TIMES:
+            out[name] = c.get(name, 0) / 1000
+        else:
+            out[name] = c.get(name, 0)
+    return out
