@@ -184,15 +184,17 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
                 seg.outcome = True
         elif kind == "callback_connected":
             _add(queue_counts(row)[0], "callbacks_made")
+        elif kind == "transfer_started":
+            if row.agent:                        # the operator leaves the call: her talk (and hold) end
+                end_talk(row.agent, row.at)
         elif kind in ("transferred", "talk_ended", "parked"):
             counts, key = queue_counts(row)
-            agent_id = row.agent or (seg.agent if seg else "")
             talked = ms(data.get("talk"))
             _add(counts, "talk", talked)
-            if (agent := agent_counts(agent_id, key)) is not None:
+            agent = agent_counts(row.agent, key)     # a blind transfer's target is no agent: the queue's only
+            if agent is not None:
                 _add(agent, "talk", talked)
-            if agent_id:
-                end_talk(agent_id, row.at)
+                end_talk(row.agent, row.at)
             if kind == "transferred" and data.get("to_queue"):
                 _add(counts, "transferred_out")
                 if agent is not None:
@@ -215,7 +217,7 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
                 _add(agent, "messages_taken")
         elif kind == "hold":
             if row.agent:
-                hold_from[row.agent] = (row.at, seg)
+                hold_from.setdefault(row.agent, (row.at, seg))   # a repeated hold does not restart it
         elif kind == "unhold":
             if row.agent in hold_from:
                 _stop_hold(row.agent, row.at)

@@ -13,12 +13,11 @@ the report of the property tests that compare it with reports/figures.py):
   `longest_wait`, the answered part ("answered and abandoned");
 * `transferred_in`: the row just before the segment's `entered_queue` (by seq) is a
   `transferred` row with `to_queue`;
-* `hold`: from a `hold` row to the next `unhold` row of the interaction or the next talk
-  end (`talk_ended`, `transferred`, `parked`: the rows the wrap-up line calls "talk end"),
-  whichever comes first; a hold with neither after it has not ended and counts 0;
+* `hold`: from an agent's `hold` row to the next row naming her that is an `unhold` or a
+  talk end (`talk_ended`, `transferred`, `parked`, `transfer_started`), whichever comes
+  first; a `hold` while her hold runs counts 0; a hold with no end after it counts 0;
 * `wrapup`: `wrapup_end.at` minus the `at` of the last row before it, in the interaction,
-  that is a talk end (`talk_ended`, `transferred`, `parked`) naming the same agent; none:
-  0;
+  that is a talk end (as for hold) naming the same agent; none: 0;
 * durations from `at` differences are truncated to whole milliseconds; `waited` and
   `talk` strings are exact milliseconds;
 * agent figures come from rows with a non-empty `agent` inside a segment; a row before
@@ -43,7 +42,8 @@ AGENCY_FIGURES = QUEUE_FIGURES + AGENCY_OWN_FIGURES
 AGENT_FIGURES = ("answered", "rona", "talk", "hold", "wrapup", "transferred_out", "messages_taken", "recalled")
 MAX_FIGURES = frozenset({"longest_wait"})          # every other figure is a sum
 
-TALK_ENDS = ("talk_ended", "transferred", "parked")
+TALK_ENDS = ("talk_ended", "transferred", "parked")              # the rows whose `talk` counts
+AGENT_TALK_ENDS = TALK_ENDS + ("transfer_started",)            # an agent's talk end (hold, wrap-up)
 OUTCOMES = ("answered", "abandoned", "overflowed", "callback_requested")
 
 
@@ -141,14 +141,25 @@ def build_calls(rows: Iterable) -> list[Call]:
 
 
 # -- durations that need the rest of the interaction ------------------------------------------------
+def ends_hold_of(row, agent: str) -> bool:
+    return row.agent == agent and (row.kind == "unhold" or row.kind in AGENT_TALK_ENDS)
+
+
 def hold_ms(call: Call, hold_row) -> int:
-    after = [r for r in call.rows if r.seq > hold_row.seq and (r.kind == "unhold" or r.kind in TALK_ENDS)]
+    agent = hold_row.agent
+    if not agent:
+        return 0
+    earlier = [r for r in call.rows if r.seq < hold_row.seq and r.agent == agent
+               and (r.kind == "hold" or ends_hold_of(r, agent))]
+    if earlier and earlier[-1].kind == "hold":
+        return 0                                   # her hold already runs: this one changes nothing
+    after = [r for r in call.rows if r.seq > hold_row.seq and ends_hold_of(r, agent)]
     return truncated_ms(after[0].at, hold_row.at) if after else 0
 
 
 def wrapup_ms(call: Call, end_row) -> int:
     talk_ends = [r for r in call.rows
-                 if r.seq < end_row.seq and r.kind in TALK_ENDS and r.agent == end_row.agent]
+                 if r.seq < end_row.seq and r.kind in AGENT_TALK_ENDS and r.agent == end_row.agent]
     return truncated_ms(end_row.at, talk_ends[-1].at) if talk_ends else 0
 
 
