@@ -76,6 +76,7 @@ NAV = (  # (endpoint, label nb, label en, roles that open it; None: a login boun
     ("admin_users.index", "Brukere", "Users", STEERING),
     # the default listeners (engine.recording); other roles an agency lists reach /recordings/ by its address
     ("recordings.search", "Opptak", "Recordings", DEFAULT_LISTENERS),
+    ("reports.page", "Rapporter", "Reports", frozenset({"supervisor", "tenant_admin", "admin"})),
 )
 
 

@@ -13,6 +13,7 @@ Rules:
 from __future__ import annotations
 
 import csv
+import io
 import json
 from datetime import datetime
 from typing import TextIO
@@ -93,10 +94,17 @@ def write_text(table: Table, out: TextIO) -> None:
             out.write("  ".join("-" * w for w in widths) + "\n")
 
 
-def write_xlsx(table: Table, path: str) -> None:
+def xlsx_bytes(table: Table) -> bytes:
+    buffer = io.BytesIO()
+    write_xlsx(table, buffer)
+    return buffer.getvalue()
+
+
+def write_xlsx(table: Table, path) -> None:
+    """To a file name or a binary file object."""
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(path, {"remove_timezone": True})
+    book = xlsxwriter.Workbook(path, {"remove_timezone": True, "in_memory": True})
     try:
         sheet = book.add_worksheet(table.kind)
         bold = book.add_format({"bold": True})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
+from typing import Collection, Iterable
 
 from reports import erlang, intervals
 from reports.figures import MAXIMA, TIMES, Counts, Figures, Limits, count
@@ -57,17 +57,21 @@ class Table:
 
 def build(kind: str, rows: Iterable, start: datetime, end: datetime, resolution: str,
           limits: Limits = Limits(), tenant: str | None = None, queue: str | None = None,
-          agent: str | None = None) -> Table:
+          agent: str | None = None, tenants: Collection[str] | None = None) -> Table:
     """The `kind` report of journal `rows` (those of reports' period: Store.journal_of_period)."""
     figures = count(rows, limits)
-    return tabulate(kind, figures, start, end, resolution, limits, tenant=tenant, queue=queue, agent=agent)
+    return tabulate(kind, figures, start, end, resolution, limits, tenant=tenant, queue=queue, agent=agent,
+                    tenants=tenants)
 
 
 def tabulate(kind: str, figures: Figures, start: datetime, end: datetime, resolution: str,
              limits: Limits = Limits(), tenant: str | None = None, queue: str | None = None,
-             agent: str | None = None) -> Table:
+             agent: str | None = None, tenants: Collection[str] | None = None) -> Table:
+    """`tenant` (one agency) or `tenants` (those a user may see; None = all) narrow the
+    agency, queue, traffic and after-hours reports; the agent report is by agent."""
     table = Table(kind, start, end, resolution, COLUMNS[kind])
     lo, hi = start, end
+    allowed = {tenant} if tenant is not None else (set(tenants) if tenants is not None else None)
 
     def inside(quarter: datetime) -> bool:
         return lo <= quarter < hi
@@ -75,13 +79,13 @@ def tabulate(kind: str, figures: Figures, start: datetime, end: datetime, resolu
     groups: dict[tuple, Counts] = {}
     if kind in ("agency", "after-hours", "traffic"):
         source = {(q, a): c for (q, a), c in figures.agencies.items()
-                  if inside(q) and (tenant is None or a == tenant)}
+                  if inside(q) and (allowed is None or a in allowed)}
         for (q, a), counts in source.items():
             key = (intervals.bucket(q, resolution),) if kind == "traffic" else (intervals.bucket(q, resolution), a)
             _merge(groups.setdefault(key, {}), counts)
     elif kind == "queue":
         for (q, a, qid), counts in figures.queues.items():
-            if inside(q) and (tenant is None or a == tenant) and (queue is None or qid == queue) and qid:
+            if inside(q) and (allowed is None or a in allowed) and (queue is None or qid == queue) and qid:
                 _merge(groups.setdefault((intervals.bucket(q, resolution), a, qid), {}), counts)
     elif kind == "agent":
         for (q, aid), counts in figures.agents.items():
@@ -142,3 +146,33 @@ def _values(kind: str, c: Counts, names: tuple[str, ...], limits: Limits, second
         else:
             out[name] = c.get(name, 0)
     return out
+
+
+WAIT_BANDS = ((0, 10), (10, 20), (20, 30), (30, 60), (60, 120), (120, None))   # seconds
+
+
+def wait_distribution(rows: Iterable, start: datetime, end: datetime,
+                      tenants: Collection[str] | None = None) -> list[tuple[str, int, int]]:
+    """(band, answered, abandoned) per waiting band, for the segments that started in
+    [start, end) in the given agencies: the same segments, by the same rule, as the
+    figures (docs/metrics.md), so the bands add up to the table's answered and abandoned."""
+    from reports.figures import ms, quarter
+
+    journals: dict[str, dict[int, object]] = {}
+    for row in rows:
+        journals.setdefault(row.interaction, {}).setdefault(row.seq, row)
+    counts = [[0, 0] for _ in WAIT_BANDS]
+    for journal in journals.values():
+        segment = None
+        for seq in sorted(journal):
+            row = journal[seq]
+            if row.kind == "entered_queue":
+                segment = (quarter(row.at), row.data.get("agency") or row.tenant)
+            elif segment is None or not (start <= segment[0] < end) or \
+                    (tenants is not None and segment[1] not in tenants):
+                continue
+            elif (row.kind == "answered" and row.data.get("callback") != "1") or row.kind == "abandoned":
+                waited = ms(row.data.get("waited")) / 1000
+                band = next(i for i, (lo, hi) in enumerate(WAIT_BANDS) if hi is None or waited < hi)
+                counts[band][row.kind == "abandoned"] += 1
+    return [(f"{lo}–{hi} s" if hi is not None else f"{lo} s +", a, b) for (lo, hi), (a, b) in zip(WAIT_BANDS, counts)]

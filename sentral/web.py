@@ -4,7 +4,8 @@
   wallboard (page + Socket.IO push), the operator and agent console (page, directory
   pane, message taking, Socket.IO /console whose commands go into the engine's inbox),
   the call recordings (agent_ui/recordings.py: search, playback, download, legal hold; its
-  files from sentral/recording_files.py over recordings/).
+  files from sentral/recording_files.py over recordings/), the reports (agent_ui/report_pages.py:
+  table, charts, CSV/XLSX/PDF; the numbers from sentral/report_source.py over reports/).
   With SENTRAL_REDIS_URL set, Socket.IO emits go through that Redis (channel
   SENTRAL_REDIS_CHANNEL, default `sentral-socketio`), so several console processes
   reach each other's clients. Its audience is people: agency employees from the
@@ -39,11 +40,12 @@ from gevent import pywsgi
 
 from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
 from agent_ui import api, console, console_socket, presence_push, realtime, wallboard
-from agent_ui import recordings, supervisor, supervisor_socket
+from agent_ui import recordings, report_pages, supervisor, supervisor_socket
 from agent_ui import admin_agents, admin_users, directory_services
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
 from sentral import tls
 from sentral.recording_files import DeploymentFiles
+from sentral.report_source import JournalReports
 from sentral.listen import ListenerError, parse_listen  # noqa: F401  (ListenerError is part of this API)
 from store.directory_store import DirectoryStore
 
@@ -117,6 +119,7 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     app.register_blueprint(directory_services.bp)
     app.register_blueprint(supervisor.bp)
     recordings.attach(app, store, deployment_source, DeploymentFiles(deployment_source))
+    report_pages.attach(app, JournalReports(store, deployment_source), deployment_source, store.clock)
     socketio = realtime.attach(app, engine_source, notices=notices, message_queue=message_queue, channel=channel)
     presence_push.attach(socketio, app)
     console_socket.attach(socketio, app, engine_source, post, notices, shared=bool(message_queue))
