@@ -72,11 +72,12 @@ def actor() -> Actor:
 
 def route(method: str, rule: str, summary: str, tag: str, response: dict, *, body: dict | None = None,
           ok: int = 200, errors: tuple = DEFAULT_ERRORS, public: bool = False, description: str = "",
-          name: str | None = None):
+          name: str | None = None, query: tuple = ()):
     """Serve `fn` at /api`rule` and document it (one record for both)."""
     def decorate(fn):
         endpoint = name or fn.__name__
-        r = ROUTES.add(Route(method, rule, endpoint, summary, tag, response, body, ok, public, errors, description))
+        r = ROUTES.add(Route(method, rule, endpoint, summary, tag, response, body, ok, public, errors, description,
+                             query))
         _BY_ENDPOINT[f"api.{endpoint}"] = r
         bp.add_url_rule(rule, endpoint, fn, methods=[method])
         return fn
@@ -154,7 +155,7 @@ def openapi():
 def init_app(app, store, deployment_source: Callable, engine_source: Callable, post: Callable | None,
              limit: str | None = None) -> ApiContext:
     """Register the API on `app` (after create_app): routes, CSRF exemption, rate limit."""
-    from agent_ui import api_actions, api_admin, api_state  # noqa: F401  (their routes register on import)
+    from agent_ui import api_actions, api_admin, api_reports, api_state  # noqa: F401  (their routes register on import)
 
     actions = Actions(engine_source, post, store.audit, store.clock)
     context = ApiContext(store, actions, deployment_source, engine_source)

@@ -93,6 +93,7 @@ class Route:
     public: bool = False            # no token needed (the document itself)
     errors: tuple = DEFAULT_ERRORS
     description: str = ""
+    query: tuple = ()               # (name, description, required) of its query parameters
 
     @property
     def path(self) -> str:
@@ -136,7 +137,7 @@ def document(routes: Routes) -> dict:
         if r.description:
             operation["description"] = r.description
         operation["security"] = [] if r.public else [{"bearer": []}]
-        codes = set() if r.public else set(r.errors) | {401, 429} | ({400} if r.parameters else set())
+        codes = set() if r.public else set(r.errors) | {401, 429} | ({400} if r.parameters or r.query else set())
         for code in sorted(codes):
             operation["responses"][str(code)] = {
                 "description": ERROR_TEXT[code], "content": {"application/json": {"schema": ref("Error")}}}
@@ -146,6 +147,10 @@ def document(routes: Routes) -> dict:
             operation["parameters"] = [{"name": p, "in": "path", "required": True,
                                         "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$"}}
                                        for p in r.parameters]
+        if r.query:
+            operation.setdefault("parameters", []).extend(
+                {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
+                for name, text, required in r.query)
         by_path.setdefault(r.path, {})[r.method.lower()] = operation
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations)

@@ -10,8 +10,9 @@ from tests.api.conftest import bearer
 from tests.console.conftest import login
 
 PARAMS = {"tenant": "helsedir", "agent_id": "a1000", "queue_id": "helsedir-main", "phone": "a1001",
-          "username": "kari"}
-LOWER = {"state": "employee", "agent": "employee", "supervisor": "operator", "admin": "supervisor"}
+          "username": "kari", "kind": "agency"}
+LOWER = {"state": "employee", "agent": "employee", "supervisor": "operator", "admin": "supervisor",
+         "reports": "operator"}
 
 
 def operations(client):

@@ -115,3 +115,24 @@ def test_the_page_is_norwegian_by_default_with_norwegian_numbers(site):
     html = logged_in(site, "nl-super").get("/reports/" + PERIOD).get_data(as_text=True)
     assert "Besvart" in html and "Rapporter" in html
     assert "50,0 %" in html                                   # the total's service level
+
+
+def test_the_api_gives_an_agencys_report_to_its_supervisors_token_only(site):
+    store = site.extensions["sentral_api"].store
+    _, secret = store.create_token("billing", "nordlys", "supervisor", created_by="test")
+    api = site.test_client()
+    auth = {"Authorization": f"Bearer {secret}"}
+    got = api.get("/api/v1/tenants/nordlys/reports/agency?from=2026-03-10&to=2026-03-10T10:00&interval=1h",
+                  headers=auth)
+    assert got.status_code == 200, got.get_json()
+    body = got.get_json()
+    total = body["rows"][-1]
+    assert (total["interval"], total["calls"], total["answered"], total["service_level"]) == ("total", 3, 2, 0.5)
+    assert body["rows"][0]["interval"].startswith("2026-03-10T08:00:00+01:00")
+    assert api.get("/api/v1/tenants/fjordvik/reports/agency?from=2026-03-10", headers=auth).status_code == 403
+    assert api.get("/api/v1/tenants/nordlys/reports/agent?from=2026-03-10", headers=auth).status_code == 404
+    bad = api.get("/api/v1/tenants/nordlys/reports/agency?from=2026-03-10&to=2026-03-09", headers=auth)
+    assert bad.status_code == 400 and bad.get_json()["error"] == "report.bad_period"
+    spec = api.get("/api/openapi.json").get_json()
+    params = spec["paths"]["/v1/tenants/{tenant}/reports/{kind}"]["get"]["parameters"]
+    assert {p["name"] for p in params if p["in"] == "query"} == {"from", "to", "interval"}
