@@ -55,12 +55,13 @@ import secrets
 import shutil
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from dialplan.simulated import sim_dialplan
 from dialplan.loader import apply_overrides, load
 from engine import views
 from engine.config import OpeningHours
+from engine.statistics import DAY_ZONE as ZONE
 from esl.sim.server import Simulator
 from esl.sim.traffic import Poisson
 from sentral.app import EngineProcess
@@ -137,6 +138,7 @@ class Demo:
         os.makedirs(os.path.dirname(args.log) or ".", exist_ok=True)
         _log_to_file(args.log)
         self.report.append(f"engine log: {args.log}")
+        started = datetime.now(ZONE).replace(second=0, microsecond=0)
         self.config = working_config(args.config, args.db, keep=args.keep_db)
         recordings = getattr(args, "recordings", None) or recordings_folder(args.db)
         identities = os.path.join(recordings, "identities")
@@ -186,6 +188,8 @@ class Demo:
             sim.stop()
             store.close()
         print(f"demo stopped; journal rows: {len(store.journal())}", flush=True)
+        print(f"its figures: sentral report agency --db {args.db} --from {started:%Y-%m-%dT%H:%M} "
+              f"(or traffic, queue, agent; --format csv|xlsx --out FILE)", flush=True)
         return 0
 
 
@@ -328,6 +332,7 @@ def header(base: str, users: list[DemoUser]) -> list[str]:
     lines.append(f"wallboard: {base}/wallboard (user {sup.username}, password {sup.password}); "
                  f"directory search: {base}/directory/")
     lines.append(f"supervisor page: {base}/supervisor/ (users {SUPERVISOR_PHONE} and {TEAM_LEAD[0]})")
+    lines.append(f"reports: {base}/reports/ (user {sup.username}; 15-minute figures of today, CSV, XLSX, PDF)")
     return lines
 
 

@@ -260,3 +260,15 @@ def test_given_the_demo_then_its_recorded_queue_leaves_encrypted_files_that_only
     refused = get(ROOT / "tests" / "data" / "acd" / "recording-test-identity.txt", tmp_path / "other.wav")
     assert refused.returncode != 0 and "Traceback" not in refused.stderr and refused.stderr.strip()
     assert not (tmp_path / "other.wav").exists()
+    # issue 12: the demo's calls in the agency report, the same count the journal holds
+    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    report = subprocess.run([sys.executable, "-m", "sentral.cli", "report", "agency", "--db", f"sqlite:///{db}",
+                             "--from", since.isoformat(), "--format", "json"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert report.returncode == 0, report.stderr
+    rows = [json.loads(line) for line in report.stdout.splitlines()]
+    with sqlite3.connect(db) as c:
+        arrived = c.execute("select tenant, count(*) from journal where kind = 'arrived' group by tenant").fetchall()
+    assert rows[-1]["calls"] == sum(n for _, n in arrived) > 0
+    nordlys = [r for r in rows[:-1] if r["agency"] == "nordlys"]
+    assert sum(r["calls"] for r in nordlys) == dict(arrived)["nordlys"] and sum(r["answered"] for r in nordlys) >= 1
