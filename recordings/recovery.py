@@ -41,6 +41,7 @@ class RecoveryReport:
     faults: list[str] = field(default_factory=list)          # ids left in fault
     plaintext_removed: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)         # plaintext without a row, now with one
+    queued: list[str] = field(default_factory=list)          # ids handed to the recorder's workers (defer)
 
 
 def _spool_files(root: str, suffix: str) -> list[pathlib.Path]:
@@ -48,8 +49,19 @@ def _spool_files(root: str, suffix: str) -> list[pathlib.Path]:
     return sorted(folder.rglob(f"*{suffix}")) if folder.is_dir() else []
 
 
-def recover(recorder, live_paths: set[str] | None = None) -> RecoveryReport:
+def recover(recorder, live_paths: set[str] | None = None, defer: bool = False) -> RecoveryReport:
+    """`defer`: the files to encrypt go to the running recorder's workers (`submit`) instead
+    of being encrypted here, so a start-up backlog never holds back the new calls' notices;
+    the decisions (what is stopped, adopted, removed) are all made before any new notice."""
     store, report = recorder.store, RecoveryReport()
+
+    def encrypt(record) -> None:
+        if defer:
+            recorder.submit(record)
+            report.queued.append(record.id)
+            return
+        outcome = recorder.encrypt(record)
+        (report.encrypted if outcome.status == "stored" else report.faults).append(record.id)
     for part in _spool_files(recorder.spool_root, ".part"):
         part.unlink(missing_ok=True)
         report.parts_removed.append(str(part))
@@ -67,8 +79,7 @@ def recover(recorder, live_paths: set[str] | None = None) -> RecoveryReport:
         if not plaintext and record.status == "fault":
             report.faults.append(record.id)     # already reported once; an operator looks at it
             continue
-        outcome = recorder.encrypt(record)
-        (report.encrypted if outcome.status == "stored" else report.faults).append(record.id)
+        encrypt(record)
     # plaintext the rows above do not account for: the spool is small, the table is not
     for wav in _spool_files(recorder.spool_root, ".wav"):
         path = os.path.abspath(wav)
@@ -83,10 +94,10 @@ def recover(recorder, live_paths: set[str] | None = None) -> RecoveryReport:
                 report.plaintext_removed.append(record.id)
         elif record is None and live is not None:
             record = _adopt(store, wav, recorder)
-            outcome = recorder.encrypt(record)
             report.adopted.append(record.id)
-            (report.encrypted if outcome.status == "stored" else report.faults).append(record.id)
-    if any((report.parts_removed, report.encrypted, report.faults, report.plaintext_removed, report.adopted)):
+            encrypt(record)
+    if any((report.parts_removed, report.encrypted, report.faults, report.plaintext_removed, report.adopted,
+            report.queued)):
         log.info("recording recovery: %s", report)
     return report
 

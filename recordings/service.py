@@ -143,7 +143,7 @@ class Recorder:
         if recover:
             from recordings.recovery import recover as run_recovery
             try:
-                run_recovery(self)
+                run_recovery(self, defer=True)      # the backlog goes to the workers: notices flow at once
             except Exception:
                 log.exception("recording recovery failed; the next start tries again")
         while True:

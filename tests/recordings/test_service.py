@@ -241,3 +241,35 @@ def test_given_every_encryption_worker_busy_then_the_next_calls_notices_are_stil
     until(lambda: all(store.recording(r).status == "stored" for r in busy), timeout=30, message="all stored")
     until(recorder.idle, timeout=10, message="recorder idle")
     recorder.stop()
+
+
+def test_given_a_start_up_backlog_then_new_calls_get_their_rows_while_it_is_encrypted(store, tmp_path, keys):
+    """Start-up recovery decides first, then hands its files to the workers: a crash's
+    backlog of stopped files never holds back the rows of the calls recorded after it."""
+    import threading
+
+    identity, recipient = keys
+    recorder = a_recorder(store, tmp_path, recipient)
+    backlog = [f"old-{i}" for i in range(4)]
+    for rid in backlog:                                   # what a crashed engine left: stopped, not stored
+        path = spool_file(tmp_path, rid)
+        recorder.handle("recording_started", dict(started(rid, path, recipient).payload))
+        store.change_recording(rid, "stopped")
+    release = threading.Event()
+    real_put = recorder.storage.put_file
+
+    def slow_put(key, path):
+        release.wait(60)
+        real_put(key, path)
+    recorder.storage.put_file = slow_put
+    recorder.start(recover=True)
+    try:
+        later = spool_file(tmp_path, "rec-new")
+        recorder.notice(started("rec-new", later, recipient))
+        until(lambda: store.recording("rec-new") is not None, timeout=20,
+              message="the new call's row while the backlog waits for the storage")
+        assert {store.recording(r).status for r in backlog} == {"stopped"}
+    finally:
+        release.set()
+    until(lambda: all(store.recording(r).status == "stored" for r in backlog), timeout=30, message="backlog stored")
+    recorder.stop()
