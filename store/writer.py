@@ -14,11 +14,15 @@ Rules:
   retrying: the batch is split to isolate it, it is logged and kept in `rejected`,
   the valid rows are written.
 - `flush()` waits until everything put so far is committed; `stop()` flushes and ends.
+- `on_written(rows)` (optional) gets each committed batch's journal rows right after the
+  commit, in the writer greenlet (reports/live.LiveFigures keeps today's figures from
+  them): it must not block; an exception in it is logged and changes nothing of writing.
 """
 from __future__ import annotations
 
 import logging
 import time
+from typing import Callable
 
 import gevent
 import gevent.event
@@ -36,8 +40,10 @@ _KINDS = {Journal: "journal", InteractionRecord: "interactions", AgentStateRecor
 
 class JournalWriter:
     def __init__(self, store, *, max_batch: int = 1000, linger: float = 0.005,
-                 retry_initial: float = 0.05, retry_max: float = 5.0) -> None:
+                 retry_initial: float = 0.05, retry_max: float = 5.0,
+                 on_written: Callable[[list], None] | None = None) -> None:
         self.store = store
+        self.on_written = on_written
         self.max_batch = max_batch
         self.linger = linger
         self.retry_initial = retry_initial
@@ -173,6 +179,11 @@ class JournalWriter:
         for item in batch:
             groups[_KINDS[type(item)]].append(item)
         self.new_journal_rows += self.store.write(**groups)
+        if self.on_written is not None and groups["journal"]:
+            try:
+                self.on_written(groups["journal"])
+            except Exception:  # noqa: BLE001 - the rows are written: a follower's failure is only logged
+                log.exception("journal writer: on_written failed for a batch of %d rows", len(groups["journal"]))
 
     def _write_isolating(self, batch: list) -> None:
         if len(batch) == 1:

@@ -139,3 +139,24 @@ def test_writer_refuses_what_it_cannot_store_at_put_time(store):
     with pytest.raises(TypeError):
         writer.put({"interaction": "call-1"})
     assert writer.pending == 0
+
+
+def test_on_written_gets_each_committed_batchs_journal_rows_and_its_failure_changes_nothing(store, green_psycopg2):
+    seen: list = []
+    stored_then: list = []
+
+    def follower(rows):
+        stored_then.append(len(store.journal(interaction=rows[0].interaction)))   # committed already
+        seen.extend(rows)
+        if len(seen) <= 3:
+            raise RuntimeError("a follower's bug")
+
+    writer = JournalWriter(store, linger=0, on_written=follower).start()
+    writer.put_many(a_call_journal("call-o", n=3))
+    assert writer.flush(timeout=30)
+    writer.put(AgentStateRecord("agent-1", "available", T0))          # no journal row: not passed on
+    writer.put_many(a_call_journal("call-p", n=2))
+    assert writer.stop(timeout=30) == 0
+    assert sorted((r.interaction, r.seq) for r in seen) == [("call-o", 1), ("call-o", 2), ("call-o", 3),
+                                                            ("call-p", 1), ("call-p", 2)]
+    assert all(n >= 1 for n in stored_then) and len(store.journal()) == 5 and writer.errors == 0
