@@ -220,8 +220,7 @@ def figures_between(store, start: datetime, end: datetime, limits: Limits = Limi
                 log.info("report counted from the journal: %s", "no stored aggregates" if before is None
                          or before.journal_id == 0 else "other limits than the stored aggregates'")
                 return nonzero(count(store.journal_of_period(start, end), limits), start, end)
-            keyed = {(r.quarter, r.scope, r.tenant, r.queue, r.agent): {n: r._mapping[n] for n in FIGURES}
-                     for r in rf.read(conn, start, end)}
+            keyed = {tuple(r[:5]): {n: v for n, v in zip(FIGURES, r[5:]) if v} for r in rf.read(conn, start, end)}
             change = delta(rf.rows_of_touched(conn, before.journal_id, None), before.journal_id, limits)
             after = rf.read_position(conn, name)
         if (after.journal_id, after.updated_at) == (before.journal_id, before.updated_at):
@@ -319,8 +318,7 @@ def rebuild(store, limits: Limits = Limits(), apply: bool = False, *, name: str 
                 group.append(r)
                 rows_read += 1
         flush()
-        stored = {(r.quarter, r.scope, r.tenant, r.queue, r.agent): {n: r._mapping[n] for n in FIGURES}
-                  for r in rf.read(conn)}
+        stored = {tuple(r[:5]): {n: v for n, v in zip(FIGURES, r[5:]) if v} for r in rf.read(conn)}
         differences = [Difference(*key, figure=n, stored=s, recomputed=c)
                        for key in sorted(stored.keys() | at_position.keys(), key=_order)
                        for n in FIGURES

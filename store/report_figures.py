@@ -7,7 +7,7 @@ Rules:
   scope 'queue' = (quarter, agency, queue), 'agency' = (quarter, agency), 'agent' =
   (quarter, agent). `quarter` is the UTC start of the quarter-hour. One BigInteger column
   per figure (FIGURES, docs/metrics.md): counts, and times in whole milliseconds.
-- Deltas are added in place by one upsert statement (`add`): every figure is a sum
+- Deltas are added in place by one upsert statement per chunk (`add`): every figure is a sum
   (`col = report_figures.col + excluded.col`) except `longest_wait`, a maximum.
 - `report_position` has one row per aggregate set (name "main"): `journal_id`, the highest
   journal id folded in (every row with a smaller or equal id is counted, none above), and the
@@ -24,7 +24,7 @@ Rules:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -138,28 +138,48 @@ def stream_rows(conn: sa.Connection, upto: int, batch: int = 10000) -> Iterator:
 
 
 # -- the figures ------------------------------------------------------------------------
-def add(conn: sa.Connection, rows: list[dict], chunk: int = 1000) -> None:
+def add(conn: sa.Connection, rows: list[dict], chunk: int = 5000) -> None:
     """Add each row's figures to the stored row of its key (insert it when missing);
-    `longest_wait` keeps the larger value. Every row names every column."""
+    `longest_wait` keeps the larger value. Every row names every column, each key once.
+    PostgreSQL: one `INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT DO
+    UPDATE` per chunk (psycopg2's executemany would send one statement per row)."""
     if not rows:
         return
+    if conn.dialect.name == "postgresql":
+        sql = _pg_add()
+        for k in range(0, len(rows), chunk):
+            part = rows[k:k + chunk]
+            conn.execute(sql, {c.name: [r[c.name] for r in part] for c in FIGURES_TABLE.columns})
+        return
     t = FIGURES_TABLE
-    stmt = _INSERTS[conn.dialect.name](t)
-    greatest = sa.func.greatest if conn.dialect.name == "postgresql" else sa.func.max
+    stmt = sqlite.insert(t)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(KEY),
-        set_={name: (greatest(t.c[name], stmt.excluded[name]) if name in MAXIMA else t.c[name] + stmt.excluded[name])
+        set_={name: (sa.func.max(t.c[name], stmt.excluded[name]) if name in MAXIMA else t.c[name] + stmt.excluded[name])
               for name in FIGURES})
     for k in range(0, len(rows), chunk):
         conn.execute(stmt, rows[k:k + chunk])
 
 
-def replace(conn: sa.Connection, rows: Iterable[dict], chunk: int = 1000) -> None:
+_PG_ADD: list[sa.TextClause] = []
+
+
+def _pg_add() -> sa.TextClause:
+    if not _PG_ADD:
+        types = {"quarter": "timestamptz", "scope": "text", "tenant": "text", "queue": "text", "agent": "text"}
+        columns = [c.name for c in FIGURES_TABLE.columns]
+        arrays = ", ".join(f"CAST(:{name} AS {types.get(name, 'bigint')}[])" for name in columns)
+        sets = ", ".join(f"{name} = greatest(report_figures.{name}, EXCLUDED.{name})" if name in MAXIMA
+                         else f"{name} = report_figures.{name} + EXCLUDED.{name}" for name in FIGURES)
+        _PG_ADD.append(sa.text(f"INSERT INTO report_figures ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
+                               f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {sets}"))
+    return _PG_ADD[0]
+
+
+def replace(conn: sa.Connection, rows: list[dict]) -> None:
     """Every stored figure deleted, then `rows` inserted (same transaction)."""
     conn.execute(FIGURES_TABLE.delete())
-    rows = list(rows)
-    for k in range(0, len(rows), chunk):
-        conn.execute(FIGURES_TABLE.insert(), rows[k:k + chunk])
+    add(conn, rows)
 
 
 def read(conn: sa.Connection, start: datetime | None = None, end: datetime | None = None) -> Iterator:

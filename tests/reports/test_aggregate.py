@@ -231,3 +231,61 @@ def test_postgresql_a_fold_never_passes_an_insert_still_in_flight(pg_store, jour
         assert fold(pg_store).busy, "waited for the open insert, then gave up"
         slow.commit()
     assert fold(pg_store).rows == 2
+
+
+def report_cli(url: str, kind: str, apply: bool = False) -> int:
+    """`sentral report fold|rebuild --db URL [--apply]`, as sentral/commands/report.py hands it over."""
+    from argparse import Namespace
+
+    from sentral.commands import report_aggregates
+
+    return report_aggregates.run(Namespace(kind=kind, db=url, config=None, apply=apply, short_abandon=5.0))
+
+
+def test_cli_report_fold_and_rebuild(migrated_url, journal, capsys):
+    from store import Store
+
+    s = Store(migrated_url)
+    try:
+        s.append_journal(journal)
+        assert report_cli(migrated_url, "fold") == 0
+        assert f"folded {len(journal)} journal rows (7 calls)" in capsys.readouterr().out
+        assert report_cli(migrated_url, "fold") == 0
+        assert "folded 0 journal rows" in capsys.readouterr().out
+        assert report_cli(migrated_url, "rebuild") == 0
+        assert "0 difference(s)" in capsys.readouterr().out
+        t = rf.FIGURES_TABLE
+        with s.transaction() as conn:
+            conn.execute(t.update().where((t.c.scope == "agent") & (t.c.agent == "bob")).values(talk=t.c.talk + 1))
+        assert report_cli(migrated_url, "rebuild") == 1
+        out = capsys.readouterr().out
+        assert "agent agent=bob talk: stored 502001, recomputed 502000" in out and "1 difference(s)" in out
+        assert report_cli(migrated_url, "rebuild", apply=True) == 0
+        assert "the recount is stored" in capsys.readouterr().out
+        assert report_cli(migrated_url, "rebuild") == 0
+        assert figures_between(s, *WHOLE) == nonzero(count(journal), *WHOLE)
+    finally:
+        s.close()
+
+
+def test_the_engine_folder_catches_up_in_small_batches_and_survives_a_failing_fold(store, journal, monkeypatch,
+                                                                                  caplog):
+    store.append_journal(journal)
+    folder = aggregate.Folder(store, Limits, batch=10)
+    assert folder.run_once() == len(journal)
+    assert figures_between(store, *WHOLE) == nonzero(count(journal), *WHOLE)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(aggregate, "fold", broken)
+    assert folder.run_once() == 0 and folder.errors == 1
+    assert "fold failed" in caplog.text
+    monkeypatch.undo()
+    assert folder.run_once() == 0 and folder.rounds == 2
+
+
+def test_the_engine_folder_stops_at_once_between_rounds(store):
+    folder = aggregate.Folder(store, Limits, every=3600).start()
+    folder.stop(timeout=5)
+    assert folder._greenlet.dead and folder.rounds == 0
