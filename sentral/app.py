@@ -46,6 +46,7 @@ from esl.channels import parse_show_channels
 from esl.errors import CommandFailed, ESLError
 from esl.executor import Executor
 from esl.node import NodeEvent, NodePool, NodeSpec
+from reports.aggregate import FOLD_EVERY, Folder, limits_of
 from sentral.runtime import Runtime
 from store import journal_stats
 from store.writer import JournalWriter
@@ -84,7 +85,7 @@ class EngineProcess:
     def __init__(self, deployment: Deployment, store, *, login_all: bool = False,
                  login_except: Collection[str] = (), notify: Callable[[fx.Notify], None] | None = None, notices=None,
                  clock: Callable[[], datetime] = utcnow, node_options: dict | None = None,
-                 recordings: bool = True):
+                 recordings: bool = True, fold_every: float | None = FOLD_EVERY):
         self.deployment = deployment
         self.store = store
         self.login_all = login_all
@@ -110,6 +111,9 @@ class EngineProcess:
         self._stored_calls: list[dict] = []             # open interactions at start-up (legs to look up)
         self._pump: gevent.Greenlet | None = None
         self.ready_at: float | None = None
+        # the stored report aggregates follow the journal (reports/aggregate.py); None: not here
+        self.fold_every = fold_every
+        self.folder: Folder | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, ready_timeout: float = 30.0) -> "EngineProcess":
@@ -143,6 +147,8 @@ class EngineProcess:
         # recovery just counted and is about to write (they survive a restart)
         engine.stats.seed(counted_today, engine.deployment.queues, engine.now)
         self.writer = JournalWriter(self.store).start()
+        if self.fold_every:
+            self.folder = Folder(self.store, lambda: limits_of(self.deployment), every=self.fold_every).start()
         runtime = Runtime(engine, executor=Executor(self.pool, post=self._post, clock=self.clock),
                           writer=self.writer, notify=self.notify, clock=self.clock)
         runtime.start(effects)
@@ -177,6 +183,8 @@ class EngineProcess:
             self.runtime.stop(timeout)
         if self.recorder is not None:
             self.recorder.stop(timeout)
+        if self.folder is not None:
+            self.folder.stop(timeout)
         if self.writer is not None:
             self.writer.stop(timeout)
         self.pool.stop(timeout)
