@@ -132,6 +132,7 @@ class Node:
         self._rand = rand
         self.state = State.STOPPED
         self.connections = 0  # successful (re)connections so far
+        self.down_reason = ""  # why the last connection that was UP ended (for on_down)
         self._jobs: dict = {}  # Job-UUID -> result, across sessions: a job outlives its connection
         self._session: ESLConnection | None = None  # the session being set up or in use
         self._conn: ESLConnection | None = None     # the same, once authenticated and subscribed
@@ -239,6 +240,9 @@ class Node:
             self._conn = self._session = None
             if self.state is not State.STOPPED and not self._stopping:
                 self._move(Step.FAILED)
+            if got_up:
+                reason = conn.close_reason
+                self.down_reason = f"{reason.error_id}: {reason}" if reason is not None else "closed"
             if got_up and self.on_down is not None:
                 try:
                     self.on_down(self.name)

@@ -16,6 +16,13 @@ superseded by the snapshot; events after it follow it, so a hangup during the sn
 can never be undone by the snapshot (no ghost call). A node going down is a marker too
 (NodeLost after that node's last event).
 
+System events (store/system_events.py, for the uptime and fault reports): 'engine started'
+at start, a 'heartbeat' every HEARTBEAT_SECONDS, 'engine stopped' at stop; 'node:<name>
+connected' when a node's snapshot is delivered, 'node:<name> lost' (with the reason) when
+a connection that was up ends, 'node:<name> stopped' when the engine closes it at stop.
+They go through `SystemEventWriter` (queued, bounded, its own greenlet): a database outage
+never blocks or stops call handling.
+
 `show channels` lags: FreeSWITCH lists a new channel 80-200 ms after it exists and keeps
 a dead one listed as long, while `uuid_dump` is right at once (tests/data/esl-corpus/FACTS.md "11"). So the
 snapshot is completed with a `uuid_dump` of every uuid the node spoke of in the last
@@ -47,8 +54,11 @@ from esl.errors import CommandFailed, ESLError
 from esl.executor import Executor
 from esl.node import NodeEvent, NodePool, NodeSpec
 from reports.aggregate import FOLD_EVERY, Folder, limits_of
+from sentral import live_statistics
 from sentral.runtime import Runtime
 from store import journal_stats
+from store.system_event_writer import SystemEventWriter
+from store.system_events import HEARTBEAT_SECONDS
 from store.writer import JournalWriter
 from engine.clock import utcnow
 
@@ -111,14 +121,24 @@ class EngineProcess:
         self._stored_calls: list[dict] = []             # open interactions at start-up (legs to look up)
         self._pump: gevent.Greenlet | None = None
         self.ready_at: float | None = None
+        self.live = None     # today's figures from the journal (reports/live.py), seeded at start
         # the stored report aggregates follow the journal (reports/aggregate.py); None: not here
         self.fold_every = fold_every
         self.folder: Folder | None = None
+        self.events = SystemEventWriter(store, clock=clock)   # the system event log (never blocks)
+        self.heartbeat_seconds = HEARTBEAT_SECONDS
+        self._heartbeat: gevent.Greenlet | None = None
+        self._stopping = False
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, ready_timeout: float = 30.0) -> "EngineProcess":
         started = time.monotonic()
+        self.events.put("engine", "started", interval=self.heartbeat_seconds,
+                        nodes=[n.name for n in self.deployment.nodes])
         self._stored_calls = [r.data for r in self.store.open_interactions() if r.data]
+        # its greenlet starts once the store has connected: SQLAlchemy's first connect holds
+        # a thread lock that a second greenlet must not wait on (tests run unpatched)
+        self.events.start()
         self._pump = gevent.spawn(self._pump_events)
         self.pool.start()
         deadline = started + ready_timeout
@@ -131,6 +151,7 @@ class EngineProcess:
         stored_agents = [r.data for r in self.store.load_agent_states().values() if r.data]
         stored_calls, self._stored_calls = self._stored_calls, []
         counted_today = journal_stats.today(self.store, self.clock())   # read before the no-yield part
+        self.live = live_statistics.seeded(self.store, lambda: self.deployment, self.clock)
         closed = self._closed(stored_calls)
         # from here to `self.runtime = ...` nothing yields: the pump cannot slip in between
         buffered, self._buffer = self._buffer, []
@@ -146,7 +167,7 @@ class EngineProcess:
         # today's counts: the journal's rows stored before this start, plus what the
         # recovery just counted and is about to write (they survive a restart)
         engine.stats.seed(counted_today, engine.deployment.queues, engine.now)
-        self.writer = JournalWriter(self.store).start()
+        self.writer = JournalWriter(self.store, on_written=self.live.add).start()
         if self.fold_every:
             self.folder = Folder(self.store, lambda: limits_of(self.deployment), every=self.fold_every).start()
         runtime = Runtime(engine, executor=Executor(self.pool, post=self._post, clock=self.clock),
@@ -162,6 +183,7 @@ class EngineProcess:
         if self.recorder is not None:
             self.recorder.start()      # recover() first: what a crash left in the spool
         self.ready_at = time.monotonic() - started
+        self._heartbeat = gevent.spawn(self._beat)
         log.info("engine ready in %.2f s: %d call(s) and %d agent record(s) recovered",
                  self.ready_at, len(engine.calls), len(stored_agents))
         return self
@@ -177,6 +199,10 @@ class EngineProcess:
                 if (record := self.store.interaction(ixid)) is not None and record.ended_at is not None}
 
     def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        if self._heartbeat is not None:
+            self._heartbeat.kill(block=False)
+        self.events.put("engine", "stopped")
         if self._pump is not None:
             self._pump.kill(block=False)
         if self.runtime is not None:
@@ -188,6 +214,7 @@ class EngineProcess:
         if self.writer is not None:
             self.writer.stop(timeout)
         self.pool.stop(timeout)
+        self.events.stop(timeout)       # last: the nodes' 'stopped' events are queued by pool.stop
 
     def reload(self, deployment: Deployment) -> None:
         """A new valid configuration: served at once to FreeSWITCH (xml_curl), applied by the
@@ -252,6 +279,7 @@ class EngineProcess:
                         continue
                     self._registered[item.node] = registered
                     self._deliver(item.node, [resynced, *self._registrations()], resync=True)
+                    self.events.put(f"node:{item.node}", "connected", channels=len(resynced.channels))
                     gevent.spawn_later(LATE_LOOK, self._late_look, item.node, {c.uuid for c in resynced.channels})
                 elif isinstance(item, _LateLook):
                     found = item.result.get(timeout=30.0)
@@ -332,6 +360,15 @@ class EngineProcess:
 
     def _on_down(self, node_name: str) -> None:
         self.pool.inbox.put(_Down(node_name))
+        reason = getattr(self.pool[node_name], "down_reason", "") or "connection ended"
+        self.events.put(f"node:{node_name}", "stopped" if self._stopping else "lost", reason=reason)
+
+    def _beat(self) -> None:
+        """The engine's heartbeat in the system event log (a crash writes no 'stopped': the
+        uptime report sees the heartbeats stop)."""
+        while True:
+            gevent.sleep(self.heartbeat_seconds)
+            self.events.put("engine", "heartbeat", interval=self.heartbeat_seconds)
 
     def _on_resync(self, node_name: str, rows: list[dict]) -> None:
         marker = _Resync(node_name)
