@@ -51,6 +51,31 @@ def _jobs(args, store):
     return [(spec, build_job(spec, store, state_dir, allow_mass_removal=allow)) for spec in specs]
 
 
+def _status_sink(store, jobs):
+    """Each round's outcome: the source's status row, and one system event for the uptime
+    and fault reports ('sync:<tenant>/<source>' heartbeat or failed, with the job's
+    interval); an event that cannot be written is logged, the sync goes on."""
+    import logging
+
+    from store import system_events
+
+    intervals = {(j.tenant, j.name): j.interval for j in jobs}
+
+    def sink(tenant: str, source: str, ok: bool, error: str = "", at=None) -> None:
+        store.record_source_status(tenant, source, ok=ok, error=error, at=at)
+        data = {"interval": intervals.get((tenant, source))}
+        if not ok:
+            data["error"] = error[:500]
+        event = system_events.SystemEvent(at or store.clock(), f"sync:{tenant}/{source}",
+                                          "heartbeat" if ok else "failed", data)
+        try:
+            with store.engine.begin() as conn:
+                system_events.append(conn, [event])
+        except Exception as exc:  # noqa: BLE001 - the event log must not stop the sync
+            logging.getLogger(__name__).warning("sync %s/%s: system event not written: %s", tenant, source, exc)
+    return sink
+
+
 def run(args) -> int:
     from sync.scheduler import Scheduler
     from sync.sources import SourceConfigError
@@ -63,7 +88,7 @@ def run(args) -> int:
     if not jobs:
         print("no matching sources", file=sys.stderr)
         return 2
-    scheduler = Scheduler([j for _s, j in jobs], status_sink=store.record_source_status)
+    scheduler = Scheduler([j for _s, j in jobs], status_sink=_status_sink(store, [j for _s, j in jobs]))
     failed = 0
     for n, (spec, job) in enumerate(jobs, start=1):
         print(f"[{n}/{len(jobs)}] {spec.tenant} {spec.name} ({spec.kind}) ...", flush=True)
@@ -84,7 +109,8 @@ def serve(args) -> int:
 
     from sync.scheduler import Scheduler
     store = _store(args.url)
-    scheduler = Scheduler([j for _s, j in _jobs(args, store)], status_sink=store.record_source_status)
+    jobs = [j for _s, j in _jobs(args, store)]
+    scheduler = Scheduler(jobs, status_sink=_status_sink(store, jobs))
     print(f"running {len(scheduler.jobs)} source(s); Ctrl-C stops", flush=True)
     scheduler.start()
     try:
