@@ -49,3 +49,15 @@ def test_the_recordings_benchmark_measures_every_operation_against_the_copy():
     assert _row(text.replace("| 3 s 8 kHz stereo (0.1 MB) | ", "| "), "floor: shutil.copyfile")[2] == "1.00x"
     assert re.search(r"Goal >= 500 MB/s encrypt and decrypt: (met|\*\*not met\*\*)", text)
     assert re.search(r"Goal peak memory < 50 MB: (met|\*\*not met\*\*)", text)
+
+
+def test_the_reports_benchmark_checks_the_aggregates_against_the_group_by_and_times_both():
+    text = _run("scripts/bench_reports.py", "--days", "2", "--calls-per-year", "20000", "--repeat", "1", "--rebuild")
+    fold = _row(text, "fold (batch")
+    assert int(fold[1].replace(",", "")) > 0 and fold[3].endswith("rows/s")
+    for period in ("one day (96 quarter-hours)", "all 2 days (192 quarter-hours)"):
+        assert _row(text, f"{period} | GROUP BY baseline")[-1] == "1.00x"
+        aggregates = _row(text, f"{period} | figures_between")
+        assert re.fullmatch(r"[\d,.]+", aggregates[2]) and re.fullmatch(r"[\d.]+x", aggregates[-1]), aggregates
+    assert re.fullmatch(r"[\d.]+x", _row(text, "one day (96 quarter-hours) | count(journal_of_period)")[-1])
+    assert _row(text, "everything | rebuild")[3].endswith("rows/s")
