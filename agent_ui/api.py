@@ -155,7 +155,8 @@ def openapi():
 def init_app(app, store, deployment_source: Callable, engine_source: Callable, post: Callable | None,
              limit: str | None = None) -> ApiContext:
     """Register the API on `app` (after create_app): routes, CSRF exemption, rate limit."""
-    from agent_ui import api_actions, api_admin, api_reports, api_state  # noqa: F401  (their routes register on import)
+    # their routes register on import
+    from agent_ui import api_actions, api_admin, api_reports, api_state, api_statistics  # noqa: F401
 
     actions = Actions(engine_source, post, store.audit, store.clock)
     context = ApiContext(store, actions, deployment_source, engine_source)

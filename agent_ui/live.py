@@ -3,7 +3,10 @@
 Rules: a viewer sees only the tenants (client agencies) where they hold a supervisor or
 admin role ("*" = every tenant); agents are shown with the queues of those tenants only.
 Pure over the engine object passed in; called from the web process's greenlets, which
-never change engine state (views only read).
+never change engine state (views only read). The "today" lines (calls, answered, service
+level, abandoned, after hours per visible agency) come from the journal as it is written
+(reports/live.LiveFigures, the same numbers as a report of today), not from the engine's
+counters: they are right after a restart and count after-hours calls.
 """
 from __future__ import annotations
 
@@ -23,7 +26,24 @@ def visible_tenants(user, all_tenants) -> set[str]:
     return tenants & set(all_tenants)
 
 
-def snapshot(engine, tenants: set[str], now: datetime | None = None) -> dict:
+TODAY_FIGURES = ("calls", "answered", "service_level", "abandoned", "after_hours")
+
+
+def today(figures, tenants: set[str], deployment) -> list[dict]:
+    """One line per visible agency (by name) from a LiveFigures, or [] without one."""
+    if figures is None:
+        return []
+    rows = {row["agency"]: row for row in figures.today("agency", tenants=tenants).rows}
+    lines = []
+    for tenant in sorted(tenants, key=lambda t: (getattr(deployment.tenants.get(t), "name", t), t)):
+        row = rows.get(tenant, {})
+        lines.append({"tenant": tenant, "name": getattr(deployment.tenants.get(tenant), "name", tenant),
+                      **{name: row.get(name, None if name == "service_level" else 0) for name in TODAY_FIGURES}})
+    return lines
+
+
+def snapshot(engine, tenants: set[str], now: datetime | None = None, figures=None) -> dict:
+    """`figures`: the LiveFigures of today for the "today" lines (none without)."""
     queues = [q for q in views.queues(engine, now) if q["tenant"] in tenants]
     queue_ids = {q["queue"] for q in queues}
     agents = []
@@ -43,6 +63,7 @@ def snapshot(engine, tenants: set[str], now: datetime | None = None) -> dict:
         "agents": agents,
         "agent_states": states,
         "waiting": sum(q["waiting"] for q in queues),
+        "today": today(figures, tenants, engine.deployment),
     }
 
 

@@ -22,6 +22,12 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/wallboard"
 
 
+def live_figures(app):
+    """Today's figures from the journal (reports/live.LiveFigures) or None: sentral.web's `live_source`."""
+    source = app.extensions["sentral"][1].extra.get("live")
+    return source() if source is not None else None
+
+
 def attach(app, engine_source, interval: float = 1.0, notices=None, message_queue: str | None = None,
            channel: str = "sentral-socketio") -> SocketIO:
     """The app's one SocketIO (the console's namespace joins it: agent_ui.console_socket).
@@ -46,7 +52,7 @@ def attach(app, engine_source, interval: float = 1.0, notices=None, message_queu
         rooms[room] = tenants
         members[request.sid] = room
         join_room(room)
-        first = live.snapshot(engine, tenants, services.clock())
+        first = live.snapshot(engine, tenants, services.clock(), live_figures(app))
         first["history"] = history.series(tenants)          # the last ten minutes, drawn at once
         socketio.emit("wallboard", first, to=request.sid, namespace=NAMESPACE)
         return True
@@ -66,7 +72,8 @@ def attach(app, engine_source, interval: float = 1.0, notices=None, message_queu
             now = app.extensions["sentral"][1].clock()
             for room, tenants in list(rooms.items()):
                 try:
-                    socketio.emit("wallboard", live.snapshot(engine, tenants, now), to=room, namespace=NAMESPACE)
+                    socketio.emit("wallboard", live.snapshot(engine, tenants, now, live_figures(app)), to=room,
+                                  namespace=NAMESPACE)
                 except Exception:
                     log.exception("wallboard push failed")
 

@@ -12,6 +12,7 @@ import pathlib
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, send_file
 
 from agent_ui import live
+from agent_ui.realtime import live_figures
 from agent_ui.auth import login_required
 
 bp = Blueprint("wallboard", __name__)
@@ -51,7 +52,7 @@ def page():
 def data():
     tenants = _tenants()
     _, services = current_app.extensions["sentral"]
-    return jsonify(live.snapshot(engine_source()(), tenants, services.clock()))
+    return jsonify(live.snapshot(engine_source()(), tenants, services.clock(), live_figures(current_app)))
 
 
 @bp.route("/vendor/<name>")

@@ -128,6 +128,9 @@ class LiveFigures:
     def limits(self) -> Limits:
         return self._limits
 
+    def __contains__(self, interaction: str) -> bool:
+        return interaction in self._calls
+
     def held(self) -> int:
         """How many calls are held (for health pages and tests)."""
         return len(self._calls)

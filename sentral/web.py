@@ -96,21 +96,25 @@ class WebOptions:
 def build_app(store, deployment_source: Callable, engine_source: Callable, *, secure_cookies: bool = True,
               public_networks: tuple[str, ...] = LOOPBACK, trusted_proxies: int = 0, notices=None,
               post: Callable | None = None, message_queue: str | None = None, channel: str | None = None,
-              config_path: str | None = None, reload: Callable | None = None, agent_files=None):
+              config_path: str | None = None, reload: Callable | None = None, agent_files=None,
+              live_source: Callable | None = None):
     """The web listener's app (pages, wallboard, console, Socket.IO, the engine's notices); no
     xml_curl here. `post(event)` is the engine's inbox (console commands); `message_queue`
     a Redis URL shared by several console processes (default: SENTRAL_REDIS_URL).
     `config_path` is the routing configuration file and `reload()` applies it to the running
     engine as SIGHUP does (a dialplan.reload.ReloadResult): then agents are added and removed
     on the web and through the API; without them those answer 501 (`agent_files`: a ready
-    sentral.agent_config.ConfigAgents instead)."""
+    sentral.agent_config.ConfigAgents instead). `live_source()` gives today's figures from the
+    journal (reports/live.LiveFigures, the engine process's `live`) or None: the wallboard's
+    "today" line and GET /api/v1/tenants/{tenant}/statistics/today."""
     message_queue = message_queue if message_queue is not None else os.environ.get("SENTRAL_REDIS_URL") or None
     channel = channel or os.environ.get("SENTRAL_REDIS_CHANNEL") or "sentral-socketio"
     config = WebConfig(secret_key=os.environ.get("SENTRAL_WEB_SECRET") or secrets.token_urlsafe(32),
                        secure_cookies=secure_cookies, public_networks=tuple(public_networks),
                        trusted_proxies=trusted_proxies)
     services = WebServices(directory=DirectoryStore(store.engine, clock=store.clock), users=store,
-                           clock=store.clock, extra={"engine": engine_source, "post": post})
+                           clock=store.clock, extra={"engine": engine_source, "post": post,
+                                                     "live": live_source or (lambda: None)})
     app = create_app(config, services)
     app.register_blueprint(wallboard.bp)
     app.register_blueprint(console.bp)
@@ -176,7 +180,7 @@ def run_apps(store, proc, deployment, options: WebOptions, *, config_path: str |
                        secure_cookies=options.secure_cookies or options.https,
                        public_networks=options.public_networks, trusted_proxies=options.trusted_proxies,
                        notices=getattr(proc, "notices", None), post=engine_inbox(proc),
-                       config_path=config_path, reload=reload)
+                       config_path=config_path, reload=reload, live_source=lambda: getattr(proc, "live", None))
     apps = [("web", options.web, app)]
     xml_app, why = build_xml_curl_app(lambda: proc.deployment, options)
     if xml_app is None:
@@ -236,5 +240,6 @@ def start(store, proc, *, host: str, port: int, secure_cookies: bool = True,
 
     files = ConfigAgents(config_path, agents_reload(config_path, proc), env=None) if config_path else None
     app, _ = build_app(store, lambda: proc.deployment, lambda: proc.engine, secure_cookies=secure_cookies,
-                       notices=getattr(proc, "notices", None), post=engine_inbox(proc), agent_files=files)
+                       notices=getattr(proc, "notices", None), post=engine_inbox(proc), agent_files=files,
+                       live_source=lambda: getattr(proc, "live", None))
     return serve(app, host, port)

@@ -57,6 +57,15 @@
         const n = q.answered + q.abandoned; inTarget += q.service_level * n; withSl += n;
       }
     }
+    const tbody = document.querySelector("#today tbody");
+    tbody.replaceChildren();
+    for (const t of snap.today || []) {      // today per agency, from the journal
+      const tr = document.createElement("tr");
+      tr.dataset.tenant = t.tenant;
+      cell(tr, t.name); cell(tr, t.calls, "num"); cell(tr, t.answered, "num");
+      cell(tr, percent(t.service_level), "num"); cell(tr, t.abandoned, "num"); cell(tr, t.after_hours, "num");
+      tbody.appendChild(tr);
+    }
     document.getElementById("total-waiting").textContent = snap.waiting;
     document.getElementById("total-longest").textContent = seconds(longest);
     document.getElementById("total-available").textContent = snap.agent_states.available || 0;

@@ -12,7 +12,7 @@ from tests.console.conftest import login
 PARAMS = {"tenant": "helsedir", "agent_id": "a1000", "queue_id": "helsedir-main", "phone": "a1001",
           "username": "kari", "kind": "agency"}
 LOWER = {"state": "employee", "agent": "employee", "supervisor": "operator", "admin": "supervisor",
-         "reports": "operator"}
+         "reports": "operator", "statistics": "employee"}
 
 
 def operations(client):
