@@ -54,6 +54,7 @@ from esl.errors import CommandFailed, ESLError
 from esl.executor import Executor
 from esl.node import NodeEvent, NodePool, NodeSpec
 from reports.aggregate import FOLD_EVERY, Folder, limits_of
+from sentral import live_statistics
 from sentral.runtime import Runtime
 from store import journal_stats
 from store.system_event_writer import SystemEventWriter
@@ -120,6 +121,7 @@ class EngineProcess:
         self._stored_calls: list[dict] = []             # open interactions at start-up (legs to look up)
         self._pump: gevent.Greenlet | None = None
         self.ready_at: float | None = None
+        self.live = None     # today's figures from the journal (reports/live.py), seeded at start
         # the stored report aggregates follow the journal (reports/aggregate.py); None: not here
         self.fold_every = fold_every
         self.folder: Folder | None = None
@@ -149,6 +151,7 @@ class EngineProcess:
         stored_agents = [r.data for r in self.store.load_agent_states().values() if r.data]
         stored_calls, self._stored_calls = self._stored_calls, []
         counted_today = journal_stats.today(self.store, self.clock())   # read before the no-yield part
+        self.live = live_statistics.seeded(self.store, lambda: self.deployment, self.clock)
         closed = self._closed(stored_calls)
         # from here to `self.runtime = ...` nothing yields: the pump cannot slip in between
         buffered, self._buffer = self._buffer, []
@@ -164,7 +167,7 @@ class EngineProcess:
         # today's counts: the journal's rows stored before this start, plus what the
         # recovery just counted and is about to write (they survive a restart)
         engine.stats.seed(counted_today, engine.deployment.queues, engine.now)
-        self.writer = JournalWriter(self.store).start()
+        self.writer = JournalWriter(self.store, on_written=self.live.add).start()
         if self.fold_every:
             self.folder = Folder(self.store, lambda: limits_of(self.deployment), every=self.fold_every).start()
         runtime = Runtime(engine, executor=Executor(self.pool, post=self._post, clock=self.clock),
