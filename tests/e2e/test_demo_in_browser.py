@@ -65,6 +65,9 @@ def test_demo_wallboard_and_directory_in_chromium(demo, browser, tmp_path):
     assert page.text_content("#status") == "tilkoblet"
     assert page.locator("#queues tbody tr").count() == 5
     assert page.locator("#agents tbody tr").count() == 10
+    # today per agency, from the journal (reports/live.py): one line per agency the user sees
+    assert page.locator("#today tbody tr").count() >= 2
+    assert page.text_content("#today-title") in ("I dag", "Today")     # the browser's language
     # the "last 10 minutes" chart starts from the server's history, not empty; its axis
     # shows hours and minutes, not seconds
     assert int(page.get_attribute("body", "data-first-history-points") or 0) >= 2
