@@ -27,6 +27,7 @@ COMMANDS = (
     "sentral.commands.agents",
     "sentral.commands.tenant",
     "sentral.commands.recordings",
+    "sentral.commands.report",
 )
 SERVERS = frozenset({"run", "demo"})   # their log (to stderr or the demo's file) starts at info
 

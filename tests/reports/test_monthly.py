@@ -65,3 +65,31 @@ def test_each_agency_gets_its_months_files_and_a_mail_with_them(tmp_path):
     assert sorted(p.get_filename() for p in msg.walk() if p.get_filename()) == [
         "sentral-nordlys-2026-11.csv", "sentral-nordlys-2026-11.pdf", "sentral-nordlys-2026-11.xlsx"]
     assert not list(tmp_path.rglob("*.part"))
+
+
+def test_the_command_writes_and_mails_the_month_and_refuses_bad_input(tmp_path):
+    import subprocess
+    import sys
+
+    from sentral.process import open_store
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    store = open_store(url)
+    try:
+        store.append_journal(journal())
+    finally:
+        store.close()
+    base = [sys.executable, "-m", "sentral.cli", "report", "monthly", "--db", url, "--config", str(DEMO),
+            "--folder", str(tmp_path / "out"), "--month", "2026-11"]
+    with smtp_server() as inbox:
+        env = dict(os.environ, SENTRAL_SMTP_HOST="127.0.0.1", SENTRAL_SMTP_PORT=str(inbox.port))
+        done = subprocess.run(base + ["--mail", "nordlys=okonomi@nordlys.example", "--mail-from", "s@centre.example"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "nordlys 2026-11: 3 files" in done.stdout and "mailed to okonomi@nordlys.example" in done.stdout
+        assert [to for _, to, _ in inbox.messages] == [["okonomi@nordlys.example"]]
+    assert (tmp_path / "out" / "fjordvik" / "2026-11" / "sentral-fjordvik-2026-11.pdf").exists()
+    for bad, says in ((["--mail", "nordlys"], "AGENCY=ADDRESS"), (["--mail", "nowhere=a@b.example", "--mail-from",
+                                                                    "s@centre.example"], "no agency nowhere")):
+        refused = subprocess.run(base + bad, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 1 and says in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
