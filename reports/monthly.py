@@ -65,26 +65,6 @@ def _write(path: str, data: bytes) -> None:
     os.replace(part, path)
 
 
-def _html_table(table: Table, names: Mapping[str, str]) -> str:
-    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
-    body = []
-    for row in output.rows_of(table):
-        cells = []
-        for c in table.columns:
-            value = row.get(c)
-            if c == "interval" and isinstance(value, datetime):
-                value = value.astimezone(intervals.ZONE).strftime("%Y-%m-%d")
-            elif c == "agency":
-                value = names.get(value, value or "")
-            elif c == "service_level" and value is not None:
-                value = f"{value * 100:.1f} %".replace(".", ",")
-            elif isinstance(value, float):
-                value = f"{value:.1f}".replace(".", ",")
-            cells.append(f"<td>{escape('' if value is None else str(value))}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-
-
 def agency_html(name: str, month: str, daily: Table, queues: Table, names: Mapping[str, str]) -> str:
     labels = {"offered": "Tilbudt / offered", "answered": "Besvart / answered",
               "service_level": "Servicenivå / service level", "none": "Ingen anrop / no calls"}
@@ -92,15 +72,12 @@ def agency_html(name: str, month: str, daily: Table, queues: Table, names: Mappi
     level = total.get("service_level")
     summary = (f"Anrop / calls: {total.get('calls', 0)} · besvart / answered: {total.get('answered', 0)} · "
                f"servicenivå / service level: {'–' if level is None else f'{level * 100:.1f} %'.replace('.', ',')}")
-    style = ("body{font-family:sans-serif;font-size:9pt} table{border-collapse:collapse;width:100%}"
-             "th,td{border:1px solid #bbb;padding:2px 4px;text-align:right} th{background:#eee}"
-             "@page{size:A4 landscape;margin:12mm}")
-    return (f"<!doctype html><html lang='nb'><head><meta charset='utf-8'><style>{style}</style>"
+    return (f"<!doctype html><html lang='nb'><head><meta charset='utf-8'><style>{output.PRINT_STYLE}</style>"
             f"<title>Sentral {escape(name)} {month}</title></head><body>"
             f"<h1>{escape(name)} · {month}</h1><p>{escape(summary)}</p>"
             f"{chart.day_shape(daily.rows, '1d', labels)}"
-            f"<h2>Per dag / per day</h2>{_html_table(daily, names)}"
-            f"<h2>Per kø / per queue</h2>{_html_table(queues, names)}"
+            f"<h2>Per dag / per day</h2>{output.html_table(daily, names)}"
+            f"<h2>Per kø / per queue</h2>{output.html_table(queues, names)}"
             f"<p><small>Tall som definert i docs/metrics.md / figures as defined in docs/metrics.md</small></p>"
             f"</body></html>")
 

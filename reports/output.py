@@ -16,7 +16,8 @@ import csv
 import io
 import json
 from datetime import datetime
-from typing import TextIO
+from html import escape
+from typing import Mapping, TextIO
 
 from babel.numbers import format_decimal, format_percent
 
@@ -98,6 +99,54 @@ def xlsx_bytes(table: Table) -> bytes:
     buffer = io.BytesIO()
     write_xlsx(table, buffer)
     return buffer.getvalue()
+
+
+PRINT_STYLE = ("body{font-family:sans-serif;font-size:9pt} table{border-collapse:collapse;width:100%}"
+               "th,td{border:1px solid #bbb;padding:2px 4px;text-align:right} th{background:#eee}"
+               "@page{size:A4 landscape;margin:12mm}")
+
+
+def html_table(table: Table, names: Mapping[str, str]) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
+    body = []
+    for row in rows_of(table):
+        cells = []
+        for c in table.columns:
+            value = row.get(c)
+            if c == "interval" and isinstance(value, datetime):
+                shown = "%Y-%m-%d" if table.resolution in ("1d", "1w", "1mo") else "%Y-%m-%d %H:%M"
+                value = value.astimezone(ZONE).strftime(shown)
+            elif c == "agency":
+                value = names.get(value, value or "")
+            elif c == "service_level" and value is not None:
+                value = f"{value * 100:.1f} %".replace(".", ",")
+            elif isinstance(value, float):
+                value = f"{value:.1f}".replace(".", ",")
+            cells.append(f"<td>{escape('' if value is None else str(value))}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def printable_html(table: Table, names: Mapping[str, str] | None = None) -> str:
+    """The report as a page to print: title, period, the day's chart (traffic), the table."""
+    from reports import chart
+
+    labels = {"offered": "Tilbudt / offered", "answered": "Besvart / answered",
+              "service_level": "Servicenivå / service level", "none": "Ingen anrop / no calls"}
+    period = f"{_iso(table.start)} – {_iso(table.end)}"
+    drawn = chart.day_shape(table.rows, table.resolution, labels) if table.kind == "traffic" else ""
+    return (f"<!doctype html><html lang='nb'><head><meta charset='utf-8'><style>{PRINT_STYLE}</style>"
+            f"<title>Sentral {escape(table.kind)}</title></head><body>"
+            f"<h1>Sentral · {escape(table.kind)}</h1><p>{escape(period)} ({escape(table.resolution)})</p>"
+            f"{drawn}{html_table(table, names or {})}"
+            f"<p><small>Tall som definert i docs/metrics.md / figures as defined in docs/metrics.md</small></p>"
+            f"</body></html>")
+
+
+def write_pdf(table: Table, path: str, names: Mapping[str, str] | None = None) -> None:
+    from weasyprint import HTML
+
+    HTML(string=printable_html(table, names)).write_pdf(path)
 
 
 def write_xlsx(table: Table, path) -> None:

@@ -8,7 +8,7 @@ to now" is `--from 08:00`-style ISO (`--from 2026-12-04T08:00`).
 * `--config FILE`: the routing configuration whose queues' service-level targets count
   (`service_level_seconds`) and whose agencies `--tenant` must name; without it every
   queue's target is 20 s and an agency that has no call in the period is reported as such;
-* `--format table|csv|json|xlsx`, `--out FILE` (xlsx needs it; the others default to
+* `--format table|csv|json|xlsx|pdf`, `--out FILE` (xlsx and pdf need it; the others default to
   standard output);
 * bad input (an unknown report, `--to` before `--from`, a range over ten years, an unknown
   agency) is one line on standard error and exit 1; nothing is written.
@@ -22,7 +22,7 @@ from reports.report import KINDS
 from sentral.commands import report_aggregates, report_monthly
 from sentral.commands.report_health import HEALTH_KINDS, health_command
 
-FORMATS = ("table", "csv", "json", "xlsx")
+FORMATS = ("table", "csv", "json", "xlsx", "pdf")
 
 
 def register(sub) -> None:
@@ -71,8 +71,8 @@ def report_command(args) -> int:
         end = _parse(args.end) if args.end else utcnow()
         resolution = _resolution(args.interval)
         _check(start, end, utcnow())
-        if args.format == "xlsx" and not args.out:
-            raise Refused("--format xlsx needs --out FILE")
+        if args.format in ("xlsx", "pdf") and not args.out:
+            raise Refused(f"--format {args.format} needs --out FILE")
         deployment = _deployment(args.config)
         limits = _limits(deployment, args.short_abandon)
         if args.tenant and deployment is not None and args.tenant not in deployment.tenants:
@@ -154,6 +154,9 @@ def _write(table, fmt: str, path: str | None) -> None:
 
     if fmt == "xlsx":
         output.write_xlsx(table, path)
+        return
+    if fmt == "pdf":
+        output.write_pdf(table, path)
         return
     writer = {"table": output.write_text, "csv": output.write_csv, "json": output.write_json}[fmt]
     if path:

@@ -151,6 +151,11 @@ def test_the_cli_gives_the_same_figures_as_the_library(stored, tmp_path):
         sheet = book.read("xl/worksheets/sheet1.xml").decode()
         strings = book.read("xl/sharedStrings.xml").decode()
     assert "orders" in strings and "transferred_in" in strings and "<row" in sheet
+    pdf = tmp_path / "r.pdf"
+    drawn = report("traffic", "--from", start.isoformat(), "--to", end.isoformat(), "--db", url,
+                   "--format", "pdf", "--out", str(pdf))
+    assert drawn.returncode == 0, drawn.stderr
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 2000
 
 
 @pytest.mark.parametrize("args, message", [
