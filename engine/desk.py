@@ -151,8 +151,7 @@ def _leave_call(eng, agent: Agent, reason: str) -> None:
             leg = agent.leg
             offers.cancel_leg(eng, ix, leg, reason)
             if not ix.legs and ix.state in (CallState.OFFERING, CallState.CALLBACK_OFFERING):
-                from engine.interactions import CallEvent
-                ix.apply(CallEvent.OFFER_FAILED, eng.now)
+                offers.offer_failed(eng, ix)        # a callback's reserved leg is released with it
                 ix.last_agent = agent.id
                 eng.want_route_call(ix)
 

@@ -98,8 +98,11 @@ def leg_gone(eng, e: ev.LegHungUp) -> None:
                 eng.cancelled[ix.callback_leg] = ix.node
                 eng.emit(Hangup(ix.node, ix.callback_leg, "ORIGINATOR_CANCEL"))
             talk.callback_failed(eng, ix, "AGENT_HANGUP")
-    elif e.uuid == ix.callback_leg:
+    elif e.uuid == ix.callback_leg and ix.state is CallState.CALLING_BACK:
         talk.callback_failed(eng, ix, e.cause)
+    elif e.uuid == ix.callback_leg:
+        log.info("callback leg %s of %s (%s) was never dialled: its end changes nothing",
+                 e.uuid, ix.id, ix.state.value)
 
 
 def caller_left(eng, ix: Interaction, cause: str) -> None:

@@ -13,6 +13,10 @@ Rules:
   anyway (the caller left meanwhile) it is hung up again and changes nothing else;
 * after a failed offer the call is routed before the failed agent gets a new call, so
   another available agent is preferred;
+* a callback's offer reserves the leg that will call the caller back (the agent's leg
+  names it as `cc_caller_uuid`); it is dialled only when the agent answers (state
+  `calling_back`). Until then it is no channel: an offer that fails releases it and the
+  callback waits again in state `callback` at its place;
 * a recalled call (engine.recall) goes to its `recall_agent` alone when that agent is
   routable; once their offer failed (`last_agent`) it is routed like any call (from the
   front of its queue). An agent freed up takes a call recalled to them before any other
@@ -333,13 +337,24 @@ def leg_failed(eng, ix: Interaction, leg: str, cause: str) -> None:
         return
     if cause != NOT_SENT:
         ix.last_agent = aid
-    ix.apply(CallEvent.OFFER_FAILED, eng.now)
+    offer_failed(eng, ix)
     eng.touch_call(ix)
     if ix.overflow_due and ix.state is CallState.QUEUED:
         ix.overflow_due = False
         callflow.overflow(eng, ix, q.overflow, "max_wait")
     else:
         route_call(eng, ix)
+
+
+def offer_failed(eng, ix: Interaction) -> None:
+    """The last ringing agent leg of an offer is gone unanswered: the call waits again. A
+    callback's leg reserved at the offer was never dialled (it is dialled when the agent
+    answers): it is released, not failed; the next offer reserves a new one."""
+    if ix.state is CallState.CALLBACK_OFFERING and ix.callback_leg:
+        if eng.by_leg.get(ix.callback_leg) == ix.id:
+            del eng.by_leg[ix.callback_leg]
+        ix.callback_leg = ""
+    ix.apply(CallEvent.OFFER_FAILED, eng.now)
 
 
 def ring_timeout(eng, leg: str) -> None:

@@ -29,6 +29,12 @@ Rules:
   killed before its hang-up of the caller (kept by park_after_bridge) reached the node;
 * the journal continues at max(stored seq, channel cc_seq) so no row is duplicated;
 * timers do not survive a restart: `recover` schedules them again from stored times;
+* a callback being offered (`callback_offering`) has a callback leg reserved, not dialled
+  (engine.offers): it is no channel, so its absence from the node is no failed call. If
+  the agent's leg is gone the offer failed (`offer_failed`, the reserved leg released) and
+  the callback waits in state `callback` at its place, offered again when an agent is
+  free; if it still rings, her answer dials the reserved leg. Only a dialled callback leg
+  (`calling_back`) found gone is `callback_failed`;
 * calls moved by an operator (engine.transfer, engine.park): a transfer whose target leg is still on
   the node keeps ringing (answered meanwhile: connected and bridged now), one whose
   target leg is gone is recalled; a parked call waits for the rest of its time (recalled
@@ -149,7 +155,11 @@ def found(eng, e: ev.ChannelsFound) -> None:
 
 def _track(eng, ix: Interaction) -> None:
     eng.calls[ix.id] = ix
+    if ix.callback_leg and ix.state is CallState.CALLBACK:
+        ix.callback_leg = ""                            # reserved by a failed offer (older store): no leg
     for leg in ix.channels:
+        if leg == ix.callback_leg and ix.state is not CallState.CALLING_BACK:
+            continue                                    # reserved at the offer, not dialled: no channel
         eng.by_leg[leg] = ix.id
     if ix.state in WAITING and ix.queue in eng.index.queues:
         eng.index.add_call(ix)
@@ -207,7 +217,8 @@ def _reconcile(eng, ix: Interaction, live: Mapping[str, ev.ChannelSnapshot]) -> 
             transfer.transfer_end(eng, ix, "unseen")
         else:
             talk.talk_end(eng, ix, "unseen")
-    for leg in (ix.callback_leg, ix.agent_leg, ix.uuid):
+    dialled = ix.callback_leg if ix.state is CallState.CALLING_BACK else ""   # else only reserved
+    for leg in (dialled, ix.agent_leg, ix.uuid):
         if leg and leg not in live and ix.id in eng.calls:
             log.info("resync %s: leg %s of interaction %s is gone from the node", ix.node, leg, ix.id)
             from engine.handlers import leg_gone

@@ -49,6 +49,8 @@ def restarted(s: Scenario, alive: set[str], answered=frozenset(), with_store=Tru
     counter = itertools.count(100)
     eng, effects = recover(s.deployment, {NODE: channels_of(s, alive, answered)}, agents, calls, at=s.now,
                            rng=random.Random(1), new_id=lambda kind: f"{kind}-{next(counter)}")
+    errors = [e.payload for e in effects if isinstance(e, fx.Notify) and e.topic == "engine_error"]
+    assert not errors, errors                        # coming back breaks no rule of the state tables
     s2 = Scenario(s.deployment, engine=eng, now=s.now)
     s2.journal = list(s.journal)                     # the journal table survives the restart
     s2.effects = list(s.effects)
@@ -408,3 +410,129 @@ def test_a_busy_agent_still_waits_her_busy_delay_after_a_resync():
     s.fail(s.originates()[0].leg_uuid, "USER_BUSY")
     s.send(ev.NodeLost(NODE, s.now))
     assert not s.originates(s.send(ev.NodeResynced(NODE, tuple(channels_of(s, alive={"c1"}, answered={"c1"})), s.now)))
+
+
+def callback_offered(**queue_kw):
+    """Caller c1 (4790000001) asked for a callback and hung up; alice, free again, is
+    offered it: her leg rings, the callback leg is reserved, not dialled. (scenario, her leg)"""
+    s = Scenario(a_deployment(queues=[a_queue(callback_enabled=True, callback_prompt="we-call-you.wav",
+                                              **queue_kw)]))
+    s.login("alice")
+    s.send(ev.AgentPause("alice", "break", s.now))
+    s.call("c1", number="4790000001")
+    s.press("c1", "1")
+    s.played("c1", "we-call-you.wav")
+    s.hangup("c1")
+    s.send(ev.AgentResume("alice", s.now))
+    offered = s.originates()[-1]
+    assert offered.variables["cc_callback"] == "1" and s.state("alice") == "offered"
+    return s, offered.leg_uuid
+
+
+def dials_of(s: Scenario, number: str = "4790000001") -> list[fx.Originate]:
+    """Originates that call the caller back (not an agent's phone)."""
+    return [o for o in s.originates() if o.destination == number and not o.sip_user]
+
+
+def called_back_to_the_end(s: Scenario) -> None:
+    """The next offer of interaction-1 is answered by alice, the caller answers the
+    callback, they talk and hang up: the callback ends completed, the journal exact."""
+    offer = s.originates()[-1]
+    assert offer.sip_user == "sip-alice" and offer.variables["cc_callback"] == "1"
+    back = s.originates(s.answer(offer.leg_uuid))
+    assert [o.destination for o in back] == ["4790000001"]
+    assert back[0].leg_uuid == offer.variables["cc_caller_uuid"]   # the leg reserved at the offer is dialled
+    s.answer(back[0].leg_uuid)
+    s.send(ev.Bridged(NODE, back[0].leg_uuid, offer.leg_uuid, s.now))
+    s.advance(20)
+    s.hangup(back[0].leg_uuid)
+    s.advance(30)
+    kinds = s.kinds("interaction-1")
+    assert kinds[-4:] == ["callback_connected", "talk_ended", "wrapup_end", "ended"] or \
+        kinds[-5:] == ["callback_connected", "bridged", "talk_ended", "wrapup_end", "ended"], kinds
+    assert "callback_failed" not in kinds
+    assert s.journal[-1].data["reason"] == "completed"
+    s.assert_journal_exact()
+
+
+def test_a_callback_offered_when_the_engine_died_whose_agent_leg_is_gone_waits_for_its_callback_again():
+    s, leg = callback_offered(busy_delay=30)
+    place = s.engine.calls["interaction-1"].position_at
+    s.advance(5)
+    s2 = restarted(s, alive=set())                      # her leg ended while we were away
+    ix = s2.engine.calls["interaction-1"]
+    assert ix.state.value == "callback" and ix.position_at == place and s2.engine.index.position(ix) == 1
+    assert not ix.callback_leg                          # the reserved leg was never dialled: nothing to fail
+    kinds = s2.kinds("interaction-1")
+    assert kinds[-1] == "offer_failed" and "callback_failed" not in kinds and "ended" not in kinds
+    assert not dials_of(s2)                              # nobody called the caller
+    s2.assert_journal_exact()
+    s2.advance(30)                                       # alice's back-off over: offered to her again
+    assert s2.engine.calls["interaction-1"].state.value == "callback_offering"
+    called_back_to_the_end(s2)
+
+
+def test_a_callback_still_ringing_its_agent_after_a_restart_dials_the_caller_when_she_answers():
+    s, leg = callback_offered()
+    s.advance(5)
+    s2 = restarted(s, alive={leg})
+    ix = s2.engine.calls["interaction-1"]
+    assert ix.state.value == "callback_offering" and ix.legs == {leg: "alice"}
+    assert s2.state("alice") == "offered" and f"ring:{leg}" in s2.timers
+    assert "callback_failed" not in s2.kinds("interaction-1") and not dials_of(s2)
+    called_back_to_the_end(s2)
+
+
+def test_a_callback_whose_agent_leg_fails_after_a_restart_waits_for_its_callback_again():
+    s, leg = callback_offered(busy_delay=30)
+    s2 = restarted(s, alive={leg})
+    s2.fail(leg, "USER_BUSY")
+    ix = s2.engine.calls["interaction-1"]
+    assert ix.state.value == "callback" and not ix.callback_leg
+    assert s2.kinds("interaction-1")[-1] == "busy"
+    s2.advance(30)
+    called_back_to_the_end(s2)
+
+
+def test_a_restart_after_a_callback_offer_failed_keeps_the_callback_waiting():
+    s, leg = callback_offered(busy_delay=30)
+    s.fail(leg, "USER_BUSY")
+    ix = s.engine.calls["interaction-1"]
+    assert ix.state.value == "callback" and not ix.callback_leg   # the reserved leg goes with the offer
+    s.send(ev.AgentPause("alice", "break", s.now))      # nobody free when the engine comes back
+    s.advance(10)
+    s2 = restarted(s, alive=set())
+    ix = s2.engine.calls["interaction-1"]
+    assert ix.state.value == "callback" and s2.engine.index.position(ix) == 1
+    assert "callback_failed" not in s2.kinds("interaction-1") and not dials_of(s2)
+    s2.assert_journal_exact()
+    s2.send(ev.AgentResume("alice", s2.now))
+    called_back_to_the_end(s2)
+
+
+def test_a_callback_stored_with_a_stale_reserved_leg_is_recovered_waiting():
+    """A store written before the reserved leg was released with a failed offer: the
+    record in state callback still names it. It was never dialled: nothing fails."""
+    s, leg = callback_offered(busy_delay=30)
+    s.fail(leg, "USER_BUSY")
+    s.send(ev.AgentPause("alice", "break", s.now))
+    agents, calls = store_of(s)
+    stale = [dict(c, callback_leg="leg-2") if c["id"] == "interaction-1" else c for c in calls]
+    eng, effects = recover(s.deployment, {NODE: []}, agents, stale, at=s.now,
+                           rng=random.Random(1), new_id=lambda kind: f"leg-x{kind}")
+    assert not [e for e in effects if isinstance(e, fx.Notify) and e.topic == "engine_error"]
+    ix = eng.calls["interaction-1"]
+    assert ix.state.value == "callback" and not ix.callback_leg and "leg-2" not in eng.by_leg
+    assert not [e for e in effects if isinstance(e, fx.Journal)]
+
+
+def test_a_callback_offer_given_up_by_a_pause_releases_its_reserved_leg_across_a_restart():
+    s, leg = callback_offered()
+    s.send(ev.AgentPause("alice", "break", s.now))      # she leaves the offer: it is cancelled
+    ix = s.engine.calls["interaction-1"]
+    assert ix.state.value == "callback" and not ix.callback_leg
+    s2 = restarted(s, alive=set())
+    assert s2.engine.calls["interaction-1"].state.value == "callback"
+    assert "callback_failed" not in s2.kinds("interaction-1") and not dials_of(s2)
+    s2.send(ev.AgentResume("alice", s2.now))
+    called_back_to_the_end(s2)

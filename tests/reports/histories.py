@@ -243,12 +243,7 @@ class Driver:
                 out.append((f"{aid} logs out", lambda a=aid: s.send(ev.AgentLogout(a, now()))))
             if st_ == "logged_out":
                 out.append((f"{aid} logs in", lambda a=aid: s.login(a)))
-        # engine bug (reported, not ours to fix): a restart while a callback is offered to an
-        # agent, or after such an offer failed, breaks a rule: the callback leg reserved at the
-        # offer (never dialled) is taken for a gone leg, callback_failed in state callback.
-        ringing_callback = any(ix.state in (CallState.CALLBACK, CallState.CALLBACK_OFFERING) and ix.callback_leg
-                               for ix in eng.calls.values())
-        if may_restart and not ringing_callback:
+        if may_restart:
             out.append(("engine restart", self.restart))
         return out
 
