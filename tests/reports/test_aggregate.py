@@ -289,3 +289,34 @@ def test_the_engine_folder_stops_at_once_between_rounds(store):
     folder = aggregate.Folder(store, Limits, every=3600).start()
     folder.stop(timeout=5)
     assert folder._greenlet.dead and folder.rounds == 0
+
+
+def test_sentral_report_fold_and_rebuild_are_report_kinds_and_reports_read_the_aggregates(migrated_url, journal,
+                                                                                         capsys):
+    from sentral.cli import main
+    from store import Store
+
+    period = ["--from", WHOLE[0].isoformat(), "--to", WHOLE[1].isoformat(), "--db", migrated_url, "--format", "csv"]
+    s = Store(migrated_url)
+    try:
+        s.append_journal(journal)
+        tables = {}
+        for kind in ("agency", "queue", "agent"):
+            assert main(["report", kind, *period]) == 0
+            tables[kind] = capsys.readouterr().out             # before any fold: counted from the journal
+        assert main(["report", "fold", "--db", migrated_url]) == 0
+        assert f"folded {len(journal)} journal rows" in capsys.readouterr().out
+        t = rf.FIGURES_TABLE
+        with s.transaction() as conn:                           # proof that the reports read the table
+            conn.execute(t.update().where(t.c.scope == "agency").values(direct_dial=t.c.direct_dial + 1000))
+        assert main(["report", "agency", *period]) == 0
+        assert capsys.readouterr().out != tables["agency"]
+        assert main(["report", "rebuild", "--db", migrated_url, "--apply"]) == 0
+        assert "difference(s)" in capsys.readouterr().out
+        for kind in ("agency", "queue", "agent"):
+            assert main(["report", kind, *period]) == 0
+            assert capsys.readouterr().out == tables[kind], kind
+        assert main(["report", "agency", "--db", migrated_url]) == 2
+        assert "needs --from" in capsys.readouterr().err
+    finally:
+        s.close()
