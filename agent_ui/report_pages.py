@@ -148,7 +148,8 @@ def _charts(table: Table, bands) -> Markup:
               "service_level": gettext("Service level"), "waits": gettext("Waiting times"),
               "none": gettext("No calls in this period.")}
     shape = chart.day_shape(table.rows, table.resolution, labels) if table.kind == "traffic" else ""
-    return Markup(shape), Markup(chart.wait_bands(bands, labels))
+    # no bands for long periods (sentral/report_source.WAITS_DAYS): the figure is left out
+    return Markup(shape), (Markup(chart.wait_bands(bands, labels)) if bands else "")
 
 
 def _render(deployment, seen, asked: _Asked | None, error: str = "", printable: bool = False) -> str:

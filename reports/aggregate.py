@@ -29,7 +29,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Callable, Collection, Iterable
 
 from engine.effects import Journal
 from reports.figures import Counts, Figures, Limits, count
@@ -210,9 +210,10 @@ def fold_all(store, limits: Limits | None = None, batch: int = 20000, *, name: s
 
 # -- reports --------------------------------------------------------------------------
 def figures_between(store, start: datetime, end: datetime, limits: Limits = Limits(), *,
-                    name: str = rf.MAIN, attempts: int = 5) -> Figures:
+                    name: str = rf.MAIN, attempts: int = 5, scopes: Collection[str] | None = None) -> Figures:
     """The figures of the quarters in [start, end): stored + what the unfolded rows change
-    (zero values left out, see `nonzero`)."""
+    (zero values left out, see `nonzero`). `scopes` ('queue', 'agency', 'agent'): read only
+    those (a report needs one); the others come back empty."""
     for _ in range(attempts):
         with store.engine.connect() as conn:
             before = rf.read_position(conn, name)
@@ -220,7 +221,8 @@ def figures_between(store, start: datetime, end: datetime, limits: Limits = Limi
                 log.info("report counted from the journal: %s", "no stored aggregates" if before is None
                          or before.journal_id == 0 else "other limits than the stored aggregates'")
                 return nonzero(count(store.journal_of_period(start, end), limits), start, end)
-            keyed = {tuple(r[:5]): {n: v for n, v in zip(FIGURES, r[5:]) if v} for r in rf.read(conn, start, end)}
+            keyed = {tuple(r[:5]): {n: v for n, v in zip(FIGURES, r[5:]) if v}
+                     for r in rf.read(conn, start, end, scopes)}
             change = delta(rf.rows_of_touched(conn, before.journal_id, None), before.journal_id, limits)
             after = rf.read_position(conn, name)
         if (after.journal_id, after.updated_at) == (before.journal_id, before.updated_at):
@@ -228,7 +230,7 @@ def figures_between(store, start: datetime, end: datetime, limits: Limits = Limi
     else:
         raise RuntimeError(f"report aggregates changed under {attempts} reads in a row")
     for key, counts in change.items():
-        if start <= key[0] < end:
+        if start <= key[0] < end and (scopes is None or key[1] in scopes):
             target = keyed.setdefault(key, {})
             for n, value in counts.items():
                 target[n] = max(target.get(n, 0), value) if n in MAXIMA else target.get(n, 0) + value

@@ -41,6 +41,8 @@ COLUMNS = {
     "after-hours": ("interval", "agency", "calls", "after_hours"),
 }
 SECONDS = frozenset(TIMES | {"asa", "aht"})
+SCOPE = {"agency": "agency", "traffic": "agency", "after-hours": "agency", "queue": "queue", "agent": "agent"}
+"""The stored aggregates' scope each report reads (reports/aggregate.figures_between)."""
 PERCENT = frozenset({"service_level"})
 
 

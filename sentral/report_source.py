@@ -1,13 +1,18 @@
 """The numbers behind the report pages and the API (agent_ui.report_pages.ReportSource):
-the journal of the period counted by reports/ with the service-level targets of the
-deployment running now. agent_ui never imports the store or the counting itself."""
+the stored quarter-hour aggregates plus the journal rows not folded yet
+(reports/aggregate.figures_between, only the scope the report reads) with the
+service-level targets of the deployment running now; the waiting-time bands from the raw
+journal, for periods up to WAITS_DAYS. agent_ui never imports the store or the counting."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
+from reports.aggregate import figures_between
 from reports.figures import Limits
-from reports.report import Table, build, wait_distribution
+from reports.report import SCOPE, Table, tabulate, wait_distribution
+
+WAITS_DAYS = 31       # longer periods show no waiting-time bands (they need every call's rows)
 
 
 def limits_of(deployment) -> Limits:
@@ -22,8 +27,10 @@ class JournalReports:
 
     def run(self, kind: str, start: datetime, end: datetime, resolution: str, tenants: set[str] | None,
             tenant: str | None) -> tuple[Table, list[tuple[str, int, int]]]:
-        rows = list(self.store.journal_of_period(start, end))
-        table = build(kind, rows, start, end, resolution, limits_of(self.deployment_source()), tenant=tenant,
-                      tenants=tenants)
+        limits = limits_of(self.deployment_source())
+        figures = figures_between(self.store, start, end, limits, scopes=(SCOPE[kind],))
+        table = tabulate(kind, figures, start, end, resolution, limits, tenant=tenant, tenants=tenants)
+        if end - start > timedelta(days=WAITS_DAYS):
+            return table, []
         shown = {tenant} if tenant else tenants
-        return table, wait_distribution(rows, start, end, shown)
+        return table, wait_distribution(self.store.journal_of_period(start, end), start, end, shown)

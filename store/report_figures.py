@@ -24,7 +24,7 @@ Rules:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterator
+from typing import Collection, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -182,10 +182,13 @@ def replace(conn: sa.Connection, rows: list[dict]) -> None:
     add(conn, rows)
 
 
-def read(conn: sa.Connection, start: datetime | None = None, end: datetime | None = None) -> Iterator:
-    """Stored rows of the quarters in [start, end) (all when None)."""
+def read(conn: sa.Connection, start: datetime | None = None, end: datetime | None = None,
+         scopes: Collection[str] | None = None) -> Iterator:
+    """Stored rows of the quarters in [start, end) (all when None), of `scopes` only if given."""
     t = FIGURES_TABLE
     stmt = sa.select(t).execution_options(stream_results=True, yield_per=10000)
+    if scopes is not None:
+        stmt = stmt.where(t.c.scope.in_(tuple(scopes)))
     if start is not None:
         stmt = stmt.where(t.c.quarter >= start)
     if end is not None:

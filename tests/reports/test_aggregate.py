@@ -115,6 +115,18 @@ def test_folded_in_batches_a_report_of_any_range_is_the_count_of_the_whole_journ
                                                "abandoned_after_sl": 1, "short_abandoned": 1}}
 
 
+def test_a_report_reads_only_the_scope_it_needs_folded_or_not(store, journal):
+    cut = len(journal) // 2
+    store.append_journal(journal[:cut])
+    fold_all(store)
+    store.append_journal(journal[cut:])                # the rest not folded: its difference is added too
+    whole = nonzero(count(journal), *WHOLE)
+    for scope, part in (("agency", "agencies"), ("queue", "queues"), ("agent", "agents")):
+        only = figures_between(store, *WHOLE, scopes=(scope,))
+        assert getattr(only, part) == getattr(whole, part) and getattr(only, part), scope
+        assert not any(getattr(only, other) for other in ("agencies", "queues", "agents") if other != part), scope
+
+
 def test_folding_again_adds_nothing_and_replayed_rows_add_nothing(store, journal):
     store.append_journal(journal)
     assert fold_all(store).rows == len(journal)
