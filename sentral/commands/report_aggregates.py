@@ -84,14 +84,11 @@ def _rebuild(store, limits, apply: bool) -> int:
 
 
 def _deployment(path: str | None):
-    if not path:
-        return None
-    from dialplan.errors import ConfigError
-    from dialplan.loader import load
+    """The configuration (None without one), or False when it is invalid (said on stderr)."""
+    from sentral.commands.report import Refused, _deployment as load_config
 
     try:
-        return load(path, require_env=False)
-    except ConfigError as exc:
-        print(exc.report(), file=sys.stderr)
-        print(f"sentral report: {path} is invalid [report]", file=sys.stderr)
+        return load_config(path)
+    except Refused as exc:
+        print(f"sentral report: {exc} [report]", file=sys.stderr)
         return False

@@ -43,21 +43,34 @@ def a_call(n: int, tenant: str, queue: str, at: datetime, waited: float, answere
             for seq, (kind, when, agent, data) in enumerate(rows, start=1)]
 
 
-@pytest.fixture
-def site(tmp_path, web_template, clock):
+def the_mornings_calls() -> list[Journal]:
+    """nordlys: answered after 12 s, after 45 s, abandoned after 3 s; fjordvik: answered after 5 s."""
+    return (a_call(1, "nordlys", "nordlys-switchboard", T, 12.0)
+            + a_call(2, "nordlys", "nordlys-switchboard", T + timedelta(minutes=20), 45.0)
+            + a_call(3, "nordlys", "nordlys-switchboard", T + timedelta(minutes=30), 3.0, answered=False)
+            + a_call(4, "fjordvik", "fjordvik-switchboard", T + timedelta(minutes=40), 5.0))
+
+
+def web_over_journal(tmp_path, web_template, clock, rows, proc_of=Proc):
+    """(web app, store, proc) of `sentral run`'s web listener over a copy of the web
+    template database holding `rows`, on the demo's configuration."""
     from store.store import Store
 
     path = tmp_path / "web.db"
     shutil.copy(web_template, path)
     store = Store(f"sqlite:///{path}", clock=clock)
-    store.append_journal(a_call(1, "nordlys", "nordlys-switchboard", T, 12.0)
-                         + a_call(2, "nordlys", "nordlys-switchboard", T + timedelta(minutes=20), 45.0)
-                         + a_call(3, "nordlys", "nordlys-switchboard", T + timedelta(minutes=30), 3.0, answered=False)
-                         + a_call(4, "fjordvik", "fjordvik-switchboard", T + timedelta(minutes=40), 5.0))
+    store.append_journal(rows)
     deployment = load(str(DEMO), DEMO_ENV)
+    proc = proc_of(deployment)
     apps = {name: app for name, _, app in web.run_apps(
-        store, Proc(deployment), deployment, web.WebOptions(web=("127.0.0.1", 0)))}
-    yield apps["web"]
+        store, proc, deployment, web.WebOptions(web=("127.0.0.1", 0)))}
+    return apps["web"], store, proc
+
+
+@pytest.fixture
+def site(tmp_path, web_template, clock):
+    app, store, _ = web_over_journal(tmp_path, web_template, clock, the_mornings_calls())
+    yield app
     store.close()
 
 

@@ -5,18 +5,15 @@ of that agency only; the wallboard's "today" line per agency shows the same numb
 its JSON, its Socket.IO push and its page (bokmål by default, English on request)."""
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 
 import pytest
 
-from dialplan.loader import load
 from engine.core import Engine
 from engine.effects import Journal
-from sentral import live_statistics, web
-from tests.dialplan.files import DEMO, DEMO_ENV
+from sentral import live_statistics
 from tests.web.conftest import logged_in
-from tests.web.test_reports import T, a_call
+from tests.web.test_reports import T, a_call, the_mornings_calls, web_over_journal
 
 TODAY = "/api/v1/tenants/nordlys/statistics/today"
 
@@ -37,22 +34,10 @@ def after_hours(n: int, tenant: str, at) -> list[Journal]:
 
 @pytest.fixture
 def site(tmp_path, web_template, clock):
-    from store.store import Store
-
-    path = tmp_path / "web.db"
-    shutil.copy(web_template, path)
-    store = Store(f"sqlite:///{path}", clock=clock)
-    store.append_journal(a_call(1, "nordlys", "nordlys-switchboard", T, 12.0)
-                         + a_call(2, "nordlys", "nordlys-switchboard", T + timedelta(minutes=20), 45.0)
-                         + a_call(3, "nordlys", "nordlys-switchboard", T + timedelta(minutes=30), 3.0, answered=False)
-                         + a_call(4, "fjordvik", "fjordvik-switchboard", T + timedelta(minutes=40), 5.0)
-                         + a_call(5, "nordlys", "nordlys-switchboard", T - timedelta(days=1), 5.0)   # yesterday
-                         + after_hours(1, "nordlys", T - timedelta(hours=2)))
-    deployment = load(str(DEMO), DEMO_ENV)
-    proc = Proc(deployment)
-    apps = {name: app for name, _, app in web.run_apps(
-        store, proc, deployment, web.WebOptions(web=("127.0.0.1", 0)))}
-    app = apps["web"]
+    rows = (the_mornings_calls()
+            + a_call(5, "nordlys", "nordlys-switchboard", T - timedelta(days=1), 5.0)   # yesterday
+            + after_hours(1, "nordlys", T - timedelta(hours=2)))
+    app, store, proc = web_over_journal(tmp_path, web_template, clock, rows, proc_of=Proc)
     app.testing = True
     yield app, store, proc
     store.close()
