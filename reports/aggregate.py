@@ -210,31 +210,53 @@ def fold_all(store, limits: Limits | None = None, batch: int = 20000, *, name: s
 
 # -- reports --------------------------------------------------------------------------
 def figures_between(store, start: datetime, end: datetime, limits: Limits = Limits(), *,
-                    name: str = rf.MAIN, attempts: int = 5, scopes: Collection[str] | None = None) -> Figures:
+                    name: str = rf.MAIN, attempts: int = 5, scopes: Collection[str] | None = None,
+                    summed: bool = False) -> Figures:
     """The figures of the quarters in [start, end): stored + what the unfolded rows change
     (zero values left out, see `nonzero`). `scopes` ('queue', 'agency', 'agent'): read only
-    those (a report needs one); the others come back empty."""
+    those (a report needs one); the others come back empty. `summed`: each scope's figures
+    of a quarter added up over its agencies, queues or agents (longest_wait: the largest),
+    keyed '' instead of the agency/queue/agent (`summed_keys`), the stored ones in SQL: for
+    a report that adds them all up anyway (traffic over every agency)."""
     for _ in range(attempts):
         with store.engine.connect() as conn:
             before = rf.read_position(conn, name)
             if before is None or before.journal_id == 0 or before.limits != limits_json(limits):
                 log.info("report counted from the journal: %s", "no stored aggregates" if before is None
                          or before.journal_id == 0 else "other limits than the stored aggregates'")
-                return nonzero(count(store.journal_of_period(start, end), limits), start, end)
-            keyed = {tuple(r[:5]): {n: v for n, v in zip(FIGURES, r[5:]) if v}
-                     for r in rf.read(conn, start, end, scopes)}
+                figures = nonzero(count(store.journal_of_period(start, end), limits), start, end)
+                return unflat(summed_keys(flat(figures))) if summed else figures
+            if summed:
+                keyed = {(r[0], r[1], "", "", ""): {n: v for n, v in zip(FIGURES, r[2:]) if v}
+                         for r in rf.read_summed(conn, start, end, scopes)}
+            else:
+                keyed = {tuple(r[:5]): {n: v for n, v in zip(FIGURES, r[5:]) if v}
+                         for r in rf.read(conn, start, end, scopes)}
             change = delta(rf.rows_of_touched(conn, before.journal_id, None), before.journal_id, limits)
             after = rf.read_position(conn, name)
         if (after.journal_id, after.updated_at) == (before.journal_id, before.updated_at):
             break        # no fold committed while we read: stored figures and position agree
     else:
         raise RuntimeError(f"report aggregates changed under {attempts} reads in a row")
+    if summed:
+        change = summed_keys(change)
     for key, counts in change.items():
         if start <= key[0] < end and (scopes is None or key[1] in scopes):
             target = keyed.setdefault(key, {})
             for n, value in counts.items():
                 target[n] = max(target.get(n, 0), value) if n in MAXIMA else target.get(n, 0) + value
     return unflat(keyed)
+
+
+def summed_keys(keyed: dict[Key, Counts]) -> dict[Key, Counts]:
+    """Every scope's counts of a quarter added up (MAXIMA: the largest), keyed (quarter,
+    scope, '', '', ''): what figures_between(summed=True) reads in SQL."""
+    out: dict[Key, Counts] = {}
+    for (q, scope, *_), counts in keyed.items():
+        target = out.setdefault((q, scope, "", "", ""), {})
+        for n, value in counts.items():
+            target[n] = max(target.get(n, 0), value) if n in MAXIMA else target.get(n, 0) + value
+    return out
 
 
 # -- rebuild --------------------------------------------------------------------------

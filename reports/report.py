@@ -46,6 +46,13 @@ SCOPE = {"agency": "agency", "traffic": "agency", "after-hours": "agency", "queu
 PERCENT = frozenset({"service_level"})
 
 
+def sums_every_agency(kind: str, tenant: str | None = None, tenants: Collection[str] | None = None) -> bool:
+    """The report adds up every agency's figures of an interval (traffic, no agency chosen):
+    it can read them added up per quarter (figures_between(summed=True): in SQL, one row a
+    quarter instead of one an agency), the same table."""
+    return kind == "traffic" and tenant is None and tenants is None
+
+
 @dataclass
 class Table:
     kind: str
@@ -78,21 +85,29 @@ def tabulate(kind: str, figures: Figures, start: datetime, end: datetime, resolu
     def inside(quarter: datetime) -> bool:
         return lo <= quarter < hi
 
+    buckets: dict[datetime, datetime] = {}
+
+    def bucket(quarter: datetime) -> datetime:            # one quarter is in many keys: once each
+        b = buckets.get(quarter)
+        if b is None:
+            b = buckets[quarter] = intervals.bucket(quarter, resolution)
+        return b
+
     groups: dict[tuple, Counts] = {}
     if kind in ("agency", "after-hours", "traffic"):
         source = {(q, a): c for (q, a), c in figures.agencies.items()
                   if inside(q) and (allowed is None or a in allowed)}
         for (q, a), counts in source.items():
-            key = (intervals.bucket(q, resolution),) if kind == "traffic" else (intervals.bucket(q, resolution), a)
+            key = (bucket(q),) if kind == "traffic" else (bucket(q), a)
             _merge(groups.setdefault(key, {}), counts)
     elif kind == "queue":
         for (q, a, qid), counts in figures.queues.items():
             if inside(q) and (allowed is None or a in allowed) and (queue is None or qid == queue) and qid:
-                _merge(groups.setdefault((intervals.bucket(q, resolution), a, qid), {}), counts)
+                _merge(groups.setdefault((bucket(q), a, qid), {}), counts)
     elif kind == "agent":
         for (q, aid), counts in figures.agents.items():
             if inside(q) and (agent is None or aid == agent):
-                _merge(groups.setdefault((intervals.bucket(q, resolution), aid), {}), counts)
+                _merge(groups.setdefault((bucket(q), aid), {}), counts)
     else:
         raise ValueError(f"unknown report {kind!r}")
     lengths: dict[datetime, float] = {}

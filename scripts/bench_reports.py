@@ -1,7 +1,7 @@
 """Reports from stored 15-minute aggregates vs the raw journal (issue "Aggregation that scales").
 
 Run: scripts/bench reports [--days 365] [--calls-per-year 700000] [--agencies 24] [--batch 20000]
-     [--repeat 5] [--raw-year] [--rebuild] [--admin-url URL]
+     [--repeat 5] [--raw-year] [--rebuild] [--profile] [--admin-url URL]
 
 Creates a scratch PostgreSQL database (dropped afterwards), migrates it and writes `--days`
 days of synthetic call journals straight into `journal` with COPY: `--calls-per-year` calls
@@ -20,6 +20,12 @@ Then measures, in the same run:
   every figure of every scope, against the baseline: a plain SQL GROUP BY over the raw
   journal, calls offered per quarter-hour (entered_queue rows by date_bin) for the same
   range. The aggregates' offered per quarter is checked equal to it;
+* what a user asks, the same two ranges: the traffic report at 15 min and the agency report
+  at 15 min and at 1 day, as the CLI, web pages and API make them: figures_between(...,
+  scopes=(reports.report.SCOPE[kind],), summed=reports.report.sums_every_agency(kind)) +
+  reports.report.tabulate; the traffic report also from every agency's rows (summed=False,
+  the path before): the same table, and its total offered = the GROUP BY's. `--profile`:
+  cProfile of the whole range's traffic report (top functions by own time);
 * the current report path for the day: reports.figures.count over Store.journal_of_period
   (`--raw-year`: for the whole range too; holds every row in memory);
 * `--rebuild`: reports.aggregate.rebuild (recount and compare) over everything.
@@ -195,6 +201,21 @@ def offered_per_quarter(figures) -> dict:
     return out
 
 
+REPORTS = (("traffic", "15m", None), ("traffic", "15m", False), ("agency", "15m", None), ("agency", "1d", None))
+# (kind, resolution, summed): None = as the CLI/web/API ask; False = traffic from every agency's rows
+
+
+def user_report(store: Store, kind: str, start: datetime, end: datetime, resolution: str, limits,
+                summed: bool | None = None):
+    """A report as a user asks for it (every agency): the one stored scope it needs, added
+    up per quarter in SQL when the report adds up every agency (traffic), then the table."""
+    from reports.aggregate import figures_between
+    from reports.report import SCOPE, sums_every_agency, tabulate
+    summed = sums_every_agency(kind) if summed is None else summed
+    figures = figures_between(store, start, end, limits, scopes=(SCOPE[kind],), summed=summed)
+    return tabulate(kind, figures, start, end, resolution, limits)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=365)
@@ -204,6 +225,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--raw-year", action="store_true", help="also count the whole range from the journal")
     parser.add_argument("--rebuild", action="store_true", help="also time a rebuild (recount and compare)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print a cProfile of the whole range's traffic report at 15 min")
     parser.add_argument("--admin-url", default=os.environ.get(
         "SENTRAL_TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
@@ -264,6 +287,25 @@ def main() -> int:
             results.append((label, "GROUP BY baseline: offered per quarter (1 figure)", base_s, f"{len(base):,} quarters", 1.0))
             results.append((label, "figures_between: every figure, every scope (aggregates)", agg_s,
                             f"{keys:,} keys", agg_s / base_s))
+            tables = {}
+            for kind, resolution, summed in REPORTS:
+                rep_s, table = timed(lambda: user_report(store, kind, start, end, resolution, limits, summed),
+                                     args.repeat)
+                if kind == "traffic":
+                    assert table.total["offered"] == sum(base.values()), "the traffic total = the GROUP BY's"
+                    tables[summed] = table
+                how = {None: "figures_between(scopes=(agency,)" + (", summed)" if kind == "traffic" else ")"),
+                       False: "figures_between(scopes=(agency,)), every agency's rows"}[summed]
+                results.append((label, f"{kind} report at {resolution}: {how} + tabulate", rep_s,
+                                f"{len(table.rows):,} rows", rep_s / base_s))
+            assert tables[None].rows == tables[False].rows and tables[None].total == tables[False].total, \
+                "the traffic table summed in SQL = summed in Python"
+            if args.profile and not label.startswith("one day"):
+                import cProfile
+                import pstats
+                profiler = cProfile.Profile()
+                profiler.runcall(user_report, store, "traffic", start, end, "15m", limits)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
             if label.startswith("one day") or args.raw_year:
                 raw_s, raw = timed(lambda: count(store.journal_of_period(start, end), limits),
                                    args.repeat if label.startswith("one day") else 1)

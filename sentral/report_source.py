@@ -10,7 +10,7 @@ from typing import Callable
 
 from reports.aggregate import figures_between
 from reports.figures import Limits
-from reports.report import SCOPE, Table, tabulate, wait_distribution
+from reports.report import SCOPE, Table, sums_every_agency, tabulate, wait_distribution
 
 WAITS_DAYS = 31       # longer periods show no waiting-time bands (they need every call's rows)
 
@@ -28,7 +28,8 @@ class JournalReports:
     def run(self, kind: str, start: datetime, end: datetime, resolution: str, tenants: set[str] | None,
             tenant: str | None) -> tuple[Table, list[tuple[str, int, int]]]:
         limits = limits_of(self.deployment_source())
-        figures = figures_between(self.store, start, end, limits, scopes=(SCOPE[kind],))
+        figures = figures_between(self.store, start, end, limits, scopes=(SCOPE[kind],),
+                                  summed=sums_every_agency(kind, tenant, tenants))
         table = tabulate(kind, figures, start, end, resolution, limits, tenant=tenant, tenants=tenants)
         if end - start > timedelta(days=WAITS_DAYS):
             return table, []

@@ -194,3 +194,17 @@ def read(conn: sa.Connection, start: datetime | None = None, end: datetime | Non
     if end is not None:
         stmt = stmt.where(t.c.quarter < end)
     yield from conn.execute(stmt)
+
+
+def read_summed(conn: sa.Connection, start: datetime, end: datetime,
+                scopes: Collection[str] | None = None) -> Iterator:
+    """(quarter, scope, *FIGURES) of the quarters in [start, end): each scope's stored rows of
+    a quarter added up (over its agencies, queues or agents; MAXIMA: the largest), in SQL."""
+    t = FIGURES_TABLE
+    figures = [sa.cast(sa.func.max(t.c[n]) if n in MAXIMA else sa.func.sum(t.c[n]), sa.BigInteger).label(n)
+               for n in FIGURES]
+    stmt = (sa.select(t.c.quarter, t.c.scope, *figures).where(t.c.quarter >= start, t.c.quarter < end)
+            .group_by(t.c.quarter, t.c.scope))
+    if scopes is not None:
+        stmt = stmt.where(t.c.scope.in_(tuple(scopes)))
+    yield from conn.execute(stmt)

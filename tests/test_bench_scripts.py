@@ -59,5 +59,9 @@ def test_the_reports_benchmark_checks_the_aggregates_against_the_group_by_and_ti
         assert _row(text, f"{period} | GROUP BY baseline")[-1] == "1.00x"
         aggregates = _row(text, f"{period} | figures_between")
         assert re.fullmatch(r"[\d,.]+", aggregates[2]) and re.fullmatch(r"[\d.]+x", aggregates[-1]), aggregates
+        for asked in ("traffic report at 15m: figures_between(scopes=(agency,), summed)",
+                      "traffic report at 15m: figures_between(scopes=(agency,)), every agency's rows",
+                      "agency report at 15m", "agency report at 1d"):
+            assert re.fullmatch(r"[\d.]+x", _row(text, f"{period} | {asked}")[-1]), (period, asked)
     assert re.fullmatch(r"[\d.]+x", _row(text, "one day (96 quarter-hours) | count(journal_of_period)")[-1])
     assert _row(text, "everything | rebuild")[3].endswith("rows/s")

@@ -136,14 +136,15 @@ def _url(args, deployment) -> str:
 
 def _table(args, deployment, start, end, resolution, limits):
     from reports.aggregate import figures_between
-    from reports.report import SCOPE, tabulate
+    from reports.report import SCOPE, sums_every_agency, tabulate
     from sentral.process import open_store
 
     store = open_store(_url(args, deployment))
     try:
         # the stored aggregates plus the rows not folded yet (reports/aggregate.py); counted
         # from the journal when they were counted with other limits
-        figures = figures_between(store, start, end, limits, scopes=(SCOPE[args.kind],))
+        figures = figures_between(store, start, end, limits, scopes=(SCOPE[args.kind],),
+                                  summed=sums_every_agency(args.kind, args.tenant))
         return tabulate(args.kind, figures, start, end, resolution, limits,
                         tenant=args.tenant, queue=args.queue, agent=args.agent)
     finally:

@@ -127,6 +127,34 @@ def test_a_report_reads_only_the_scope_it_needs_folded_or_not(store, journal):
         assert not any(getattr(only, other) for other in ("agencies", "queues", "agents") if other != part), scope
 
 
+def test_summed_in_sql_a_quarter_is_every_agency_added_up_as_the_python_path_and_the_same_traffic_table(
+        store, journal):
+    from reports.report import tabulate
+    cut = len(journal) // 2
+    store.append_journal(journal[:cut])
+    fold_all(store)
+    store.append_journal(journal[cut:])                # the rest not folded: its difference is summed too
+    for scopes in (("agency",), ("queue",), ("agent",), None):
+        each = figures_between(store, *WHOLE, scopes=scopes)
+        summed = figures_between(store, *WHOLE, scopes=scopes, summed=True)
+        assert summed == aggregate.unflat(aggregate.summed_keys(aggregate.flat(each))), scopes
+    each = figures_between(store, *WHOLE, scopes=("agency",))
+    summed = figures_between(store, *WHOLE, scopes=("agency",), summed=True)
+    shared = [q for q in {q for q, _ in each.agencies} if sum(q == k for k, _ in each.agencies) > 1]
+    assert shared, "a quarter with two agencies' figures"
+    for q in shared:
+        parts = [c for (k, _), c in each.agencies.items() if k == q]
+        assert summed.agencies[(q, "")]["calls"] == sum(c.get("calls", 0) for c in parts) > 0
+        assert summed.agencies[(q, "")].get("longest_wait", 0) == max(c.get("longest_wait", 0) for c in parts)
+    assert set(summed.agencies) == {(q, "") for q, _ in each.agencies} and not summed.queues
+    for resolution in ("15m", "1h", "1d"):
+        a, b = (tabulate("traffic", f, *WHOLE, resolution) for f in (each, summed))
+        assert (a.rows, a.total) == (b.rows, b.total) and a.total["offered"] > 0, resolution
+    fold_all(store)
+    assert figures_between(store, *WHOLE, summed=True) == \
+        aggregate.unflat(aggregate.summed_keys(aggregate.flat(nonzero(count(journal), *WHOLE))))
+
+
 def test_folding_again_adds_nothing_and_replayed_rows_add_nothing(store, journal):
     store.append_journal(journal)
     assert fold_all(store).rows == len(journal)
