@@ -34,6 +34,7 @@ class Session:
 class FakeSmsc:
     def __init__(self, system_id="sentral", password="secret", receipts=True):
         self.system_id, self.password, self.receipts = system_id, password, receipts
+        self.answer_enquire_link = True      # False: a hung SMSC that keeps the TCP link open
         self.binds = 0
         self.enquire_links = 0
         self.submits = []             # parsed submit_sm PDUs, in order
@@ -126,7 +127,8 @@ class FakeSmsc:
                              receipted_message_id=message_id, message_state=2)
         elif pdu.command == "enquire_link":
             self.enquire_links += 1
-            self._reply(session, "enquire_link_resp", pdu)
+            if self.answer_enquire_link:
+                self._reply(session, "enquire_link_resp", pdu)
         elif pdu.command == "deliver_sm_resp":
             self.deliver_resps.append((pdu.sequence, pdu.status))
         elif pdu.command == "unbind":

@@ -157,6 +157,20 @@ def test_given_a_dropped_link_then_it_rebinds_and_sends_again(link, smsc):
     assert sent.message_ids
 
 
+def test_given_a_smsc_that_stops_answering_enquire_link_then_the_link_is_dropped_and_rebound(smsc):
+    smsc.answer_enquire_link = False
+    smpp = SmppLink(SmppSettings(host="127.0.0.1", port=smsc.port, system_id="sentral",
+                                 password="secret", source=OUR_NUMBER, enquire_link_interval=0.05,
+                                 response_timeout=0.3, reconnect_initial=0.05), lambda i: None,
+                    lambda r: None)
+    smpp.start()
+    try:
+        until(lambda: smsc.binds >= 2, message="re-bound after the unanswered enquire_link")
+        assert smpp.binds >= 2
+    finally:
+        smpp.stop()
+
+
 @pytest.mark.parametrize("number", ["12", "+47 000", "not a number", "", "+1 555 0100 999999"])
 def test_given_an_invalid_number_then_refused_and_nothing_sent(link, smsc, number):
     with pytest.raises(InvalidNumber) as err:
