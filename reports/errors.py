@@ -9,3 +9,7 @@ from __future__ import annotations
 
 class BadPeriod(ValueError):
     """A report period, time or resolution the reports cannot use."""
+
+
+class BadAddress(ValueError):
+    """An e-mail address a monthly report cannot be sent from or to."""

@@ -114,11 +114,11 @@ def write_monthly(rows_of: Callable[[datetime, datetime], Iterable], deployment,
 
 
 def _message(sender: str, to: list[str], name: str, month: str, base: str, files: Mapping[str, bytes]) -> EmailMessage:
-    from agent_ui.mail import MailRefused
+    from reports.errors import BadAddress
 
     for address in [sender, *to]:
         if not address or "@" not in address or "\r" in address or "\n" in address:
-            raise MailRefused(f"not an e-mail address: {address!r}")
+            raise BadAddress(f"not an e-mail address: {address!r}")
     msg = EmailMessage()
     msg["From"], msg["To"] = sender, ", ".join(to)
     msg["Subject"] = f"Sentral: {name} {month}".replace("\r", " ").replace("\n", " ")
