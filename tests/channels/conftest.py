@@ -1,0 +1,165 @@
+"""A real IMAP server for the channel tests: Debian's dovecot-imapd on 127.0.0.1.
+
+The fixture writes a throwaway dovecot.conf (passwd-file users, maildir store, no SSL),
+starts `dovecot -F -c CONF` on a free port, waits until it answers, and stops it by PID at
+teardown. It fails loudly (never skips) when dovecot is missing: scripts/system-packages
+installs it. Mail is delivered the way a mail server would leave it: IMAP APPEND.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+import pytest
+
+from tests.helpers import free_port, until
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+USER, PASSWORD = "queue", "secret"
+
+CONF = """\
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+info_log_path = {d}/dovecot.log
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = {internal_user}
+default_login_user = {login_user}
+first_valid_uid = {uid}
+mail_location = maildir:{mail}/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={mail}/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _kill_with_children(proc) -> None:
+    """SIGKILL the master and the processes it started (imap, imap-login, auth, anvil, log...).
+    SIGTERM would do the same but dovecot then waits a second for them, every test."""
+    children = []
+    for status in pathlib.Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue                      # the process ended while we looked
+        if fields.get("PPid", "").strip() == str(proc.pid):
+            children.append(int(status.parent.name))
+    proc.kill()
+    proc.wait(timeout=10)
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@dataclass
+class Dovecot:
+    host: str
+    port: int
+    username: str
+    password: str
+    pid: int
+    log: pathlib.Path
+
+    def client(self):
+        from imapclient import IMAPClient
+
+        c = IMAPClient(self.host, self.port, ssl=False, timeout=10)
+        c.login(self.username, self.password)
+        return c
+
+    def deliver(self, raw: bytes, folder: str = "INBOX", flags=()) -> int:
+        """APPEND one message as a mail server would; returns its UID (UIDPLUS APPENDUID)."""
+        with self.client() as c:
+            reply = c.append(folder, raw, flags=flags)
+        m = re.search(rb"APPENDUID \d+ (\d+)", reply)
+        assert m, f"dovecot answered APPEND without APPENDUID: {reply!r}"
+        return int(m.group(1))
+
+    def flags(self, uid: int, folder: str = "INBOX") -> tuple:
+        with self.client() as c:
+            c.select_folder(folder, readonly=True)
+            return tuple(c.get_flags([uid]).get(uid, ()))
+
+
+@pytest.fixture
+def dovecot(tmp_path):
+    """A real dovecot IMAP server with one user (queue/secret) and an empty INBOX."""
+    if not os.path.exists(DOVECOT):
+        pytest.fail("dovecot is not installed: run scripts/system-packages (installs dovecot-imapd)")
+    if os.geteuid() == 0:
+        # Dovecot refuses mail access as uid 0, so as root the mail processes run as the
+        # package's `dovecot` user and its login processes as `dovenull`: they must reach the
+        # directory, which pytest's own tmp dir (0700 root) forbids. Use a private dir in
+        # the system temp dir instead, removed at teardown.
+        d = pathlib.Path(tempfile.mkdtemp(prefix="sentral-dovecot-"))
+        os.chmod(d, 0o755)
+        mail_user = pwd.getpwnam("dovecot")
+        internal_user, login_user = "dovecot", "dovenull"
+    else:
+        d = tmp_path / "dovecot"
+        d.mkdir()
+        mail_user = pwd.getpwuid(os.getuid())
+        internal_user = login_user = mail_user.pw_name
+    try:
+        mail = d / "mail"
+        mail.mkdir()
+        os.chown(mail, mail_user.pw_uid, mail_user.pw_gid) if os.geteuid() == 0 else None
+        (d / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+        port = free_port()
+        conf = d / "dovecot.conf"
+        conf.write_text(CONF.format(d=d, mail=mail, port=port, uid=mail_user.pw_uid,
+                                    gid=mail_user.pw_gid, internal_user=internal_user,
+                                    login_user=login_user))
+        out = open(d / "stdout.log", "w")
+        proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+        log = d / "dovecot.log"
+
+        def logs() -> str:
+            return "\n".join(p.read_text(errors="replace") for p in (d / "stdout.log", log) if p.exists())
+        try:
+            until(lambda: proc.poll() is not None or _listening(port), timeout=15,
+                  message="dovecot listening")
+            if proc.poll() is not None:
+                pytest.fail(f"dovecot exited with {proc.returncode}: {logs()}")
+            yield Dovecot("127.0.0.1", port, USER, PASSWORD, proc.pid, log)
+        finally:
+            _kill_with_children(proc)
+            out.close()
+    finally:
+        if os.geteuid() == 0:
+            shutil.rmtree(d, ignore_errors=True)
