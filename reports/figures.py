@@ -116,16 +116,16 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
     def agent_counts(agent: str, key) -> Counts | None:
         return figures.agents[(key[0], agent)] if agent else None
 
-    def end_talk(agent: str, at: datetime) -> None:
-        talk_end[agent] = (at, seg)
+    def end_talk(agent: str, row: Journal) -> None:
+        talk_end[agent] = (row.at, seg)
         if agent in hold_from:
-            _stop_hold(agent, at)
+            stop_hold(agent, row)
 
-    def _stop_hold(agent: str, at: datetime) -> None:
+    def stop_hold(agent: str, row: Journal) -> None:
+        """Her hold ends at `row`: counted where it began (or, before any queue, where `row` is)."""
         start, where = hold_from.pop(agent)
-        counts = where.queue_counts if where else queue_counts(row)[0]
-        key = where.key if where else queue_counts(row)[1]
-        held = between(start, at)
+        counts, key = (where.queue_counts, where.key) if where else queue_counts(row)
+        held = between(start, row.at)
         _add(counts, "hold", held)
         _add(figures.agents[(key[0], agent)], "hold", held)
 
@@ -186,7 +186,7 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
             _add(queue_counts(row)[0], "callbacks_made")
         elif kind == "transfer_started":
             if row.agent:                        # the operator leaves the call: her talk (and hold) end
-                end_talk(row.agent, row.at)
+                end_talk(row.agent, row)
         elif kind in ("transferred", "talk_ended", "parked"):
             counts, key = queue_counts(row)
             talked = ms(data.get("talk"))
@@ -194,7 +194,7 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
             agent = agent_counts(row.agent, key)     # a blind transfer's target is no agent: the queue's only
             if agent is not None:
                 _add(agent, "talk", talked)
-                end_talk(row.agent, row.at)
+                end_talk(row.agent, row)
             if kind == "transferred" and data.get("to_queue"):
                 _add(counts, "transferred_out")
                 if agent is not None:
@@ -220,7 +220,7 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
                 hold_from.setdefault(row.agent, (row.at, seg))   # a repeated hold does not restart it
         elif kind == "unhold":
             if row.agent in hold_from:
-                _stop_hold(row.agent, row.at)
+                stop_hold(row.agent, row)
         elif kind == "wrapup_end":
             if row.agent in talk_end:
                 start, where = talk_end.pop(row.agent)
