@@ -118,6 +118,7 @@ class Agent:
             "calls_answered": self.calls_answered, "talk_time": self.talk_time,
             "interaction": self.interaction, "leg": self.leg, "leg_up": self.leg_up,
             "active_queues": list(self.active_queues), "wrapup_queue": self.wrapup_queue,
+            "ready_at": self.ready_at,
         }
 
     @classmethod
@@ -134,6 +135,7 @@ class Agent:
             leg_up=stored.get("leg_up", ""),
             active_queues=tuple(sorted(stored.get("active_queues") or ())),
             wrapup_queue=stored.get("wrapup_queue", ""),
+            ready_at=_time(stored["ready_at"]) if stored.get("ready_at") else None,
         )
 
 

@@ -425,6 +425,8 @@ def _rearm_timers(eng) -> None:
     for agent in eng.agents.values():
         if agent.leg_up:
             eng.schedule(f"legdown:{agent.id}", LEG_DOWN_WAIT)
+        if agent.ready_at is not None:            # her busy/reject/no-answer delay: the rest of it
+            eng.emit(fx.ScheduleTimer(f"ready:{agent.id}", max(now, agent.ready_at)))
         if agent.state is AgentState.WRAP_UP:
             ix = eng.calls.get(agent.interaction)
             q = eng.deployment.queues.get(agent.wrapup_queue or (ix.queue if ix else ""))   # the queue answered in

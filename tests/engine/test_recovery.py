@@ -507,6 +507,8 @@ def test_a_restart_after_a_callback_offer_failed_keeps_the_callback_waiting():
     assert "callback_failed" not in s2.kinds("interaction-1") and not dials_of(s2)
     s2.assert_journal_exact()
     s2.send(ev.AgentResume("alice", s2.now))
+    assert not s2.originates(s2.advance(19)), "her busy delay (30 s) survives the restart"
+    s2.advance(1)
     called_back_to_the_end(s2)
 
 
@@ -536,3 +538,18 @@ def test_a_callback_offer_given_up_by_a_pause_releases_its_reserved_leg_across_a
     assert "callback_failed" not in s2.kinds("interaction-1") and not dials_of(s2)
     s2.send(ev.AgentResume("alice", s2.now))
     called_back_to_the_end(s2)
+
+
+def test_a_busy_agents_delay_survives_a_restart_and_ends_when_it_would_have():
+    """Her busy delay (30 s) is in the stored agent record: a restarted engine does not
+    offer her the waiting caller before it is over, and offers at once when it is."""
+    s = Scenario(a_deployment(queues=[a_queue(busy_delay=30)], agents=[an_agent("alice")]))
+    s.login("alice")
+    s.call("c1")
+    s.fail(s.originates()[0].leg_uuid, "USER_BUSY")
+    s.advance(10)
+    s2 = restarted(s, alive={"c1"}, answered={"c1"})
+    assert s2.engine.agents["alice"].ready_at == s.now + timedelta(seconds=20)
+    assert not s2.originates(s2.advance(19))
+    assert s2.offered_agents(s2.advance(1)) == ["alice"]
+    s2.assert_journal_exact()
