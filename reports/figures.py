@@ -32,6 +32,7 @@ AGENT_FIGURES = ("answered", "rona", "talk", "hold", "wrapup", "transferred_out"
 MAXIMA = frozenset({"longest_wait"})
 TIMES = frozenset({"wait_answered", "longest_wait", "talk", "hold", "wrapup"})   # milliseconds
 QUARTER = timedelta(minutes=15)
+COUNTED = {"recalled": "recalled", "no_answer": "rona", "message_taken": "messages_taken"}   # row kind -> figure
 _EPOCH = datetime(2000, 1, 3, tzinfo=timezone.utc)
 
 Counts = dict[str, int]
@@ -200,21 +201,11 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
                 if agent is not None:
                     _add(agent, "transferred_out")
                 transfer_pending = True
-        elif kind == "recalled":
+        elif kind in COUNTED:                         # one each for the segment and the agent the row names
             counts, key = queue_counts(row)
-            _add(counts, "recalled")
+            _add(counts, COUNTED[kind])
             if (agent := agent_counts(row.agent, key)) is not None:
-                _add(agent, "recalled")
-        elif kind == "no_answer":
-            counts, key = queue_counts(row)
-            _add(counts, "rona")
-            if (agent := agent_counts(row.agent, key)) is not None:
-                _add(agent, "rona")
-        elif kind == "message_taken":
-            counts, key = queue_counts(row)
-            _add(counts, "messages_taken")
-            if (agent := agent_counts(row.agent, key)) is not None:
-                _add(agent, "messages_taken")
+                _add(agent, COUNTED[kind])
         elif kind == "hold":
             if row.agent:
                 hold_from.setdefault(row.agent, (row.at, seg))   # a repeated hold does not restart it
