@@ -1,9 +1,10 @@
 """Messages taken for absent persons, sent by e-mail (smtplib).
 
 Rules:
-- The SMTP server comes from the environment (SENTRAL_SMTP_HOST, SENTRAL_SMTP_PORT,
-  default localhost:25; SENTRAL_SMTP_STARTTLS=1 to require STARTTLS; SENTRAL_SMTP_USER /
-  SENTRAL_SMTP_PASSWORD to log in); the sender is the agency's `message_from`.
+- The SMTP server comes from the environment (channels.email.smtp.SmtpConfig.from_env:
+  SENTRAL_SMTP_HOST, SENTRAL_SMTP_PORT, default localhost:25; SENTRAL_SMTP_STARTTLS=1 to
+  require STARTTLS; SENTRAL_SMTP_USER / SENTRAL_SMTP_PASSWORD to log in; SENTRAL_SMTP_CAFILE);
+  the sender is the agency's `message_from`.
 - Header values are checked: a CR or LF in an address or the subject is refused
   (MailRefused), never folded into a second header; the body is plain UTF-8 text.
 - Any failure is a MailFailed with a stable error id; the caller (the console) keeps the
@@ -11,12 +12,13 @@ Rules:
 """
 from __future__ import annotations
 
-import os
-import smtplib
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Mapping
+
+from channels.email.smtp import SendFailed, SmtpConfig
+from channels.email.smtp import send as smtp_send
+
+__all__ = ["MailFailed", "MailRefused", "SmtpConfig", "build", "send"]
 
 
 class MailFailed(Exception):
@@ -25,23 +27,6 @@ class MailFailed(Exception):
 
 class MailRefused(MailFailed):
     error_id = "console.mail_refused"
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str = "localhost"
-    port: int = 25
-    starttls: bool = False
-    user: str = ""
-    password: str = ""
-    timeout: float = 10.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "SmtpConfig":
-        env = os.environ if env is None else env
-        return cls(host=env.get("SENTRAL_SMTP_HOST", "localhost"), port=int(env.get("SENTRAL_SMTP_PORT", "25")),
-                   starttls=env.get("SENTRAL_SMTP_STARTTLS", "") == "1", user=env.get("SENTRAL_SMTP_USER", ""),
-                   password=env.get("SENTRAL_SMTP_PASSWORD", ""))
 
 
 def _clean(value: str, what: str) -> str:
@@ -65,12 +50,9 @@ def build(sender: str, sender_name: str, recipient: str, subject: str, body: str
 
 
 def send(config: SmtpConfig, msg: EmailMessage) -> None:
+    """Through channels/email/smtp.py (the one SMTP sender: STARTTLS with certificate checks,
+    login); its failure becomes the console's MailFailed."""
     try:
-        with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as smtp:
-            if config.starttls:
-                smtp.starttls()
-            if config.user:
-                smtp.login(config.user, config.password)
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise MailFailed(f"{type(exc).__name__}") from exc
+        smtp_send(config, msg)
+    except SendFailed as exc:
+        raise MailFailed(exc.reason) from exc

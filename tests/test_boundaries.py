@@ -45,7 +45,7 @@ MAY_IMPORT = {
     "esl": {"esl", "engine"},
     "dialplan": {"dialplan", "engine"},
     "store": {"store", "engine"},
-    "agent_ui": {"agent_ui", "engine", "store", "reports"},   # reports' pure parts: intervals, charts, output
+    "agent_ui": {"agent_ui", "engine", "store", "reports", "channels"},   # reports' pure parts; one SMTP sender
     "sync": {"sync", "engine", "store"},
     "recordings": {"recordings", "engine", "store"},
     "reports": {"reports", "engine", "store"},

@@ -1,5 +1,5 @@
-"""Sending a built message over SMTP (smtplib). The channel's own sender: channels/ may not
-import agent_ui, so this mirrors agent_ui/mail.py's configuration.
+"""Sending a built message over SMTP (smtplib): Sentral's one SMTP sender (the console's
+messages, agent_ui/mail.py, and the monthly reports send through it too).
 
 Rules:
 - The server comes from the same environment as the console's mail: SENTRAL_SMTP_HOST,

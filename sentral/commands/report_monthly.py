@@ -1,7 +1,7 @@
 """`sentral report monthly [--month YYYY-MM] --folder DIR [--mail AGENCY=ADDRESS ...]`:
 every agency's monthly report (reports/monthly.py) as PDF, XLSX and CSV in
 `DIR/<agency>/<YYYY-MM>/`, mailed to the addresses given per agency (SMTP from
-SENTRAL_SMTP_HOST/PORT/STARTTLS/USER/PASSWORD, agent_ui/mail.py). Without --month: the
+SENTRAL_SMTP_HOST/PORT/STARTTLS/USER/PASSWORD, channels/email/smtp.py). Without --month: the
 previous month, so a timer on the 1st of each month is all the schedule it needs
 (docs/reports.md). Exit 1 when an agency's mail failed (its files are written)."""
 from __future__ import annotations
@@ -22,7 +22,7 @@ def add_arguments(p) -> None:
 
 
 def run(args, deployment_of, limits_of, url_of) -> int:
-    from agent_ui.mail import SmtpConfig, send
+    from channels.email.smtp import SmtpConfig, send
     from engine.clock import utcnow
     from reports.errors import BadPeriod
     from reports.monthly import previous_month, write_monthly

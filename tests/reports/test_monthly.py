@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from agent_ui.mail import SmtpConfig, send
+from channels.email.smtp import SmtpConfig, send
 from dialplan.loader import load
 from reports.errors import BadPeriod
 from reports.monthly import month_bounds, previous_month, write_monthly
