@@ -182,3 +182,22 @@ def write_xlsx(table: Table, path) -> None:
         sheet.freeze_panes(1, 0)
     finally:
         book.close()
+
+
+def write(table: Table, fmt: str, path: str | None = None) -> None:
+    """`fmt` (table, csv, json, xlsx, pdf) to `path`, or to standard output for the text
+    formats without one (xlsx and pdf need a path)."""
+    import sys
+
+    if fmt == "xlsx":
+        write_xlsx(table, path)
+        return
+    if fmt == "pdf":
+        write_pdf(table, path)
+        return
+    writer = {"table": write_text, "csv": write_csv, "json": write_json}[fmt]
+    if path:
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            writer(table, f)
+    else:
+        writer(table, sys.stdout)

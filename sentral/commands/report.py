@@ -84,7 +84,8 @@ def report_command(args) -> int:
         return 1
     if args.tenant and deployment is None and not table.rows:
         print(f"sentral report: no call of agency {args.tenant!r} in this period", file=sys.stderr)
-    _write(table, args.format, args.out)
+    from reports.output import write
+    write(table, args.format, args.out)
     return 0
 
 
@@ -149,20 +150,3 @@ def _table(args, deployment, start, end, resolution, limits):
                         tenant=args.tenant, queue=args.queue, agent=args.agent)
     finally:
         store.close()
-
-
-def _write(table, fmt: str, path: str | None) -> None:
-    from reports import output
-
-    if fmt == "xlsx":
-        output.write_xlsx(table, path)
-        return
-    if fmt == "pdf":
-        output.write_pdf(table, path)
-        return
-    writer = {"table": output.write_text, "csv": output.write_csv, "json": output.write_json}[fmt]
-    if path:
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            writer(table, f)
-    else:
-        writer(table, sys.stdout)

@@ -68,16 +68,6 @@ def health_command(args) -> int:
     except (BadPeriod, StoreError) as exc:
         print(f"sentral report: {exc} [{getattr(exc, 'error_id', 'report')}]", file=sys.stderr)
         return 1
-    _write(result, fmt, getattr(args, "out", None))
+    from reports.output import write
+    write(result, fmt, getattr(args, "out", None))
     return 0
-
-
-def _write(result, fmt: str, path: str | None) -> None:
-    from reports import output
-
-    writer = {"table": output.write_text, "csv": output.write_csv, "json": output.write_json}[fmt]
-    if path:
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            writer(result, f)
-    else:
-        writer(result, sys.stdout)
