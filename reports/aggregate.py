@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Callable, Collection, Iterable
 
 from engine.effects import Journal
-from reports.figures import Counts, Figures, Limits, count
+from reports.figures import Counts, Figures, Limits, count, merge
 from store import report_figures as rf
 
 log = logging.getLogger(__name__)
@@ -100,12 +100,7 @@ def nonzero(figures: Figures, start: datetime | None = None, end: datetime | Non
 
 def _merge(into: dict[Key, Counts], keyed: dict[Key, Counts]) -> None:
     for key, counts in keyed.items():
-        target = into.setdefault(key, {})
-        for name, value in counts.items():
-            if name in MAXIMA:
-                target[name] = max(target.get(name, 0), value)
-            elif value:
-                target[name] = target.get(name, 0) + value
+        merge(into.setdefault(key, {}), counts)
 
 
 def _stored_row(key: Key, counts: Counts) -> dict:
@@ -242,9 +237,7 @@ def figures_between(store, start: datetime, end: datetime, limits: Limits = Limi
         change = summed_keys(change)
     for key, counts in change.items():
         if start <= key[0] < end and (scopes is None or key[1] in scopes):
-            target = keyed.setdefault(key, {})
-            for n, value in counts.items():
-                target[n] = max(target.get(n, 0), value) if n in MAXIMA else target.get(n, 0) + value
+            merge(keyed.setdefault(key, {}), counts)
     return unflat(keyed)
 
 
@@ -253,9 +246,7 @@ def summed_keys(keyed: dict[Key, Counts]) -> dict[Key, Counts]:
     scope, '', '', ''): what figures_between(summed=True) reads in SQL."""
     out: dict[Key, Counts] = {}
     for (q, scope, *_), counts in keyed.items():
-        target = out.setdefault((q, scope, "", "", ""), {})
-        for n, value in counts.items():
-            target[n] = max(target.get(n, 0), value) if n in MAXIMA else target.get(n, 0) + value
+        merge(out.setdefault((q, scope, "", "", ""), {}), counts)
     return out
 
 

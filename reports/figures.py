@@ -80,6 +80,12 @@ def _add(counts: Counts, name: str, value: int = 1) -> None:
         counts[name] = counts.get(name, 0) + value
 
 
+def merge(into: Counts, counts: Counts) -> None:
+    """`counts` added into `into`: sums, and the larger of the two for the MAXIMA."""
+    for name, value in counts.items():
+        _add(into, name, value)
+
+
 class _Segment:
     __slots__ = ("key", "queue_counts", "outcome", "agent")
 
@@ -228,6 +234,4 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
 def _roll_up(figures: Figures) -> None:
     """Each agency's figures += the sums (maxima) of its queues' figures."""
     for (at, agency, _queue), counts in figures.queues.items():
-        target = figures.agencies[(at, agency)]
-        for name, value in counts.items():
-            _add(target, name, value)
+        merge(figures.agencies[(at, agency)], counts)

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Collection, Iterable
 
 from reports import erlang, intervals
-from reports.figures import MAXIMA, TIMES, Counts, Figures, Limits, count
+from reports.figures import TIMES, Counts, Figures, Limits, count, merge
 
 KINDS = ("agency", "queue", "agent", "traffic", "after-hours")
 DEFAULT_AHT_MS = 180_000          # handling time assumed for staffing when nothing was answered
@@ -41,6 +41,7 @@ COLUMNS = {
     "after-hours": ("interval", "agency", "calls", "after_hours"),
 }
 SECONDS = frozenset(TIMES | {"asa", "aht"})
+KEYS = {"agency": 2, "queue": 3, "agent": 2, "traffic": 1, "after-hours": 2}   # leading key columns of a row
 SCOPE = {"agency": "agency", "traffic": "agency", "after-hours": "agency", "queue": "queue", "agent": "agent"}
 """The stored aggregates' scope each report reads (reports/aggregate.figures_between)."""
 PERCENT = frozenset({"service_level"})
@@ -79,11 +80,10 @@ def tabulate(kind: str, figures: Figures, start: datetime, end: datetime, resolu
     """`tenant` (one agency) or `tenants` (those a user may see; None = all) narrow the
     agency, queue, traffic and after-hours reports; the agent report is by agent."""
     table = Table(kind, start, end, resolution, COLUMNS[kind])
-    lo, hi = start, end
     allowed = {tenant} if tenant is not None else (set(tenants) if tenants is not None else None)
 
     def inside(quarter: datetime) -> bool:
-        return lo <= quarter < hi
+        return start <= quarter < end
 
     buckets: dict[datetime, datetime] = {}
 
@@ -95,19 +95,18 @@ def tabulate(kind: str, figures: Figures, start: datetime, end: datetime, resolu
 
     groups: dict[tuple, Counts] = {}
     if kind in ("agency", "after-hours", "traffic"):
-        source = {(q, a): c for (q, a), c in figures.agencies.items()
-                  if inside(q) and (allowed is None or a in allowed)}
-        for (q, a), counts in source.items():
-            key = (bucket(q),) if kind == "traffic" else (bucket(q), a)
-            _merge(groups.setdefault(key, {}), counts)
+        for (q, a), counts in figures.agencies.items():
+            if inside(q) and (allowed is None or a in allowed):
+                key = (bucket(q),) if kind == "traffic" else (bucket(q), a)
+                merge(groups.setdefault(key, {}), counts)
     elif kind == "queue":
         for (q, a, qid), counts in figures.queues.items():
             if inside(q) and (allowed is None or a in allowed) and (queue is None or qid == queue) and qid:
-                _merge(groups.setdefault((bucket(q), a, qid), {}), counts)
+                merge(groups.setdefault((bucket(q), a, qid), {}), counts)
     elif kind == "agent":
         for (q, aid), counts in figures.agents.items():
             if inside(q) and (agent is None or aid == agent):
-                _merge(groups.setdefault((bucket(q), aid), {}), counts)
+                merge(groups.setdefault((bucket(q), aid), {}), counts)
     else:
         raise ValueError(f"unknown report {kind!r}")
     lengths: dict[datetime, float] = {}
@@ -119,24 +118,16 @@ def tabulate(kind: str, figures: Figures, start: datetime, end: datetime, resolu
     if kind == "after-hours":
         groups = {k: v for k, v in groups.items() if v.get("after_hours")}
     names = COLUMNS[kind]
-    key_names = names[:len(next(iter(groups), ())) or 1]
+    key_names = names[:KEYS[kind]]
     total: Counts = {}
     for key in sorted(groups, key=lambda k: (k[0].timestamp(),) + k[1:]):
         counts = groups[key]
-        _merge(total, counts)
+        merge(total, counts)
         row = dict(zip(key_names, key))
         row.update(_values(kind, counts, names, limits, lengths.get(key[0], 0.0)))
         table.rows.append(row)
     table.total = {"interval": "total", **_values(kind, total, names, limits, 0.0)}
     return table
-
-
-def _merge(into: Counts, counts: Counts) -> None:
-    for name, value in counts.items():
-        if name in MAXIMA:
-            into[name] = max(into.get(name, 0), value)
-        else:
-            into[name] = into.get(name, 0) + value
 
 
 def _values(kind: str, c: Counts, names: tuple[str, ...], limits: Limits, seconds: float) -> dict:
