@@ -12,7 +12,7 @@ from reports.aggregate import figures_between
 from reports.figures import Limits
 from reports.report import SCOPE, Table, sums_every_agency, tabulate, wait_distribution
 
-WAITS_DAYS = 31       # longer periods show no waiting-time bands (they need every call's rows)
+WAITS_DAYS = 7        # longer periods show no waiting-time bands: they read every call's rows on the request
 
 
 def limits_of(deployment) -> Limits:
