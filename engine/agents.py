@@ -10,6 +10,9 @@ Rules:
   call's wrap-up ends (the call is never cut);
 * the record is plain data (`snapshot()` / `restore()`), stored by the runtime for
   recovery (engine.recovery);
+* `written` holds the written items offered to or held by the agent (engine.written),
+  runtime only: a restart rebuilds it from the items. Above the agent's `calls_up_to`
+  written units she is not routable for calls;
 * `active_queues` are the queues chosen at login for this shift (empty = every queue
   the agent is configured for); the queue indexes make the agent a member of only those.
 """
@@ -86,6 +89,7 @@ class Agent:
     active_queues: tuple[str, ...] = ()     # chosen at login (sorted); () = all configured queues
     monitoring: bool = False                # a supervisor monitoring a call (engine.monitor): no offers
     wrapup_queue: str = ""                  # the queue of the call ended last: its wrap-up (engine.talk)
+    written: dict[str, float] = field(default_factory=dict)  # written items offered / open -> their cost (engine.written)
 
     @property
     def id(self) -> str:
@@ -93,8 +97,10 @@ class Agent:
 
     @property
     def routable(self) -> bool:
+        limit = self.config.capacity.calls_up_to
         return (self.state is AgentState.AVAILABLE and self.registered and self.ready_at is None
-                and not self.leg_up and not self.monitoring)
+                and not self.leg_up and not self.monitoring
+                and (limit is None or not self.written or sum(self.written.values()) <= limit + 1e-9))
 
     @property
     def staffed(self) -> bool:
@@ -118,7 +124,7 @@ class Agent:
             "calls_answered": self.calls_answered, "talk_time": self.talk_time,
             "interaction": self.interaction, "leg": self.leg, "leg_up": self.leg_up,
             "active_queues": list(self.active_queues), "wrapup_queue": self.wrapup_queue,
-            "ready_at": self.ready_at,
+            "ready_at": self.ready_at, "written": sorted(self.written),
         }
 
     @classmethod

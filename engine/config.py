@@ -110,6 +110,28 @@ class QueueRecording:
     roles: frozenset[str] | None = None
 
 
+VOICE = "voice"
+WRITTEN_CHANNELS = ("email", "sms", "task")    # interaction kinds that are no call (engine.written)
+CHANNELS = (VOICE,) + WRITTEN_CHANNELS
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What one agent carries at once (engine.written). Written items are held up to
+    `written` units, each costing its channel's entry in `costs`; a call is offered only
+    while the open written units are at most `calls_up_to` (None: always, a call
+    interrupts written work); new written items reach an agent on a call (offered,
+    talking or in wrap-up) only with `written_during_call`."""
+
+    written: float = 3.0
+    calls_up_to: float | None = None
+    costs: Mapping[str, float] = field(default_factory=lambda: {"email": 1.0, "sms": 1.0, "task": 1.0})
+    written_during_call: bool = False
+
+    def cost(self, channel: str) -> float:
+        return float(self.costs.get(channel, 1.0))
+
+
 @dataclass(frozen=True)
 class QueueConfig:
     id: str
@@ -139,6 +161,12 @@ class QueueConfig:
     callback_prompt: str = ""             # confirmation played before the engine hangs up
     alarms: QueueAlarms = QueueAlarms()   # the supervisor page's thresholds (agent_ui.alarms)
     recording: QueueRecording | None = None  # None = the tenant's recording policy as it is
+    channel: str = VOICE                  # voice, or a written channel (email, sms, task): engine.written
+    reply_from: str = ""                  # written queues: the address / number replies are sent from
+
+    @property
+    def written(self) -> bool:
+        return self.channel != VOICE
 
 
 @dataclass(frozen=True)
@@ -150,6 +178,7 @@ class AgentConfig:
     skills: frozenset[str] = frozenset()
     password_hash: str = ""                # for the softphone directory (a1-hash), never plain
     auto_answer: bool = False              # the phone answers on the console's word (uuid_phone_event talk)
+    capacity: Capacity = Capacity()        # the deployment's `capacity` unless the agent has its own
 
 
 @dataclass(frozen=True)
@@ -273,3 +302,4 @@ class Deployment:
     trunks: Mapping[str, Trunk] = field(default_factory=dict)     # by name: sofia gateways
     outbound_routes: tuple[OutboundRoute, ...] = ()             # the outbound context's routes, in order
     direct_dials: tuple[DirectDial, ...] = ()                   # employees' numbers, in order
+    capacity: Capacity = Capacity()                             # every agent's, unless their own

@@ -31,6 +31,7 @@ from engine.interactions import Interaction
 from engine.errors import DomainError
 from engine.machine import IllegalTransition
 from engine.queues import QueueIndex
+from engine.written import WorkItem, WrittenIndex
 from engine.statistics import Statistics
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ class Engine:
         self.agents = {aid: Agent(cfg) for aid, cfg in deployment.agents.items()}
         self.by_sip = {cfg.sip_user: aid for aid, cfg in deployment.agents.items()}
         self.calls: dict[str, Interaction] = {}
+        self.items: dict = {}                    # open written items (engine.written.WorkItem) by id
+        self.cases: dict[str, str] = {}          # case -> its open item
+        self.filed: dict[str, str] = {}          # stored message ids of open items -> item
+        self.written = WrittenIndex()            # waiting written items per queue
+        self.written_members: dict[str, list] = {}   # written queue -> active members (cache)
         self.by_leg: dict[str, str] = {}         # caller, agent and callback legs -> interaction
         self.cancelled: dict[str, str] = {}      # legs we hung up while they rang -> node
         self.closing: dict[str, str] = {}        # agent legs we hung up, until FreeSWITCH confirms -> agent
@@ -70,6 +76,8 @@ class Engine:
         self._out: list = []
         self._route_calls: dict[str, None] = {}
         self._route_agents: dict[str, None] = {}
+        self._route_items: dict[str, None] = {}
+        self._route_written: dict[str, None] = {}
         self._touched_agents: dict[str, None] = {}
         self._touched_calls: dict[str, Interaction] = {}
 
@@ -105,16 +113,29 @@ class Engine:
         for aid in self._touched_agents:
             self._out.append(fx.Notify("agent_changed", self.agents[aid].snapshot()))
         for ix in self._touched_calls.values():
-            self._out.append(fx.Notify("interaction_changed", ix.snapshot()))
+            topic = "item_changed" if isinstance(ix, WorkItem) else "interaction_changed"
+            self._out.append(fx.Notify(topic, ix.snapshot()))
         self._touched_agents.clear()
         self._touched_calls.clear()
         out, self._out = self._out, []
         return out
 
     def run_routing(self) -> None:
-        from engine import offers
-        while self._route_calls or self._route_agents:
-            if self._route_calls:
+        """Calls first, then written items (engine.written): a freed agent gets a waiting
+        call before a written item."""
+        from engine import offers, written
+        while self._route_calls or self._route_agents or self._route_items or self._route_written:
+            if self._route_items and not (self._route_calls or self._route_agents):
+                item_id = next(iter(self._route_items))
+                del self._route_items[item_id]
+                item = self.items.get(item_id)
+                if item is not None:
+                    written.route_item(self, item)
+            elif self._route_written and not (self._route_calls or self._route_agents):
+                aid = next(iter(self._route_written))
+                del self._route_written[aid]
+                written.route_agent(self, self.agents[aid])
+            elif self._route_calls:
                 ixid = next(iter(self._route_calls))
                 del self._route_calls[ixid]
                 ix = self.calls.get(ixid)
@@ -146,8 +167,11 @@ class Engine:
             self._touched_calls[ix.id] = ix
 
     def touch_agent(self, agent: Agent) -> None:
+        if agent.active_queues != self.index.chosen.get(agent.id, ()):
+            self.written_members.clear()         # her queues change: the written members with them
         self.index.sync(agent)
         self._touched_agents[agent.id] = None
+        self._route_written[agent.id] = None
 
     def touch_call(self, ix: Interaction) -> None:
         self._touched_calls[ix.id] = ix
@@ -157,6 +181,9 @@ class Engine:
 
     def want_route_agent(self, agent: Agent) -> None:
         self._route_agents[agent.id] = None
+
+    def want_route_item(self, item) -> None:
+        self._route_items[item.id] = None
 
     def schedule(self, key: str, seconds: float) -> None:
         self.emit(fx.ScheduleTimer(key, self.now + timedelta(seconds=seconds)))

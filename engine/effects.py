@@ -183,6 +183,19 @@ class StopRecording:
 
 
 @dataclass(frozen=True)
+class SendWritten:
+    """Send the stored outbound message `message` of written item `item` over its
+    channel (the runtime's channel sender: SMTP, SMPP or the HTTP gateway); it answers
+    with WrittenSent / WrittenSendFailed. Idempotent per message: sent at most once."""
+
+    item: str
+    message: str
+    channel: str
+    tenant: str
+    queue: str
+
+
+@dataclass(frozen=True)
 class ScheduleTimer:
     key: str
     at: datetime

@@ -419,3 +419,107 @@ class CallbackCreate:
 
 
 SUPERVISOR_COMMANDS = (Monitor, MonitorEnd, CallbackCreate)
+
+
+# -- written channels (engine/written.py) ------------------------------------------------
+# The channels' intake (channels/intake.py) stores each message first, then says so here;
+# the message's text and attachments never enter the engine, only their stored id.
+
+@dataclass(frozen=True)
+class WrittenArrived:
+    """A stored inbound message (e-mail, SMS, web-form task). `case`: the case it belongs
+    to (threading found it, or a new one); a message of a case that has an item still
+    open is added to that item, otherwise it makes a new item in `queue`. `automatic`
+    (an auto-reply, a bounce, bulk mail) is filed but never answered automatically."""
+
+    channel: str                     # email | sms | task
+    tenant: str
+    queue: str
+    message: str                     # the stored message's id (idempotency: filed once)
+    case: str
+    at: datetime
+    sender: str = ""                 # an e-mail address, an E.164 number, a form's contact
+    sender_name: str = ""
+    subject: str = ""
+    priority: int = 0
+    skills: tuple[str, ...] = ()
+    automatic: bool = False
+
+
+@dataclass(frozen=True)
+class ItemAccept:
+    """The agent takes the written item offered to her (it becomes hers, open)."""
+
+    agent: str
+    item: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ItemDecline:
+    """The agent does not take the offered item: it goes back to its place in the queue."""
+
+    agent: str
+    item: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ItemReply:
+    """The agent sends a reply (stored first as message `message`, direction out)."""
+
+    agent: str
+    item: str
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ItemTransfer:
+    """The agent (or a supervisor, `by`) sends the item to another queue (another
+    agency's too): it waits there at its original place, before everything newer."""
+
+    agent: str
+    item: str
+    queue: str
+    at: datetime
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class ItemClose:
+    """The agent closes the item with a result code (a supervisor may close a waiting
+    one, e.g. spam: `agent` empty, `by` the supervisor)."""
+
+    agent: str
+    item: str
+    result: str
+    at: datetime
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class WrittenSent:
+    """The channel sender delivered outbound message `message` of `item` to the gateway
+    or SMTP server (`external_id`: its Message-ID or the gateway's message id)."""
+
+    item: str
+    message: str
+    at: datetime
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class WrittenSendFailed:
+    """Sending failed for good (`permanent`) or for now (the sender retries itself and
+    reports only the first failure and the last)."""
+
+    item: str
+    message: str
+    error: str
+    permanent: bool
+    at: datetime
+
+
+WRITTEN_COMMANDS = (ItemAccept, ItemDecline, ItemReply, ItemTransfer, ItemClose)
+CONSOLE_COMMANDS = CONSOLE_COMMANDS + WRITTEN_COMMANDS

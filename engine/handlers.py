@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from engine import (call_recording, callflow, campon, core, desk, offers, park, recall, recovery, reload, talk,
-                    transfer)
+                    transfer, written)
 from engine import events as ev
 from engine import effects as fx
 from engine.effects import Hangup
@@ -141,6 +141,8 @@ def caller_left(eng, ix: Interaction, cause: str) -> None:
 
 def timer(eng, e: ev.TimerFired) -> None:
     kind, _, key = e.key.partition(":")
+    if written.timer(eng, kind, key):
+        return
     if kind == "ring":
         offers.ring_timeout(eng, key)
     elif kind == "wrapup" and key in eng.agents:
@@ -234,6 +236,7 @@ HANDLERS = {
 from engine import consult, control  # noqa: E402  (they import engine.talk/offers, not this module)
 HANDLERS.update(control.HANDLERS)
 HANDLERS.update(call_recording.HANDLERS)
+HANDLERS.update(written.HANDLERS)
 HANDLERS.update(consult.HANDLERS)
 consult.route(HANDLERS)                # the consult's legs and hang-ups first (engine/consult.py)
 

@@ -57,7 +57,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Collection, Iterable, Mapping, Sequence
 
-from engine import call_recording, callflow, campon, monitor, offers, park, recall, talk, transfer
+from engine import call_recording, callflow, campon, monitor, offers, park, recall, talk, transfer, written
 from engine import effects as fx
 from engine import events as ev
 from engine.agents import Agent, AgentEvent, AgentState
@@ -83,6 +83,9 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
         if cfg is not None:
             eng.agents[cfg.id] = Agent.restore(cfg, stored)
     for stored in interactions:
+        if stored.get("kind", "call") != "call":
+            written.restore(eng, stored)
+            continue
         ix = Interaction.restore(stored)
         if ix.ended or ix.queue not in deployment.queues and ix.state in WAITING:
             continue
@@ -107,6 +110,7 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
             park.park_timeout(eng, ix)
         elif ix.state is CallState.TRANSFERRING:
             transfer.transfer_timeout(eng, ix)
+    written.rearm(eng)
     eng.run_routing()
     return eng, effects + eng._flush()
 

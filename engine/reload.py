@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def reload(eng, e: ev.ConfigReloaded) -> None:
     old, new = eng.deployment, e.deployment
     queues = dict(new.queues)
-    for ix in eng.calls.values():
+    for ix in [*eng.calls.values(), *eng.items.values()]:
         if ix.queue not in queues and ix.queue in old.queues:
             queues[ix.queue] = old.queues[ix.queue]
             log.info("queue %s removed from the configuration: kept until its calls have left", ix.queue)
@@ -44,6 +44,7 @@ def reload(eng, e: ev.ConfigReloaded) -> None:
     eng.by_sip = {a.config.sip_user: aid for aid, a in eng.agents.items()}
     turns = {qid: q.turn for qid, q in eng.index.queues.items()}
     eng.index = QueueIndex(deployment, eng.rng)
+    eng.written_members.clear()
     for qid, turn in turns.items():
         if qid in eng.index.queues:
             eng.index.queues[qid].turn = turn
@@ -54,3 +55,5 @@ def reload(eng, e: ev.ConfigReloaded) -> None:
         if ix.state in WAITING:
             eng.index.add_call(ix)
             eng.want_route_call(ix)
+    for item in eng.items.values():
+        eng.want_route_item(item)
