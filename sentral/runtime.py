@@ -49,7 +49,7 @@ def _jsonable(snap: Mapping) -> dict:
 
 def interaction_record(snap: Mapping, at: datetime) -> InteractionRecord:
     return InteractionRecord(
-        id=snap["id"], tenant=snap.get("tenant", ""), state=snap.get("state", ""),
+        id=snap["id"], tenant=snap.get("tenant", ""), state=snap.get("state", ""), kind=snap.get("kind", "call"),
         entered_at=_time(snap.get("entered_at")) or at, queue=snap.get("queue", ""),
         node=snap.get("node", ""), caller_uuid=snap.get("origin_uuid") or snap.get("caller_uuid", ""),
         caller_number=snap.get("caller_number", ""), caller_name=snap.get("caller_name", ""),
@@ -139,7 +139,7 @@ class Runtime:
         for effect in effects:
             if isinstance(effect, fx.Journal):
                 rows.append(effect)
-            elif isinstance(effect, fx.Notify) and effect.topic == "interaction_changed":
+            elif isinstance(effect, fx.Notify) and effect.topic in ("interaction_changed", "item_changed"):
                 rows.append(interaction_record(effect.payload, at))
                 actions.append((effect, ""))
             elif isinstance(effect, fx.Notify) and effect.topic == "agent_changed":

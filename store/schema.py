@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "store.recording_audit",
     "store.report_figures",
     "store.system_events",
+    "store.written",
 )
 
 

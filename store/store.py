@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from engine.effects import Journal
 from store import journal as journal_rows
-from store import runtime, users
+from store import runtime, users, written
 from store.database import create_engine, safe_url
 from store.errors import InvalidRecord
 from store.records import AgentStateRecord, AuditRecord, CallbackRecord, InteractionRecord, UserRecord
@@ -92,9 +92,13 @@ class Store:
               agent_states: Iterable[AgentStateRecord] = ()) -> int:
         """Journal rows + interaction and agent-state upserts in one transaction; returns new journal rows."""
         now = self.clock()
+        interactions = list(interactions)
         with self.transaction() as conn:
             new = journal_rows.append(conn, journal)
             runtime.upsert_interactions(conn, interactions, now)
+            for record in interactions:          # a written item files its messages with its record
+                if record.kind != "call" and record.data.get("messages"):
+                    written.file_messages(conn, record.id, record.data["messages"])
             runtime.save_agent_states(conn, agent_states, now)
             return new
 
@@ -309,3 +313,64 @@ class Store:
         """Journal rows of these kinds with start <= at < end, in time order."""
         with self.engine.connect() as conn:
             return journal_rows.read(conn, since=start, until=end, kinds=tuple(kinds))
+
+    # -- written channels (store/written.py) ------------------------------------
+    def save_inbound_message(self, record) -> tuple[str, bool]:
+        with self.transaction() as conn:
+            return written.save_inbound(conn, record)
+
+    def save_outbound_message(self, record) -> None:
+        with self.transaction() as conn:
+            written.save_outbound(conn, record)
+
+    def written_message(self, message_id: str):
+        with self.engine.connect() as conn:
+            return written.message(conn, message_id)
+
+    def written_messages(self, *, item: str | None = None, case: str | None = None):
+        with self.engine.connect() as conn:
+            return written.messages(conn, item=item, case=case)
+
+    def unfiled_messages(self, limit: int = 1000):
+        with self.engine.connect() as conn:
+            return written.unfiled(conn, limit)
+
+    def cases_of(self, tenant: str, external_ids) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return written.cases_of(conn, tenant, external_ids)
+
+    def new_case(self, tenant: str, channel: str, contact: str = "", subject: str = "") -> str:
+        with self.transaction() as conn:
+            return written.new_case(conn, tenant, channel, self.clock(), contact, subject)
+
+    def case_exists(self, tenant: str, case: str) -> bool:
+        with self.engine.connect() as conn:
+            return written.case_exists(conn, tenant, case)
+
+    def claim_outbound(self, message_id: str):
+        with self.transaction() as conn:
+            return written.claim_outbound(conn, message_id)
+
+    def release_outbound(self, message_id: str) -> None:
+        with self.transaction() as conn:
+            written.release_outbound(conn, message_id)
+
+    def mark_sent(self, message_id: str, external_id: str) -> None:
+        with self.transaction() as conn:
+            written.mark_sent(conn, message_id, external_id, self.clock())
+
+    def mark_failed(self, message_id: str, error: str) -> None:
+        with self.transaction() as conn:
+            written.mark_failed(conn, message_id, error)
+
+    def pending_outbound(self):
+        with self.engine.connect() as conn:
+            return written.pending_outbound(conn)
+
+    def mailbox_state(self, key: str) -> dict | None:
+        with self.engine.connect() as conn:
+            return written.mailbox_state(conn, key)
+
+    def save_mailbox_state(self, key: str, state) -> None:
+        with self.transaction() as conn:
+            written.save_mailbox_state(conn, key, state, self.clock())
