@@ -284,6 +284,53 @@ class RecordingStorage:
 
 
 @dataclass(frozen=True)
+class Mailbox:
+    """An IMAP mailbox whose mail becomes items of the written (email) queue `queue`. Its
+    secrets are never held here: only the names of the environment variables the process
+    reads when it connects (`password_env`, or `oauth2_secret_env` for Microsoft 365's
+    XOAUTH2 with client credentials)."""
+
+    queue: str
+    host: str
+    username: str
+    port: int = 993
+    folder: str = "INBOX"
+    security: str = "ssl"                  # ssl | starttls | none (none only for 127.0.0.1 / ::1)
+    password_env: str = ""                 # the environment variable holding the password
+    oauth2_tenant: str = ""                # Microsoft 365 XOAUTH2 instead of a password
+    oauth2_client_id: str = ""
+    oauth2_secret_env: str = ""
+    poll_seconds: float = 60.0             # when the server has no IDLE
+    max_message_bytes: int = 26214400
+
+
+@dataclass(frozen=True)
+class SmsNumber:
+    """An inbound number (E.164, "+4722334455") or short code (digits) and its sms queue."""
+
+    number: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class SmsGateway:
+    """The SMS gateway: SMPP (`host`, `port`, `system_id`) or an HTTP gateway (`url` to
+    send, webhooks in signed with the secret in `webhook_secret_env`). Secrets only as the
+    names of environment variables."""
+
+    kind: str                              # smpp | http
+    host: str = ""                         # smpp
+    port: int = 2775
+    system_id: str = ""
+    password_env: str = ""
+    url: str = ""                          # http: the gateway's REST send URL
+    token_env: str = ""                    # http: bearer token for sending
+    webhook_secret_env: str = ""           # http: HMAC secret of inbound webhooks
+    sender: str = ""                       # the default sender id / number of replies
+    numbers: tuple[SmsNumber, ...] = ()
+
+
+@dataclass(frozen=True)
 class Deployment:
     tenants: Mapping[str, TenantConfig] = field(default_factory=dict)
     queues: Mapping[str, QueueConfig] = field(default_factory=dict)
@@ -303,3 +350,5 @@ class Deployment:
     outbound_routes: tuple[OutboundRoute, ...] = ()             # the outbound context's routes, in order
     direct_dials: tuple[DirectDial, ...] = ()                   # employees' numbers, in order
     capacity: Capacity = Capacity()                             # every agent's, unless their own
+    mailboxes: tuple[Mailbox, ...] = ()                         # email queues' IMAP mailboxes
+    sms: SmsGateway | None = None                               # the SMS gateway and its numbers
