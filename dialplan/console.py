@@ -11,16 +11,24 @@ Rules:
   display name (it becomes the From of messages taken for the tenant's employees);
   camp-on on a busy transfer target: `campon_retry` (5 s - 5 min between tries),
   `campon_timeout` (10 s - 1 h in all), `campon_prompt` (a prompt, played once).
+* per tenant: `reply_templates`, the console's reply texts for written items, each
+  `{id, name, text, channels}` (`channels`: email / sms / task, a list or one; none: all);
+  `{name}`, `{case}` and `{agency}` in the text are filled in by the console, any other
+  `{word}` is a `bad-value` problem (it would reach the customer as written).
 """
 from __future__ import annotations
 
 import re
 
 from dialplan import yamlnodes as y
-from engine.config import Reason
+from engine.config import Reason, ReplyTemplate
 
 CONSOLE_KEYS = ("pause_reasons", "result_codes")
 REASON_KEYS = ("id", "nb", "en")
+TEMPLATE_KEYS = ("id", "name", "text", "channels")
+TEMPLATE_CHANNELS = ("email", "sms", "task")
+PLACEHOLDERS = ("name", "case", "agency")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 TIMEOUTS = {"transfer_timeout": (5.0, 300.0), "park_timeout": (10.0, 3600.0), "campon_retry": (5.0, 300.0),
@@ -70,6 +78,8 @@ def tenant_settings(ctx, m: dict) -> dict:
                 out[key] = v
     if "campon_prompt" in m and (v := y.prompt(ctx, m["campon_prompt"][1], "campon_prompt")) is not None:
         out["campon_prompt"] = v
+    if "reply_templates" in m:
+        out["reply_templates"] = reply_templates(ctx, m["reply_templates"][1])
     if "message_from" in m and (v := y.text(ctx, m["message_from"][1], "message_from")) is not None:
         if EMAIL.fullmatch(v.strip()):
             out["message_from"] = v.strip()
@@ -77,3 +87,35 @@ def tenant_settings(ctx, m: dict) -> dict:
             ctx.at(m["message_from"][1], "bad-value", f"message_from {v!r} is not an e-mail address",
                    "a plain address like sentralbord@fjordvik.kommune.no (no name, no <>)")
     return out
+
+
+def reply_templates(ctx, node) -> tuple[ReplyTemplate, ...]:
+    out: list[ReplyTemplate] = []
+    seen: set[str] = set()
+    for item in y.sequence(ctx, node, "reply_templates") or ():
+        m = y.mapping(ctx, item, "a reply template", TEMPLATE_KEYS, ("id", "name", "text"))
+        if not m or not all(k in m for k in ("id", "name", "text")):
+            continue
+        tid = y.ident(ctx, m["id"][1], "reply template id")
+        name = y.text(ctx, m["name"][1], "reply template name")
+        text = y.text(ctx, m["text"][1], "reply template text")
+        listed = y.text_list(ctx, m["channels"][1], "reply template channels") if "channels" in m else []
+        channels = tuple(v.strip() for _, v in listed or ())
+        if tid is None or name is None or text is None:
+            continue
+        unknown = [c for c in channels if c not in TEMPLATE_CHANNELS]
+        if unknown:
+            ctx.at(m["channels"][1], "bad-value", f"reply template {tid!r}: channel {unknown[0]!r}",
+                   "email, sms or task")
+            continue
+        wrong = [w for w in _PLACEHOLDER.findall(text) if w not in PLACEHOLDERS]
+        if wrong:
+            ctx.at(m["text"][1], "bad-value", f"reply template {tid!r}: unknown placeholder {{{wrong[0]}}}",
+                   "{name}, {case} or {agency}")
+            continue
+        if tid in seen:
+            ctx.at(m["id"][1], "duplicate", f"reply template id {tid!r} is listed twice", "unique ids")
+            continue
+        seen.add(tid)
+        out.append(ReplyTemplate(tid, name.strip(), text.strip(), channels))
+    return tuple(out)

@@ -21,7 +21,8 @@ from engine.config import EntryPoint, QueueConfig, TenantConfig
 
 TENANT_KEYS = ("id", "name", "caller_id_name", "timezone", "numbers", "hours", "holidays", "special_days",
                "after_hours", "recording", "welcome_prompt", "queues", "greeting", "transfer_timeout",
-               "park_timeout", "message_from", "direct_dial", "campon_retry", "campon_timeout", "campon_prompt")
+               "park_timeout", "message_from", "direct_dial", "campon_retry", "campon_timeout", "campon_prompt",
+               "reply_templates")
 NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 TAG = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 RESERVED_TAGS = frozenset({"tenant", "queue", "entry", "priority", "agent", "caller_uuid", "direct_dial",

@@ -211,6 +211,19 @@ class TenantConfig:
     campon_retry: float = 15.0             # s between a camped-on transfer's tries of a busy target
     campon_timeout: float = 120.0          # s a camped-on caller waits for a busy target before the recall
     campon_prompt: str = ""                # played to the caller when the camp-on starts (then music)
+    reply_templates: tuple["ReplyTemplate", ...] = ()   # the console's reply texts for written items
+
+
+@dataclass(frozen=True)
+class ReplyTemplate:
+    """A reply text of an agency for written items; the console fills in `{name}` (the
+    sender's name), `{case}` (the case id) and `{agency}` (the agency's name). `channels`:
+    the written channels it is offered for (empty: every one)."""
+
+    id: str
+    name: str
+    text: str
+    channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

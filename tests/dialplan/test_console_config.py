@@ -105,3 +105,31 @@ def test_given_an_own_outbound_context_then_it_is_compiled_with_the_sites_routes
     assert str(tmp_path / "conf/dialplan/sentral-out/00_site.xml") in written
     public = contexts["public"].find("extension[@name='cc-acme-+4722000001']/condition")
     assert [(a.get("application"), a.get("data")) for a in public][-2:] == [("set", "park_after_bridge=true"), ("park", None)]
+
+
+REPLIES = """reply_templates:
+      - {id: thanks, name: Takk, text: "Hei {name}! Saken {case} er mottatt av {agency}.", channels: [email, sms]}
+      - id: closing
+        name: Avslutning
+        text: "Vennlig hilsen {agency}"
+"""
+
+
+def test_given_reply_templates_then_they_are_the_tenants_with_their_channels(tmp_path):
+    from engine.config import ReplyTemplate
+
+    t = load(write(tmp_path, TENANT % REPLIES), env={}).tenants["acme"]
+    assert t.reply_templates == (
+        ReplyTemplate("thanks", "Takk", "Hei {name}! Saken {case} er mottatt av {agency}.", ("email", "sms")),
+        ReplyTemplate("closing", "Avslutning", "Vennlig hilsen {agency}"))
+    assert load(write(tmp_path, TENANT % ""), env={}).tenants["acme"].reply_templates == ()
+
+
+@pytest.mark.parametrize("entry, code", [
+    ('{id: a, name: A, text: "Hei {navn}"}', "bad-value"),
+    ('{id: a, name: A, text: "Hei", channels: [fax]}', "bad-value"),
+    ('{id: a, name: A}', "missing-key"),
+])
+def test_given_a_bad_reply_template_then_a_problem(tmp_path, entry, code):
+    found, _ = problems(tmp_path, TENANT % f"reply_templates:\n      - {entry}")
+    assert [c for *_, c in found] == [code]
