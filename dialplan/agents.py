@@ -5,6 +5,8 @@ either `a1_hash` (md5 of "extension:domain:password", what FreeSWITCH's director
 accepts as `a1-hash`) or `password: {env: NAME}`, hashed here at load time. `queues`
 maps queue id → level (1 = first offered); a plain list means level 1 everywhere.
 `auto_answer: true`: the softphone answers when the console asks (uuid_phone_event talk).
+`capacity` (written items beside calls, dialplan/written.py) is layered over the
+deployment's `capacity`, key by key: AgentConfig.capacity is always the effective one.
 Queue references are checked by the loader once all queues are known.
 """
 from __future__ import annotations
@@ -14,11 +16,12 @@ import re
 
 import yaml
 
+from dialplan import written
 from dialplan import yamlnodes as y
 from dialplan.tenants import Parsed, remember
-from engine.config import AgentConfig
+from engine.config import AgentConfig, Capacity
 
-AGENT_KEYS = ("id", "name", "extension", "password", "a1_hash", "queues", "skills", "auto_answer")
+AGENT_KEYS = ("id", "name", "extension", "password", "a1_hash", "queues", "skills", "auto_answer", "capacity")
 EXTENSION = re.compile(r"^[0-9]{2,10}$")
 A1_HASH = re.compile(r"^[0-9a-f]{32}$")
 
@@ -27,7 +30,8 @@ def a1_hash(user: str, domain: str, password: str) -> str:
     return hashlib.md5(f"{user}:{domain}:{password}".encode()).hexdigest()
 
 
-def agent(ctx, node, domain: str, env, parsed: Parsed, out: dict, agent_refs: list) -> None:
+def agent(ctx, node, domain: str, env, parsed: Parsed, out: dict, agent_refs: list,
+          capacity: Capacity = Capacity()) -> None:
     m = y.mapping(ctx, node, "an agent", AGENT_KEYS, ("id", "extension"))
     if m is None or "id" not in m or "extension" not in m:
         return
@@ -68,8 +72,10 @@ def agent(ctx, node, domain: str, env, parsed: Parsed, out: dict, agent_refs: li
                 levels[queue_id] = level
                 agent_refs.append((ctx, queue_node, queue_id))
     skills = frozenset(v for _, v in y.text_list(ctx, m["skills"][1], "skills", y.ident) or ()) if "skills" in m else frozenset()
+    if "capacity" in m:
+        capacity = written.capacity(ctx, m["capacity"][1], capacity, "agent capacity") or capacity
     if agent_id is None or extension is None or not remember(parsed, ctx, "agent", agent_id, m["id"][1]):
         return
     auto = y.boolean(ctx, m["auto_answer"][1], "auto_answer") if "auto_answer" in m else False
     out[agent_id] = AgentConfig(agent_id, name or agent_id, extension, levels, skills, password_hash,
-                                auto_answer=bool(auto))
+                                auto_answer=bool(auto), capacity=capacity)

@@ -6,6 +6,10 @@ tenant; following queue→queue overflow (`overflow` and `no_agents`) must never
 back to a queue already on the path (the caller would circle forever); routes and
 direct-dial numbers name defined trunks, a direct-dial fallback queue is the tenant's
 own; outbound routes never go into `public`/`default`; overlapping patterns warn.
+Written channels (`channels`): a call never reaches a written queue (main numbers,
+direct-dial fallbacks, voice queues' overflow, after_hours), a written queue overflows
+only into a queue of its own channel, the SMS numbers lead to sms queues, and one
+mailbox feeds one queue.
 """
 from __future__ import annotations
 
@@ -123,3 +127,45 @@ def pattern_overlaps(parsed, routes: list) -> None:
                          f"{_place(first_ctx, first_node)} (e.g. {number}): such numbers ring the first",
                          "patterns that do not overlap")
                 break
+
+
+def _channel_problem(ctx, node, what: str, queue, expected: str) -> None:
+    ctx.at(node, "wrong-channel", f"{what} leads to queue {queue.id!r}, a {queue.channel} queue", expected)
+
+
+def channels(parsed, sms_refs: list) -> None:
+    """Calls stay in voice queues, written items in queues of their channel."""
+    queues = parsed.queues
+    voice_only = "a voice queue (written items arrive by mail, SMS or the task API, never by a call)"
+    for ctx, node, target, owner in parsed.queue_refs:
+        if target not in queues:
+            continue                                 # unknown-reference (references)
+        source = queues.get(owner)
+        channel = source.channel if source is not None else "voice"    # after_hours, (defaults): calls
+        if queues[target].channel != channel:
+            what = f"the overflow of queue {owner!r}" if source is not None else \
+                "the queue defaults' overflow" if owner else "after_hours"
+            _channel_problem(ctx, node, what, queues[target], voice_only if channel == "voice"
+                             else f"another {channel} queue")
+    for ctx, node, queue_id, tenant_id in parsed.entry_refs:
+        if queue_id in queues and queues[queue_id].written:
+            _channel_problem(ctx, node, f"a number of tenant {tenant_id!r}", queues[queue_id], voice_only)
+    for ctx, _, rule, rule_refs in parsed.direct:
+        for kind, node, name in rule_refs:
+            if kind == "queue" and name in queues and queues[name].written:
+                _channel_problem(ctx, node, f"a direct_dial number of tenant {rule.tenant!r}", queues[name], voice_only)
+    for ctx, node, queue_id in sms_refs:
+        if queue_id not in queues:
+            _unknown(ctx, node, queue_id, [q for q in queues if queues[q].channel == "sms"], "an sms number")
+        elif queues[queue_id].channel != "sms":
+            _channel_problem(ctx, node, "an sms number", queues[queue_id], "a queue with channel: sms")
+    seen: dict = {}
+    for ctx, node, box in parsed.mailboxes:
+        key = (box.host.lower(), box.port, box.username, box.folder)
+        if key in seen:
+            first_ctx, first_node, first = seen[key]
+            ctx.at(node, "duplicate", f"queue {box.queue!r} reads the mailbox {box.username}@{box.host} "
+                   f"{box.folder} of queue {first.queue!r} (at {_place(first_ctx, first_node)})",
+                   "one queue per mailbox (or another folder)")
+        else:
+            seen[key] = (ctx, node, box)

@@ -20,15 +20,15 @@ import re
 from datetime import date
 from typing import Mapping
 
-from dialplan import agents, checks, console, tenants, trunks
+from dialplan import agents, checks, console, tenants, trunks, written
 from dialplan import yamlnodes as y
 from dialplan.errors import ConfigError, Problem
 from dialplan.queues import DEFAULT_KEYS, settings
 from dialplan.source import EnvReader, compose_file, include_paths
-from engine.config import Deployment, NodeConfig, RecordingStorage
+from engine.config import Capacity, Deployment, NodeConfig, RecordingStorage
 
 TOP_KEYS = ("version", "freeswitch", "database", "recordings", "engine", "console", "defaults", "include", "tenants",
-            "agents", "trunks", "outbound_routes")
+            "agents", "trunks", "outbound_routes", "capacity", "sms")
 OVERRIDE_KEYS = TOP_KEYS[1:]
 LIST_KEYS = ("tenants", "include", "agents", "trunks", "outbound_routes")
 # FreeSWITCH gets engine.url and sip_domain through its pre-processor's `set` (compile.vars_include),
@@ -110,17 +110,18 @@ def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, to
             parsed.queue_refs.extend((ctx, n, q, "(defaults)") for n, q in refs)
     for ctx, node, _ in lists["tenants"]:
         for item in y.sequence(ctx, node, "tenants") or ():
-            tenants.tenant(ctx, item, defaults, years, parsed)
+            tenants.tenant(ctx, item, defaults, years, parsed, envr)
     for ctx, node, base in lists["include"]:
         for included in include_paths(ctx, node, base):
             sub = compose_file(included, problems)
             if sub is not None:
-                tenants.tenant(y.Ctx(included, problems, findings), sub.root, defaults, years, parsed)
+                tenants.tenant(y.Ctx(included, problems, findings), sub.root, defaults, years, parsed, envr)
     agent_map: dict = {}
     agent_refs: list = []
     for ctx, node, _ in lists["agents"]:
         for item in y.sequence(ctx, node, "agents") or ():
-            agents.agent(ctx, item, top["sip_domain"], envr, parsed, agent_map, agent_refs)
+            agents.agent(ctx, item, top["sip_domain"], envr, parsed, agent_map, agent_refs,
+                         top.get("capacity", Capacity()))
     trunk_map: dict = {}
     trunk_places: dict = {}
     for ctx, node, _ in lists["trunks"]:
@@ -129,7 +130,9 @@ def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, to
     route_refs: list = []
     for ctx, node, _ in lists["outbound_routes"]:
         trunks.routes(ctx, node, routes, route_refs)
+    sms, sms_refs = written.sms(*single["sms"], envr) if "sms" in single else (None, [])
     checks.references(parsed, agent_refs)
+    checks.channels(parsed, sms_refs)
     checks.overflow_cycles(parsed)
     checks.trunk_references(parsed, route_refs, trunk_places)
     checks.routes_context(routes, top.get("outbound_context", "public"))
@@ -139,7 +142,8 @@ def load_file(path: str, env: Mapping[str, str], *, require_env: bool = True, to
     return Deployment(tenants=parsed.tenants, queues=parsed.queues, agents=agent_map,
                       entry_points=parsed.entries, trunks=trunk_map,
                       outbound_routes=tuple(r for _, _, r in routes),
-                      direct_dials=tuple(rule for _, _, rule, _ in parsed.direct), **top)
+                      direct_dials=tuple(rule for _, _, rule, _ in parsed.direct),
+                      mailboxes=tuple(box for _, _, box in parsed.mailboxes), sms=sms, **top)
 
 
 def _deployment_settings(single: dict, envr: EnvReader) -> dict:
@@ -172,6 +176,8 @@ def _deployment_settings(single: dict, envr: EnvReader) -> dict:
         top.update(console.console(*single["console"]))
     if "recordings" in single:
         top.update(_recordings(*single["recordings"], envr))
+    if "capacity" in single and (cap := written.capacity(*single["capacity"], Capacity())) is not None:
+        top["capacity"] = cap
     return top
 
 

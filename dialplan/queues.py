@@ -6,6 +6,15 @@ with exactly one action key (queue, voicemail, callback, message, transfer, hang
 and an optional `prompt`, or a bare word (`hangup`, `message`, `callback`). Queue
 references are only recorded here (with their node, for the error's place); the
 loader checks them once every queue is known.
+
+Written queues (`channel: email | sms | task`; the default is `voice`): their own defaults
+(WRITTEN_DEFAULTS: an offer waits 2 min for acceptance, an item 7 days, the service level
+is 8 h, no wrap-up, no announcements) over the code's; from the file's `defaults: queue:`
+they take only the channel-neutral keys (WRITTEN_FROM_DEFAULTS), as its durations are
+written for calls. Voice-only keys on them (VOICE_ONLY; `no_agents` other than the
+default `message`) are `voice-only` problems; their `overflow` is only `{queue: ID}`
+(`bad-overflow`; that it is a written queue of the same channel is checked with the whole
+configuration, checks.channels). `reply_from` and `mailbox` are for written queues only.
 """
 from __future__ import annotations
 
@@ -14,14 +23,20 @@ import re
 import yaml
 
 from dialplan import yamlnodes as y
-from engine.config import Overflow, OverflowKind, QueueAlarms, Strategy, TierRule
+from engine.config import CHANNELS, VOICE, Overflow, OverflowKind, QueueAlarms, Strategy, TierRule
 
 QUEUE_KEYS = ("id", "name", "strategy", "ring_timeout", "max_wait", "wrapup", "max_no_answer",
               "reject_delay", "busy_delay", "no_answer_delay", "music_on_hold", "announcements",
               "overflow", "no_agents", "tiers", "skills", "priority", "service_level", "callback", "alarms",
-              "recording")
-# `recording` is read with its tenant (dialplan/recording.py), so it has no file-wide default.
-DEFAULT_KEYS = tuple(k for k in QUEUE_KEYS if k not in ("id", "name", "recording"))
+              "recording", "channel", "reply_from", "mailbox")
+# `recording` is read with its tenant (dialplan/recording.py), so it has no file-wide default;
+# a queue's channel, reply address and mailbox are its own.
+DEFAULT_KEYS = tuple(k for k in QUEUE_KEYS if k not in ("id", "name", "recording", "channel", "reply_from", "mailbox"))
+VOICE_ONLY = ("music_on_hold", "announcements", "callback", "recording", "no_agents")
+WRITTEN_DEFAULTS = {"ring_timeout": 120.0, "max_wait": 7 * 86400.0, "service_level_seconds": 8 * 3600.0,
+                    "wrapup": 0.0, "announce_every": 0.0, "announce_position": False, "announce_wait_time": False}
+WRITTEN_FROM_DEFAULTS = ("strategy", "max_no_answer", "reject_delay", "busy_delay", "no_answer_delay",
+                         "required_skills", "priority")
 OVERFLOW_KINDS = tuple(k.value for k in OverflowKind)
 _TARGETED = {OverflowKind.QUEUE, OverflowKind.VOICEMAIL, OverflowKind.TRANSFER}
 _DIGIT = re.compile(r"^[0-9*#]$")
@@ -171,3 +186,37 @@ def settings(ctx, m: dict, refs: list) -> dict:
     if "alarms" in m and (alarms := _alarms(ctx, m["alarms"][1])) is not None:
         out["alarms"] = alarms
     return out
+
+
+def channel(ctx, m: dict) -> str:
+    """The queue's `channel` (voice unless written otherwise)."""
+    if "channel" not in m or (value := y.scalar(ctx, m["channel"][1], "channel")) is None:
+        return VOICE
+    if value in CHANNELS:
+        return value
+    ctx.at(m["channel"][1], "bad-value", f"unknown channel {value!r}", "one of: " + ", ".join(CHANNELS))
+    return VOICE
+
+
+def written_defaults(defaults: dict) -> dict:
+    """A written queue's starting point: WRITTEN_DEFAULTS and the file defaults' neutral keys."""
+    return {**WRITTEN_DEFAULTS, **{k: v for k, v in defaults.items() if k in WRITTEN_FROM_DEFAULTS}}
+
+
+def written_rules(ctx, m: dict, own: dict, channel_name: str) -> None:
+    """Problems of a written queue's voice-only keys and of its overflow (not {queue: ID})."""
+    for key in VOICE_ONLY:
+        if key not in m:
+            continue
+        if key == "no_agents" and own.get("no_agents", _DEFAULT_NO_AGENTS) == _DEFAULT_NO_AGENTS:
+            continue
+        ctx.at(m[key][0], "voice-only", f"{key} on a {channel_name} queue: it is for calls only",
+               "no " + key + " (a written item hears nothing; it waits for an agent, and overflow: {queue: ID} "
+               "moves it on)")
+    if "overflow" in own and own["overflow"].kind is not OverflowKind.QUEUE:
+        ctx.at(m["overflow"][1], "bad-overflow", f"the overflow of a {channel_name} queue is "
+               f"{own['overflow'].kind.value!r}", "{queue: ID} of another " + channel_name + " queue (nothing "
+               "written is dropped)")
+
+
+_DEFAULT_NO_AGENTS = Overflow(OverflowKind.MESSAGE)

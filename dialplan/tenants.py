@@ -1,7 +1,7 @@
 """One tenant (client agency) mapping → TenantConfig, its queues and its entry points.
 
 Rules: queues are written under their tenant (so a queue always has one); a main number
-is `"+4722000001"` (to the tenant's first queue) or `{number|pattern, queue, priority,
+is `"+4722000001"` (to the tenant's first voice queue) or `{number|pattern, queue, priority,
 tags}`; numbers are digits with an optional leading `+`; a `pattern` must compile as a
 regular expression (FreeSWITCH uses PCRE; Python's `re` accepts what we write).
 Entry-point queues must be the tenant's own; other references are checked later.
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from dialplan import console, direct, hours, queues, recording
+from dialplan import console, direct, hours, queues, recording, written
 from dialplan import yamlnodes as y
 from dialplan.patterns import PatternError, compile_pattern
-from engine.config import EntryPoint, QueueConfig, TenantConfig
+from engine.config import VOICE, EntryPoint, QueueConfig, TenantConfig
 
 TENANT_KEYS = ("id", "name", "caller_id_name", "timezone", "numbers", "hours", "holidays", "special_days",
                "after_hours", "recording", "welcome_prompt", "queues", "greeting", "transfer_timeout",
@@ -40,6 +40,7 @@ class Parsed:
     queue_refs: list = field(default_factory=list)      # (ctx, node, queue id, owner queue id or "")
     entry_refs: list = field(default_factory=list)      # (ctx, node, queue id, tenant id)
     direct: list = field(default_factory=list)          # (ctx, node, DirectDial, [(kind, node, name)])
+    mailboxes: list = field(default_factory=list)       # (ctx, node, Mailbox) of email queues
 
 
 def remember(parsed: Parsed, ctx, kind: str, key: str, node) -> bool:
@@ -106,7 +107,11 @@ def _numbers(ctx, node, tenant_id: str, first_queue: str, parsed: Parsed) -> Non
             parsed.entries[raw] = EntryPoint(raw, tenant_id, queue, pattern=pattern, priority=priority or 0, tags=tags)
 
 
-def tenant(ctx, node, defaults: dict, years: range, parsed: Parsed) -> None:
+def tenant(ctx, node, defaults: dict, years: range, parsed: Parsed, envr=None) -> None:
+    """`envr` (source.EnvReader) notes the mailboxes' unset variables; none: a throwaway one."""
+    if envr is None:
+        from dialplan.source import EnvReader
+        envr = EnvReader({}, require=False)
     m = y.mapping(ctx, node, "a tenant", TENANT_KEYS, ("id", "name"))
     if m is None or "id" not in m:
         return
@@ -132,8 +137,9 @@ def tenant(ctx, node, defaults: dict, years: range, parsed: Parsed) -> None:
     parsed.tenants[tenant_id] = TenantConfig(tenant_id, name or tenant_id, **kwargs)
     first_queue = ""
     for queue_node in (y.sequence(ctx, m["queues"][1], "queues") or ()) if "queues" in m else ():
-        queue_id = _queue(ctx, queue_node, tenant_id, defaults, parsed)
-        first_queue = first_queue or queue_id or ""
+        queue_id = _queue(ctx, queue_node, tenant_id, defaults, parsed, envr)
+        if queue_id and not first_queue and not parsed.queues[queue_id].written:
+            first_queue = queue_id          # a main number without a queue: the first voice queue
     if "numbers" in m:
         _numbers(ctx, m["numbers"][1], tenant_id, first_queue, parsed)
     if "direct_dial" in m:
@@ -141,18 +147,35 @@ def tenant(ctx, node, defaults: dict, years: range, parsed: Parsed) -> None:
         direct.direct_dial(ctx, m["direct_dial"][1], tenant_id, own[0] if own else first_queue, parsed.direct)
 
 
-def _queue(ctx, node, tenant_id: str, defaults: dict, parsed: Parsed) -> str | None:
+def _queue(ctx, node, tenant_id: str, defaults: dict, parsed: Parsed, envr) -> str | None:
     m = y.mapping(ctx, node, "a queue", queues.QUEUE_KEYS, ("id",))
     if m is None or "id" not in m:
         return None
     queue_id = y.ident(ctx, m["id"][1], "queue id")
     name = y.text(ctx, m["name"][1], "queue name") if "name" in m else None
     refs: list = []
-    kwargs = {**queues.BUILTIN, **defaults, **queues.settings(ctx, m, refs)}
-    if "recording" in m:
-        kwargs["recording"] = recording.queue_recording(ctx, m["recording"][1], parsed.tenants.get(tenant_id))
+    own = queues.settings(ctx, m, refs)
+    channel = queues.channel(ctx, m)
+    if channel == VOICE:
+        kwargs = {**queues.BUILTIN, **defaults, **own}
+        if "recording" in m:
+            kwargs["recording"] = recording.queue_recording(ctx, m["recording"][1], parsed.tenants.get(tenant_id))
+        for key in ("reply_from", "mailbox"):
+            if key in m:
+                ctx.at(m[key][0], "wrong-channel", f"{key} on a voice queue",
+                       "channel: email (or sms, for reply_from) on a queue of written items")
+    else:
+        queues.written_rules(ctx, m, own, channel)
+        kwargs = {**queues.BUILTIN, **queues.written_defaults(defaults), **own, "channel": channel}
+        if "reply_from" in m and (value := written.reply_from(ctx, m["reply_from"][1], channel)) is not None:
+            kwargs["reply_from"] = value
+        if "mailbox" in m and channel != "email":
+            ctx.at(m["mailbox"][0], "wrong-channel", f"mailbox on a {channel} queue", "a mailbox only on an email queue")
     if queue_id is None or not remember(parsed, ctx, "queue", queue_id, m["id"][1]):
         return None
+    if "mailbox" in m and channel == "email" and \
+            (box := written.mailbox(ctx, m["mailbox"][1], queue_id, envr)) is not None:
+        parsed.mailboxes.append((ctx, m["mailbox"][1], box))
     parsed.queue_refs.extend((ctx, n, q, queue_id) for n, q in refs)
     parsed.queues[queue_id] = QueueConfig(queue_id, tenant_id, name or queue_id, **kwargs)
     return queue_id

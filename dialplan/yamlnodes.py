@@ -18,7 +18,9 @@ from dialplan.errors import Problem
 
 NULL = "tag:yaml.org,2002:null"
 STR = "tag:yaml.org,2002:str"
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*(?:(\d+(?:\.\d+)?)s?)?$")
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?!s))?\s*"
+                       r"(?:(\d+(?:\.\d+)?)s?)?$")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")   # fullmatch: no trailing newline either
 
 
@@ -152,20 +154,59 @@ def integer(ctx: Ctx, node, what: str, *, low: int | None = None, high: int | No
 
 
 def seconds(ctx: Ctx, node, what: str, *, low: float = 0.0):
-    """A duration: a number of seconds or a text like `90s`, `2m`, `1m30s`, `1h`."""
+    """A duration: a number of seconds or a text like `90s`, `2m`, `1m30s`, `4h`, `2d`."""
     value = scalar(ctx, node, what)
     if value is None:
         return None
     match = _DURATION.match(value.strip())
     if not value.strip() or not match or not any(match.groups()):
-        ctx.at(node, "wrong-type", f"{what} is {value!r}", "seconds, or a duration like 90s, 2m, 1m30s, 1h")
+        ctx.at(node, "wrong-type", f"{what} is {value!r}", "seconds, or a duration like 90s, 2m, 1m30s, 4h, 2d")
         return None
-    h, m, s = (float(g) if g else 0.0 for g in match.groups())
-    total = h * 3600 + m * 60 + s
+    d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
+    total = d * 86400 + h * 3600 + m * 60 + s
     if total < low:
         ctx.at(node, "out-of-range", f"{what} is {total:g} s", f"at least {low:g} s")
         return None
     return total
+
+
+def number(ctx: Ctx, node, what: str, *, low: float | None = None):
+    """A plain number (whole or decimal), at least `low`."""
+    value = scalar(ctx, node, what)
+    if value is None:
+        return None
+    try:
+        result = float(value.replace("_", ""))
+    except ValueError:
+        result = float("nan")
+    if result != result or result in (float("inf"), float("-inf")):
+        ctx.at(node, "wrong-type", f"{what} is {value!r}", "a number")
+        return None
+    if low is not None and result < low:
+        ctx.at(node, "out-of-range", f"{what} is {result:g}", f"a number >= {low:g}")
+        return None
+    return result
+
+
+def env_name(ctx: Ctx, node, what: str):
+    """The NAME of `{env: NAME}`, without reading the variable (the process reads it when
+    it needs the secret); a secret written in the file is a `literal-secret` problem."""
+    if not isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.ScalarNode) and node.tag != NULL:
+            ctx.at(node, "literal-secret", f"{what} is written in the file",
+                   "a reference to the environment: {env: VARIABLE_NAME}")
+        else:
+            ctx.at(node, "wrong-type", f"{what} is {describe(node)}", "{env: VARIABLE_NAME}")
+        return None
+    m = mapping(ctx, node, what, ("env",), ("env",))
+    if not m or "env" not in m:
+        return None
+    name = scalar(ctx, m["env"][1], f"{what} env")
+    if name is not None and not _ENV_NAME.fullmatch(name):
+        ctx.at(m["env"][1], "bad-value", f"{what}: {name!r} is not an environment variable name",
+               "letters, digits and _, not starting with a digit (e.g. SENTRAL_IMAP_PASSWORD)")
+        return None
+    return name
 
 
 def text_list(ctx: Ctx, node, what: str, reader=None):
