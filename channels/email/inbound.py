@@ -11,16 +11,22 @@ Rules this module keeps:
   as a `UidValidityChanged` event until the caller decides with `accept_uidvalidity()`:
   take only the messages it has not marked \\Seen, or take everything again.
 - `wait(timeout)` blocks in IDLE when the server advertises it, otherwise polls.
+- Login is a password, or XOAUTH2 with a token from an `oauth.TokenSource` (Microsoft 365).
+  A refused token is dropped and a fresh one tried once; a second refusal, like a refused
+  password, raises `MailboxLoginRefused`.
 """
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, LoginError
+
+if TYPE_CHECKING:
+    from channels.email.oauth import TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +91,27 @@ class MailboxConnectionLost(MailboxError):
     error_id = "mailbox_connection_lost"
 
 
+class MailboxLoginRefused(MailboxError):
+    """The server refused the password, or refused XOAUTH2 with a freshly fetched token too
+    (the app lacks the mailbox permission, or the token is for another mailbox). Not fixed by
+    opening again; a token that could not be fetched raises `oauth.OAuth2Failed` instead."""
+    error_id = "mailbox_login_refused"
+
+
 class MailboxReader:
-    def __init__(self, host: str, port: int, username: str, password: str, folder: str = "INBOX",
-                 *, state: MailboxState | None = None, ssl: bool = False, starttls: bool = False,
+    def __init__(self, host: str, port: int, username: str, password: str | None = None,
+                 folder: str = "INBOX", *, oauth2: "TokenSource | None" = None,
+                 state: MailboxState | None = None, ssl: bool = False, starttls: bool = False,
                  ssl_context=None, timeout: float = 30.0, idle: bool = True,
                  poll_interval: float = 60.0, on_idle: Callable[[], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         if ssl and starttls:
             raise ValueError("ssl (implicit TLS) and starttls exclude each other")
+        if (password is None) == (oauth2 is None):
+            raise ValueError("give a password or oauth2 (a TokenSource), not both or neither")
         self.host, self.port, self.folder = host, port, folder
-        self._username, self._password = username, password
+        self._username, self._password, self._oauth2 = username, password, oauth2
         self._ssl, self._starttls, self._ssl_context = ssl, starttls, ssl_context
         self._timeout = timeout
         self._want_idle = idle
@@ -115,14 +131,61 @@ class MailboxReader:
                                 timeout=self._timeout)
             if self._starttls:
                 client.starttls(self._ssl_context)
-            client.login(self._username, self._password)
         except (OSError, IMAPClientError) as exc:
             raise MailboxConnectionLost(f"{self.host}:{self.port}: {exc}") from exc
+        try:
+            self._login(client)
+        except BaseException:
+            self._drop(client)
+            raise
         self._client = client
         self._outstanding.clear()
         self._high = self.state.last_uid
         self._select()
         return self
+
+    def _login(self, client: IMAPClient) -> None:
+        try:
+            if self._oauth2 is None:
+                try:
+                    client.login(self._username, self._password)
+                except LoginError as exc:
+                    self._raise_if_lost(exc)
+                    raise MailboxLoginRefused(f"{self.host}:{self.port}: {self._username}: "
+                                              f"password refused: {exc}") from None
+                return
+            token = self._oauth2.token()
+            try:
+                client.oauth2_login(self._username, token)
+                return
+            except LoginError as exc:
+                self._raise_if_lost(exc)
+                log.info("%s:%s: XOAUTH2 token refused for %s (%s); fetching a new one",
+                         self.host, self.port, self._username, exc)
+            self._oauth2.invalidate(token)
+            token = self._oauth2.token()
+            try:
+                client.oauth2_login(self._username, token)
+            except LoginError as exc:
+                self._raise_if_lost(exc)
+                self._oauth2.invalidate(token)
+                raise MailboxLoginRefused(f"{self.host}:{self.port}: {self._username}: XOAUTH2 "
+                                          f"refused with a fresh token too: {exc}") from None
+        except (OSError, IMAPClientError) as exc:
+            raise MailboxConnectionLost(f"{self.host}:{self.port}: {exc}") from exc
+
+    def _raise_if_lost(self, exc: LoginError) -> None:
+        # imapclient turns every error during LOGIN/AUTHENTICATE into LoginError, a dropped
+        # connection too; only a server's NO/BAD is a refusal.
+        if isinstance(exc.__context__, (IMAPClient.AbortError, OSError)):
+            raise MailboxConnectionLost(f"{self.host}:{self.port}: {exc}") from exc
+
+    @staticmethod
+    def _drop(client: IMAPClient) -> None:
+        try:
+            client.shutdown()
+        except (OSError, IMAPClientError):
+            pass
 
     def close(self) -> None:
         client, self._client = self._client, None

@@ -4,6 +4,10 @@ The fixture writes a throwaway dovecot.conf (passwd-file users, maildir store, n
 starts `dovecot -F -c CONF` on a free port, waits until it answers, and stops it by PID at
 teardown. It fails loudly (never skips) when dovecot is missing: scripts/system-packages
 installs it. Mail is delivered the way a mail server would leave it: IMAP APPEND.
+
+`dovecot_xoauth2` is the same server that also takes AUTHENTICATE XOAUTH2: dovecot's oauth2
+passdb asks the test's stand-in for Entra ID (fake_entra.py, `entra`) about each token by
+introspection; the passwd-file user still logs in with its password.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -24,6 +29,7 @@ from tests.helpers import free_port, until
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER, PASSWORD = "queue", "secret"
+TENANT, CLIENT_ID = "6f1c1b7e-0000-4000-8000-00000000beef", "3e2a9d10-0000-4000-8000-00000000c11e"
 
 CONF = """\
 base_dir = {d}/run
@@ -34,13 +40,14 @@ listen = 127.0.0.1
 protocols = imap
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{mechanisms}
 default_internal_user = {internal_user}
 default_login_user = {login_user}
 first_valid_uid = {uid}
 mail_location = maildir:{mail}/%u
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {d}/users
 }}
 userdb {{
@@ -57,6 +64,33 @@ service imap-login {{
     port = 0
   }}
 }}
+"""
+
+# Only XOAUTH2 logins go to the oauth2 passdb (they carry a token, not a password); passwd-file
+# answers only PLAIN and LOGIN, so a token is never compared with a password. The tests refuse tokens on purpose: no
+# failure delay (2 s) and no auth penalty (2, 4, 8... s per failure from the same IP; without
+# anvil's penalty socket the auth process disables it).
+OAUTH2_PASSDB = """\
+auth_failure_delay = 0
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2
+  args = {d}/dovecot-oauth2.conf.ext
+}}
+"""
+
+OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
 """
 
 
@@ -119,6 +153,32 @@ class Dovecot:
 @pytest.fixture
 def dovecot(tmp_path):
     """A real dovecot IMAP server with one user (queue/secret) and an empty INBOX."""
+    with _running_dovecot(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def entra(tmp_path):
+    """The stand-in for Entra ID: issues client-credentials tokens for the `queue` mailbox to
+    CLIENT_ID with the secret "app-secret" (fake_entra.py)."""
+    from tests.channels.fake_entra import FakeEntra
+
+    d = tmp_path / "entra"
+    d.mkdir()
+    with FakeEntra(d, tenant=TENANT, client_id=CLIENT_ID, client_secret="app-secret",
+                   mailbox=USER) as server:
+        yield server
+
+
+@pytest.fixture
+def dovecot_xoauth2(tmp_path, entra):
+    """`dovecot` that also accepts XOAUTH2 with tokens `entra` issued (checked by introspection)."""
+    with _running_dovecot(tmp_path, oauth2_introspection_url=entra.introspection_url) as server:
+        yield server
+
+
+@contextmanager
+def _running_dovecot(tmp_path, oauth2_introspection_url: str | None = None):
     if not os.path.exists(DOVECOT):
         pytest.fail("dovecot is not installed: run scripts/system-packages (installs dovecot-imapd)")
     if os.geteuid() == 0:
@@ -142,9 +202,14 @@ def dovecot(tmp_path):
         (d / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
         port = free_port()
         conf = d / "dovecot.conf"
+        oauth2_passdb = mechanisms = ""
+        if oauth2_introspection_url:
+            (d / "dovecot-oauth2.conf.ext").write_text(OAUTH2_CONF.format(url=oauth2_introspection_url))
+            oauth2_passdb, mechanisms = OAUTH2_PASSDB.format(d=d), " xoauth2"
         conf.write_text(CONF.format(d=d, mail=mail, port=port, uid=mail_user.pw_uid,
                                     gid=mail_user.pw_gid, internal_user=internal_user,
-                                    login_user=login_user))
+                                    login_user=login_user, mechanisms=mechanisms,
+                                    oauth2_passdb=oauth2_passdb))
         out = open(d / "stdout.log", "w")
         proc = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
         log = d / "dovecot.log"
