@@ -14,8 +14,9 @@ def test_check_prints_ok_and_a_summary(capsys, monkeypatch):
     assert main(["config", "check", str(DEMO)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"OK {DEMO}\n")
-    assert "tenants: 3, queues: 5, agents: 11, numbers: 5, nodes: 1" in out
-    assert "vestland: Vestland eiendomsforvaltning; queues vestland-switchboard, vestland-orders" in out
+    assert "tenants: 3, queues: 8, agents: 11, numbers: 5, nodes: 1" in out
+    assert ("vestland: Vestland eiendomsforvaltning; queues vestland-switchboard, vestland-orders, vestland-post, "
+            "vestland-sms, vestland-skjema") in out
     assert "not set in this environment (needed to run): SENTRAL_FREESWITCH_PASSWORD" in out
     assert "has no password" not in out
 

@@ -13,10 +13,10 @@ from tests.dialplan.files import DEMO, DEMO_ENV, MINIMAL, PRODUCTION, write
 OSLO = ZoneInfo("Europe/Oslo")
 
 
-def test_the_demo_has_three_agencies_five_queues_ten_agents():
+def test_the_demo_has_three_agencies_eight_queues_ten_agents():
     d = load(str(DEMO), DEMO_ENV)
     assert sorted(d.tenants) == ["fjordvik", "nordlys", "vestland"]
-    assert len(d.queues) == 5 and len(d.agents) == 11         # ten operators and the supervisor's phone
+    assert len(d.queues) == 8 and len(d.agents) == 11         # ten operators and the supervisor's phone
     assert sorted(a.sip_user for a in d.agents.values()) == [str(n) for n in range(1000, 1011)]
     assert dict(d.agents["siri"].queues) == {}
     assert {q.strategy for q in d.queues.values()} >= {Strategy.LONGEST_IDLE, Strategy.ROUND_ROBIN,
@@ -25,6 +25,21 @@ def test_the_demo_has_three_agencies_five_queues_ten_agents():
     orders = d.entry_points["+4721000301"]
     assert (orders.tenant, orders.queue, orders.priority, dict(orders.tags)) == \
         ("vestland", "vestland-orders", 5, {"line": "orders"})
+
+
+def test_the_demo_has_an_email_an_sms_and_a_task_queue_with_two_blended_agents():
+    d = load(str(DEMO), DEMO_ENV)
+    written = {q.id: q.channel for q in d.queues.values() if q.written}
+    assert written == {"vestland-post": "email", "vestland-sms": "sms", "vestland-skjema": "task"}
+    assert {q.tenant for q in d.queues.values() if q.written} == {"vestland"}
+    assert d.queues["vestland-post"].reply_from == "post@vestland-eiendom.no"
+    assert d.queues["vestland-post"].ring_timeout == 120.0 and d.queues["vestland-post"].announce_every == 0
+    assert d.mailboxes == () and d.sms is None                 # the demo has no mail server or SMS gateway
+    blended = sorted(a.id for a in d.agents.values() if set(a.queues) & set(written))
+    assert blended == ["lars", "sofie"]
+    assert [d.agents[a].capacity.cost("sms") for a in blended] == [0.5, 0.5]
+    assert d.agents["sofie"].capacity.written_during_call and d.agents["lars"].capacity.calls_up_to == 1
+    assert d.agents["kari"].capacity == d.capacity
 
 
 def test_the_production_reference_loads():
