@@ -9,6 +9,9 @@ Rules:
   such a role in some agencies sees only those agencies' figures (the traffic report is
   then the sum of their agencies); anyone else gets 403. An agency filter outside what the
   user sees is 404, like an agency that does not exist.
+- Channels: `channel` (voice, email, sms, task; empty = all) narrows every report but the
+  agent report to that channel's queues; the channel report splits each agency by channel
+  (each queue's channel is the running configuration's: docs/metrics.md "Written items").
 - The period: `from`/`to` as local date or date-time (Europe/Oslo; default today from
   midnight up to now), `interval` 15m, 1h, 1d, 1w or 1mo; bad input is an error on the
   page (and 400 for a download) with nothing else computed.
@@ -31,16 +34,19 @@ from agent_ui import i18n
 from agent_ui.auth import login_required
 from reports import chart, intervals, output
 from reports.errors import BadPeriod
+from reports.figures import CHANNELS
 from reports.report import COLUMNS, KINDS, PERCENT, SECONDS, Table
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 REPORT_ROLES = frozenset({"supervisor", "tenant_admin", "admin"})
 ALL = "*"
-TITLES = {"agency": _l("Agencies"), "queue": _l("Queues"), "agent": _l("Agents"), "traffic": _l("Traffic"),
+TITLES = {"agency": _l("Agencies"), "queue": _l("Queues"), "channel": _l("Channels"), "agent": _l("Agents"),
+          "traffic": _l("Traffic"),
           "after-hours": _l("Outside opening hours")}
 HEADERS = {
-    "interval": _l("Interval"), "agency": _l("Agency"), "queue": _l("Queue"), "agent": _l("Agent"),
+    "interval": _l("Interval"), "agency": _l("Agency"), "queue": _l("Queue"), "channel": _l("Channel"),
+    "agent": _l("Agent"),
     "calls": _l("Calls"), "direct_dial": _l("Direct dial"), "after_hours": _l("After hours"),
     "abandoned_before_queue": _l("Hung up before the queue"), "offered": _l("Offered"), "answered": _l("Answered"),
     "answered_in_sl": _l("Answered in time"), "service_level": _l("Service level"), "abandoned": _l("Abandoned"),
@@ -52,6 +58,7 @@ HEADERS = {
     "wrapup": _l("Wrap-up (s)"), "aht": _l("Handling time (s)"), "in_progress": _l("In progress"),
     "agents_needed": _l("Agents needed"),
 }
+CHANNEL_NAMES = {"voice": _l("Calls"), "email": _l("E-mail"), "sms": _l("SMS"), "task": _l("Tasks")}
 MIMETYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              "pdf": "application/pdf"}
 
@@ -60,7 +67,8 @@ class ReportSource(Protocol):
     """What the pages need from the reports library (built by the composition root)."""
 
     def run(self, kind: str, start: datetime, end: datetime, resolution: str,
-            tenants: set[str] | None, tenant: str | None) -> tuple[Table, list[tuple[str, int, int]]]: ...
+            tenants: set[str] | None, tenant: str | None,
+            channel: str | None = None) -> tuple[Table, list[tuple[str, int, int]]]: ...
 
 
 class ReportPages:
@@ -86,8 +94,9 @@ def visible_tenants(roles, deployment) -> set[str] | None:
 
 
 class _Asked:
-    def __init__(self, kind, start, end, resolution, tenant):
+    def __init__(self, kind, start, end, resolution, tenant, channel=None):
         self.kind, self.start, self.end, self.resolution, self.tenant = kind, start, end, resolution, tenant
+        self.channel = channel
 
 
 def _asked(deployment, seen: set[str] | None) -> _Asked:
@@ -107,7 +116,10 @@ def _asked(deployment, seen: set[str] | None) -> _Asked:
     tenant = args.get("tenant") or None
     if tenant is not None and (tenant not in deployment.tenants or (seen is not None and tenant not in seen)):
         abort(404)
-    return _Asked(kind, start, end, resolution, tenant)
+    channel = args.get("channel") or None
+    if channel is not None and (channel not in CHANNELS or kind == "agent"):
+        raise BadPeriod(gettext("Unknown channel: %(channel)s", channel=channel))
+    return _Asked(kind, start, end, resolution, tenant, channel)
 
 
 def _allowed():
@@ -155,13 +167,15 @@ def _charts(table: Table, bands) -> Markup:
 def _render(deployment, seen, asked: _Asked | None, error: str = "", printable: bool = False) -> str:
     table = bands = None
     if asked is not None:
-        table, bands = _pages().source.run(asked.kind, asked.start, asked.end, asked.resolution, seen, asked.tenant)
+        table, bands = _pages().source.run(asked.kind, asked.start, asked.end, asked.resolution, seen, asked.tenant,
+                                           asked.channel)
     tenants = {tid: t.name for tid, t in deployment.tenants.items() if seen is None or tid in seen}
     shape, waits = _charts(table, bands) if table is not None else ("", "")
     return render_template("reports/report.html", table=table, asked=asked, error=error, tenants=tenants,
                            kinds=[k for k in KINDS if k != "agent" or seen is None], titles=TITLES,
                            headers=HEADERS, cell=_cell, interval=_interval, shape=shape, waits=waits,
-                           args=request.args, printable=printable, columns=COLUMNS)
+                           args=request.args, printable=printable, columns=COLUMNS, channels=CHANNELS,
+                           channel_names=CHANNEL_NAMES)
 
 
 @bp.get("/")
@@ -192,7 +206,8 @@ def download(fmt: str):
         html = _render(deployment, seen, asked, printable=True)
         data = HTML(string=html, base_url=request.host_url).write_pdf()
     else:
-        table, _ = _pages().source.run(asked.kind, asked.start, asked.end, asked.resolution, seen, asked.tenant)
+        table, _ = _pages().source.run(asked.kind, asked.start, asked.end, asked.resolution, seen, asked.tenant,
+                                       asked.channel)
         if fmt == "csv":
             text = io.StringIO()
             output.write_csv(table, text)

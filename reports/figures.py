@@ -34,6 +34,8 @@ TIMES = frozenset({"wait_answered", "longest_wait", "talk", "hold", "wrapup"})  
 QUARTER = timedelta(minutes=15)
 COUNTED = {"recalled": "recalled", "no_answer": "rona", "message_taken": "messages_taken"}   # row kind -> figure
 _EPOCH = datetime(2000, 1, 3, tzinfo=timezone.utc)
+VOICE = "voice"
+CHANNELS = ("voice", "email", "sms", "task")
 
 Counts = dict[str, int]
 
@@ -87,10 +89,11 @@ def merge(into: Counts, counts: Counts) -> None:
 
 
 class _Segment:
-    __slots__ = ("key", "queue_counts", "outcome", "agent")
+    __slots__ = ("key", "queue_counts", "outcome", "agent", "answered")
 
     def __init__(self, key, queue_counts):
         self.key, self.queue_counts, self.outcome, self.agent = key, queue_counts, False, ""
+        self.answered = False
 
 
 def count(rows: Iterable[Journal], limits: Limits = Limits()) -> Figures:
@@ -139,6 +142,8 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
     for row in rows:
         kind, data = row.kind, row.data
         if kind == "arrived":
+            if data.get("channel", VOICE) != VOICE:
+                continue                              # a written item: no call
             call_key = (quarter(row.at), row.tenant)
             call = figures.agencies[call_key]
             _add(call, "calls")
@@ -155,6 +160,9 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
         elif kind == "answered":
             if data.get("callback") == "1":
                 continue
+            if seg is not None and seg.answered:      # taken again after a return: no second answer
+                seg.outcome = True
+                continue
             counts, key = queue_counts(row)
             waited = ms(data.get("waited"))
             _add(counts, "answered")
@@ -163,7 +171,7 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
             if waited <= limits.target_ms(key[2]):
                 _add(counts, "answered_in_sl")
             if seg is not None:
-                seg.outcome, seg.agent = True, row.agent
+                seg.outcome, seg.agent, seg.answered = True, row.agent, True
             if (agent := agent_counts(row.agent, key)) is not None:
                 _add(agent, "answered")
         elif kind == "abandoned":
@@ -225,6 +233,9 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
                 spent = between(start, row.at)
                 _add(counts, "wrapup", spent)
                 _add(figures.agents[(key[0], row.agent)], "wrapup", spent)
+        elif kind == "returned":
+            if seg is not None:                       # a written item given back waits again
+                seg.outcome = False
         elif kind == "ended":
             ended = True
     if seg is not None and not seg.outcome and not ended:

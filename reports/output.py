@@ -25,7 +25,7 @@ from reports.intervals import ZONE
 from reports.report import PERCENT, SECONDS, Table
 
 LOCALE = "nb_NO"
-KEYS = frozenset({"interval", "agency", "queue", "agent"})
+KEYS = frozenset({"interval", "agency", "queue", "channel", "agent"})
 
 
 def _iso(value) -> str:

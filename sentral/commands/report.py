@@ -1,13 +1,16 @@
 """`sentral report KIND --from ISO [--to ISO] [--interval 15m|1h|1d|1w|1mo] ...`
 
-Reports from the journal (docs/metrics.md): agency (the billing basis), queue, agent,
-traffic (with an Erlang C staffing suggestion per interval) and after-hours. Times
+Reports from the journal (docs/metrics.md): agency (the billing basis), queue, channel
+(per agency and channel: voice, email, sms, task), agent, traffic (with an Erlang C staffing suggestion per interval) and after-hours. Times
 without an offset are Europe/Oslo local time; `--to` defaults to now, so "today 08:00 up
 to now" is `--from 08:00`-style ISO (`--from 2026-12-04T08:00`).
 
 * `--config FILE`: the routing configuration whose queues' service-level targets count
   (`service_level_seconds`) and whose agencies `--tenant` must name; without it every
   queue's target is 20 s and an agency that has no call in the period is reported as such;
+* `--channel voice|email|sms|task`: only that channel (agency, queue, traffic, after-hours;
+  the channel report's rows); each queue's channel is the configuration's (`--config`),
+  without one every queue is voice;
 * `--format table|csv|json|xlsx|pdf`, `--out FILE` (xlsx and pdf need it; the others default to
   standard output);
 * bad input (an unknown report, `--to` before `--from`, a range over ten years, an unknown
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 
+from reports.figures import CHANNELS
 from reports.report import KINDS
 from sentral.commands import report_aggregates, report_monthly
 from sentral.commands.report_health import HEALTH_KINDS, health_command
@@ -36,6 +40,8 @@ def register(sub) -> None:
     p.add_argument("--tenant", metavar="T", help="only this agency")
     p.add_argument("--queue", metavar="Q", help="only this queue (queue report)")
     p.add_argument("--agent", metavar="A", help="only this agent (agent report)")
+    p.add_argument("--channel", choices=CHANNELS, metavar="CH",
+                   help="only this channel: " + ", ".join(CHANNELS) + " (each queue's channel from --config)")
     p.add_argument("--short-abandon", type=float, default=5.0, metavar="S",
                    help="abandons after fewer seconds are short (default 5)")
     p.add_argument("--format", choices=FORMATS, default="table")
@@ -137,16 +143,18 @@ def _url(args, deployment) -> str:
 
 def _table(args, deployment, start, end, resolution, limits):
     from reports.aggregate import figures_between
-    from reports.report import SCOPE, sums_every_agency, tabulate
+    from reports.report import scopes, sums_every_agency, tabulate
     from sentral.process import open_store
 
     store = open_store(_url(args, deployment))
     try:
         # the stored aggregates plus the rows not folded yet (reports/aggregate.py); counted
         # from the journal when they were counted with other limits
-        figures = figures_between(store, start, end, limits, scopes=(SCOPE[args.kind],),
-                                  summed=sums_every_agency(args.kind, args.tenant))
-        return tabulate(args.kind, figures, start, end, resolution, limits,
-                        tenant=args.tenant, queue=args.queue, agent=args.agent)
+        channel = getattr(args, "channel", None)
+        figures = figures_between(store, start, end, limits, scopes=scopes(args.kind, channel),
+                                  summed=sums_every_agency(args.kind, args.tenant, channel=channel))
+        channels = {q.id: q.channel for q in deployment.queues.values()} if deployment else None
+        return tabulate(args.kind, figures, start, end, resolution, limits, tenant=args.tenant, queue=args.queue,
+                        agent=args.agent, channel=channel, channels=channels)
     finally:
         store.close()

@@ -24,7 +24,11 @@ the report of the property tests that compare it with reports/figures.py):
   any segment belongs to no interval of an agent;
 * a call's own figures (calls, after_hours, direct_dial, abandoned_before_queue) go to
   the agency of its `arrived` row's `tenant`, in the interval of its `arrived` row (a
-  call with no `arrived` row has no own figures).
+  call with no `arrived` row has no own figures);
+* written items (docs/metrics.md "Written items"): an `arrived` row whose `channel` is
+  there and not "voice" makes no own figures; only the first `answered` (not a
+  callback's) of a segment is its answer (for the queue and for the agent it names); a
+  segment's outcome is looked for only after its last `returned` row.
 """
 from __future__ import annotations
 
@@ -171,15 +175,29 @@ def not_callback(row) -> bool:
     return row.data.get("callback") != "1"
 
 
+def the_answer(seg: Segment) -> list:
+    """The segment's answer: its first `answered` row that is not a callback's, or none."""
+    return [r for r in seg.of("answered") if not_callback(r)][:1]
+
+
+def after_last_return(seg: Segment) -> list:
+    returns = [i for i, r in enumerate(seg.rows) if r.kind == "returned"]
+    return seg.rows[returns[-1] + 1:] if returns else seg.rows
+
+
+def is_written(arrived) -> bool:
+    return arrived.data.get("channel", "voice") != "voice"
+
+
 # -- the figures of one segment ---------------------------------------------------------------------
 def segment_figures(call: Call, seg: Segment, limits) -> dict[str, int]:
     sl = limit_ms(limits.service_level.get(seg.queue, limits.default_service_level))
     short = limit_ms(limits.short_abandon)
-    answered = [r for r in seg.of("answered") if not_callback(r)]
+    answered = the_answer(seg)
     abandoned = seg.of("abandoned")
     waits = [exact_ms(r.data["waited"]) for r in answered + abandoned]
     transfers_out = [r for r in seg.of("transferred") if r.data.get("to_queue")]
-    outcome_rows = seg.of(*OUTCOMES)
+    outcome_rows = [r for r in after_last_return(seg) if r.kind in OUTCOMES]
     came_by_transfer = (seg.before is not None and seg.before.kind == "transferred"
                         and bool(seg.before.data.get("to_queue")))
     return {
@@ -209,7 +227,7 @@ def segment_figures(call: Call, seg: Segment, limits) -> dict[str, int]:
 def agent_rows_figures(call: Call, seg: Segment, agent: str) -> dict[str, int]:
     mine = [r for r in seg.rows if r.agent == agent]
     return {
-        "answered": len([r for r in mine if r.kind == "answered" and not_callback(r)]),
+        "answered": len([r for r in the_answer(seg) if r.agent == agent]),
         "rona": len([r for r in mine if r.kind == "no_answer"]),
         "talk": sum(talk_ms(r) for r in mine if r.kind in TALK_ENDS),
         "hold": sum(hold_ms(call, r) for r in mine if r.kind == "hold"),
@@ -258,7 +276,7 @@ def reference_count(rows: Iterable, limits) -> ReferenceFigures:
             named = sorted({r.agent for r in seg.rows if r.agent})
             for agent in named:
                 combine(out.agents.setdefault((seg.quarter, agent), {}), agent_rows_figures(call, seg, agent))
-        if call.arrived is not None:
+        if call.arrived is not None and not is_written(call.arrived):
             key = (quarter_of(call.arrived.at), call.arrived.tenant)
             combine(out.agencies.setdefault(key, {}), own_figures(call))
     return out

@@ -148,4 +148,4 @@ def test_the_api_gives_an_agencys_report_to_its_supervisors_token_only(site):
     assert bad.status_code == 400 and bad.get_json()["error"] == "report.bad_period"
     spec = api.get("/api/openapi.json").get_json()
     params = spec["paths"]["/v1/tenants/{tenant}/reports/{kind}"]["get"]["parameters"]
-    assert {p["name"] for p in params if p["in"] == "query"} == {"from", "to", "interval"}
+    assert {p["name"] for p in params if p["in"] == "query"} == {"from", "to", "interval", "channel"}
