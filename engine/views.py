@@ -21,12 +21,21 @@ def queue(eng, qid: str, now: datetime | None = None) -> dict:
     calls = list(runtime.waiting_calls())
     waiting = [ix for ix in calls if ix.state in (CallState.QUEUED, CallState.OFFERING)]
     figures = eng.stats.figures(qid, now)
+    config = runtime.config
+    if config.written:                       # a written queue: its waiting items (engine/written.py)
+        oldest = eng.written.oldest(qid)
+        waiting_count = eng.written.count(qid)
+        longest = oldest.waited(now) if oldest is not None else 0.0
+    else:
+        waiting_count = len(waiting)
+        longest = max((ix.waited(now) for ix in waiting), default=0.0)
     return {
-        "queue": qid, "tenant": runtime.config.tenant, "name": runtime.config.name,
-        "waiting": len(waiting),
+        "queue": qid, "tenant": config.tenant, "name": config.name,
+        "channel": config.channel, "service_level_target": config.service_level_seconds,
+        "waiting": waiting_count,
         "ringing": sum(1 for ix in calls if ix.state is CallState.OFFERING),
         "callbacks": sum(1 for ix in calls if ix.state in (CallState.CALLBACK, CallState.CALLBACK_OFFERING)),
-        "longest_wait": max((ix.waited(now) for ix in waiting), default=0.0),
+        "longest_wait": longest,
         "available": len(runtime.live), "logged_in": len(runtime.staffed),
         "service_level": figures.service_level(), "average_handle_time": figures.average_handle_time(),
         "answered": figures.answered, "abandoned": figures.abandoned,

@@ -18,6 +18,9 @@ Rules:
 * at local midnight (noticed by the first `add` or read after it) a new day starts: the
   calls that have ended and count nothing in the new day are forgotten (rows of theirs
   that still come are ignored), open calls stay (a segment they start today is today's);
+  an open call with no row since the day before yesterday is forgotten (its `ended` was
+  lost), an open written item (rows with a `channel` other than voice) never: it may wait
+  for days;
 * `limits` is a Limits or a function giving the current ones (a configuration reload):
   when they change, every held call is counted again;
 * no I/O and no yield: safe for gevent greenlets (a lock guards against threads).
@@ -27,11 +30,11 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from typing import Callable, Collection, Iterable
+from typing import Callable, Collection, Iterable, Mapping
 
 from engine.effects import Journal
 from engine.statistics import DAY_ZONE
-from reports.figures import MAXIMA, Figures, Limits, count
+from reports.figures import MAXIMA, VOICE, Figures, Limits, count
 
 SECTIONS = ("queues", "agencies", "agents")
 RESOLUTION = "1d"
@@ -46,12 +49,13 @@ def day_bounds(at: datetime) -> tuple[datetime, datetime]:
 
 
 class _Call:
-    __slots__ = ("rows", "contribution", "ended", "last_at")
+    __slots__ = ("rows", "contribution", "ended", "last_at", "written")
 
     def __init__(self):
         self.rows: dict[int, Journal] = {}
         self.contribution: Figures | None = None      # what it adds to the totals (None: not counted)
         self.ended = False
+        self.written = False                          # a written item (e-mail, SMS, task)
         self.last_at: datetime | None = None
 
 
@@ -92,6 +96,7 @@ class LiveFigures:
                     continue
                 call.rows[row.seq] = row
                 call.ended = call.ended or row.kind == "ended"
+                call.written = call.written or (row.data or {}).get("channel", VOICE) != VOICE
                 if call.last_at is None or row.at > call.last_at:
                     call.last_at = row.at
                 touched.add(row.interaction)
@@ -115,14 +120,17 @@ class LiveFigures:
                                        if start <= key[0] < end})
             return out
 
-    def today(self, kind: str, tenants: Collection[str] | None = None, tenant: str | None = None):
-        """The `kind` report (reports.report.tabulate) of today in one interval ("1d")."""
+    def today(self, kind: str, tenants: Collection[str] | None = None, tenant: str | None = None,
+              channel: str | None = None, channels: Mapping[str, str] | None = None):
+        """The `kind` report (reports.report.tabulate) of today in one interval ("1d");
+        `channels`: each queue's channel (the configuration's), `channel` one of them only."""
         from reports.report import tabulate
 
         with self._lock:
             figures = self.figures()
             start, end = day_bounds(self._clock())
-            return tabulate(kind, figures, start, end, RESOLUTION, self._limits, tenant=tenant, tenants=tenants)
+            return tabulate(kind, figures, start, end, RESOLUTION, self._limits, tenant=tenant, tenants=tenants,
+                            channel=channel, channels=channels)
 
     @property
     def limits(self) -> Limits:
@@ -205,7 +213,7 @@ class LiveFigures:
         for interaction, call in list(self._calls.items()):
             counts_today = call.contribution is not None and any(
                 key[0] >= start for section in SECTIONS for key in getattr(call.contribution, section))
-            old = call.last_at is None or call.last_at < stale
+            old = (call.last_at is None or call.last_at < stale) and not (call.written and not call.ended)
             if (call.ended and not counts_today) or (old and not counts_today) or \
                     (call.contribution is None and (call.last_at is None or call.last_at < start)):
                 if call.contribution is not None:

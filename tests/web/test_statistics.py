@@ -64,6 +64,8 @@ def test_the_api_gives_todays_figures_from_the_journal_then_the_rows_as_written(
         "short_abandoned": 1, "after_hours": 1, "direct_dial": 0, "in_progress": 0}
     assert (body["asa"], body["aht"], body["longest_wait"]) == (28.5, 95.0, 45.0)
     assert [q["queue"] for q in body["queues"]] == ["nordlys-switchboard"] and body["queues"][0]["answered"] == 2
+    assert (body["queues"][0]["channel"], body["queues"][0]["service_level_target"]) == ("voice", 20.0)
+    assert [(c["channel"], c["calls"], c["answered"]) for c in body["channels"]] == [("voice", 4, 2)]
 
     # a call is written while the page is open: the writer hands its rows on after the commit
     rows = a_call(6, "nordlys", "nordlys-switchboard", T + timedelta(hours=1), 4.0)
