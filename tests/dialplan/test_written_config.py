@@ -349,3 +349,30 @@ def test_sms_numbers_are_valid_once_and_lead_to_sms_queues(tmp_path):
 def test_a_bad_duration_names_days_among_the_forms(tmp_path):
     error = placed(tmp_path, queues("{id: q, channel: email, max_wait: 2w}"), (6, "2w", "wrong-type"))
     assert "4h, 2d" in error.report()
+
+
+# -- the examples ---------------------------------------------------------------------------
+
+def test_the_production_reference_shows_every_written_key():
+    from tests.dialplan.files import PRODUCTION
+    d = load(str(PRODUCTION), {}, require_env=False)
+    assert {q.id: q.channel for q in d.queues.values() if q.written} == \
+        {"kommune-post": "email", "kommune-sms": "sms", "kommune-skjema": "task"}
+    (box,) = d.mailboxes
+    assert (box.queue, box.host, box.port, box.security, box.password_env) == \
+        ("kommune-post", "imap.kommune.example", 993, "ssl", "KOMMUNE_IMAP_PASSWORD")
+    assert (d.sms.kind, d.sms.password_env, [n.number for n in d.sms.numbers]) == \
+        ("smpp", "SENTRAL_SMPP_PASSWORD", ["+4721000150", "2030"])
+    assert d.capacity.calls_up_to == 1 and d.agents["kari"].capacity.written == 4
+    assert d.agents["kari"].capacity.costs["sms"] == 0.5 and d.agents["ola"].capacity == d.capacity
+
+
+def test_the_documented_example_loads(tmp_path):
+    import pathlib
+    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "dialplan.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Written channels"):]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    d = loaded(tmp_path, section[start:section.index("```", start)])
+    assert d.sms.numbers and d.mailboxes[0].queue == "kommune-post"
+    assert d.agents["kari"].capacity == Capacity(written=5.0, calls_up_to=1.0, written_during_call=True,
+                                                 costs={"email": 1.0, "sms": 0.5, "task": 1.0})
