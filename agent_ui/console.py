@@ -99,8 +99,11 @@ def page():
         abort(403, gettext("The console needs an operator role or a login bound to an agent."))
     aid = _agent(user, engine)
     agent = engine.agents[aid].config if aid else None
+    from agent_ui import written_state
+
     return render_template("console/console.html", agent=agent, texts=js_texts(),
-                           locale=i18n.current(), shortcuts=SHORTCUTS)
+                           locale=i18n.current(), shortcuts=SHORTCUTS + WRITTEN_SHORTCUTS,
+                           written=bool(aid) and written_state.has_written(engine, aid))
 
 
 def js_texts() -> dict:
@@ -128,6 +131,11 @@ def js_texts() -> dict:
         "moved_camped": gettext("Waiting for %(name)s (busy)"),
         "moved_parked": gettext("Parked"),
         "recording_pause": gettext("Pause recording"), "recording_resume": gettext("Resume recording"),
+        "take": gettext("Take"), "decline": gettext("Decline"), "left": gettext("%(s)s s left"),
+        "no_template": gettext("No template"), "reply_sent": gettext("Reply queued for sending."),
+        "reply_failed": gettext("The reply was NOT stored; your text is kept."),
+        "choose_target": gettext("Choose a queue."), "from": gettext("From"), "to": gettext("To"),
+        "no_messages": gettext("No messages."), "attachment": gettext("Attachment"),
     }.items()}
 
 
@@ -137,6 +145,11 @@ SHORTCUTS = (("/ F2", _l("Search the directory")), ("↑ ↓", _l("Move in the r
              ("Esc", _l("Back")), ("F4", _l("Answer")), ("F6", _l("Hold / resume")), ("F8", _l("Hang up")),
              ("F9", _l("Take back the call you transferred or parked")),
              ("Alt+O", _l("Pause / resume the recording (card numbers, health details)")))
+WRITTEN_SHORTCUTS = (("Alt+S", _l("Written items: go to the list (↑ ↓ choose, Enter open)")),
+                     ("Alt+A", _l("Take the offered written item")), ("Alt+X", _l("Decline the offered written item")),
+                     ("Alt+R", _l("Write the reply")), ("Alt+T", _l("Choose a reply template")),
+                     ("Ctrl+Enter", _l("Send the reply")), ("Alt+V", _l("Transfer the item to another queue")),
+                     ("Alt+L", _l("Close the item with a result code")))
 
 
 @bp.get("/api/directory")

@@ -26,6 +26,11 @@ Rules:
   agent (`recall`, `parked`, `consult_failed`, `agent_paused`...) as `notice` with a
   translated label, but the recorder's (`recording_started`, `recording_party`): those
   only push the state, whose call card says the call is recorded.
+- Written items (engine.written): `item_accept` / `item_decline` `{item}`, `item_transfer`
+  `{item, queue}`, `item_close` `{item, result}` (a reply is stored first, over HTTP:
+  agent_ui.written_console). `item_changed` marks the item's agent and the one who had it
+  last; the engine's refusals (item.not_found / item.not_yours / item.refused) come back
+  as `refused` like the calls'; `written_send_failed` as a `notice` to the item's agent.
 - With a message queue (Redis, SENTRAL_REDIS_URL) every emit reaches the sockets of every
   console process; this process then pushes state for every agent the engine touched,
   not only those connected here.
@@ -105,6 +110,14 @@ def to_event(aid: str, msg, at):
         return ev.ParkedPickUp(aid, _text(msg, "interaction", 64), at)
     if name == "recall":
         return ev.CallRecall(aid, _text(msg, "interaction", 64), at)
+    if name == "item_accept":
+        return ev.ItemAccept(aid, _text(msg, "item", 64), at)
+    if name == "item_decline":
+        return ev.ItemDecline(aid, _text(msg, "item", 64), at)
+    if name == "item_transfer":
+        return ev.ItemTransfer(aid, _text(msg, "item", 64), _text(msg, "queue", 64), at)
+    if name == "item_close":
+        return ev.ItemClose(aid, _text(msg, "item", 64), _text(msg, "result", 64, required=False), at)
     raise BadCommand(name)
 
 
@@ -192,6 +205,17 @@ def attach(socketio, app, engine_source, post, notices=None, *, shared: bool = F
             if payload.get("tenant"):
                 dirty_tenants[str(payload["tenant"])] = None
                 wake.set()
+        elif topic == "item_changed":
+            mark(payload.get("agent", ""))
+            mark(payload.get("last_agent", ""))
+        elif topic == "written_send_failed":
+            aid = str(payload.get("agent", ""))
+            if aid and watched(aid):
+                with i18n.in_locale(app, locales.get(aid, i18n.DEFAULT)):
+                    label = _notice_label(topic, payload)
+                socketio.emit("notice", {"topic": topic, "label": label, "item": str(payload.get("item", ""))},
+                              to=f"agent:{aid}", namespace=NAMESPACE)
+            mark(aid)
         elif topic == "command_refused":
             aid = str(payload.get("agent", ""))
             if watched(aid):
@@ -276,4 +300,8 @@ def _notice_label(topic: str, payload) -> str:
                        reason=i18n.label("recall", str(payload.get("reason", ""))))
     if topic == "agent_paused":
         return gettext("You were paused: no answer.")
+    if topic == "written_send_failed":
+        if payload.get("permanent"):
+            return gettext("A reply could not be sent: %(error)s", error=str(payload.get("error", "")))
+        return gettext("A reply is not sent yet; it is tried again.")
     return gettext("The call changed.")

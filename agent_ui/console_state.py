@@ -13,7 +13,8 @@ Rules:
   other countries in international form); the raw number stays beside it for dialling.
 - The parked calls of the tenants this user serves (operator/supervisor/admin roles; "*"
   = every tenant), and today's counts of the agent's queues (the engine's figures, which
-  the statistics rebuild from the journal at start-up).
+  the statistics rebuild from the journal at start-up); the calls' counts leave the
+  written queues out (their items are in the written panel).
 """
 from __future__ import annotations
 
@@ -121,7 +122,8 @@ def parked(eng, tenants: set[str], now: datetime) -> list[dict]:
 
 def counts(eng, aid: str, now: datetime) -> dict:
     agent = eng.agents[aid]
-    mine = [q for q in views.queues(eng, now) if q["queue"] in agent.config.queues]
+    written = {qid for qid, q in eng.deployment.queues.items() if q.written}
+    mine = [q for q in views.queues(eng, now) if q["queue"] in agent.config.queues and q["queue"] not in written]
     answered = sum(q["answered"] for q in mine)
     abandoned = sum(q["abandoned"] for q in mine)
     levels = [q["service_level"] for q in mine if q["service_level"] is not None]
@@ -132,7 +134,10 @@ def counts(eng, aid: str, now: datetime) -> dict:
 
 
 def console(eng, aid: str, now: datetime, tenants: set[str], locale: str) -> dict:
-    """The whole console state of agent `aid` for a viewer serving `tenants`."""
+    """The whole console state of agent `aid` for a viewer serving `tenants`; `written`:
+    the written items she holds (agent_ui.written_state)."""
+    from agent_ui import written_state
+
     view = views.console(eng, aid, now)
     return {
         "agent": agent_part(view, eng, now),
@@ -141,5 +146,6 @@ def console(eng, aid: str, now: datetime, tenants: set[str], locale: str) -> dic
         "counts": counts(eng, aid, now),
         "pause_reasons": reasons(eng.deployment.pause_reasons, locale),
         "result_codes": reasons(eng.deployment.result_codes, locale),
+        "written": written_state.console(eng, aid, now),
         "at": now.isoformat(),
     }

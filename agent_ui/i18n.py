@@ -107,6 +107,19 @@ def duration(seconds: float) -> str:
     return gettext("%(s)s s", s=number(rest))
 
 
+def age(seconds: float) -> str:
+    """How long a written item has waited: '3 h 05 min' / '2 d 4 h' / '12 min' (hours and
+    minutes for the backlog, not seconds), numbers in the locale's format."""
+    minutes = max(0, int((seconds or 0) // 60))
+    hours, rest = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return gettext("%(d)s d %(h)s h", d=number(days), h=number(hours))
+    if hours:
+        return gettext("%(h)s h %(m)02d min", h=number(hours), m=rest)
+    return gettext("%(m)s min", m=number(rest))
+
+
 LABELS = {
     "agent_state": {
         "logged_out": _l("Logged out"), "available": _l("Available"), "offered": _l("Ringing"),
@@ -136,6 +149,8 @@ LABELS = {
         "campon_timeout": _l("The line stayed busy"),
         "taken_back": _l("Taken back"),
     },
+    "channel": {"email": _l("E-mail"), "sms": _l("SMS"), "task": _l("Task"), "voice": _l("Calls")},
+    "item_state": {"queued": _l("Waiting"), "offered": _l("Offered"), "open": _l("Open"), "closed": _l("Closed")},
     "recording": {"on": _l("Recording"), "paused": _l("Recording paused")},   # a recorded call (console)
     "talking_to": {"caller": _l("Talking to the caller"), "target": _l("Talking to the transfer target"),
                    "both": _l("Conference")},
@@ -162,6 +177,13 @@ LABELS = {
         "recall.not_yours": _l("Only the operator who moved the call can take it back."),
         "recall.answered": _l("Too late: the transfer target answered."),
         "recall.busy": _l("You cannot take the call back now (another call, a pause or no phone)."),
+        "item.not_found": _l("That written item is closed or gone."),
+        "item.not_yours": _l("That written item is not yours."),
+        "item.refused": _l("The written item cannot do that now."),
+        "item.empty": _l("Write a reply first."),
+        "item.too_long": _l("The reply is too long."),
+        "item.not_open": _l("Take the item before you reply."),
+        "item.no_attachment": _l("No such attachment."),
         "console.not_bound": _l("Your login is not bound to an agent."),
         "console.bad_command": _l("Unknown or malformed command."),
         "console.engine_down": _l("The engine is not running."),

@@ -46,6 +46,42 @@ def queues(eng, now: datetime | None = None) -> list[dict]:
     return [queue(eng, qid, now) for qid in sorted(eng.index.queues)]
 
 
+def written_queue(eng, qid: str, now: datetime | None = None) -> dict:
+    """A written queue's backlog: items waiting, the oldest one's wait (by arrival in the
+    queue's order, engine.written.WrittenIndex.oldest), items offered and open now, and
+    today's figures (accepted = answered, the service level against the queue's target)."""
+    now = now or eng.now
+    config = eng.deployment.queues[qid]
+    oldest = eng.written.oldest(qid)
+    held = [it for it in eng.items.values() if it.queue == qid and not it.ended]
+    figures = eng.stats.figures(qid, now)
+    return {
+        "queue": qid, "tenant": config.tenant, "name": config.name, "channel": config.channel,
+        "waiting": eng.written.count(qid),
+        "oldest_wait": max(0.0, (now - oldest.position_at).total_seconds()) if oldest is not None else 0.0,
+        "offered": sum(1 for it in held if it.state.value == "offered"),
+        "open": sum(1 for it in held if it.state.value == "open"),
+        "answered": figures.answered, "service_level": figures.service_level(),
+    }
+
+
+def written_queues(eng, now: datetime | None = None) -> list[dict]:
+    return [written_queue(eng, qid, now) for qid, q in sorted(eng.deployment.queues.items()) if q.written]
+
+
+def waiting_items(eng, qid: str, now: datetime | None = None, limit: int = 50) -> list[dict]:
+    """The first `limit` items waiting in written queue `qid`, in the order they are served."""
+    now = now or eng.now
+    out = []
+    for item in eng.written.head(qid):
+        if len(out) >= limit:
+            break
+        out.append({"id": item.id, "kind": item.channel, "queue": qid, "tenant": item.tenant,
+                    "sender": item.sender, "sender_name": item.sender_name, "subject": item.subject,
+                    "case": item.case, "waited": item.waited(now), "automatic": item.automatic})
+    return out
+
+
 UNREGISTERED = "no_phone"     # logged in and available, but no softphone registered: not offered calls
 
 

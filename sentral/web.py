@@ -41,7 +41,7 @@ from gevent import pywsgi
 from agent_ui.app import LOOPBACK, WebConfig, WebServices, create_app
 from agent_ui import api, console, console_socket, presence_push, realtime, wallboard
 from agent_ui import recordings, report_pages, supervisor, supervisor_socket
-from agent_ui import admin_agents, admin_users, directory_services
+from agent_ui import admin_agents, admin_users, directory_services, written_console
 from dialplan.xml_curl import XmlCurlAccess, make_app as make_xml_curl_app
 from sentral import tls
 from sentral.recording_files import DeploymentFiles
@@ -97,7 +97,7 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
               public_networks: tuple[str, ...] = LOOPBACK, trusted_proxies: int = 0, notices=None,
               post: Callable | None = None, message_queue: str | None = None, channel: str | None = None,
               config_path: str | None = None, reload: Callable | None = None, agent_files=None,
-              live_source: Callable | None = None):
+              live_source: Callable | None = None, attachments=None):
     """The web listener's app (pages, wallboard, console, Socket.IO, the engine's notices); no
     xml_curl here. `post(event)` is the engine's inbox (console commands); `message_queue`
     a Redis URL shared by several console processes (default: SENTRAL_REDIS_URL).
@@ -106,7 +106,9 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     on the web and through the API; without them those answer 501 (`agent_files`: a ready
     sentral.agent_config.ConfigAgents instead). `live_source()` gives today's figures from the
     journal (reports/live.LiveFigures, the engine process's `live`) or None: the wallboard's
-    "today" line and GET /api/v1/tenants/{tenant}/statistics/today."""
+    "today" line and GET /api/v1/tenants/{tenant}/statistics/today. `attachments`: the written
+    items' AttachmentStore the console serves attachments from (default: SENTRAL_ATTACHMENTS_DIR
+    when set, else none: attachments are listed without links)."""
     message_queue = message_queue if message_queue is not None else os.environ.get("SENTRAL_REDIS_URL") or None
     channel = channel or os.environ.get("SENTRAL_REDIS_CHANNEL") or "sentral-socketio"
     config = WebConfig(secret_key=os.environ.get("SENTRAL_WEB_SECRET") or secrets.token_urlsafe(32),
@@ -114,10 +116,13 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
                        trusted_proxies=trusted_proxies)
     services = WebServices(directory=DirectoryStore(store.engine, clock=store.clock), users=store,
                            clock=store.clock, extra={"engine": engine_source, "post": post,
-                                                     "live": live_source or (lambda: None)})
+                                                     "live": live_source or (lambda: None),
+                                                     "attachments": attachments if attachments is not None
+                                                     else attachment_store()})
     app = create_app(config, services)
     app.register_blueprint(wallboard.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(written_console.bp)
     app.register_blueprint(admin_users.bp)
     admin_agents.attach(app, agent_files or config_agents(config_path, reload), engine_source, store.audit)
     app.register_blueprint(directory_services.bp)
@@ -130,6 +135,17 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     supervisor_socket.attach(socketio, app, engine_source, post, store, notices)
     api.attach(app, socketio, store, deployment_source, engine_source, post, notices)
     return app, socketio
+
+
+def attachment_store():
+    """The AttachmentStore under SENTRAL_ATTACHMENTS_DIR, or None when it is not set."""
+    root = os.environ.get("SENTRAL_ATTACHMENTS_DIR", "").strip()
+    if not root:
+        return None
+    from channels.email.attachments import AttachmentStore
+    from channels.email.parse import DEFAULT_MAX_ATTACHMENT_BYTES
+
+    return AttachmentStore(root, DEFAULT_MAX_ATTACHMENT_BYTES)
 
 
 def config_agents(config_path: str | None, reload: Callable | None):

@@ -4,7 +4,9 @@
 // inject markup. Keyboard-first: / or F2 search, arrows move, Enter opens the transfer
 // choices, t blind transfer, k consult, m message, p park, Esc back, F4 answer, F6 hold,
 // F8 hang up, F9 take back a call this operator moved, Alt+O pause / resume the call's
-// recording (docs/console.md). The search also
+// recording (docs/console.md). Written items (the "Skriftlig" panel): Alt+S the list (arrows,
+// Enter), Alt+A take, Alt+X decline, Alt+R reply, Alt+T template, Ctrl+Enter send, Alt+V
+// transfer, Alt+L close with a result code. The search also
 // lists queues and operators as transfer targets (kinds "queue" and "user").
 (function () {
   "use strict";
@@ -200,6 +202,215 @@
     renderCall(s.call);
     renderParked(s.parked);
     renderCounts(s.counts);
+    if (written) renderWritten(s.written || []);
+  }
+
+  // -- written items ("Skriftlig") -----------------------------------------------------------
+  const written = !!$("written-panel");
+  let items = [];
+  let itemSel = null;           // the chosen item's id
+  let itemTimer = null;
+  let shownReplies = -1;         // the chosen item's reply count when its messages were loaded
+  function itemOf(id) { return items.find((x) => x.id === id) || null; }
+  function renderWritten(list) {
+    items = list;
+    if (itemSel && !itemOf(itemSel)) { itemSel = null; }
+    if (!itemSel && items.length) itemSel = items[0].id;
+    const ul = $("written-list");
+    clear(ul);
+    show($("written-none"), !items.length);
+    for (const it of items) {
+      const li = el("li", null, { role: "option", "data-testid": "item-" + it.id, id: "item-row-" + it.id,
+                                  "aria-selected": it.id === itemSel ? "true" : "false", "data-state": it.state });
+      li.appendChild(el("strong", it.kind_label + " · " + it.state_label));
+      li.appendChild(el("span", " · " + (it.sender_name || it.sender_display)));
+      if (it.subject) li.appendChild(el("span", " · " + it.subject));
+      li.appendChild(el("span", " · " + it.waited, { class: "waited" }));
+      if (it.state === "offered") {
+        li.appendChild(el("span", "", { class: "left", "data-testid": "item-left-" + it.id, "data-ends": String(Date.now() + (it.left || 0) * 1000) }));
+        const take = el("button", T.take, { type: "button", "data-testid": "item-take-" + it.id });
+        take.addEventListener("click", (e) => { e.stopPropagation(); command("item_accept", { item: it.id }); });
+        const no = el("button", T.decline, { type: "button", "data-testid": "item-decline-" + it.id });
+        no.addEventListener("click", (e) => { e.stopPropagation(); command("item_decline", { item: it.id }); });
+        li.appendChild(take); li.appendChild(no);
+      }
+      li.addEventListener("click", () => selectItem(it.id));
+      ul.appendChild(li);
+    }
+    tickLeft();
+    clearInterval(itemTimer);
+    if (items.some((x) => x.state === "offered")) itemTimer = setInterval(tickLeft, 1000);
+    renderItem();
+  }
+  function tickLeft() {
+    for (const span of document.querySelectorAll("#written-list .left")) {
+      span.textContent = " · " + T.left.replace("%(s)s", String(Math.max(0, Math.round((Number(span.dataset.ends) - Date.now()) / 1000)))) + " ";
+    }
+  }
+  function selectItem(id) {
+    itemSel = id;
+    for (const li of $("written-list").children) li.setAttribute("aria-selected", li.id === "item-row-" + id ? "true" : "false");
+    shownReplies = -1;
+    renderItem();
+  }
+  function renderItem() {
+    const it = itemSel ? itemOf(itemSel) : null;
+    show($("written-item"), !!it);
+    if (!it) { delete $("written-item").dataset.item; return; }
+    const changed = $("written-item").dataset.item !== it.id;
+    $("written-item").dataset.item = it.id;
+    $("written-item").dataset.state = it.state;
+    $("item-subject").textContent = it.subject || it.kind_label;
+    $("item-tenant").textContent = it.tenant_name;
+    $("item-queue").textContent = it.queue_name;
+    $("item-sender").textContent = [it.sender_name, it.sender_display].filter(Boolean).join(" · ");
+    $("item-case").textContent = it.case;
+    show($("item-offer"), it.state === "offered");
+    show($("item-work"), it.state === "open");
+    if (changed) {
+      const tpl = $("reply-template");
+      clear(tpl);
+      tpl.appendChild(el("option", T.no_template, { value: "" }));
+      for (const t of it.templates) tpl.appendChild(el("option", t.name, { value: t.id }));
+      const q = $("item-transfer-queue");
+      clear(q);
+      q.appendChild(el("option", "–", { value: "" }));
+      for (const t of it.targets) q.appendChild(el("option", t.name + " – " + t.tenant_name, { value: t.id }));
+      const codes = $("item-result");
+      clear(codes);
+      codes.appendChild(el("option", "–", { value: "" }));
+      for (const r of (state ? state.result_codes : [])) codes.appendChild(el("option", r.label, { value: r.id }));
+      $("reply-text").value = "";
+      $("reply-status").textContent = "";
+      segments();
+    }
+    if (changed || shownReplies !== it.replies + it.messages) { shownReplies = it.replies + it.messages; loadMessages(it.id); }
+  }
+  function loadMessages(id) {
+    fetch("/console/api/items/" + encodeURIComponent(id), { credentials: "same-origin" }).then((r) => r.json()).then((data) => {
+      if (itemSel !== id) return;
+      const ol = $("item-messages");
+      clear(ol);
+      if (!data.ok) { ol.appendChild(el("li", data.message || T.refused)); return; }
+      if (!data.messages.length) ol.appendChild(el("li", T.no_messages));
+      for (const m of data.messages) {
+        const li = el("li", null, { class: "msg " + m.direction, "data-testid": "message-" + m.id });
+        const head = el("div", m.direction_label + " · " + m.date + (m.status_label ? " · " + m.status_label : ""), { class: "msg-head" });
+        li.appendChild(head);
+        if (m.direction === "in") li.appendChild(el("div", T.from + ": " + [m.sender_name, m.sender].filter(Boolean).join(" ")));
+        else if (m.recipients.length) li.appendChild(el("div", T.to + ": " + m.recipients.join(", ")));
+        if (m.subject) li.appendChild(el("div", m.subject, { class: "msg-subject" }));
+        li.appendChild(el("pre", m.text, { class: "msg-text" }));
+        if (m.attachments.length) {
+          const ul = el("ul", null, { class: "attachments" });
+          for (const a of m.attachments) {
+            const row = el("li");
+            if (a.url) row.appendChild(el("a", a.name, { href: a.url, download: a.name }));
+            else row.appendChild(el("span", a.name));
+            row.appendChild(el("span", " (" + a.size + ")"));
+            ul.appendChild(row);
+          }
+          li.appendChild(ul);
+        }
+        ol.appendChild(li);
+      }
+      $("item-attachments-note").textContent = data.attachments_note || "";
+      show($("item-attachments-note"), !!data.attachments_note);
+    }).catch(() => {});
+  }
+  function chosenItem() { return itemSel ? itemOf(itemSel) : null; }
+  function firstOffered() { const sel = chosenItem(); return sel && sel.state === "offered" ? sel : items.find((x) => x.state === "offered"); }
+  let segTimer = null;
+  let segSeq = 0;
+  function segments() {
+    const it = chosenItem();
+    const on = !!(it && it.kind === "sms");
+    show($("reply-segments"), on);
+    if (!on) return;
+    const seq = ++segSeq;
+    fetch("/console/api/items/segments", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ text: $("reply-text").value }),
+    }).then((r) => r.json()).then((d) => { if (seq === segSeq) { $("reply-segments").textContent = d.label || ""; $("reply-segments").dataset.segments = String(d.segments); } }).catch(() => {});
+  }
+  function sendReply(e) {
+    if (e) e.preventDefault();
+    const it = chosenItem();
+    if (!it || it.state !== "open") return;
+    const text = $("reply-text").value;
+    fetch("/console/api/items/" + encodeURIComponent(it.id) + "/reply", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ text: text }),
+    }).then((r) => r.json().then((data) => ({ ok: r.ok && data.ok, data: data }))).then((res) => {
+      $("reply-status").textContent = res.ok ? (res.data.info || T.reply_sent) : (res.data.message || T.reply_failed);
+      $("reply-status").className = res.ok ? "ok" : "error";
+      if (res.ok) { $("reply-text").value = ""; $("reply-template").value = ""; segments(); loadMessages(it.id); }
+    }).catch(() => { $("reply-status").textContent = T.reply_failed; $("reply-status").className = "error"; });
+  }
+  function transferItem() {
+    const it = chosenItem();
+    if (!it) return;
+    const q = $("item-transfer-queue").value;
+    if (!q) { say(T.choose_target, "error"); $("item-transfer-queue").focus(); return; }
+    command("item_transfer", { item: it.id, queue: q });
+  }
+  function closeItem() {
+    const it = chosenItem();
+    if (!it) return;
+    const codes = $("item-result");
+    if (!codes.value && codes.options.length > 1) { say(T.choose_result_code, "error"); codes.focus(); return; }
+    command("item_close", { item: it.id, result: codes.value });
+  }
+  // Alt+letter by the key's position (e.code), as Alt+O: the character differs on a Mac
+  function writtenKey(e) {
+    if (!written || !e.altKey || e.ctrlKey || e.metaKey) {
+      if (written && e.ctrlKey && e.key === "Enter" && e.target === $("reply-text")) { e.preventDefault(); sendReply(); return true; }
+      return false;
+    }
+    const it = chosenItem();
+    const open = !!(it && it.state === "open");
+    switch (e.code) {
+      case "KeyS": { const li = $("item-row-" + itemSel); ($("written-list")).focus(); if (li) li.scrollIntoView({ block: "nearest" }); break; }
+      case "KeyA": { const o = firstOffered(); if (o) { selectItem(o.id); command("item_accept", { item: o.id }); } break; }
+      case "KeyX": { const o = firstOffered(); if (o) command("item_decline", { item: o.id }); break; }
+      case "KeyR": if (open) $("reply-text").focus(); break;
+      case "KeyT": if (open) $("reply-template").focus(); break;
+      case "KeyV": if (open) $("item-transfer-queue").focus(); break;
+      case "KeyL": if (open) $("item-result").focus(); break;
+      default: return false;
+    }
+    e.preventDefault();
+    return true;
+  }
+  if (written) {
+    $("written-list").addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowDown" && e.key !== "ArrowUp" && e.key !== "Enter") return;
+      e.preventDefault();
+      e.stopPropagation();
+      if (!items.length) return;
+      if (e.key === "Enter") { const it = chosenItem(); if (it && it.state === "open") $("reply-text").focus(); return; }
+      const i = Math.max(0, items.findIndex((x) => x.id === itemSel));
+      selectItem(items[(i + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length].id);
+    });
+    $("reply-template").addEventListener("change", () => {
+      const it = chosenItem();
+      const t = it && it.templates.find((x) => x.id === $("reply-template").value);
+      if (!t) return;
+      const box = $("reply-text");
+      box.value = box.value.trim() ? box.value.replace(/\s*$/, "") + "\n\n" + t.text : t.text;
+      box.focus();
+      segments();
+    });
+    // Enter in the template list takes the template and goes on to the text
+    $("reply-template").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); $("reply-template").dispatchEvent(new Event("change")); } });
+    $("reply-text").addEventListener("input", () => { clearTimeout(segTimer); segTimer = setTimeout(segments, 150); });
+    $("reply-form").addEventListener("submit", sendReply);
+    $("btn-item-accept").addEventListener("click", () => { const it = chosenItem(); if (it) command("item_accept", { item: it.id }); });
+    $("btn-item-decline").addEventListener("click", () => { const it = chosenItem(); if (it) command("item_decline", { item: it.id }); });
+    $("btn-item-transfer").addEventListener("click", transferItem);
+    $("btn-item-close").addEventListener("click", closeItem);
   }
 
   // -- directory ---------------------------------------------------------------------------
@@ -352,8 +563,10 @@
     return target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type !== "checkbox") || target.tagName === "SELECT");
   }
   document.addEventListener("keydown", (e) => {
+    if (bound && writtenKey(e)) return;
     const inSearch = e.target === $("search");
     if (e.key === "F2" || (e.key === "/" && !typing(e.target))) { e.preventDefault(); $("search").focus(); $("search").select(); return; }
+    if (e.key === "Escape" && written && $("written-panel").contains(e.target)) { e.preventDefault(); $("written-list").focus(); return; }
     if (e.key === "Escape") { e.preventDefault(); back(); return; }
     if (bound && e.key === "F4") { e.preventDefault(); if ($("btn-answer")) command("answer"); return; }
     if (bound && e.key === "F6") { e.preventDefault(); command("hold", { on: !(state && state.call && state.call.held) }); return; }
