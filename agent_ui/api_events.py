@@ -13,7 +13,8 @@ Rules:
   or call), `monitor.started|changed|ended|failed`, `call.recall`, `call.parked`,
   `call.consult_failed`, `agent.paused_no_answer`, `command.refused`.
 - Connect with `auth={"token": "sentral_<id>_<secret>"}`; refused (the connection is
-  rejected) without a valid, unrevoked token. A token joins its tenant's room (an admin
+  rejected) without a valid, unrevoked token, and for a `forms` token (it only creates
+  tasks: it reads nothing). A token joins its tenant's room (an admin
   "*" token every tenant's). A revoked token's sockets are disconnected within
   REVOKE_CHECK seconds.
 - Translation and fan-out never block or raise into the engine's runtime (notices are
@@ -30,6 +31,7 @@ from flask import request
 from flask_socketio import join_room
 
 from agent_ui.notices import tenants_of
+from store.tokens import FORMS
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/api/events"
@@ -124,7 +126,7 @@ def attach(socketio, app, store, feed: EventFeed) -> None:
     def connect(auth=None):
         token = auth.get("token") if isinstance(auth, dict) else None
         record = store.token_by_secret(token) if isinstance(token, str) else None
-        if record is None:
+        if record is None or record.role == FORMS:
             return False
         tokens[request.sid] = record.id
         join_room(f"tenant:{record.tenant}")

@@ -4,8 +4,10 @@ Rules:
 - A token is `sentral_<id>_<secret>`: the id finds the row, the secret is compared in
   constant time with the row's SHA-256 (`hmac.compare_digest`). The secret is shown once
   at creation and never stored; a lost token is revoked and a new one made.
-- A token holds exactly one role in one tenant (store.accounts.ROLES); tenant "*" (every
-  tenant) only with the admin role. A revoked token never authenticates again.
+- A token holds exactly one role in one tenant (store.accounts.ROLES, or `forms`: a
+  token for a web site's forms, which may create tasks in its tenant and nothing else, not
+  even read the event stream); tenant "*" (every tenant) only with the admin role. A
+  revoked token never authenticates again.
 - `last_used_at` is written at most once a minute per token (a busy integration must
   not turn every read into a write).
 - A webhook's signing secret is stored as given: the sender needs it to sign every body
@@ -30,6 +32,8 @@ from store.base import Base, BigId, JSONData, UTCDateTime
 from store.errors import InvalidRecord, StoreError
 
 PREFIX = "sentral"
+FORMS = "forms"                        # a web site's forms: POST tasks, nothing else (agent_ui/api_written.py)
+TOKEN_ROLES = ROLES + (FORMS,)
 TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -129,8 +133,8 @@ def create_token(conn: sa.Connection, name: str, tenant: str, role: str, created
     """A new token: (its record, the whole token `sentral_<id>_<secret>`, shown once)."""
     _text(name, "token name", 128)
     _text(tenant, "tenant", 64)
-    if role not in ROLES:
-        raise InvalidRecord(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+    if role not in TOKEN_ROLES:
+        raise InvalidRecord(f"unknown role {role!r} (known: {', '.join(TOKEN_ROLES)})")
     if tenant == ALL_TENANTS and role != "admin":
         raise InvalidRecord(f"tenant {ALL_TENANTS!r} (every tenant) is for the admin role only")
     secret = secrets.token_urlsafe(32)

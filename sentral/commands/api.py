@@ -35,7 +35,8 @@ def register(sub) -> None:
     tsub = token.add_subparsers(dest="token_command", metavar="ACTION")
     create = tsub.add_parser("create", help="a new token (printed once)")
     create.add_argument("--tenant", required=True, help="the agency ('*' = every tenant, admin only)")
-    create.add_argument("--role", required=True, help="admin, tenant_admin, supervisor, operator or employee")
+    create.add_argument("--role", required=True, help="admin, tenant_admin, supervisor, operator, employee, or forms (a web site's "
+                        "forms: creates tasks, nothing else)")
     create.add_argument("--name", required=True, help="what uses it, e.g. 'crm-sync'")
     create.set_defaults(handler=token_create)
     revoke = tsub.add_parser("revoke", help="revoke a token at once")
