@@ -72,12 +72,12 @@ def actor() -> Actor:
 
 def route(method: str, rule: str, summary: str, tag: str, response: dict, *, body: dict | None = None,
           ok: int = 200, errors: tuple = DEFAULT_ERRORS, public: bool = False, description: str = "",
-          name: str | None = None, query: tuple = ()):
+          name: str | None = None, query: tuple = (), headers: tuple = (), scheme: str = ""):
     """Serve `fn` at /api`rule` and document it (one record for both)."""
     def decorate(fn):
         endpoint = name or fn.__name__
         r = ROUTES.add(Route(method, rule, endpoint, summary, tag, response, body, ok, public, errors, description,
-                             query))
+                             query, headers, scheme))
         _BY_ENDPOINT[f"api.{endpoint}"] = r
         bp.add_url_rule(rule, endpoint, fn, methods=[method])
         return fn
@@ -157,6 +157,7 @@ def init_app(app, store, deployment_source: Callable, engine_source: Callable, p
     """Register the API on `app` (after create_app): routes, CSRF exemption, rate limit."""
     # their routes register on import
     from agent_ui import api_actions, api_admin, api_reports, api_state, api_statistics  # noqa: F401
+    from agent_ui import api_written
 
     actions = Actions(engine_source, post, store.audit, store.clock)
     context = ApiContext(store, actions, deployment_source, engine_source)
@@ -164,6 +165,7 @@ def init_app(app, store, deployment_source: Callable, engine_source: Callable, p
     app.extensions["csrf"].exempt(bp)
     limiter = app.extensions["sentral_limiter"]
     limiter.limit(limit or os.environ.get("SENTRAL_API_LIMIT") or DEFAULT_LIMIT, key_func=bearer_key)(bp)
+    api_written.init_limits(limiter, bearer_key)
     app.register_blueprint(bp)
     return context
 

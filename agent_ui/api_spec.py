@@ -4,7 +4,8 @@ Rules:
 - A route exists only through `Routes.add` (agent_ui.api's `route` decorator): the Flask
   rule and its OpenAPI operation come from the same record, so a route cannot be served
   without being documented (tests/api checks the document against the app's url_map).
-- Every route but the document itself needs a bearer token (`security: bearer`) and
+- Every route but the document itself and the SMS gateway's webhook (signed with an HMAC
+  instead: `security: smsSignature`) needs a bearer token (`security: bearer`) and
   lists the error responses it can give: 401 (no, bad or revoked token), 403 (a role too
   low, another tenant's object), 400 (malformed), 404 (unknown id), 429 (rate limit),
   503 (engine not running); each an `Error` object `{"error": <stable id>, "message"}`.
@@ -73,6 +74,30 @@ SCHEMAS = {
                  "roles": array(obj({"tenant": STR, "role": STR}))}),
     "NewUser": obj({"user": ref("User"), "password": STR}, ("user", "password"),
                    description="`password` is shown once; the user should change it."),
+    "TaskFiled": obj({"ok": BOOL, "case": STR, "message": STR, "duplicate": BOOL}, ("ok", "case", "message", "duplicate"),
+                      description="The form is stored as message `message` of case `case` and is in the engine's "
+                                  "inbox; `duplicate`: its Idempotency-Key was filed before (nothing new made)."),
+    "Item": obj({"id": STR, "channel": {"type": "string", "enum": ["email", "sms", "task"]}, "tenant": STR,
+                 "queue": STR, "case": STR, "state": {"type": "string", "enum": ["queued", "offered", "open"]},
+                 "sender": STR, "sender_name": STR, "subject": STR, "arrived_at": TIME, "waited": NUM, "agent": STR,
+                 "offered_at": TIME, "accepted_at": TIME, "messages": INT, "replies": INT, "automatic": BOOL},
+                example={"id": "ix-17", "channel": "task", "tenant": "helsedir", "queue": "helsedir-forms",
+                         "case": "K7QM2X", "state": "open", "sender": "kari@example.no",
+                         "sender_name": "Kari Nordmann", "subject": "Søknad om parkeringstillatelse",
+                         "arrived_at": "2024-05-02T08:15:00+00:00", "waited": 95.0, "agent": "a1000",
+                         "offered_at": "2024-05-02T08:16:30+00:00", "accepted_at": "2024-05-02T08:16:35+00:00",
+                         "messages": 1, "replies": 0, "automatic": False}),
+    "Message": obj({"id": STR, "direction": {"type": "string", "enum": ["in", "out"]}, "channel": STR, "case": STR,
+                    "queue": STR, "created_at": TIME, "sender": STR, "sender_name": STR, "recipients": array(STR),
+                    "subject": STR, "body": STR,
+                    "status": {"type": "string", "enum": ["received", "queued", "sending", "sent", "failed"]},
+                    "author": STR, "sent_at": TIME, "automatic": BOOL,
+                    "attachments": array(obj({"name": STR, "content_type": STR, "size": INT}))}),
+    "ItemAccepted": obj({"ok": BOOL, "event": STR, "message": STR}, ("ok", "event"),
+                        description="The item command is in the engine's inbox (its outcome on the event stream); "
+                                    "a reply also names its stored message (status queued until sent)."),
+    "SmsFiled": obj({"ok": BOOL, "kind": {"type": "string", "enum": ["message", "status"]}, "message": STR,
+                     "duplicate": BOOL, "unknown_number": BOOL}, ("ok", "kind")),
     "Event": obj({"id": STR, "kind": STR, "tenant": STR, "at": STR, "data": {"type": "object"}},
                  ("id", "kind", "tenant", "at", "data"),
                  description="One event of the stream (Socket.IO /api/events, event name `event`) and of "
@@ -94,6 +119,8 @@ class Route:
     errors: tuple = DEFAULT_ERRORS
     description: str = ""
     query: tuple = ()               # (name, description, required) of its query parameters
+    headers: tuple = ()             # (name, description, required) of its request headers
+    scheme: str = ""                # a public route's own security scheme (e.g. smsSignature), else none
 
     @property
     def path(self) -> str:
@@ -128,6 +155,9 @@ def document(routes: Routes) -> dict:
         spec.components.schema(name, schema)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "description": "sentral_<id>_<secret>"})
+    spec.components.security_scheme("smsSignature", {
+        "type": "apiKey", "in": "header", "name": "X-Signature",
+        "description": "sha256=<hex HMAC-SHA256 of the raw body with the SMS gateway's webhook secret>"})
     by_path: dict[str, dict] = {}
     for r in routes.items:
         operation: dict = {
@@ -136,8 +166,9 @@ def document(routes: Routes) -> dict:
         }
         if r.description:
             operation["description"] = r.description
-        operation["security"] = [] if r.public else [{"bearer": []}]
-        codes = set() if r.public else set(r.errors) | {401, 429} | ({400} if r.parameters or r.query else set())
+        operation["security"] = ([{r.scheme: []}] if r.scheme else []) if r.public else [{"bearer": []}]
+        codes = set(r.errors) if r.scheme else set() if r.public else \
+            set(r.errors) | {401, 429} | ({400} if r.parameters or r.query else set())
         for code in sorted(codes):
             operation["responses"][str(code)] = {
                 "description": ERROR_TEXT[code], "content": {"application/json": {"schema": ref("Error")}}}
@@ -151,6 +182,10 @@ def document(routes: Routes) -> dict:
             operation.setdefault("parameters", []).extend(
                 {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
                 for name, text, required in r.query)
+        if r.headers:
+            operation.setdefault("parameters", []).extend(
+                {"name": name, "in": "header", "required": required, "description": text, "schema": {"type": "string"}}
+                for name, text, required in r.headers)
         by_path.setdefault(r.path, {})[r.method.lower()] = operation
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations)
