@@ -48,11 +48,15 @@ def diff(old: Deployment, new: Deployment) -> list[str]:
     """Every difference between two deployments, one line each, in a stable order."""
     changes: list[str] = []
     for name in ("database_url", "recordings_dir", "recordings_identities", "recordings_storage", "sip_domain",
-                 "engine_url"):
+                 "engine_url", "capacity"):
         if getattr(old, name) != getattr(new, name):
             changes.append(f"{name}: {getattr(old, name)!r} -> {getattr(new, name)!r}")
     old_nodes, new_nodes = {n.name: n for n in old.nodes}, {n.name: n for n in new.nodes}
     changes += _mapping_diff("node", old_nodes, new_nodes)
+    # written channels: mailboxes by queue, the SMS gateway (both hold only variable names, no secrets)
+    changes += _mapping_diff("mailbox", {b.queue: b for b in old.mailboxes}, {b.queue: b for b in new.mailboxes})
+    old_sms, new_sms = ({"gateway": old.sms} if old.sms else {}), ({"gateway": new.sms} if new.sms else {})
+    changes += _mapping_diff("sms", old_sms, new_sms)
     for kind, attr in _COLLECTIONS:
         changes += _mapping_diff(kind, getattr(old, attr), getattr(new, attr))
     return changes

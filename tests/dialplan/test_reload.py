@@ -50,3 +50,20 @@ def test_reloading_an_unchanged_file_changes_nothing():
     reloader = Reloader(lambda: load(str(DEMO), DEMO_ENV))
     result = reloader.reload()
     assert result.ok and result.changes == []
+
+
+def test_diff_names_changes_of_the_written_channels(tmp_path):
+    base = MINIMAL.replace("      - {id: acme-main, name: Main}",
+                           "      - {id: acme-main, name: Main}\n"
+                           "      - {id: acme-post, channel: email, mailbox: {host: imap.acme.no, username: post, "
+                           "password: {env: IMAP_PW}}}\n      - {id: acme-sms, channel: sms}")
+    sms = "sms: {gateway: http, url: 'https://gw.example.org/send', webhook_secret: {env: HOOK}, numbers: {'2020': acme-sms}}\n"
+    old = load(write(tmp_path, base + sms), {}, require_env=False)
+    new = load(write(tmp_path, base.replace("imap.acme.no", "imap2.acme.no") + "capacity: {written: 5}\n" +
+                     sms.replace("'2020'", "'2021'"), "new.yaml"), {}, require_env=False)
+    lines = diff(old, new)
+    assert "mailbox acme-post: host 'imap.acme.no' -> 'imap2.acme.no'" in lines
+    assert any(line.startswith("sms gateway: numbers (SmsNumber(number='2020'") for line in lines)
+    assert any(line.startswith("capacity: Capacity(written=3.0") for line in lines)
+    assert any(line.startswith("agent kari: capacity ") for line in lines)
+    assert diff(new, new) == []
