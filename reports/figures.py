@@ -11,7 +11,13 @@ Rules:
   `waited` and `talk` with three decimals; durations between two rows' `at` are truncated
   to the millisecond); `longest_wait` is a maximum, every other figure a sum;
 * agency figures hold the sums of their queues' figures (and their maxima) plus the call
-  figures; agent figures are keyed by (segment quarter, agent).
+  figures; agent figures are keyed by (segment quarter, agent);
+* written items (e-mail, SMS, task: engine/written.py) journal the calls' row kinds and are
+  counted by the same rules, except: their `arrived` (with a `channel` other than voice)
+  counts no call figure, and an item's segment is answered once (an item given back,
+  `returned`, waits again in the same segment: in progress again, its next acceptance no
+  second answer; a call's segment counts each answer, e.g. a recalled call taken back).
+  docs/metrics.md "Written items".
 """
 from __future__ import annotations
 
@@ -89,11 +95,11 @@ def merge(into: Counts, counts: Counts) -> None:
 
 
 class _Segment:
-    __slots__ = ("key", "queue_counts", "outcome", "agent", "answered")
+    __slots__ = ("key", "queue_counts", "outcome", "agent", "answered", "written")
 
-    def __init__(self, key, queue_counts):
+    def __init__(self, key, queue_counts, written=False):
         self.key, self.queue_counts, self.outcome, self.agent = key, queue_counts, False, ""
-        self.answered = False
+        self.answered, self.written = False, written
 
 
 def count(rows: Iterable[Journal], limits: Limits = Limits()) -> Figures:
@@ -152,7 +158,7 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
         elif kind == "entered_queue":
             agency = data.get("agency") or row.tenant
             key = (quarter(row.at), agency, row.queue)
-            seg = _Segment(key, figures.queues[key])
+            seg = _Segment(key, figures.queues[key], data.get("channel", VOICE) != VOICE)
             _add(seg.queue_counts, "offered")
             if transfer_pending:
                 _add(seg.queue_counts, "transferred_in")
@@ -160,7 +166,7 @@ def _interaction(figures: Figures, rows: list[Journal], limits: Limits) -> None:
         elif kind == "answered":
             if data.get("callback") == "1":
                 continue
-            if seg is not None and seg.answered:      # taken again after a return: no second answer
+            if seg is not None and seg.written and seg.answered:   # an item taken again after a return
                 seg.outcome = True
                 continue
             counts, key = queue_counts(row)

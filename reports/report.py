@@ -222,19 +222,19 @@ def wait_distribution(rows: Iterable, start: datetime, end: datetime,
         journals.setdefault(row.interaction, {}).setdefault(row.seq, row)
     counts = [[0, 0] for _ in WAIT_BANDS]
     for journal in journals.values():
-        segment, answered = None, False
+        segment, answered, written = None, False, False
         for seq in sorted(journal):
             row = journal[seq]
             if row.kind == "entered_queue":
-                segment, answered = (quarter(row.at), row.data.get("agency") or row.tenant,
-                                     channel_of(channels, row.queue)), False
+                segment = (quarter(row.at), row.data.get("agency") or row.tenant, channel_of(channels, row.queue))
+                answered, written = False, row.data.get("channel", VOICE) != VOICE
             elif segment is None or not (start <= segment[0] < end) or \
                     (tenants is not None and segment[1] not in tenants) or \
                     (channel is not None and segment[2] != channel):
                 continue
-            elif (row.kind == "answered" and row.data.get("callback") != "1" and not answered) \
+            elif (row.kind == "answered" and row.data.get("callback") != "1" and not (written and answered)) \
                     or row.kind == "abandoned":
-                answered = answered or row.kind == "answered"   # a written item's answer counts once
+                answered = answered or row.kind == "answered"   # an item's answer counts once
                 waited = ms(row.data.get("waited")) / 1000
                 band = next(i for i, (lo, hi) in enumerate(WAIT_BANDS) if hi is None or waited < hi)
                 counts[band][row.kind == "abandoned"] += 1

@@ -27,7 +27,8 @@ the report of the property tests that compare it with reports/figures.py):
   call with no `arrived` row has no own figures);
 * written items (docs/metrics.md "Written items"): an `arrived` row whose `channel` is
   there and not "voice" makes no own figures; only the first `answered` (not a
-  callback's) of a segment is its answer (for the queue and for the agent it names); a
+  callback's) of an item's segment (its `entered_queue` has such a `channel`) is its
+  answer (a call's segment counts every one: an operator takes a recalled call again) (for the queue and for the agent it names); a
   segment's outcome is looked for only after its last `returned` row.
 """
 from __future__ import annotations
@@ -176,8 +177,10 @@ def not_callback(row) -> bool:
 
 
 def the_answer(seg: Segment) -> list:
-    """The segment's answer: its first `answered` row that is not a callback's, or none."""
-    return [r for r in seg.of("answered") if not_callback(r)][:1]
+    """The segment's answers: its `answered` rows that are not a callback's; an item's
+    segment only the first."""
+    answers = [r for r in seg.of("answered") if not_callback(r)]
+    return answers[:1] if seg.entry.data.get("channel", "voice") != "voice" else answers
 
 
 def after_last_return(seg: Segment) -> list:
