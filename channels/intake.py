@@ -11,12 +11,26 @@ Rules:
   the message ("unknown destination number ..."), and `SmsFiled.unknown_number` tells the
   caller to write a fault entry. Without any sms queue at all `NoSmsQueue` is raised (the
   gateway keeps the message and retries: nothing is stored).
+- E-mail (`file_mail`, raw bytes from a mailbox): parsed (channels/email/parse.py, never
+  raises); a message over the mailbox's `max_message_bytes` is filed from its headers
+  only, with a problem noted (the mail stays in the mailbox to be read there). The case:
+  In-Reply-To, then References against every Message-ID the tenant knows (received and
+  ours sent, `store.cases_of`), then a subject tag naming an existing case
+  (threading.find_case), else a new case. Attachments go to the AttachmentStore; the
+  record keeps only digest, name, type and size (an attachment over the limit: listed
+  with an empty digest and a problem). The dedup key is the normalised Message-ID; a
+  message without one gets `sha256:<digest of its raw bytes>`, so a redelivery of the
+  same bytes is still filed once. Automatic mail (auto-replies, bounces, bulk) is filed
+  with `automatic` and never answered automatically.
 - An SMS joins its sender's latest SMS case in the tenant (a conversation by number);
   the engine adds it to that case's item while it is open, else it makes a new item.
   The dedup key is the gateway's message id (`gateway_id`).
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import re
 import logging
 import uuid
 from dataclasses import dataclass
@@ -25,6 +39,9 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from channels.email.attachments import AttachmentError
+from channels.email.parse import MailItem, parse_message
+from channels.email.threading import find_case, normalise_message_id, subject_tags
 from channels.filing import file_inbound
 from store import written
 from store.written import MessageRecord
@@ -108,3 +125,109 @@ def file_sms(store, post: Callable[[object], None], deployment, *, sender: str, 
                            subject=text[:60], body=text, headers={"to": to}, problems=problems)
     message, created = file_inbound(store, post, record, at)
     return SmsFiled(message, created, queue, unknown_number=not known)
+
+
+# -- e-mail ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MailFiled:
+    message: str
+    created: bool
+    case: str
+    external_id: str
+    automatic: bool = False
+
+
+def mail_external_id(item: MailItem, raw: bytes) -> str:
+    """The dedup key of a mail: its normalised Message-ID, else a digest of its bytes."""
+    return normalise_message_id(item.message_id) or "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _headers_only(raw: bytes) -> bytes:
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        end = raw.find(sep)
+        if end >= 0:
+            return raw[:end + len(sep)]
+    return raw[:65536]
+
+
+def mail_case(store, tenant: str, item: MailItem, at: datetime) -> tuple[str, str]:
+    """The case of a parsed mail -> (case id, how: in-reply-to/references/subject-tag/new)."""
+    ids = [normalise_message_id(v) for v in (item.in_reply_to, *item.references)]
+    known = store.cases_of(tenant, [i for i in ids if i])
+    tags = {t for t in subject_tags(item.subject) if store.case_exists(tenant, t)}
+    match = find_case(in_reply_to=item.in_reply_to, references=item.references, subject=item.subject,
+                      known_message_ids=known, cases=tags)
+    if match is not None:
+        return match.case_id, match.by
+    return store.new_case(tenant, "email", contact=item.from_address, subject=item.subject[:500]), "new"
+
+
+def _attachments(item: MailItem, attachments, problems: list[str]) -> list[dict]:
+    kept = []
+    for a in item.attachments:
+        entry = {"digest": "", "name": a.filename, "type": a.content_type, "size": a.size}
+        if a.data is not None and attachments is not None:
+            try:
+                entry["digest"], entry["size"] = attachments.put_bytes(a.data)
+            except (AttachmentError, OSError) as exc:
+                problems.append(f"attachment {a.filename!r} not kept: {exc}")
+        elif a.data is None:
+            problems.append(f"attachment {a.filename!r} ({a.size} bytes) over the size limit: not kept")
+        kept.append(entry)
+    return kept
+
+
+def file_mail(store, post: Callable[[object], None], *, tenant: str, queue: str, raw: bytes, at: datetime,
+              attachments=None, max_message_bytes: int = 0,
+              max_attachment_bytes: int | None = None) -> MailFiled:
+    """Store one received mail and tell the engine (a redelivery: nothing posted)."""
+    problems: list[str] = []
+    if max_message_bytes and len(raw) > max_message_bytes:
+        item = parse_message(_headers_only(raw))
+        problems.append(f"message of {len(raw)} bytes over the limit of {max_message_bytes}: "
+                        "only its headers were read; it is in the mailbox")
+        external_id = mail_external_id(item, raw)
+        item = dataclasses.replace(item, text="", attachments=())
+    else:
+        item = parse_message(raw, max_attachment_bytes) if max_attachment_bytes is not None \
+            else parse_message(raw)
+        external_id = mail_external_id(item, raw)
+    stored = _stored(store, tenant, "email", external_id)
+    if stored is not None:
+        return MailFiled(stored, False, "", external_id, item.automatic)
+    case, how = mail_case(store, tenant, item, at)
+    problems.extend(item.problems)
+    kept = _attachments(item, attachments, problems)
+    headers = {"message_id": item.message_id or "", "in_reply_to": item.in_reply_to or "",
+               "references": list(item.references), "to": list(item.to), "cc": list(item.cc),
+               "date": item.date.isoformat() if item.date else "", "threaded_by": how,
+               "automatic_reason": item.automatic_reason or ""}
+    record = MessageRecord(id=new_message_id(), tenant=tenant, channel="email", direction="in", case=case,
+                           created_at=at, queue=queue, external_id=external_id, sender=item.from_address,
+                           sender_name=item.from_name, recipients=tuple(item.to) + tuple(item.cc),
+                           subject=item.subject, body=item.text, headers=headers, attachments=kept,
+                           automatic=item.automatic, problems=tuple(problems))
+    message, created = file_inbound(store, post, record, at)
+    return MailFiled(message, created, case, external_id, item.automatic)
+
+
+_MSGID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
+
+
+def _msgid(value) -> str | None:
+    """A Message-ID a reply may carry (<id@host>); a malformed one is left out, not refused."""
+    value = (value or "").strip()
+    return value if _MSGID.fullmatch(value) else None
+
+
+def mail_item(record: MessageRecord) -> MailItem:
+    """A stored inbound mail as the MailItem a reply is built against (outbound.build_reply)."""
+    h = record.headers or {}
+    date = h.get("date") or None
+    return MailItem(message_id=_msgid(h.get("message_id")), in_reply_to=_msgid(h.get("in_reply_to")),
+                    references=tuple(r for r in (_msgid(v) for v in h.get("references") or ()) if r), subject=record.subject,
+                    from_name=record.sender_name, from_address=record.sender, to=tuple(h.get("to") or ()),
+                    cc=tuple(h.get("cc") or ()), date=datetime.fromisoformat(date) if date else None,
+                    text=record.body, automatic=record.automatic,
+                    automatic_reason=h.get("automatic_reason") or None)
