@@ -95,7 +95,8 @@ class EngineProcess:
     def __init__(self, deployment: Deployment, store, *, login_all: bool = False,
                  login_except: Collection[str] = (), notify: Callable[[fx.Notify], None] | None = None, notices=None,
                  clock: Callable[[], datetime] = utcnow, node_options: dict | None = None,
-                 recordings: bool = True, fold_every: float | None = FOLD_EVERY):
+                 recordings: bool = True, fold_every: float | None = FOLD_EVERY, channels: bool = True,
+                 channel_options: dict | None = None):
         self.deployment = deployment
         self.store = store
         self.login_all = login_all
@@ -129,6 +130,8 @@ class EngineProcess:
         self.heartbeat_seconds = HEARTBEAT_SECONDS
         self._heartbeat: gevent.Greenlet | None = None
         self._stopping = False
+        # written channels (channels/service.py): mailboxes, the SMS link, the reply sender
+        self.channels = self._channels(channel_options or {}) if channels else None
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, ready_timeout: float = 30.0) -> "EngineProcess":
@@ -171,7 +174,8 @@ class EngineProcess:
         if self.fold_every:
             self.folder = Folder(self.store, lambda: limits_of(self.deployment), every=self.fold_every).start()
         runtime = Runtime(engine, executor=Executor(self.pool, post=self._post, clock=self.clock),
-                          writer=self.writer, notify=self.notify, clock=self.clock)
+                          writer=self.writer, notify=self.notify, clock=self.clock,
+                          send_written=self.channels.send if self.channels is not None else None)
         runtime.start(effects)
         self.runtime = runtime
         for item in later:
@@ -182,6 +186,8 @@ class EngineProcess:
                     runtime.post(ev.AgentLogin(aid, self.clock()))
         if self.recorder is not None:
             self.recorder.start()      # recover() first: what a crash left in the spool
+        if self.channels is not None:
+            self.channels.start()      # unfiled messages posted again, pending replies sent, mailboxes read
         self.ready_at = time.monotonic() - started
         self._heartbeat = gevent.spawn(self._beat)
         log.info("engine ready in %.2f s: %d call(s) and %d agent record(s) recovered",
@@ -205,6 +211,8 @@ class EngineProcess:
         self.events.put("engine", "stopped")
         if self._pump is not None:
             self._pump.kill(block=False)
+        if self.channels is not None:
+            self.channels.stop(timeout)
         if self.runtime is not None:
             self.runtime.stop(timeout)
         if self.recorder is not None:
@@ -235,6 +243,12 @@ class EngineProcess:
 
         return Recorder(store, storage_for(deployment), lambda: self.deployment, clock=clock,
                         storage_kind=deployment.recordings_storage.kind)
+
+    def _channels(self, options: dict):
+        from channels.service import ChannelService
+
+        return ChannelService(lambda: self.deployment, self.store, self._post, fault=self.events.put,
+                              clock=self.clock, **options)
 
     def _notify_recorder(self, publish: Callable[[fx.Notify], None]) -> Callable[[fx.Notify], None]:
         recorder = self.recorder

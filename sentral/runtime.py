@@ -73,8 +73,10 @@ def agent_record(snap: Mapping, at: datetime) -> AgentStateRecord:
 
 class Runtime:
     def __init__(self, engine, *, executor, writer, notify: Callable[[fx.Notify], None] | None = None,
-                 clock: Callable[[], datetime] = utcnow, workers: int = 32):
+                 clock: Callable[[], datetime] = utcnow, workers: int = 32,
+                 send_written: Callable[[fx.SendWritten], None] | None = None):
         self.engine = engine
+        self.send_written = send_written     # the channel sender (channels/sender.py): never blocks
         self.executor = executor
         self.writer = writer
         self.notify = notify or (lambda n: None)
@@ -184,6 +186,11 @@ class Runtime:
             # the originate is in flight; the job itself waits for the answer in its own greenlet
             self.executor.begin(effect)
             self._originates.spawn(self.executor.run, effect)
+        elif isinstance(effect, fx.SendWritten):
+            if self.send_written is not None:
+                self.send_written(effect)
+            else:
+                log.warning("no channel sender: reply %s stays queued", effect.message)
         elif isinstance(effect, fx.CALL_CONTROL):
             self._workers[zlib.crc32(key.encode()) % len(self._workers)].put(effect)
         else:
