@@ -8,7 +8,10 @@ Start-up order (restart without losing a call):
    and the registered softphones (`sofia status profile internal reg`);
 2. `engine.recovery.recover()` rebuilds the engine from those channels plus the stored
    agent states and open interactions;
-3. the runtime starts, then receives what the nodes said since their snapshot.
+3. the runtime starts, then receives what the nodes said since their snapshot;
+4. the written channels start (channels/service.py): stored messages no item filed yet are
+   posted again, replies left queued or sending are sent, the mailboxes and the SMPP link
+   are read; the runtime hands every SendWritten to their sender.
 
 Ordering rule: a resync is a marker put into the node's own event stream at the moment
 the snapshot starts, and the pump delivers it there. Events FreeSWITCH sent before it are
