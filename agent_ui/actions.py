@@ -18,7 +18,9 @@ Rules:
   agent is on, and a phone to listen from (the actor's bound agent, or for a token the
   `phone` agent it names: an agent of queues only in tenants where the actor steers, or
   a phone of no queue (a supervisor's softphone) for an actor who steers every tenant).
-- A callback through a queue needs a steering role in the queue's tenant.
+- A callback through a queue needs a steering role in the queue's tenant; so does closing
+  a written item that waits in a queue (spam: `close_item`, the engine's ItemClose with
+  no agent and `by` the actor), with one of the configured result codes.
 - Every allowed supervisor action and every administrative change is written to the
   audit log (who, what, whom, tenant, when) *before* the event is posted; a refusal is
   an `ActionDenied` (HTTP 403), a malformed request an `ActionInvalid` (400), the engine
@@ -266,5 +268,26 @@ class Actions:
         self.audit(actor.name, "call.callback", "queue", queue, tenant=config.tenant,
                    detail={"number": number, "origin": origin})
         event = ev.CallbackCreate(queue, number, self.clock(), origin=origin, by=actor.name)
+        self.post(event)
+        return event
+
+    # -- written items ----------------------------------------------------------------
+    def close_item(self, actor: Actor, item_id: str, result: str):
+        """Close written item `item_id` while it waits in its queue (spam, a duplicate)."""
+        engine = self.engine()
+        item = getattr(engine, "items", {}).get(item_id)
+        if item is None or item.ended:
+            raise ActionNotFound("action.unknown_item", f"no open written item {item_id!r}")
+        if not actor.may(STEERING, {item.tenant}, engine.deployment.tenants):
+            self._deny(actor, "item.close", "item", item_id, item.tenant,
+                       "no supervisor role in the item's tenant", audited=True)
+        if item.state.value != "queued":
+            raise ActionInvalid("action.item_not_waiting", f"item {item_id} is {item.state.value}, not waiting")
+        codes = {r.id for r in engine.deployment.result_codes}
+        if codes and result not in codes:
+            raise ActionInvalid("action.bad_result", f"unknown result code {result!r}")
+        self.audit(actor.name, "item.close", "item", item_id, tenant=item.tenant,
+                   detail={"reason": result, "queue": item.queue})
+        event = ev.ItemClose("", item_id, result, self.clock(), by=actor.name)
         self.post(event)
         return event

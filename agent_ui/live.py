@@ -6,7 +6,9 @@ Pure over the engine object passed in; called from the web process's greenlets, 
 never change engine state (views only read). The "today" lines (calls, answered, service
 level, abandoned, after hours per visible agency) come from the journal as it is written
 (reports/live.LiveFigures, the same numbers as a report of today), not from the engine's
-counters: they are right after a restart and count after-hours calls.
+counters: they are right after a restart and count after-hours calls. Written queues
+(e-mail, SMS, tasks) are not among the calls' queues: `written` gives each one's waiting
+items and the oldest one's wait (seconds), the figures that apply to them.
 """
 from __future__ import annotations
 
@@ -44,7 +46,9 @@ def today(figures, tenants: set[str], deployment) -> list[dict]:
 
 def snapshot(engine, tenants: set[str], now: datetime | None = None, figures=None) -> dict:
     """`figures`: the LiveFigures of today for the "today" lines (none without)."""
-    queues = [q for q in views.queues(engine, now) if q["tenant"] in tenants]
+    written = [q for q in views.written_queues(engine, now) if q["tenant"] in tenants]
+    written_ids = {q["queue"] for q in written}
+    queues = [q for q in views.queues(engine, now) if q["tenant"] in tenants and q["queue"] not in written_ids]
     queue_ids = {q["queue"] for q in queues}
     agents = []
     for aid, agent in sorted(engine.agents.items()):
@@ -60,6 +64,8 @@ def snapshot(engine, tenants: set[str], now: datetime | None = None, figures=Non
         "queues": [{k: q[k] for k in ("queue", "tenant", "name", "waiting", "ringing", "longest_wait",
                                        "available", "logged_in", "answered", "abandoned", "service_level",
                                        "average_handle_time")} for q in queues],
+        "written": [{k: q[k] for k in ("queue", "tenant", "name", "channel", "waiting", "oldest_wait")}
+                    for q in written],
         "agents": agents,
         "agent_states": states,
         "waiting": sum(q["waiting"] for q in queues),

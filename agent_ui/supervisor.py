@@ -51,6 +51,8 @@ def js_texts() -> dict:
         "held": gettext("on hold"), "choose_agent": gettext("Choose an agent first."),
         "you": gettext("you"), "alarm_raised": gettext("Alarm: %(kind)s in %(queue)s"),
         "listening_to": gettext("%(mode)s: %(agent)s"),
+        "close_item": gettext("Close"), "no_waiting": gettext("Nothing waiting."),
+        "choose_result_code": gettext("Choose a result code."),
     }.items()}
 
 
@@ -68,4 +70,6 @@ def page():
     names = sorted(eng.deployment.tenants[t].name for t in tenants)
     return render_template("supervisor/page.html", texts=js_texts(), locale=i18n.current(), phone=phone,
                            phone_agent=agent, tenant_names=names, shortcuts=SHORTCUTS,
-                           pause_reasons=console_state.reasons(eng.deployment.pause_reasons, i18n.current()))
+                           pause_reasons=console_state.reasons(eng.deployment.pause_reasons, i18n.current()),
+                           result_codes=console_state.reasons(eng.deployment.result_codes, i18n.current()),
+                           written=any(q.written and q.tenant in tenants for q in eng.deployment.queues.values()))

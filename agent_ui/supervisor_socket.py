@@ -152,6 +152,8 @@ def attach(socketio, app, engine_source, post, store, notices=None, *, interval:
                 steered[agent] = (user.username, time.monotonic())
             elif name == "callback":
                 actions.callback(actor, _text(msg, "queue"), _text(msg, "number", 32), origin=_text(msg, "origin"))
+            elif name == "item_close":
+                actions.close_item(actor, _text(msg, "item"), _text(msg, "result"))
             else:
                 return refusal("action.invalid", me)
         except ActionError as exc:
@@ -174,7 +176,8 @@ def attach(socketio, app, engine_source, post, store, notices=None, *, interval:
         names = {aid: a.name for aid, a in engine.deployment.agents.items()}
         names.update({qid: q.name for qid, q in engine.deployment.queues.items()})
         return {"abandoned": supervisor_state.abandoned(engine, abandoned, now),
-                "audit": supervisor_state.audit(entries, names, engine.deployment.pause_reasons)}
+                "audit": supervisor_state.audit(entries, names, engine.deployment.pause_reasons,
+                                                engine.deployment.result_codes)}
 
     def locale_of(key: str, value: str) -> str:
         for s in sockets.values():

@@ -12,6 +12,9 @@ Rules:
 - `steerable` / `listenable` on an agent are hints for the buttons (the agent serves only
   tenants the viewer supervises; the agent's call is of such a tenant); the decision is
   agent_ui.actions', which checks again and audits.
+- Written queues (e-mail, SMS, tasks) are not in the calls' queue table: `written` is
+  their backlog (agent_ui.written_state.backlog), whose waiting items a supervisor may
+  close (agent_ui.actions.close_item, audited).
 - Monitoring: engine.monitor.active (who listens to whom, in which mode), of the calls of
   the viewer's tenants only; the engine without monitoring support shows none.
 """
@@ -32,7 +35,7 @@ ACTIONS = {
     "agent.pause": _l("Put on pause"), "agent.available": _l("Made available"), "agent.logout": _l("Logged out"),
     "agent.wrapup_end": _l("Ended the wrap-up"), "call.listen": _l("Listened"), "call.whisper": _l("Whispered"),
     "call.barge": _l("Barged in"), "call.monitor_end": _l("Stopped listening"), "call.callback": _l("Called back"),
-    "agent.command": _l("Acted as the agent"),
+    "agent.command": _l("Acted as the agent"), "item.close": _l("Closed a waiting written item"),
 }
 ERRORS = {
     "action.denied": _l("You may not do that for this agent or agency."),
@@ -48,6 +51,9 @@ ERRORS = {
     "action.unknown_queue": _l("Unknown queue."),
     "action.bad_number": _l("The number must be digits, optionally after a +."),
     "action.engine_down": _l("The engine is not running."),
+    "action.unknown_item": _l("That written item is closed or gone."),
+    "action.item_not_waiting": _l("Only a waiting item can be closed here."),
+    "action.bad_result": _l("Choose a result code."),
     "monitor.no_phone": _l("Your phone is not an agent of the routing configuration."),
     "monitor.self": _l("You cannot listen to your own call."),
     "monitor.mode": _l("Unknown or malformed action."),
@@ -91,9 +97,10 @@ def queues(eng, tenants: set[str], now: datetime, book: alarm_rules.AlarmBook | 
     """(queue rows, alarms up, alarms new) of these tenants."""
     rows, found = [], []
     names = {t: c.name for t, c in eng.deployment.tenants.items()}
+    written = {qid for qid, q in eng.deployment.queues.items() if q.written}     # their own table
     visible = set()
     for q in views.queues(eng, now):
-        if q["tenant"] not in tenants:
+        if q["tenant"] not in tenants or q["queue"] in written:
             continue
         config = eng.deployment.queues.get(q["queue"])
         crossed = alarm_rules.crossed(q, config.alarms) if config is not None else []
@@ -176,8 +183,11 @@ def agents(eng, tenants: set[str], now: datetime) -> list[dict]:
 
 def state(eng, tenants: set[str], now: datetime, book: alarm_rules.AlarmBook | None = None) -> dict:
     """The live part of the page for a viewer of `tenants` (pushed every second)."""
+    from agent_ui import written_state
+
     rows, up, new = queues(eng, tenants, now, book)
     return {"at": now.isoformat(), "clock": i18n.clock(now), "queues": rows, "alarms": up, "new_alarms": new,
+            "written": written_state.backlog(eng, tenants, now),
             "agents": agents(eng, tenants, now),
             "monitors": [{"phone": m["supervisor"], "agent": m["agent"], "mode": m["mode"],
                           "mode_label": mode_label(m["mode"]), "answered": m.get("answered", True)}
@@ -197,11 +207,12 @@ def abandoned(eng, rows, now: datetime) -> list[dict]:
     return out
 
 
-def audit(entries, names: dict, pause_reasons=()) -> list[dict]:
+def audit(entries, names: dict, pause_reasons=(), result_codes=()) -> list[dict]:
     """store.supervision.supervisor_actions entries for the page (read-only); a pause's
     reason by its configured name in the page's language, not its id."""
     english = i18n.current() == "en"
     reasons = {r.id: (r.en or r.nb) if english else r.nb for r in pause_reasons}
+    codes = {r.id: (r.en or r.nb) if english else r.nb for r in result_codes}
     out = []
     for e in entries:
         detail = dict(e.detail or {})
@@ -210,6 +221,8 @@ def audit(entries, names: dict, pause_reasons=()) -> list[dict]:
         if e.action.endswith(".denied"):
             what = gettext("%(what)s: refused", what=what)
         extra = detail.get("number") or detail.get("reason") or ""
+        if action == "item.close":
+            extra = codes.get(extra, extra)
         if action == "agent.pause":
             extra = reasons.get(extra, extra)
         out.append({"at": i18n.clock(e.at), "day": e.at.date().isoformat(), "actor": e.actor, "action": e.action,

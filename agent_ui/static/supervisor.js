@@ -59,6 +59,39 @@
       body.appendChild(tr);
     }
   }
+  // written queues: the backlog, and each waiting item with a Close (spam) button
+  function renderWritten(rows) {
+    if (!$("written-queues")) return;
+    const body = $("written-queues").tBodies[0];
+    clear(body);
+    const list = $("written-waiting");
+    clear(list);
+    let any = false;
+    for (const q of rows) {
+      const tr = el("tr", null, { "data-testid": "written-" + q.id });
+      tr.appendChild(td(q.name));
+      tr.appendChild(td(q.tenant_name));
+      tr.appendChild(td(q.channel_label));
+      for (const k of ["waiting", "oldest", "offered", "open", "answered", "service_level"]) {
+        tr.appendChild(td(q[k], { class: "num", "data-testid": "written-" + q.id + "-" + k }));
+      }
+      body.appendChild(tr);
+      for (const it of q.items) {
+        any = true;
+        const li = el("li", q.name + " · " + [it.sender_name, it.sender].filter(Boolean).join(" ") + " · " + (it.subject || "") + " · " + it.waited + " ",
+                      { "data-testid": "waiting-" + it.id });
+        const btn = el("button", T.close_item, { type: "button", "data-testid": "close-" + it.id });
+        btn.addEventListener("click", () => {
+          const result = $("item-result").value;
+          if (!result && $("item-result").options.length > 1) { say(T.choose_result_code, "error"); $("item-result").focus(); return; }
+          act("item_close", { item: it.id, result: result });
+        });
+        li.appendChild(btn);
+        list.appendChild(li);
+      }
+    }
+    if (!any) list.appendChild(el("li", T.no_waiting));
+  }
   function renderAlarms(rows) {
     const list = $("alarms");
     clear(list);
@@ -170,6 +203,7 @@
   socket.on("supervisor", (state) => {
     $("clock").textContent = state.clock;
     renderQueues(state.queues);
+    renderWritten(state.written || []);
     renderAlarms(state.alarms);
     renderAgents(state.agents);
     renderMine(state.monitors);

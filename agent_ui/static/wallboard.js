@@ -21,6 +21,14 @@
     s = Math.round(s || 0);
     return s >= 60 ? Math.floor(s / 60) + " min " + (s % 60) + " s" : s + " s";
   }
+  // a written item's wait: hours and minutes (days past a day), Norwegian style
+  function age(s) {
+    const m = Math.floor((s || 0) / 60), h = Math.floor(m / 60), d = Math.floor(h / 24);
+    if (d) return d + " d " + (h % 24) + " t";
+    if (h) return h + " t " + String(m % 60).padStart(2, "0") + " min";
+    return m + " min";
+  }
+  const CHANNELS = { email: "e-post", sms: "SMS", task: "oppgave" };
   function percent(v) { return v === null || v === undefined ? "–" : Math.round(v * 100) + " %"; }
 
   function charts() {
@@ -56,6 +64,18 @@
       if (q.service_level !== null && q.service_level !== undefined) {
         const n = q.answered + q.abandoned; inTarget += q.service_level * n; withSl += n;
       }
+    }
+    const wbody = document.querySelector("#written tbody");
+    if (wbody) {
+      wbody.replaceChildren();
+      for (const w of snap.written || []) {
+        const tr = document.createElement("tr");
+        tr.dataset.queue = w.queue;
+        cell(tr, w.name); cell(tr, w.tenant); cell(tr, CHANNELS[w.channel] || w.channel);
+        cell(tr, w.waiting, "num"); cell(tr, w.waiting ? age(w.oldest_wait) : "–", "num");
+        wbody.appendChild(tr);
+      }
+      document.getElementById("written").hidden = !(snap.written || []).length;
     }
     const tbody = document.querySelector("#today tbody");
     tbody.replaceChildren();

@@ -205,3 +205,68 @@ def test_item_commands_carry_the_sessions_agent():
         ev.ItemTransfer("a1000", "i1", "q", NOW)
     assert to_event("a1000", {"name": "item_close", "item": "i1", "result": "solved"}, NOW) == \
         ev.ItemClose("a1000", "i1", "solved", NOW)
+
+
+# -- the supervisor page and the wallboard ------------------------------------------------------
+
+def supervisor(d, user="sjef", password="pw-sjef-123456"):
+    client = d.app.test_client()
+    login(client, user, password)
+    return client, d.socketio.test_client(d.app, namespace="/supervisor", flask_test_client=client)
+
+
+def test_the_supervisor_sees_the_written_backlog_per_queue(desk):
+    from datetime import timedelta
+
+    _, kari = kari_working(desk)
+    held = desk.arrive(at=NOW - timedelta(hours=3, minutes=5))           # kari takes one, then pauses
+    command(kari, name="item_accept", item=held)
+    command(kari, name="pause", reason="lunch")
+    waiting = [desk.arrive(sender=f"p{n}@example.org", at=NOW - timedelta(minutes=n)) for n in (90, 20)]
+    client, sio = supervisor(desk)
+    page = client.get("/supervisor/").get_data(as_text=True)
+    assert 'data-testid="written-backlog"' in page and "Kanaltype" in page and ">Løst<" in page
+    state = until(lambda: [m["args"][0] for m in sio.get_received("/supervisor") if m["name"] == "supervisor"],
+                  message="supervisor state")[-1]
+    assert "helsedir-mail" not in [q["id"] for q in state["queues"]]        # not among the calls' queues
+    rows = {r["id"]: r for r in state["written"]}
+    assert set(rows) == {"helsedir-mail", "helsedir-sms"}                    # nav's is not sjef's
+    mail = rows["helsedir-mail"]
+    assert (mail["waiting"], mail["oldest"], mail["offered"], mail["open"]) == ("2", "1 t 30 min", "0", "1")
+    assert mail["channel_label"] == "E-post" and mail["service_level"] == "100 %"   # taken within 4 h
+    assert [i["id"] for i in mail["items"]] == waiting
+    assert rows["helsedir-sms"]["oldest"] == "–"
+
+
+def test_a_supervisor_closes_a_waiting_item_audited_and_another_agency_cannot(desk):
+    item = desk.arrive()                                                     # nobody logged in: it waits
+    _, sio = supervisor(desk)
+    reply = sio.emit("action", {"name": "item_close", "item": item, "result": ""}, namespace="/supervisor",
+                     callback=True)
+    assert reply["ok"] is False and reply["message"] == "Velg en resultatkode."
+    _, nav = supervisor(desk, "navsjef", "pw-navsjef-123456")
+    denied = nav.emit("action", {"name": "item_close", "item": item, "result": "solved"}, namespace="/supervisor",
+                      callback=True)
+    assert denied["ok"] is False and denied["error"] == "action.denied"
+    assert sio.emit("action", {"name": "item_close", "item": item, "result": "solved"}, namespace="/supervisor",
+                    callback=True) == {"ok": True}
+    assert item not in desk.engine.items
+    assert ev.ItemClose("", item, "solved", NOW, by="sjef") in desk.inbox.posted
+    entries = [(e.actor, e.action, e.target_id, e.detail.get("reason")) for e in desk.store.audit_entries()
+               if e.action.startswith("item.")]
+    assert entries == [("navsjef", "item.close.denied", item, "no supervisor role in the item's tenant"),
+                       ("sjef", "item.close", item, "solved")]
+
+
+def test_the_wallboard_shows_written_queues_with_waiting_and_the_oldest_age(desk):
+    from datetime import timedelta
+
+    desk.arrive(at=NOW - timedelta(hours=2, minutes=7))
+    client = desk.app.test_client()
+    login(client, "sjef", "pw-sjef-123456")
+    snap = client.get("/api/wallboard").get_json()
+    assert "helsedir-mail" not in [q["queue"] for q in snap["queues"]]
+    written = {w["queue"]: w for w in snap["written"]}
+    assert written["helsedir-mail"]["waiting"] == 1
+    assert written["helsedir-mail"]["oldest_wait"] == pytest.approx(2 * 3600 + 7 * 60)
+    assert written["helsedir-mail"]["channel"] == "email" and "nav-mail" not in written
