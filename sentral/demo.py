@@ -58,6 +58,7 @@ import time
 from datetime import datetime, timedelta
 
 from dialplan.simulated import sim_dialplan
+from sentral.demo_written import WrittenDesk, WrittenTraffic
 from dialplan.loader import apply_overrides, load
 from engine import views
 from engine.config import OpeningHours
@@ -170,17 +171,23 @@ class Demo:
         base = f"http://127.0.0.1:{server.server_port}"
         print("\n".join(header(base, users) + api_lines(base, api_token) + self.report), flush=True)
         traffic, reader = [], None
+        written = WrittenTraffic(store, proc, deployment, getattr(args, "written_per_hour", 30.0),
+                                 args.time_factor, seed=args.seed)
+        desk = WrittenDesk(store, proc, deployment, OPERATORS, args.time_factor, seed=args.seed).start()
         if args.manual:
             print(MANUAL_HELP, flush=True)
-            reader = CallCommands(sim, deployment).start()
+            reader = CallCommands(sim, deployment, written=written).start()
         else:
             traffic = start_traffic(sim, deployment, args)
+            written.start()
         try:
             run_until_stopped(lambda: print(render(proc.engine, traffic), flush=True), args.view_every,
                               args.duration)
         finally:
             for gen in traffic:
                 gen.stop()
+            written.stop()
+            desk.stop()
             if reader is not None:
                 reader.stop()
             server.stop(timeout=2)
@@ -354,7 +361,9 @@ def start_traffic(sim, deployment, args) -> list[Poisson]:
 
 
 MANUAL_HELP = ("manual calls: type `call <agency or main number> [caller number] [caller name]` and Enter, "
-               "e.g. `call nordlys 91520431 Ola Nordmann`; `hangup <caller number>` hangs that caller up")
+               "e.g. `call nordlys 91520431 Ola Nordmann`; `hangup <caller number>` hangs that caller up; "
+               "`mail <queue> [subject]`, `sms <queue> [text]` or `task <queue> [subject]` files a written "
+               "message into a written queue, e.g. `mail vestland-post Byggesøknad`")
 
 
 class CallCommands:
@@ -362,8 +371,10 @@ class CallCommands:
     The caller waits until someone answers and stays until the other side hangs up.
     Standard input is read in a thread (a blocking read must not stop the engine's loop)."""
 
-    def __init__(self, sim, deployment, stream=None):
+    def __init__(self, sim, deployment, stream=None, written=None):
         self.sim = sim
+        self.written = written
+        self.deployment = deployment
         self.numbers = {t: next((n for n, e in deployment.entry_points.items() if e.tenant == t), None)
                         for t in deployment.tenants}
         self.entry_points = set(deployment.entry_points)
@@ -395,6 +406,8 @@ class CallCommands:
         words = line.strip().split(None, 3)
         if not words:
             return ""
+        if words[0] in ("mail", "sms", "task") and self.written is not None:
+            return self._written(words[0], line.strip().split(None, 2)[1:])
         if words[0] == "hangup" and len(words) == 2:
             gone = [uuid for uuid, ch in list(self.sim.channels.items())
                     if ch.direction == "inbound" and ch.variables.get("sip_from_user") == words[1]]
@@ -413,6 +426,17 @@ class CallCommands:
         name = words[3] if len(words) > 3 else ""
         ch = self.sim.place_call(target, caller_number=caller, caller_name=name)
         return f"call {ch.uuid} from {caller} to {target} placed"
+
+
+    def _written(self, word: str, rest: list[str]) -> str:
+        channel = {"mail": "email"}.get(word, word)
+        queues = sorted(q.id for q in self.deployment.queues.values() if q.channel == channel)
+        if not rest or rest[0] not in queues:
+            return f"{word} needs a {channel} queue: one of {', '.join(queues) or '(none configured)'}"
+        queue = self.deployment.queues[rest[0]]
+        text = rest[1] if len(rest) > 1 else ""
+        message = self.written.file(queue, subject=text if channel != "sms" else "", text=text if channel == "sms" else "")
+        return f"{channel} {message} filed into {queue.id}"
 
 
 def import_directory(store) -> str:
@@ -479,4 +503,9 @@ def render(engine, traffic) -> str:
     lines.append("          agents: " + "  ".join(f"{s}: {', '.join(sorted(ids))}" for s, ids in sorted(states.items()) if ids))
     placed = sum(g.stats["placed"] for g in traffic)
     lines.append(f"          callers placed {placed}, live calls {len(engine.calls)}")
+    written = [q for q in engine.deployment.queues.values() if q.written]
+    if written:
+        held = {s: sum(1 for i in engine.items.values() if i.state.value == s) for s in ("offered", "open")}
+        lines.append("          written: " + "  ".join(f"{q.id} {engine.written.count(q.id)} waiting" for q in written)
+                     + f"; offered {held['offered']}, open {held['open']}")
     return "\n".join(lines)

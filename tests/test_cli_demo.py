@@ -121,7 +121,7 @@ def test_given_the_demo_then_its_first_lines_are_the_console_url_and_the_users_w
     assert {u: role for u, (role, _, _) in users.items()} == {"kari": "operator", "ola": "operator",
                                                               "demo": "supervisor", "siri": "supervisor",
                                                               "tor": "supervisor"}
-    assert users["kari"][2] == "Kari Nordmann, extension 1000, agencies fjordvik, nordlys"
+    assert users["kari"][2] == "Kari Nordmann, extension 1000, agencies fjordvik, nordlys, vestland"
     assert re.fullmatch(r"wallboard: http://127\.0\.0\.1:\d+/wallboard \(user demo, password "
                         + re.escape(users["demo"][1]) + r"\); directory search: http://127\.0\.0\.1:\d+/directory/",
                         lines[6])
@@ -172,6 +172,10 @@ def test_given_manual_mode_then_no_caller_and_no_agent_logged_in_and_a_typed_cal
         proc.stdin.flush()
         assert "no agency or main number 'nowhere'" in read_until(r"no agency")
         assert re.search(r"call [0-9a-f-]{36} from 4791520431 to \+?\d+ placed", read_until(r"placed"))
+        proc.stdin.write("mail nowhere\nmail vestland-post Byggesøknad i Fjellveien\n")
+        proc.stdin.flush()
+        assert "mail needs a email queue: one of vestland-post" in read_until(r"needs a email queue")
+        filed = re.search(r"email ([0-9a-f-]{36}) filed into vestland-post", read_until(r"filed into")).group(1)
         # the engine took the call (nobody is logged in: nordlys' no-agents handling ends it)
         from store.store import Store
         from tests.helpers import until
@@ -182,10 +186,43 @@ def test_given_manual_mode_then_no_caller_and_no_agent_logged_in_and_a_typed_cal
             records = until(lambda: store.contacts_since("4791520431", since), timeout=20,
                             message="the typed call stored")
             assert [(r.tenant, r.caller_name) for r in records] == [("nordlys", "<b>Ola</b> Nordmann")]
+            # the typed e-mail is stored, filed into an item of the e-mail queue (nobody logged in: it waits)
+            message = until(lambda: (m := store.written_message(filed)) is not None and m.item and m, timeout=20,
+                            message="the typed e-mail filed into an item")
+            assert message.subject == "Byggesøknad i Fjellveien" and message.queue == "vestland-post"
+            item = store.interaction(message.item)
+            assert (item.kind, item.state, item.queue) == ("email", "queued", "vestland-post")
         finally:
             store.close()
     finally:
         stop_process(proc, timeout=30)
+
+
+def test_given_the_demo_then_written_items_reach_the_blended_agents_who_answer_and_close_them(tmp_path):
+    from store.store import Store
+
+    out = _run_demo(tmp_path, "--keep-db", "--written-per-hour", "300", "--time-factor", "0.05", duration="20")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"written: vestland-post \d+ waiting", out.stdout), out.stdout[-2000:]
+    store = Store(f"sqlite:///{tmp_path}/d.db")
+    try:
+        rows = store.journal()
+        kinds = {}
+        for r in rows:
+            kinds.setdefault(r.interaction, []).append(r)
+        written = {ix: rs for ix, rs in kinds.items() if rs[0].kind == "arrived" and rs[0].data.get("channel")}
+        channels = {rs[0].data["channel"] for rs in written.values()}
+        assert channels == {"email", "sms", "task"}, channels
+        closed = [rs for rs in written.values() if rs[-1].kind == "ended" and rs[-1].data.get("reason") == "closed"]
+        assert closed, "no written item was worked and closed"
+        for rs in closed:
+            worked = [r.kind for r in rs]
+            assert worked.index("offered") < worked.index("answered") < worked.index("talk_ended"), worked
+            assert rs[-1].data["result"] == "besvart" and rs[-1].agent in {"lars", "sofie"}
+            assert "reply_queued" in worked
+        assert store.verify_journal() == []
+    finally:
+        store.close()
 
 
 def test_the_demo_works_on_a_copy_of_its_configuration_so_web_added_agents_never_land_in_the_repository(tmp_path):
@@ -268,7 +305,8 @@ def test_given_the_demo_then_its_recorded_queue_leaves_encrypted_files_that_only
     assert report.returncode == 0, report.stderr
     rows = [json.loads(line) for line in report.stdout.splitlines()]
     with sqlite3.connect(db) as c:
-        arrived = c.execute("select tenant, count(*) from journal where kind = 'arrived' group by tenant").fetchall()
+        arrived = c.execute("select tenant, count(*) from journal where kind = 'arrived' "
+                               "and json_extract(data, '$.channel') is null group by tenant").fetchall()   # calls, not written items
     assert rows[-1]["calls"] == sum(n for _, n in arrived) > 0
     nordlys = [r for r in rows[:-1] if r["agency"] == "nordlys"]
     assert sum(r["calls"] for r in nordlys) == dict(arrived)["nordlys"] and sum(r["answered"] for r in nordlys) >= 1

@@ -15,6 +15,8 @@ def register(sub) -> None:
     p.add_argument("--duration", type=float, default=0, metavar="S", help="stop after S seconds (0 = until Ctrl-C)")
     p.add_argument("--calls-per-minute", type=float, default=5.0, metavar="N",
                    help="caller arrivals per minute on each main number (default 5)")
+    p.add_argument("--written-per-hour", type=float, default=30.0, metavar="N",
+                   help="e-mails, SMS and web-form tasks per simulated hour into each written queue (default 30)")
     p.add_argument("--time-factor", type=float, default=0.2, metavar="F",
                    help="scale of simulated ring/talk/prompt times (default 0.2: a 60 s talk lasts 12 s)")
     p.add_argument("--real-hours", action="store_true",
