@@ -23,7 +23,7 @@ Rules:
 - `POST /v1/sms/inbound` takes no token: the gateway signs the raw body (X-Signature,
   channels/sms/http_gateway.py) with the secret in the environment variable that
   `sms.webhook_secret_env` names. A bad or missing signature is 401 `sms.bad_signature`
-  and nothing is read further; no HTTP gateway configured 501 `sms.not_configured`, its
+  (missing: before anything else) and nothing is read further; no HTTP gateway configured 501 `sms.not_configured`, its
   secret not set 503 `sms.no_secret`. A message is filed by channels.intake.file_sms
   (once per gateway message id: a redelivery answers 200 `duplicate: true`; a number not
   configured is filed to the first number's queue, `unknown_number: true` and a warning in
@@ -316,6 +316,8 @@ def sms_inbound():
     from channels.sms.http_gateway import SIGNATURE_HEADER, WebhookReceiver
     from channels.sms.items import DeliveryReceipt
 
+    if not request.headers.get(SIGNATURE_HEADER):
+        raise ApiError(401, "sms.bad_signature", "send X-Signature: sha256=<HMAC of the body>")
     deployment = ctx().deployment()
     gateway = getattr(deployment, "sms", None)
     if gateway is None or gateway.kind != "http" or not gateway.webhook_secret_env:

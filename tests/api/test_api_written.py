@@ -415,4 +415,6 @@ def test_the_webhook_is_501_without_an_http_gateway(tmp_path):
     answer = app.test_client().post("/api/v1/sms/inbound", data=raw, content_type="application/json",
                                     headers={"X-Signature": sign(SECRET.encode(), raw)})
     assert (answer.status_code, answer.get_json()["error"]) == (501, "sms.not_configured")
+    unsigned = app.test_client().post("/api/v1/sms/inbound", json=INBOUND)
+    assert (unsigned.status_code, unsigned.get_json()["error"]) == (401, "sms.bad_signature")
     store.close()
