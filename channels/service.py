@@ -55,7 +55,12 @@ MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 
 
 def attachments_root(deployment) -> str:
-    """`var/attachments` beside the recordings directory (`var/recordings` by default)."""
+    """Where mail attachments are kept: SENTRAL_ATTACHMENTS_DIR when set, else `attachments`
+    beside the recordings directory (`var/attachments` by default). The intake writes there
+    and the console serves from there (sentral/web.attachment_store)."""
+    configured = os.environ.get("SENTRAL_ATTACHMENTS_DIR", "").strip()
+    if configured:
+        return configured
     base = os.path.dirname(os.path.normpath(deployment.recordings_dir)) or "."
     return os.path.join(base, "attachments")
 

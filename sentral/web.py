@@ -107,8 +107,8 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     sentral.agent_config.ConfigAgents instead). `live_source()` gives today's figures from the
     journal (reports/live.LiveFigures, the engine process's `live`) or None: the wallboard's
     "today" line and GET /api/v1/tenants/{tenant}/statistics/today. `attachments`: the written
-    items' AttachmentStore the console serves attachments from (default: SENTRAL_ATTACHMENTS_DIR
-    when set, else none: attachments are listed without links)."""
+    items' AttachmentStore the console serves attachments from (default: where the mailbox intake
+    keeps them, channels/service.attachments_root)."""
     message_queue = message_queue if message_queue is not None else os.environ.get("SENTRAL_REDIS_URL") or None
     channel = channel or os.environ.get("SENTRAL_REDIS_CHANNEL") or "sentral-socketio"
     config = WebConfig(secret_key=os.environ.get("SENTRAL_WEB_SECRET") or secrets.token_urlsafe(32),
@@ -118,7 +118,7 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
                            clock=store.clock, extra={"engine": engine_source, "post": post,
                                                      "live": live_source or (lambda: None),
                                                      "attachments": attachments if attachments is not None
-                                                     else attachment_store()})
+                                                     else attachment_store(deployment_source())})
     app = create_app(config, services)
     app.register_blueprint(wallboard.bp)
     app.register_blueprint(console.bp)
@@ -137,15 +137,16 @@ def build_app(store, deployment_source: Callable, engine_source: Callable, *, se
     return app, socketio
 
 
-def attachment_store():
-    """The AttachmentStore under SENTRAL_ATTACHMENTS_DIR, or None when it is not set."""
-    root = os.environ.get("SENTRAL_ATTACHMENTS_DIR", "").strip()
-    if not root:
+def attachment_store(deployment):
+    """The AttachmentStore the mailbox intake writes to (channels/service.attachments_root:
+    SENTRAL_ATTACHMENTS_DIR, else beside the recordings); None without a deployment."""
+    if deployment is None:
         return None
     from channels.email.attachments import AttachmentStore
     from channels.email.parse import DEFAULT_MAX_ATTACHMENT_BYTES
+    from channels.service import attachments_root
 
-    return AttachmentStore(root, DEFAULT_MAX_ATTACHMENT_BYTES)
+    return AttachmentStore(attachments_root(deployment), DEFAULT_MAX_ATTACHMENT_BYTES)
 
 
 def config_agents(config_path: str | None, reload: Callable | None):

@@ -155,15 +155,22 @@ def test_attachments_are_listed_and_served_only_to_the_items_agent_and_the_tenan
     assert kari.get(listed[0]["url"].rsplit("/", 1)[0] + "/" + other).status_code == 404
 
 
-def test_without_an_attachment_folder_attachments_are_listed_without_links(tmp_path, monkeypatch):
-    monkeypatch.delenv("SENTRAL_ATTACHMENTS_DIR", raising=False)
-    d = make_desk(tmp_path, attachments=False)
+def test_by_default_the_console_serves_attachments_from_where_the_mailbox_intake_keeps_them(tmp_path, monkeypatch):
+    from channels.email.attachments import AttachmentStore
+    from channels.service import attachments_root
+
+    monkeypatch.setenv("SENTRAL_ATTACHMENTS_DIR", str(tmp_path / "intake-attachments"))
+    d = make_desk(tmp_path, attachments=False)          # no store handed to the app: its default
     try:
+        intake = AttachmentStore(attachments_root(d.engine.deployment), 1_000_000)
+        digest, size = intake.put_bytes(b"data")
         kari, _ = kari_working(d)
-        item = d.arrive(attachments=[d.attachment(b"data", "bilde.png", "image/png")])
+        item = d.arrive(attachments=[{"digest": digest, "name": "bilde.png", "content_type": "image/png",
+                                      "size": size}])
         shown = kari.get(f"/console/api/items/{item}").get_json()
-        assert shown["messages"][0]["attachments"] == [{"name": "bilde.png", "size": "4 B", "url": ""}]
-        assert "ingen vedleggsmappe" in shown["attachments_note"]
+        (listed,) = shown["messages"][0]["attachments"]
+        assert listed["name"] == "bilde.png" and listed["url"]
+        assert kari.get(listed["url"]).data == b"data"
     finally:
         d.store.close()
 
