@@ -42,7 +42,7 @@ from flask import request
 from agent_ui.actions import WORKING
 from agent_ui.api import ApiError, actor, body, checked_id, ctx, route
 from agent_ui.api_spec import STR, array, obj, ref
-from agent_ui.item_actions import COMMANDS, MAX_REPLY, ItemActions, item_tenants, new_message_id
+from agent_ui.item_actions import COMMANDS, ItemActions, item_tenants, new_message_id
 from channels.filing import file_inbound
 from store.tokens import FORMS
 from store.written import MessageRecord
@@ -274,8 +274,6 @@ def _item_view(command: str):
     def view(agent_id, item_id):
         data = body()
         text, queue, result = data.get("text", ""), data.get("queue", ""), data.get("result", "")
-        if command == "reply" and (not isinstance(text, str) or len(text) > MAX_REPLY):
-            raise ApiError(400, "item.bad_text", f"text is a text of 1 to {MAX_REPLY} characters")
         if command == "transfer":
             checked_id(queue, "queue")
         if command == "close" and not isinstance(result, str):

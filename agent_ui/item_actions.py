@@ -12,9 +12,11 @@ Rules:
   `item.not_yours`; decline needs an offered item, reply an open one (409 `item.refused`).
   Later refusals (the item changed between this check and the engine's step) come from the
   engine as `command.refused`, like every command's.
-- A reply is stored first (store.save_outbound_message: direction out, status queued,
-  author = the agent, the item's case, queue and channel; to the item's sender), then
-  ItemReply names it: the engine never sees a text, the channel sender sends what is stored.
+- A reply goes through channels/replies.py `queue_reply`, as the console's: its text
+  checked for the channel (else 400 `item.bad_text`), stored first (direction out, status
+  queued, author = the agent, the item's case, queue and channel; to the item's sender),
+  then ItemReply names it: the engine never sees a text, the channel sender sends what is
+  stored. Someone else's reply is audited after it is stored and posted.
 - Reading an item's messages needs a steering role (supervisor, tenant_admin, admin) in the
   tenant, and is audited (`item.messages_read`, with how many) because it shows the
   citizens' texts; a refused read is audited too. An item of another tenant is 404, as
@@ -25,11 +27,11 @@ from __future__ import annotations
 import uuid
 
 from agent_ui.actions import STEERING, WORKING, ActionError, ActionInvalid, ActionNotFound, Actions, Actor
+from channels.replies import MAX_TEXT, ReplyError, ReplyInvalid, queue_reply
 from engine import events as ev
 from store.written import MessageRecord
 
 COMMANDS = ("accept", "decline", "reply", "transfer", "close")
-MAX_REPLY = 20_000
 
 
 class ItemConflict(ActionError):
@@ -87,18 +89,17 @@ class ItemActions:
             if state != "offered":
                 raise ItemConflict("item.refused", f"item {item_id} is {state}, not offered")
             event = ev.ItemDecline(agent_id, item.id, now)
-        elif command == "reply":
-            if state != "open":
-                raise ItemConflict("item.refused", f"item {item_id} is {state}: accept it first")
-            if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPLY:
-                raise ActionInvalid("item.bad_text", f"the reply is a text of 1 to {MAX_REPLY} characters")
-            message_id = new_message_id()
-            self.store.save_outbound_message(MessageRecord(
-                id=message_id, tenant=item.tenant, channel=item.channel, direction="out", case=item.case,
-                created_at=now, queue=item.queue, item=item.id, recipients=(item.sender,) if item.sender else (),
-                subject=item.subject, body=text, status="queued", author=agent_id))
-            event = ev.ItemReply(agent_id, item.id, message_id, now)
-            detail = {"message": message_id}
+        elif command == "reply":                 # checked, stored and posted by queue_reply
+            try:
+                record = queue_reply(self.store, self.actions.post, engine.deployment, item, agent_id, text, now)
+            except ReplyInvalid as exc:
+                sms = " and at most 255 SMS parts" if item.channel == "sms" else ""
+                raise ActionInvalid("item.bad_text", f"the reply is a text of 1 to "
+                                    f"{MAX_TEXT.get(item.channel)} characters{sms}") from exc
+            except ReplyError as exc:
+                raise ItemConflict("item.refused", f"item {item_id} is {state}: accept it first") from exc
+            event, message_id = ev.ItemReply(agent_id, item.id, record.id, now), record.id
+            detail = {"message": record.id}
         elif command == "transfer":
             target = engine.deployment.queues.get(queue)
             if target is None or not target.written:
@@ -114,7 +115,8 @@ class ItemActions:
         if someone_else:
             self.actions.audit(actor.name, f"item.{command}", "item", item.id, tenant=item.tenant,
                                detail={"agent": agent_id, **detail})
-        self.actions.post(event)
+        if command != "reply":                   # a reply is posted by queue_reply, after it is stored
+            self.actions.post(event)
         return event, message_id
 
     def messages(self, actor: Actor, tenant: str, item_id: str, deployment, engine) -> list[MessageRecord]:

@@ -13,17 +13,16 @@ Rules:
   that message, read from the AttachmentStore (channels/email/attachments.py) the web
   app was given (`services.extra["attachments"]`; SENTRAL_ATTACHMENTS_DIR); without one
   the attachments are listed without links and the page says why.
-- A reply (POST JSON with the CSRF header) needs the item open: the outbound message is
-  stored first (`store.save_outbound_message`, queued, author = the agent, recipient the
-  item's sender, sender the queue's `reply_from`), then ItemReply is posted; the engine's
-  SendWritten hands it to the channel's sender. The text is never logged.
-- SMS: `segments` counts the parts the text becomes (channels/sms/segments.encode: GSM-7
-  160/153, else UCS-2 70/67).
+- A reply (POST JSON with the CSRF header) needs the item open (409 `item.not_open`) and a
+  text the channel can carry (400 `item.empty` / `item.too_long`): channels/replies.py
+  `queue_reply` stores it queued, then posts ItemReply (the API's item reply does the
+  same); the engine's SendWritten hands it to the channel's sender. The text is never logged.
+- SMS: `segments` counts the parts the text becomes (channels/replies.sms_parts:
+  channels/sms/segments.encode, GSM-7 160/153, else UCS-2 70/67).
 """
 from __future__ import annotations
 
 import logging
-import secrets
 
 from flask import Blueprint, abort, g, jsonify, request, send_file
 from flask_babel import format_datetime, gettext
@@ -31,11 +30,10 @@ from flask_babel import format_datetime, gettext
 from agent_ui import i18n, live
 from agent_ui.app import config_and_services
 from agent_ui.auth import login_required
-from engine import events as ev
+from channels.replies import ReplyError, ReplyInvalid, queue_reply, sms_parts
 
 log = logging.getLogger(__name__)
 bp = Blueprint("written_console", __name__, url_prefix="/console/api/items")
-MAX_REPLY = {"email": 50_000, "sms": 1_600, "task": 50_000}
 
 
 def _engine():
@@ -171,52 +169,21 @@ def attachment(item_id: str, message_id: str, digest: str):
 @bp.post("/<item_id>/reply")
 @login_required
 def reply(item_id: str):
-    from store.written import MessageRecord
-
     held, error = _held(item_id)
     if error:
         return error
     engine, aid, item = held
     body = request.get_json(silent=True)
     text = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(text, str) or not text.strip():
-        return _error("item.empty", 400)
-    text = text.strip()
-    if len(text) > MAX_REPLY.get(item.channel, 50_000) or (item.channel == "sms" and segments_of(text) is None):
-        return _error("item.too_long", 400)
-    if item.state.value != "open":
-        return _error("item.not_open", 409)
     _, services = config_and_services()
-    now = services.clock()
-    queue = engine.deployment.queues.get(item.queue)
-    subject = item.subject
-    if item.channel == "email" and subject and not subject.lower().startswith(("re:", "sv:")):
-        subject = "Re: " + subject
-    record = MessageRecord(id="out-" + secrets.token_hex(12), tenant=item.tenant, channel=item.channel,
-                           direction="out", case=item.case, created_at=now, queue=item.queue, item=item.id,
-                           sender=queue.reply_from if queue else "", recipients=(item.sender,),
-                           subject=subject if item.channel == "email" else "", body=text, status="queued",
-                           author=aid)
-    services.users.save_outbound_message(record)
     post = services.extra.get("post")
     if post is None:
         return _error("console.engine_down", 503)
-    post(ev.ItemReply(aid, item.id, record.id, now))
-    return jsonify(ok=True, message=record.id, info=gettext("Reply queued for sending."))
-
-
-def segments_of(text: str):
-    """(parts, encoding) of an SMS text, None when it is longer than 255 parts."""
-    from channels.sms.errors import MessageTooLong
-    from channels.sms.segments import encode
-
-    if not text:
-        return 0, "gsm7"
     try:
-        encoded = encode(text, 0)
-    except MessageTooLong:
-        return None
-    return len(encoded.parts), encoded.encoding
+        record = queue_reply(services.users, post, engine.deployment, item, aid, text, services.clock())
+    except ReplyError as exc:
+        return _error(exc.error_id, 400 if isinstance(exc, ReplyInvalid) else 409)
+    return jsonify(ok=True, message=record.id, info=gettext("Reply queued for sending."))
 
 
 @bp.post("/segments")
@@ -226,7 +193,7 @@ def segments():
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or len(text) > 50_000:
         return _error("console.bad_command", 400)
-    found = segments_of(text)
+    found = sms_parts(text)
     if found is None:
         return jsonify(ok=True, segments=None, label=i18n.label("error", "item.too_long"))
     parts, encoding = found
