@@ -23,8 +23,14 @@ Rules:
   WrittenSendFailed(permanent=True) and a fault entry (`failed`, source
   `sender:<tenant>/<queue>`).
 - At start-up (`resume`): every reply still `queued` or left `sending` by a stopped
-  process is sent (a `sending` one is released first). A mail is sent twice only if the
-  process died between the SMTP server's 250 and `mark_sent`.
+  process is sent (a `sending` one is released first), if the engine accepted it: its
+  id is in its item's stored record (`store.accepted_replies`; engine/written.py `reply`
+  lists an accepted reply in the item's `messages`, stored in the same write as the
+  decision). One not listed was refused by the engine (the item moved between the
+  console's check and the engine's step) or its ItemReply never reached it: marked
+  failed with error "not accepted by the engine" and a warning in the log, never sent.
+  A mail is sent twice only if the process died between the SMTP server's 250 and
+  `mark_sent`.
 - Blocking I/O (smtplib, requests) runs through `run_blocking`: inline when gevent has
   patched the socket module (`sentral run`), else in gevent's thread pool (tests run
   unpatched). The SMPP link is gevent-native and is called directly.
@@ -49,6 +55,7 @@ from engine import events as ev
 from engine.clock import utcnow
 
 log = logging.getLogger(__name__)
+NOT_ACCEPTED = "not accepted by the engine"
 
 
 def run_blocking(fn, *args):
@@ -96,14 +103,24 @@ class ChannelSender:
         self._start(effect.item, effect.message, effect.channel, effect.tenant, effect.queue)
 
     def resume(self) -> int:
-        """At start-up: every reply queued or left sending, sent (again)."""
+        """At start-up: every reply queued or left sending that the engine accepted, sent
+        (again); one it did not accept, marked failed. -> how many are being sent."""
         pending = self.store.pending_outbound()
+        accepted = self.store.accepted_replies(pending)
+        started = 0
         for rec in pending:
+            if rec.id not in accepted:
+                log.warning("reply %s of item %s is %s but its item's record does not list it (the engine "
+                            "refused it, or never heard of it): marked failed, not sent", rec.id, rec.item,
+                            rec.status)
+                self.store.mark_failed(rec.id, NOT_ACCEPTED)
+                continue
             if rec.status == "sending":
                 log.warning("reply %s was being sent when the process stopped: sending again", rec.id)
                 self.store.release_outbound(rec.id)
             self._start(rec.item or "", rec.id, rec.channel, rec.tenant, rec.queue)
-        return len(pending)
+            started += 1
+        return started
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()

@@ -367,6 +367,11 @@ class Store:
         with self.engine.connect() as conn:
             return written.pending_outbound(conn)
 
+    def accepted_replies(self, replies) -> set[str]:
+        """The ids of `replies` their item's stored record lists (written.accepted_replies)."""
+        with self.engine.connect() as conn:
+            return written.accepted_replies(conn, replies)
+
     def mailbox_state(self, key: str) -> dict | None:
         with self.engine.connect() as conn:
             return written.mailbox_state(conn, key)

@@ -12,6 +12,8 @@ Rules:
 - Outbound messages (replies) are stored `queued` by the console before the engine is
   asked to send them, then `sent` (with the channel's id) or `failed` (with the error):
   a message is sent at most once (`claim_outbound` moves queued -> sending atomically).
+  One the engine refused stays queued, unlisted by its item's stored record
+  (`accepted_replies`): the sender's start-up marks it failed instead of sending it.
 - A case (`written_cases`) groups the messages of one conversation; its id is the short
   tag in e-mail subjects (`[Sak #K7QM2X]`): six characters of an alphabet without 0/O/1/I.
 - Message text is kept here, attachments outside the database (channels/email/attachments.py):
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, JSONData, UTCDateTime
 from store.errors import InvalidRecord
+from store.models import Interaction
 
 CHANNELS = ("email", "sms", "task")
 DIRECTIONS = ("in", "out")
@@ -89,6 +92,7 @@ class MailboxStateRow(Base):
 MESSAGES = WrittenMessageRow.__table__
 CASES = WrittenCaseRow.__table__
 MAILBOXES = MailboxStateRow.__table__
+INTERACTIONS = Interaction.__table__
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,27 @@ def pending_outbound(conn: sa.Connection) -> list[MessageRecord]:
     q = (sa.select(MESSAGES).where(MESSAGES.c.direction == "out", MESSAGES.c.status.in_(("queued", "sending")))
          .order_by(MESSAGES.c.created_at))
     return [_record(r) for r in conn.execute(q)]
+
+
+def accepted_replies(conn: sa.Connection, replies: Iterable[MessageRecord]) -> set[str]:
+    """The ids of `replies` (outbound) that their item's stored record lists: the engine
+    took them. engine/written.py `reply` puts an accepted reply's id into the item's
+    `messages`, and the runtime stores that record (interactions.data, kept after the item
+    ends) in the same write as the decision; a reply it does not list was refused, or its
+    ItemReply never reached the engine."""
+    wanted: dict[str, set[str]] = {}
+    for rec in replies:
+        if rec.item:
+            wanted.setdefault(rec.item, set()).add(rec.id)
+    accepted: set[str] = set()
+    items = sorted(wanted)
+    for start in range(0, len(items), 500):
+        rows = conn.execute(sa.select(INTERACTIONS.c.id, INTERACTIONS.c.data)
+                            .where(INTERACTIONS.c.id.in_(items[start:start + 500])))
+        for row in rows:
+            listed = (row.data or {}).get("messages") or ()
+            accepted |= wanted[row.id] & {m for m in listed if isinstance(m, str)}
+    return accepted
 
 
 # -- cases ------------------------------------------------------------------------------

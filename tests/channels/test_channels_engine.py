@@ -6,7 +6,7 @@ A customer's mail APPENDed to the mailbox becomes an item offered to the logged-
 her reply goes out over SMTP threaded (In-Reply-To, the case tag); the customer's answer to
 it joins the same open item; a second delivery of the same mail is filed once; a restart
 of the process on the same database loses nothing (mail that came while it was down, a
-reply queued or left `sending`); an SMS through the SMSC becomes an item and its reply goes
+reply the engine accepted left queued or `sending`; one it refused is failed, not sent); an SMS through the SMSC becomes an item and its reply goes
 out through the SMSC."""
 from __future__ import annotations
 
@@ -162,11 +162,16 @@ def test_a_restart_loses_nothing(tmp_path, dovecot, smtp, smsc, store, pg_url):
         item_id, case = item.id, item.case
     finally:
         proc.stop()
-    # while the process is down: a new mail arrives, a reply is queued, another was being sent
+    # while the process is down: a new mail arrives; the engine had accepted two replies (its
+    # stored item lists them), one still queued, one being sent; a third it had refused
     dovecot.deliver(_mail("Ny sak", "<b-2@customer.example>"))
     queued = _reply_record(store, item_id, case, "Svar 1")
     claimed = _reply_record(store, item_id, case, "Svar 2")
+    refused = _reply_record(store, item_id, case, "Svar 3")
     assert store.claim_outbound(claimed) is not None           # a crash left it `sending`
+    stored = store.interaction(item_id)
+    store.upsert_interaction(dataclasses.replace(stored, data={
+        **stored.data, "messages": [*stored.data["messages"], queued, claimed]}))
     proc = _start(deployment, store, smtp)
     try:
         item = proc.engine.items[item_id]
@@ -174,6 +179,8 @@ def test_a_restart_loses_nothing(tmp_path, dovecot, smtp, smsc, store, pg_url):
         until(lambda: len(_items(proc, "mail")) == 2, timeout=15, message="the mail from the down time")
         _sent(store, queued), _sent(store, claimed)
         assert len(smtp.messages) == 2
+        assert (store.written_message(refused).status, store.written_message(refused).error) == (
+            "failed", "not accepted by the engine")
         assert {email.message_from_bytes(c)["In-Reply-To"] for _, _, c in smtp.messages} == {"<a-1@customer.example>"}
         dovecot.deliver(_mail("Re: Adresseendring", "<c-3@customer.example>",
                               References="<a-1@customer.example>"))

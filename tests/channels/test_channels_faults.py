@@ -21,9 +21,10 @@ from engine import effects as fx
 from engine import events as ev
 from engine.config import Mailbox
 from sentral.process import open_store
+from store.records import InteractionRecord
 from store.written import MessageRecord
 from tests.engine.builders import a_deployment, a_queue
-from tests.helpers import Inbox, free_port, until
+from tests.helpers import Inbox, free_port, smtp_server, until
 
 T = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -105,13 +106,21 @@ def _sender(store, port, posted, faults):
                          backoff_initial=0.05, backoff_max=0.2)
 
 
-def _queued_reply(store) -> fx.SendWritten:
-    filed = file_mail(store, lambda e: None, tenant="acme", queue="mail", raw=_mail(7), at=T)
+def _queued_reply(store, item="item-1", n=7) -> fx.SendWritten:
+    filed = file_mail(store, lambda e: None, tenant="acme", queue="mail", raw=_mail(n), at=T)
     reply = str(uuid.uuid4())
     store.save_outbound_message(MessageRecord(id=reply, tenant="acme", channel="email", direction="out",
                                               case=filed.case, created_at=datetime.now(timezone.utc),
-                                              queue="mail", item="item-1", body="Svar"))
-    return fx.SendWritten("item-1", reply, "email", "acme", "mail")
+                                              queue="mail", item=item, body="Svar"))
+    return fx.SendWritten(item, reply, "email", "acme", "mail")
+
+
+def _item_record(store, item: str, messages, ended: bool = False) -> None:
+    """The item's record as the runtime stores it (interactions.data = its snapshot)."""
+    store.upsert_interaction(InteractionRecord(
+        id=item, tenant="acme", state="closed" if ended else "open", entered_at=T, kind="email", queue="mail",
+        ended_at=T if ended else None, end_reason="closed" if ended else "",
+        data={"id": item, "kind": "email", "messages": list(messages), "ended": ended}))
 
 
 def test_a_reply_waits_for_an_unreachable_smtp_server_and_goes_when_it_is_there(store):
@@ -146,3 +155,33 @@ def test_a_refused_reply_fails_for_good_with_a_fault_entry(store):
     rec = store.written_message(effect.message)
     assert rec.status == "failed" and "550" in rec.error
     assert [(s, k) for s, k, _ in faults] == [("sender:acme/mail", "failed")]
+
+
+def test_at_start_only_the_replies_the_engine_accepted_are_sent(store, caplog):
+    """A reply is sent at resume only if its item's stored record lists it (the engine put
+    it into the item's messages); one the engine refused stays queued and unlisted: failed."""
+    listed = _queued_reply(store, "item-1", 1)                 # accepted, still queued
+    left_sending = _queued_reply(store, "item-2", 2)           # accepted, the item closed since
+    assert store.claim_outbound(left_sending.message) is not None
+    refused = _queued_reply(store, "item-1", 3)                # the engine refused its ItemReply
+    unknown = _queued_reply(store, "item-9", 4)                # no record of its item at all
+    _item_record(store, "item-1", ["in-1", listed.message])
+    _item_record(store, "item-2", ["in-2", left_sending.message], ended=True)
+    posted, faults = [], []
+    with smtp_server() as inbox:
+        sender = _sender(store, inbox.port, posted, faults)
+        try:
+            assert sender.resume() == 2
+            until(lambda: len(posted) == 2, timeout=10, message="the two accepted replies sent")
+        finally:
+            sender.stop()
+        assert len(inbox.messages) == 2
+    assert sorted((p.item, p.message) for p in posted if isinstance(p, ev.WrittenSent)) == sorted(
+        [("item-1", listed.message), ("item-2", left_sending.message)])
+    for effect in (listed, left_sending):
+        assert store.written_message(effect.message).status == "sent"
+    for effect in (refused, unknown):
+        rec = store.written_message(effect.message)
+        assert (rec.status, rec.error) == ("failed", "not accepted by the engine")
+        assert any(effect.message in r.getMessage() and "not sent" in r.getMessage() for r in caplog.records)
+    assert faults == []
