@@ -501,12 +501,15 @@ class ItemClose:
 @dataclass(frozen=True)
 class WrittenSent:
     """The channel sender delivered outbound message `message` of `item` to the gateway
-    or SMTP server (`external_id`: its Message-ID or the gateway's message id)."""
+    or SMTP server (`external_id`: its Message-ID or the gateway's message id); `via`:
+    how ("email", "sms", or "none": a task's answer with no contact to send it to, kept in
+    Sentral only)."""
 
     item: str
     message: str
     at: datetime
     external_id: str = ""
+    via: str = ""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ Rules:
 * the journal is the calls' journal with the same row kinds, so reports and the
   wallboard count every channel: `arrived` (with `channel`), `entered_queue`, `offered`,
   `no_answer` / `offer_declined`, `answered` (accepted, `waited`), `reply_queued`,
-  `replied` / `reply_failed`, `transferred` (`to_queue`, `talk`), `talk_ended` (handling
+  `replied` (`via` email / sms, or none: a task's answer with no contact to send it to) /
+  `reply_failed`, `transferred` (`to_queue`, `talk`), `talk_ended` (handling
   time as `talk`) and `ended` (reason `closed`, with the result code);
 * the item's record is plain data (`snapshot()` / `restore()`), stored like a call's by
   the runtime (Notify `item_changed`).
@@ -364,7 +365,7 @@ def reply(eng, e: ev.ItemReply) -> None:
 def sent(eng, e: ev.WrittenSent) -> None:
     item = eng.items.get(e.item)
     if item is not None:
-        eng.journal(item, "replied", message=e.message, external_id=e.external_id)
+        eng.journal(item, "replied", message=e.message, external_id=e.external_id, via=e.via)
     else:
         eng.emit(fx.Notify("written_sent", {"item": e.item, "message": e.message}))
 

@@ -159,7 +159,12 @@ def test_reply_transfer_and_close_with_result_codes():
         fx.SendWritten(item.id, "out-1", "email", "acme", "mail")]
     assert s.send(ev.ItemReply(me, item.id, "out-1", s.now)) == [] or not any(
         isinstance(e, fx.SendWritten) for e in s.effects[-3:])                   # the same reply once
-    s.send(ev.WrittenSent(item.id, "out-1", s.now, external_id="<x@y>"))
+    s.send(ev.WrittenSent(item.id, "out-1", s.now, external_id="<x@y>", via="email"))
+    s.send(ev.ItemReply(me, item.id, "out-2", s.now))
+    s.send(ev.WrittenSent(item.id, "out-2", s.now, via="none"))       # a task's answer with no contact
+    replied = [dict(r.data) for r in s.journal if r.interaction == item.id and r.kind == "replied"]
+    assert replied == [{"message": "out-1", "external_id": "<x@y>", "via": "email"},
+                       {"message": "out-2", "external_id": "", "via": "none"}]
     s.send(ev.ItemTransfer(me, item.id, "other", s.now))
     assert item.queue == "other" and item.state is ItemState.OFFERED and item.agent == "bob"
     assert me == "bob" or s.held_by("alice") == []
