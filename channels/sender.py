@@ -9,9 +9,13 @@ Rules:
 - By channel: email -> `outbound.build_reply` against the case's last received mail, From
   the queue's `reply_from`, sent with `smtp.send` (SmtpConfig.from_env()); sms -> the SMPP
   link's or the HTTP gateway's `send` to the number of the case's last received SMS;
-  task -> an e-mail to the form's contact address when it is one (and the queue has a
-  reply_from), else nothing to send: marked sent with external_id "".
-- Success: `mark_sent(external_id = the Message-ID / the gateway's ids)`, then WrittenSent.
+  task -> an e-mail to the form's contact address when it gave one, From the queue's
+  `reply_from` or else the tenant's first e-mail queue's (`task_from`: a task queue has
+  none in the configuration); with no address (or nothing to send it from) an SMS to
+  the contact's phone when an SMS gateway is configured; with neither, nothing to send:
+  marked sent with external_id "", and the item's `replied` row says `via: none`.
+- Success: `mark_sent(external_id = the Message-ID / the gateway's ids)`, then
+  WrittenSent with `via` ("email", "sms", "none"), journalled on the item's `replied` row.
   If the database fails right after a send, marking is retried until it works; the
   message is never sent again for that.
 - A temporary failure (4xx, connection, link down, gateway unavailable): the claim is
@@ -65,6 +69,30 @@ def run_blocking(fn, *args):
     if monkey.is_module_patched("socket"):
         return fn(*args)
     return gevent.get_hub().threadpool.apply(fn, args)
+
+
+def task_contact(original) -> tuple[str, str]:
+    """(e-mail address, phone) of a web form's contact: the task API keeps both in the
+    message's headers (`contact`); the sender is the address, else the phone."""
+    if original is None:
+        return "", ""
+    contact = original.headers.get("contact") if isinstance(original.headers, dict) else None
+    contact = contact if isinstance(contact, dict) else {}
+    sender = (original.sender or "").strip()
+    address = str(contact.get("email") or "").strip() or (sender if "@" in sender else "")
+    phone = str(contact.get("phone") or "").strip() or (sender if sender and "@" not in sender else "")
+    return address, phone
+
+
+def task_from(deployment, queue: str, tenant: str) -> str:
+    """The address a task's mail goes from: the task queue's `reply_from`, else that of the
+    tenant's first e-mail queue that has one ("" when none has)."""
+    q = deployment.queues.get(queue)
+    if q is not None and q.reply_from and "@" in q.reply_from:
+        return q.reply_from
+    owner = q.tenant if q is not None else tenant
+    return next((other.reply_from for other in deployment.queues.values()
+                 if other.tenant == owner and other.channel == "email" and other.reply_from), "")
 
 
 class Permanent(Exception):
@@ -146,7 +174,7 @@ class ChannelSender:
             if rec is None:
                 return                           # sent, failed, or claimed elsewhere
             try:
-                external_id = self._deliver(rec, channel, queue)
+                external_id, via = self._deliver(rec, channel, queue)
             except Exception as exc:             # noqa: BLE001 - classified below
                 permanent, error = self._classify(exc)
                 if not permanent and (self.clock() - rec.created_at) > timedelta(seconds=self.give_up_after):
@@ -167,7 +195,7 @@ class ChannelSender:
                 delay = min(delay * 2, self.backoff_max)
                 continue
             self._mark_sent(message, external_id)
-            self.post(ev.WrittenSent(item, message, self.clock(), external_id))
+            self.post(ev.WrittenSent(item, message, self.clock(), external_id, via=via))
             return
 
     def _mark_sent(self, message: str, external_id: str) -> None:
@@ -199,34 +227,46 @@ class ChannelSender:
         return False, f"{type(exc).__name__}: {exc}"
 
     # -- by channel --------------------------------------------------------------------
-    def _deliver(self, rec, channel: str, queue: str) -> str:
+    def _deliver(self, rec, channel: str, queue: str) -> tuple[str, str]:
+        """Send one claimed reply -> (external id, how: "email" / "sms" / "none")."""
         if channel == "email":
             original = self._last_inbound(rec.case, "email")
             if original is None:
                 raise Permanent(f"case {rec.case} has no received mail to answer")
-            return self._mail(rec, mail_item(original), queue)
+            return self._mail(rec, mail_item(original), queue), "email"
         if channel == "sms":
-            return self._sms(rec)
+            return self._sms(rec), "sms"
         if channel == "task":
-            original = self._last_inbound(rec.case, "task")
-            contact = (original.sender if original is not None else "").strip()
-            q = self.deployment().queues.get(queue)
-            if "@" not in contact or q is None or not q.reply_from:
-                return ""                        # nothing to send: the answer lives in Sentral
-            item = MailItem(message_id=None, in_reply_to=None, references=(), subject=original.subject,
-                            from_name=original.sender_name, from_address=contact, to=(), cc=(),
-                            date=None, text=original.body)
-            return self._mail(rec, item, queue)
+            return self._task(rec, queue)
         raise Permanent(f"no sender for channel {channel!r}")
+
+    def _task(self, rec, queue: str) -> tuple[str, str]:
+        """A web form's answer: mailed to its contact's address (From: task_from), else an
+        SMS to its phone when there is a gateway, else nothing to send (it lives in Sentral)."""
+        original = self._last_inbound(rec.case, "task")
+        address, phone = task_contact(original)
+        sender = task_from(self.deployment(), queue, rec.tenant)
+        if address and sender:
+            item = MailItem(message_id=None, in_reply_to=None, references=(), subject=original.subject,
+                            from_name=original.sender_name, from_address=address, to=(), cc=(),
+                            date=None, text=original.body)
+            return self._mail(rec, item, queue, sender=sender), "email"
+        if phone and self.sms is not None:
+            return self._sms(rec, to=phone), "sms"
+        log.info("reply %s to task case %s: %s; nothing to send", rec.id, rec.case,
+                 "no address to send from" if address else
+                 "no SMS gateway for the contact's phone" if phone else "the form gave no contact")
+        return "", "none"
 
     def _last_inbound(self, case: str, channel: str):
         received = [m for m in self.store.written_messages(case=case)
                     if m.direction == "in" and m.channel == channel]
         return received[-1] if received else None
 
-    def _mail(self, rec, original: MailItem, queue: str) -> str:
+    def _mail(self, rec, original: MailItem, queue: str, sender: str = "") -> str:
         q = self.deployment().queues.get(queue)
-        if q is None or not q.reply_from:
+        sender = sender or (q.reply_from if q is not None else "")
+        if q is None or not sender:
             raise Permanent(f"queue {queue} has no reply_from address")
         files = []
         for a in rec.attachments or ():
@@ -235,16 +275,16 @@ class ChannelSender:
             with self.attachments.open(a["digest"]) as f:
                 files.append((a.get("name") or "attachment", a.get("type") or "application/octet-stream",
                               f.read()))
-        msg = build_reply(rec.case, original, q.reply_from, q.name, rec.body, files, now=self.clock())
+        msg = build_reply(rec.case, original, sender, q.name, rec.body, files, now=self.clock())
         sent = self.blocking(smtp_mod.send, self.smtp_config, msg)
         if sent.refused:
             log.warning("reply %s: some recipients refused: %s", rec.id, sorted(sent.refused))
         return sent.message_id
 
-    def _sms(self, rec) -> str:
+    def _sms(self, rec, to: str = "") -> str:
         if self.sms is None:
             raise Temporary("no SMS gateway is configured or connected")
-        to = rec.recipients[0] if rec.recipients else ""
+        to = to or (rec.recipients[0] if rec.recipients else "")
         if not to:
             original = self._last_inbound(rec.case, "sms")
             to = original.sender if original is not None else ""
