@@ -124,7 +124,7 @@ class Agent:
             "calls_answered": self.calls_answered, "talk_time": self.talk_time,
             "interaction": self.interaction, "leg": self.leg, "leg_up": self.leg_up,
             "active_queues": list(self.active_queues), "wrapup_queue": self.wrapup_queue,
-            "ready_at": self.ready_at, "written": sorted(self.written),
+            "ready_at": self.ready_at, "written_units": round(sum(self.written.values()), 3),
         }
 
     @classmethod
