@@ -37,6 +37,10 @@ import smpplib.smpp
 from . import numbers, receipts, segments
 from .dedupe import SeenIds
 from .errors import LinkDown, SubmitRefused
+
+
+class NoResponse(LinkDown):
+    """A request's response did not come within `response_timeout`."""
 from .items import DeliveryReceipt, SmsItem, Submitted
 
 log = logging.getLogger(__name__)
@@ -151,10 +155,12 @@ class SmppLink:
         self.binds += 1
         log.info("SMPP bound as transceiver to %s:%s (%s)", s.host, s.port, s.system_id)
         self._bound.set()
+        self._last_read = time.monotonic()
         keepalive = gevent.spawn(self._keepalive, client)
         try:
             while not self._stopping.is_set():
                 pdu = client.read_pdu()
+                self._last_read = time.monotonic()
                 self._dispatch(client, pdu)
                 if pdu.command == "unbind":
                     raise LinkDown("SMSC unbound")
@@ -178,11 +184,20 @@ class SmppLink:
             client.disconnect()
 
     def _keepalive(self, client) -> None:
+        """enquire_link while the link is quiet. Any PDU read shows the SMSC is alive: a
+        reader working through a burst of deliver_sm reads our enquire_link_resp late,
+        behind them, and that is no dead link (only `response_timeout` without any PDU is)."""
+        s = self.settings
         while True:
-            gevent.sleep(self.settings.enquire_link_interval)
+            gevent.sleep(s.enquire_link_interval)
+            if time.monotonic() - self._last_read < s.enquire_link_interval:
+                continue                          # traffic: the link is alive
             try:
                 self._request(client, smpplib.smpp.make_pdu("enquire_link", client=client))
             except (LinkDown, SubmitRefused, smpplib.exceptions.ConnectionError, OSError) as exc:
+                if isinstance(exc, NoResponse) and time.monotonic() - self._last_read < s.response_timeout:
+                    log.info("SMPP enquire_link answer not read yet, but the SMSC is sending: link kept")
+                    continue
                 log.warning("SMPP enquire_link failed (%s): dropping the link", exc)
                 if self._client is client:
                     self._drop_socket()          # the reader's recv ends; the supervisor re-binds
@@ -332,8 +347,8 @@ class SmppLink:
             resp = result.get(timeout=self.settings.response_timeout)
         except gevent.Timeout:
             self._pending.pop(pdu.sequence, None)
-            raise LinkDown(f"no response to {pdu.command} within "
-                           f"{self.settings.response_timeout}s") from None
+            raise NoResponse(f"no response to {pdu.command} within "
+                             f"{self.settings.response_timeout}s") from None
         if resp.status != ESME_ROK:
             raise SubmitRefused(resp.status, smpplib.consts.DESCRIPTIONS.get(resp.status, ""))
         return resp

@@ -171,6 +171,35 @@ def test_given_a_smsc_that_stops_answering_enquire_link_then_the_link_is_dropped
         smpp.stop()
 
 
+def test_given_a_burst_the_reader_works_through_then_the_link_is_kept_and_every_message_taken(smsc):
+    """The engine's intake stores each SMS as it reads it (~10 ms each): a burst of thousands
+    keeps the reader busy long past `response_timeout`, and our enquire_link's answer waits
+    behind the burst in the socket. That is a live link, not a dead one (found by
+    scripts/bench_written.py: the link was dropped mid-burst)."""
+    import gevent
+
+    taken = []
+
+    def slow_intake(item):
+        gevent.sleep(0.01)            # the store's work per message, not a synchronisation
+        taken.append(item.gateway_message_id)
+
+    smpp = SmppLink(SmppSettings(host="127.0.0.1", port=smsc.port, system_id="sentral", password="secret",
+                                 source=OUR_NUMBER, enquire_link_interval=0.05, response_timeout=0.3,
+                                 reconnect_initial=0.05), slow_intake, lambda r: None)
+    smpp.start()
+    try:
+        assert smpp.wait_bound(5)
+        until(lambda: smsc.enquire_links >= 1, message="an enquire_link on the quiet link")
+        for i in range(150):          # 150 x 10 ms = 1.5 s of reading, 5x the response timeout
+            smsc.deliver(f"+4791{i:06d}", OUR_NUMBER, f"melding {i}".encode())
+        until(lambda: len(taken) == 150, timeout=20, message=lambda: f"{len(taken)} of 150 taken")
+        assert smsc.binds == 1 and smpp.binds == 1, "the link was dropped during the burst"
+        assert len(set(taken)) == 150
+    finally:
+        smpp.stop()
+
+
 @pytest.mark.parametrize("number", ["12", "+47 000", "not a number", "", "+1 555 0100 999999"])
 def test_given_an_invalid_number_then_refused_and_nothing_sent(link, smsc, number):
     with pytest.raises(InvalidNumber) as err:
