@@ -394,7 +394,12 @@
       const i = Math.max(0, items.findIndex((x) => x.id === itemSel));
       selectItem(items[(i + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length].id);
     });
-    $("reply-template").addEventListener("change", () => {
+    // A template goes into the reply on Enter in the list, or when chosen with the mouse (or a
+    // finger) from the opened list. The arrow keys (and typing a name) only move the choice:
+    // Chromium fires `change` on each ArrowDown in the closed list, and taking the template
+    // there (which moves on to the reply) left every template but the first out of reach.
+    let tplByPointer = false;
+    function takeTemplate() {
       const it = chosenItem();
       const t = it && it.templates.find((x) => x.id === $("reply-template").value);
       if (!t) return;
@@ -402,9 +407,13 @@
       box.value = box.value.trim() ? box.value.replace(/\s*$/, "") + "\n\n" + t.text : t.text;
       box.focus();
       segments();
+    }
+    $("reply-template").addEventListener("pointerdown", () => { tplByPointer = true; });
+    $("reply-template").addEventListener("keydown", (e) => {
+      tplByPointer = false;
+      if (e.key === "Enter") { e.preventDefault(); takeTemplate(); }
     });
-    // Enter in the template list takes the template and goes on to the text
-    $("reply-template").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); $("reply-template").dispatchEvent(new Event("change")); } });
+    $("reply-template").addEventListener("change", () => { if (tplByPointer) { tplByPointer = false; takeTemplate(); } });
     $("reply-text").addEventListener("input", () => { clearTimeout(segTimer); segTimer = setTimeout(segments, 150); });
     $("reply-form").addEventListener("submit", sendReply);
     $("btn-item-accept").addEventListener("click", () => { const it = chosenItem(); if (it) command("item_accept", { item: it.id }); });

@@ -6,8 +6,9 @@ the test's own, aiosmtpd, which the channel sender sends replies to). The operat
 serves Vestland's e-mail and SMS queues beside her calls (dialplan/examples/demo.yaml).
 A `mail vestland-post <subject>` line typed on the demo's standard input files a sample
 e-mail through channels/filing (sentral/demo.py CallCommands); with the keyboard only she
-finds it offered in her Skriftlig panel, takes it (Alt+A), writes a reply from one of
-Vestland's reply templates (Alt+T) with a line of her own (Alt+R), sends it (Ctrl+Enter)
+finds it offered in her Skriftlig panel, takes it (Alt+A), writes a reply from the second
+of Vestland's e-mail templates (Alt+T, ArrowDown twice, Enter; a mouse choice is checked
+too) with a line of her own (Alt+R), sends it (Ctrl+Enter)
 and closes the item with a result code (Alt+L). Checked in the demo's store: the outbound
 message with her text, sent to the citizen (the SMTP server received it from the queue's
 reply_from), and the item's journal (answered, reply_queued, replied, talk_ended, ended
@@ -121,20 +122,35 @@ def test_an_email_offered_taken_answered_from_a_template_and_closed_with_the_key
     kari.wait_text("item-messages", "Parkering ved Fjellveien 3")      # the citizen's e-mail, shown
     until(lambda: "answered" in [k for k, _, _ in journal(demo, item)], timeout=10, message="answered")
 
-    # Alt+T: Vestland's templates for e-mail (not the SMS one); a key chooses one, its text is filled in
+    # a mouse choice (a pointer on the list, then its `change`) puts the template in at once
+    templates = kari.tid("reply-template")
+    templates.dispatch_event("pointerdown")
+    templates.select_option("mottatt")
+    page.wait_for_function("() => document.getElementById('reply-text').value !== ''", timeout=WAIT_MS)
+    assert kari.tid("reply-text").input_value().startswith(f"Hei {citizen}! Takk for henvendelsen.")
+    assert page.evaluate("() => document.activeElement.id") == "reply-text"
+    kari.tid("reply-text").fill("")
+    templates.select_option("")                # a `change` with no pointer before it: nothing taken
+    assert kari.tid("reply-text").input_value() == ""
+
+    # Alt+T: Vestland's templates for e-mail (not the SMS one); the arrows choose, Enter takes one
     page.keyboard.press("Alt+T")
     assert page.evaluate("() => document.activeElement.id") == "reply-template"
     names = kari.tid("reply-template").locator("option").all_text_contents()
-    assert names[1:] == ["Mottatt"], names
-    # (Chromium applies the template on ArrowDown already, a `change` of the closed list, and
-    # moves to the reply; the Enter then only ends a line of the reply)
+    assert names[1:] == ["Mottatt", "Under behandling"], names
+    # (Chromium fires `change` on ArrowDown in the closed list: it only moves the choice)
     page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("() => document.activeElement.id") == "reply-template"
+    assert kari.tid("reply-template").input_value() == "under-behandling"
+    assert kari.tid("reply-text").input_value() == ""
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.getElementById('reply-text').value !== ''", timeout=WAIT_MS)
+    assert page.evaluate("() => document.activeElement.id") == "reply-text"
     text = kari.tid("reply-text").input_value().rstrip()
-    assert text.startswith(f"Hei {citizen}! Takk for henvendelsen. Saken har fått nummer {case},"), text
+    assert text.startswith(f"Hei {citizen}! Saken din ({case}) er under behandling."), text   # the second alone
     assert text.endswith("Vennlig hilsen\nVestland eiendomsforvaltning"), text
-    assert "{" not in text
+    assert "{" not in text and "Takk for henvendelsen" not in text
 
     # Alt+R: her own line after the template, then Ctrl+Enter sends
     page.keyboard.press("Alt+R")
@@ -147,7 +163,7 @@ def test_an_email_offered_taken_answered_from_a_template_and_closed_with_the_key
     (reply,) = until(lambda: [m for m in stored(demo, lambda s: s.written_messages(item=item)) if m.direction == "out"],
                      timeout=10, message="the reply stored")
     assert reply.author == "kari" and list(reply.recipients) == [citizen]
-    assert reply.body.startswith(f"Hei {citizen}! Takk for henvendelsen.")
+    assert reply.body.startswith(f"Hei {citizen}! Saken din ({case}) er under behandling.")
     assert re.search(r"Vennlig hilsen\nVestland eiendomsforvaltning\n+PS: Parkeringstillatelsen sendes i posten\.$",
                      reply.body), reply.body
     assert reply.subject == "Re: Parkering ved Fjellveien 3"
