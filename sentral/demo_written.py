@@ -9,9 +9,10 @@ Rules:
   written queue, scaled by the demo's time factor like the callers;
 * `WrittenDesk` plays the agents no person works (every agent but the console's
   operators): an item offered to one of them is taken after a few seconds, answered
-  (a reply stored and sent through the engine, as the console does) and closed with a
-  result code after a simulated handling time. The console's operators get their items
-  on their screen and work them themselves;
+  (through channels/replies.queue_reply, the console's and the REST API's one reply path:
+  stored queued to the item's sender from the queue's reply_from, then ItemReply) and
+  closed with a result code after a simulated handling time. The console's operators
+  get their items on their screen and work them themselves;
 * replies go through the real channel sender: without `SENTRAL_SMTP_HOST` (the demo sets
   none) the reply is stored and the sender reports it failed, which the fault report and
   the item's journal show (`reply_failed`).
@@ -25,6 +26,7 @@ import uuid
 import gevent
 
 from channels.filing import file_inbound
+from channels.replies import ReplyError, queue_reply
 from engine import events as ev
 from store.written import MessageRecord
 
@@ -105,7 +107,7 @@ class WrittenDesk:
 
     def __init__(self, store, proc, deployment, people: tuple[str, ...], time_factor: float,
                  handling: float = 120.0, seed: int = 0):
-        self.store, self.proc = store, proc
+        self.store, self.proc, self.deployment = store, proc, deployment
         self.people = set(people)
         self.time_factor = time_factor
         self.handling = handling
@@ -130,9 +132,9 @@ class WrittenDesk:
             for item in list(self.proc.engine.items.values()):
                 if item.agent and item.agent not in self.people and item.id not in self.busy:
                     self.busy.add(item.id)
-                    gevent.spawn(self._work, item.id, item.agent, item.channel, item.tenant, item.case)
+                    gevent.spawn(self._work, item.id, item.agent)
 
-    def _work(self, item_id: str, agent: str, channel: str, tenant: str, case: str) -> None:
+    def _work(self, item_id: str, agent: str) -> None:
         post = self.proc.runtime.post
         try:
             gevent.sleep(self.rng.uniform(2, 6) * self.time_factor)
@@ -146,11 +148,11 @@ class WrittenDesk:
             if item is None or item.agent != agent or item.state.value != "open":
                 return
             if not item.automatic:
-                reply = MessageRecord(id=str(uuid.uuid4()), tenant=tenant, channel=channel, direction="out",
-                                      case=case, created_at=self.proc.clock(), queue=item.queue, item=item_id,
-                                      body=REPLY[channel], author=agent)
-                self.store.save_outbound_message(reply)
-                post(ev.ItemReply(agent, item_id, reply.id, self.proc.clock()))
+                try:
+                    queue_reply(self.store, post, self.deployment, item, agent, REPLY[item.channel], self.proc.clock())
+                except ReplyError as e:             # moved on meanwhile (transferred, closed): nothing sent
+                    log.info("demo: no reply to item %s: %s", item_id, e)
+                    return
             post(ev.ItemClose(agent, item_id, self.result, self.proc.clock()))
             self.closed += 1
         except Exception:

@@ -198,6 +198,9 @@ def test_given_manual_mode_then_no_caller_and_no_agent_logged_in_and_a_typed_cal
         stop_process(proc, timeout=30)
 
 
+REPLY_FROM = {"vestland-post": "post@vestland-eiendom.no", "vestland-sms": "Vestland", "vestland-skjema": ""}
+
+
 def test_given_the_demo_then_written_items_reach_the_blended_agents_who_answer_and_close_them(tmp_path):
     from store.store import Store
 
@@ -220,6 +223,15 @@ def test_given_the_demo_then_written_items_reach_the_blended_agents_who_answer_a
             assert worked.index("offered") < worked.index("answered") < worked.index("talk_ended"), worked
             assert rs[-1].data["result"] == "besvart" and rs[-1].agent in {"lars", "sofie"}
             assert "reply_queued" in worked
+            # the reply went the one reply path (channels/replies.queue_reply): to the item's
+            # sender, from the queue's reply_from, subject Re: for e-mail only
+            queued = next(r for r in rs if r.kind == "reply_queued")
+            reply = store.written_message(queued.data["message"])
+            asked = next(m for m in store.written_messages(item=rs[0].interaction) if m.direction == "in")
+            assert reply.id.startswith("out-") and reply.author == rs[-1].agent, reply
+            assert list(reply.recipients) == [asked.sender] and reply.case == asked.case, reply
+            assert reply.sender == REPLY_FROM[reply.queue], reply
+            assert reply.subject == ("Re: " + asked.subject if reply.channel == "email" else ""), reply
         assert store.verify_journal() == []
     finally:
         store.close()
