@@ -176,6 +176,7 @@ class MailboxIntake:
         self.fault(self.source, "connected", folder=self.box.folder, uidvalidity=event.new)
 
     def _take(self, reader: MailboxReader, message: NewMessage) -> None:
+        gevent.idle()              # calls first: a message is filed only when nothing else is ready to run
         filed = intake.file_mail(self.store, self.post, tenant=self.tenant, queue=self.box.queue,
                                  raw=message.raw, at=self.clock(), attachments=self.attachments,
                                  max_message_bytes=self.box.max_message_bytes,
@@ -260,6 +261,7 @@ class ChannelService:
         self.sender.sms = self.sms_link
 
     def _on_sms(self, item) -> None:
+        gevent.idle()              # calls first (see MailboxIntake._take)
         filed = intake.file_sms(self.store, self.post, self.deployment(), sender=item.sender,
                                 to=item.recipient, text=item.text, gateway_id=item.gateway_message_id,
                                 at=self.clock())

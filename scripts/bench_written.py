@@ -18,7 +18,7 @@ mailbox and SMSC with the same configuration:
   mailbox and moved there with one IMAP MOVE, as a mail server's burst) and the SMSC
   delivers `--sms` SMS (deliver_sm) as fast as the link takes them.
 Every agent serves the voice queue and both written queues with room for every item
-(`capacity: {written: 250, written_during_call: true}`), so each item is offered once
+(`capacity: {written: <items per agent + 10>, written_during_call: true}`), so each item is offered once
 as soon as it is filed.
 
 Reported per window: calls' arrival->bridge p50/p99 (the simulator's clock: from the
@@ -107,7 +107,7 @@ class SmscProc:
 
 
 # ------------------------------------------------------------------ configuration
-def config_yaml(agents: int, imap_port: int, smsc_port: int) -> str:
+def config_yaml(agents: int, imap_port: int, smsc_port: int, items: int) -> str:
     from bench_acd import config_yaml as calls_only
 
     text = calls_only(agents, recipient="")
@@ -122,7 +122,7 @@ def config_yaml(agents: int, imap_port: int, smsc_port: int) -> str:
         "      - {id: bench-sms, name: SMS, channel: sms, reply_from: Bench}",
         ""])
     top = "\n".join([
-        "capacity: {written: 250, written_during_call: true}",
+        f"capacity: {{written: {items // max(1, agents) + 10}, written_during_call: true}}",
         "sms:",
         "  gateway: smpp",
         "  host: 127.0.0.1",
@@ -209,7 +209,7 @@ def window(args, workdir: pathlib.Path, n: int, condition: str) -> dict:
         os.environ["BENCH_SMPP_PASSWORD"] = SMSC_PASSWORD
         stack = Stack(args, workdir, agents=args.agents, recipient="")
         stack_ctx.callback(stack.close)
-        stack.cfg.write_text(config_yaml(args.agents, dovecot.port, smsc.port))
+        stack.cfg.write_text(config_yaml(args.agents, dovecot.port, smsc.port, args.mails + args.sms))
         loading = condition == "calls+written"
         if loading:
             took = preload(dovecot, args.mails)
@@ -218,6 +218,10 @@ def window(args, workdir: pathlib.Path, n: int, condition: str) -> dict:
         wait_for(lambda: smsc.cmd("bound")["bound"] == 1, 30, what="the engine's SMPP link bound")
         t_load = time.time()
         sms_sent = {}
+        if loading and args.profile:      # py-spy (pip install py-spy) samples the engine through the window
+            subprocess.Popen(["py-spy", "record", "-p", str(stack.engine.proc.pid), "-d", str(int(args.seconds)),
+                              "-r", "100", "-f", "raw", "-o", str(pathlib.Path(args.profile) / f"engine-{n}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if loading:
             burst(dovecot)
             threading.Thread(target=lambda: sms_sent.update(smsc.cmd(f"deliver {args.sms}")), daemon=True).start()
@@ -250,6 +254,7 @@ def main(argv=None) -> int:
     p.add_argument("--talk", type=float, default=1.0)
     p.add_argument("--patience", type=float, default=60.0)
     p.add_argument("--workdir", default="")
+    p.add_argument("--profile", default="", metavar="DIR", help="py-spy profile of the engine in loaded windows")
     from bench_acd import PG_ADMIN_URL
     p.add_argument("--admin-url", default=os.environ.get("SENTRAL_TEST_PG_ADMIN_URL", PG_ADMIN_URL))
     args = p.parse_args(argv)
