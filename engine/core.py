@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid as uuidlib
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -63,6 +64,8 @@ class Engine:
         self.filed: dict[str, str] = {}          # stored message ids of open items -> item
         self.written = WrittenIndex()            # waiting written items per queue
         self.written_members: dict[str, list] = {}   # written queue -> active members (cache)
+        self.recently_closed: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
+        # ^ closed written items -> (agent who held it, tenant, queue): their late send results
         self.by_leg: dict[str, str] = {}         # caller, agent and callback legs -> interaction
         self.cancelled: dict[str, str] = {}      # legs we hung up while they rang -> node
         self.closing: dict[str, str] = {}        # agent legs we hung up, until FreeSWITCH confirms -> agent

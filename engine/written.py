@@ -52,6 +52,7 @@ from engine.routing import STRATEGY_KEYS, eligible, next_widening
 
 log = logging.getLogger(__name__)
 SCAN_LIMIT = 200          # waiting items looked at per queue for one agent
+RECENTLY_CLOSED = 10_000  # closed items remembered for their replies' late send results
 
 
 class ItemState(enum.Enum):
@@ -363,20 +364,27 @@ def reply(eng, e: ev.ItemReply) -> None:
 
 
 def sent(eng, e: ev.WrittenSent) -> None:
+    """A reply went out. After the item was closed (reply then close at once is the usual
+    flow) no journal row follows its `ended`: the store's message status records it."""
     item = eng.items.get(e.item)
     if item is not None:
         eng.journal(item, "replied", message=e.message, external_id=e.external_id, via=e.via)
-    else:
-        eng.emit(fx.Notify("written_sent", {"item": e.item, "message": e.message}))
 
 
 def send_failed(eng, e: ev.WrittenSendFailed) -> None:
+    """A reply did not go out: the agent who held the item is told, even when she has
+    closed it meanwhile (`Engine.recently_closed`); a closed item gets no journal row after
+    its `ended` (the store's message status records the failure)."""
     item = eng.items.get(e.item)
     if item is not None:
         eng.journal(item, "reply_failed", agent=item.agent, message=e.message, error=e.error,
                     permanent=int(e.permanent))
+        agent, tenant, queue = item.agent or item.last_agent, item.tenant, item.queue
+    else:
+        agent, tenant, queue = eng.recently_closed.get(e.item, ("", "", ""))
     eng.emit(fx.Notify("written_send_failed", {"item": e.item, "message": e.message, "error": e.error,
-                                               "permanent": e.permanent, "agent": getattr(item, "agent", "")}))
+                                               "permanent": e.permanent, "agent": agent,
+                                               "tenant": tenant, "queue": queue}))
 
 
 def transfer(eng, e: ev.ItemTransfer) -> None:
@@ -421,6 +429,9 @@ def close(eng, e: ev.ItemClose) -> None:
     eng.journal(item, "ended", agent=agent, reason="closed", result=e.result, channel=item.channel,
                 **({"by": e.by} if e.by else {}))
     eng.items.pop(item.id, None)
+    eng.recently_closed[item.id] = (agent or item.last_agent, item.tenant, item.queue)
+    while len(eng.recently_closed) > RECENTLY_CLOSED:
+        eng.recently_closed.popitem(last=False)
     if eng.cases.get(item.case) == item.id:
         del eng.cases[item.case]
     for message in item.messages:

@@ -278,3 +278,23 @@ def test_calls_are_unchanged_for_agents_without_written_work():
     s.call("caller-1")
     assert len(s.offered_agents()) == 1
     assert [a.state for a in s.engine.agents.values()].count(AgentState.OFFERED) == 1
+
+
+def _notices(s, topic):
+    return [e.payload for e in s.effects if isinstance(e, fx.Notify) and e.topic == topic]
+
+
+def test_a_reply_failing_after_the_item_was_closed_is_told_to_its_agent():
+    s = desk()
+    s.login("alice")
+    item = s.item_of(s.mail())
+    s.send(ev.ItemAccept("alice", item.id, s.now))
+    s.send(ev.ItemReply("alice", item.id, "out-1", s.now))
+    s.send(ev.ItemClose("alice", item.id, "done", s.now))              # reply then close at once
+    rows = len(s.journal)
+    s.send(ev.WrittenSendFailed(item.id, "out-1", "550 no such user", True, s.now))
+    (failed,) = _notices(s, "written_send_failed")
+    assert failed["agent"] == "alice" and failed["tenant"] == "acme" and failed["permanent"]
+    s.send(ev.WrittenSent(item.id, "out-1", s.now, via="email"))
+    assert len(s.journal) == rows                                      # nothing after `ended`
+    assert not _notices(s, "written_sent")
