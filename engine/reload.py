@@ -8,6 +8,8 @@ Rules:
 * agents: new ones start logged out, changed ones get their new queues/levels/skills
   at once (a ringing or talking agent finishes that call first: routing only looks at
   routable agents), removed ones are no longer offered calls and are dropped once idle;
+  a dropped agent's written items (offered or open) go back to their queues first in line
+  (`returned`, as at a logout);
 * the queue indexes are rebuilt from the agents' live state, so they equal a full scan
   (the property tests/engine checks for every other change too).
 """
@@ -17,9 +19,11 @@ import dataclasses
 import logging
 
 from engine import events as ev
+from engine import written
 from engine.agents import Agent, AgentState
 from engine.interactions import WAITING
 from engine.queues import QueueIndex
+from engine.written import ItemState
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +43,13 @@ def reload(eng, e: ev.ConfigReloaded) -> None:
         else:
             eng.agents[aid] = Agent(cfg)
     for aid in [aid for aid in eng.agents if aid not in deployment.agents]:
-        if eng.agents[aid].state in (AgentState.LOGGED_OUT, AgentState.AVAILABLE, AgentState.PAUSED):
+        agent = eng.agents[aid]
+        if agent.state in (AgentState.LOGGED_OUT, AgentState.AVAILABLE, AgentState.PAUSED):
             del eng.agents[aid]
+            for item_id in list(agent.written):            # her written items wait again, first in line
+                item = eng.items.get(item_id)
+                if item is not None and item.state in (ItemState.OFFERED, ItemState.OPEN):
+                    written.give_back(eng, item)
     eng.by_sip = {a.config.sip_user: aid for aid, a in eng.agents.items()}
     turns = {qid: q.turn for qid, q in eng.index.queues.items()}
     eng.index = QueueIndex(deployment, eng.rng)

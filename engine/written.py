@@ -351,6 +351,12 @@ def _back(eng, item: WorkItem, event: ItemEvent, row: str) -> None:
     _wait(eng, item)
 
 
+def give_back(eng, item: WorkItem) -> None:
+    """An offered or open item back to its queue, first in line (its agent logged out or
+    was removed from the configuration)."""
+    _back(eng, item, ItemEvent.RETURN, "returned")
+
+
 def reply(eng, e: ev.ItemReply) -> None:
     item = _item(eng, e.item, e.agent)
     if item.state is not ItemState.OPEN:
@@ -543,7 +549,7 @@ def _settle(eng, agent: Agent) -> None:
             if item is None:
                 agent.written.pop(item_id, None)
             elif item.state in (ItemState.OFFERED, ItemState.OPEN):
-                _back(eng, item, ItemEvent.RETURN, "returned")
+                give_back(eng, item)
     elif agent.state is AgentState.PAUSED:
         for item_id in list(agent.written):
             item = eng.items.get(item_id)

@@ -298,3 +298,18 @@ def test_a_reply_failing_after_the_item_was_closed_is_told_to_its_agent():
     s.send(ev.WrittenSent(item.id, "out-1", s.now, via="email"))
     assert len(s.journal) == rows                                      # nothing after `ended`
     assert not _notices(s, "written_sent")
+
+
+def test_an_agent_removed_by_a_reload_gives_her_written_items_back():
+    s = desk()
+    s.login("alice")
+    a, b = s.item_of(s.mail()), s.item_of(s.mail())
+    s.send(ev.ItemAccept("alice", a.id, s.now))
+    d = _deployment(agents=[an_agent("bob", {"sales": 1, "mail": 1, "sms": 1})])
+    s.deployment = d
+    s.send(ev.ConfigReloaded(d, s.now))
+    assert "alice" not in s.engine.agents
+    assert a.state is ItemState.QUEUED and a.agent == "" and a.front and "returned" in s.rows(a.id)
+    assert b.state is ItemState.QUEUED and b.agent == ""
+    s.login("bob")
+    assert a.agent == "bob" and b.agent == "bob"
