@@ -30,6 +30,9 @@ Rules:
   `replied` (`via` email / sms, or none: a task's answer with no contact to send it to) /
   `reply_failed`, `transferred` (`to_queue`, `talk`), `talk_ended` (handling
   time as `talk`) and `ended` (reason `closed`, with the result code);
+* a transfer goes only to a queue of the item's channel (else `item.refused`); to another
+  agency's queue (or an overflow there) the case now belongs to the new agency: the item's
+  tenant becomes the queue's, and its rows from `entered_queue` on carry the new agency;
 * the item's record is plain data (`snapshot()` / `restore()`), stored like a call's by
   the runtime (Notify `item_changed`).
 """
@@ -268,6 +271,7 @@ def arrived(eng, e: ev.WrittenArrived) -> None:
 
 def _enter(eng, item: WorkItem, q: QueueConfig, **data) -> None:
     item.queue = q.id
+    item.tenant = q.tenant                                 # another agency's queue: its case now
     item.queue_entered_at = eng.now
     eng.journal(item, "entered_queue", channel=item.channel, agency=q.tenant, **data)
     _wait(eng, item)
@@ -398,6 +402,8 @@ def transfer(eng, e: ev.ItemTransfer) -> None:
     target = eng.deployment.queues.get(e.queue)
     if target is None or not target.written:
         raise ItemRefused(e.agent, f"no written queue {e.queue!r}")
+    if target.channel != item.channel:
+        raise ItemRefused(e.agent, f"queue {target.id} is a {target.channel} queue, not {item.channel}")
     if target.id == item.queue and item.state is ItemState.QUEUED:
         return
     handled = (eng.now - item.accepted_at).total_seconds() if item.state is ItemState.OPEN and item.accepted_at else 0.0

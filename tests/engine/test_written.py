@@ -313,3 +313,21 @@ def test_an_agent_removed_by_a_reload_gives_her_written_items_back():
     assert b.state is ItemState.QUEUED and b.agent == ""
     s.login("bob")
     assert a.agent == "bob" and b.agent == "bob"
+
+
+def test_a_transfer_stays_in_its_channel_and_moves_the_case_to_the_new_agency():
+    s = desk()
+    s.login("alice", "bob")
+    item = s.item_of(s.mail())
+    me = item.agent
+    s.send(ev.ItemAccept(me, item.id, s.now))
+    s.send(ev.ItemTransfer(me, item.id, "sms", s.now))
+    assert _notices(s, "command_refused")[-1]["error_id"] == "item.refused"
+    assert item.queue == "mail" and item.state is ItemState.OPEN and item.agent == me
+    s.send(ev.ItemTransfer(me, item.id, "other", s.now))
+    assert item.queue == "other" and item.tenant == "beta" and item.agent == "bob"
+    s.send(ev.ItemAccept("bob", item.id, s.now))
+    s.send(ev.ItemClose("bob", item.id, "done", s.now))
+    rows = [r for r in s.journal if r.interaction == item.id]
+    assert rows[-1].kind == "ended" and rows[-1].tenant == "beta"
+    assert [r.tenant for r in rows if r.kind == "entered_queue"] == ["acme", "beta"]
