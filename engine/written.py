@@ -16,7 +16,9 @@ Rules:
   that can take the item, its tiers (levels widen with the item's wait), skills, the
   queue priority across queues, and the item's place: operators' transfers first
   (`front`), then priority, then the original arrival. A freed agent gets a waiting call
-  before a written item (calls are routed first in each engine step);
+  before a written item (calls are routed first in each engine step). An item an agent
+  declined or missed goes to another agent if one can take it, and comes back to her
+  only when no other item waits for her;
 * items wait for hours or days: the service level is the queue's `service_level`
   (seconds, e.g. 4 h), the `answered` row's `waited` is the time to acceptance; a
   written queue's max wait moves the item on only with a queue overflow (nothing is
@@ -503,9 +505,10 @@ def route_item(eng, item: WorkItem) -> None:
                 fallback, fallback_key = agent, key
         elif best_key is None or key < best_key:
             best, best_key = agent, key
-    agent = best or fallback
-    if agent is not None:
-        offer(eng, item, agent)
+    if best is not None:
+        offer(eng, item, best)
+    elif fallback is not None:                            # she declined or missed it last:
+        offer(eng, next_item(eng, fallback) or item, fallback)   # another waiting item first
 
 
 def members(eng, queue: str) -> list[tuple[str, int]]:
@@ -523,7 +526,8 @@ def queues_of(eng, agent: Agent) -> list[tuple[str, int]]:
 
 
 def next_item(eng, agent: Agent) -> WorkItem | None:
-    """Across the agent's written queues: queue priority, then the item's place."""
+    """Across the agent's written queues: queue priority, then the item's place. An item she
+    declined or missed last is hers again only when nothing else waits for her."""
     best, best_rank = None, None
     for qid, level in queues_of(eng, agent):
         q = eng.deployment.queues[qid]
@@ -531,10 +535,12 @@ def next_item(eng, agent: Agent) -> WorkItem | None:
             if (not eligible(q, level, item.waited(eng.now)) or not item.skills <= agent.config.skills
                     or not can_take(agent, item.channel)):
                 continue
-            rank = (item.last_agent == agent.id, -q.priority) + item.sort_key()
+            mine = item.last_agent == agent.id
+            rank = (mine, -q.priority) + item.sort_key()
             if best_rank is None or rank < best_rank:
                 best, best_rank = item, rank
-            break
+            if not mine:
+                break                                     # the queue's first one for her
     return best
 
 

@@ -266,7 +266,9 @@ def test_a_restart_keeps_every_item_its_place_its_holder_and_its_timers():
     assert eng.items[a.id].state is ItemState.OPEN and eng.items[b.id].state is ItemState.OFFERED
     assert f"itemoffer:{b.id}" in r.timers
     r.advance(40)                                   # b's offer ends 60 s after it was made
-    assert eng.items[b.id].state is ItemState.OFFERED and eng.items[b.id].agent == "alice"
+    # missed: it waits again, and alice is offered the next waiting item instead
+    assert eng.items[b.id].state is ItemState.QUEUED and eng.items[b.id].last_agent == "alice"
+    assert eng.items[waiting[0].id].state is ItemState.OFFERED and eng.items[waiting[0].id].agent == "alice"
     assert [row.kind for row in r.journal if row.interaction == b.id][0] == "no_answer"
     first_seq = [row.seq for row in r.journal if row.interaction == b.id][0]
     assert first_seq == stored_items[b.id]["last_seq"] + 1
@@ -331,3 +333,15 @@ def test_a_transfer_stays_in_its_channel_and_moves_the_case_to_the_new_agency():
     rows = [r for r in s.journal if r.interaction == item.id]
     assert rows[-1].kind == "ended" and rows[-1].tenant == "beta"
     assert [r.tenant for r in rows if r.kind == "entered_queue"] == ["acme", "beta"]
+
+
+def test_a_declined_item_does_not_come_straight_back_while_another_waits():
+    s = desk(Capacity(written=1))
+    s.login("alice")
+    a, b = s.item_of(s.mail()), s.item_of(s.mail())
+    assert a.agent == "alice" and b.state is ItemState.QUEUED
+    s.send(ev.ItemDecline("alice", a.id, s.now))
+    assert b.state is ItemState.OFFERED and b.agent == "alice"
+    assert a.state is ItemState.QUEUED
+    s.send(ev.ItemDecline("alice", b.id, s.now))        # both declined: the older one is hers again
+    assert a.agent == "alice" and b.state is ItemState.QUEUED
