@@ -96,7 +96,7 @@ def recover(deployment, channels: Mapping[str, Sequence[ev.ChannelSnapshot]],
         if agent.leg_up:
             eng.closing[agent.leg_up] = agent.id
     eng.down_nodes |= {ix.node for ix in eng.calls.values()} - set(channels)   # not seen yet
-    effects = []
+    effects = eng._flush()                          # rows of written items moved off a removed queue
     for node, chans in channels.items():
         effects += eng.handle(ev.NodeResynced(node, tuple(chans), eng.now))
     eng._out = []

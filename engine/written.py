@@ -23,7 +23,9 @@ Rules:
   (seconds, e.g. 4 h), the `answered` row's `waited` is the time to acceptance; a
   written queue's max wait moves the item on only with a queue overflow (nothing is
   ever dropped); the item's timers (offer, max wait, tiers) come back from stored times
-  after a restart (`rearm`);
+  after a restart (`rearm`); an item whose queue left the configuration meanwhile goes
+  to the first written queue of its agency and channel (`transferred` by configuration,
+  `entered_queue`), or with none stays in its old queue, kept bare (`restore`);
 * a message of a case whose item is still open is added to it (`message_added`), never a
   second item; a message filed once is never filed again (its id is in the item);
 * the journal is the calls' journal with the same row kinds, so reports and the
@@ -40,6 +42,7 @@ Rules:
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 from bisect import bisect_left, insort
@@ -587,8 +590,10 @@ def offer(eng, item: WorkItem, agent: Agent) -> None:
 def restore(eng, stored: dict) -> None:
     """An open item from the store, back into the engine (engine.recovery)."""
     item = WorkItem.restore(stored)
-    if item.ended or item.queue not in eng.deployment.queues:
+    if item.ended:
         return
+    if item.queue not in eng.deployment.queues:
+        _requeue_removed(eng, item)
     eng.items[item.id] = item
     eng.cases[item.case] = item.id
     for message in item.messages:
@@ -601,6 +606,31 @@ def restore(eng, stored: dict) -> None:
         item.state, item.agent = ItemState.QUEUED, ""     # her record is gone: it waits again
     if item.state is ItemState.QUEUED:
         eng.written.add(item)
+
+
+def _requeue_removed(eng, item: WorkItem) -> None:
+    """Its queue left the configuration while the engine was down; its messages are filed,
+    so it must stay: into the first written queue of its agency and channel, as a transfer
+    `by` configuration (it waits there, first in line), or, with none, in its old queue
+    kept as a bare written queue (no members: a supervisor transfers or closes it)."""
+    target = next((q for q in eng.deployment.queues.values()
+                   if q.written and q.tenant == item.tenant and q.channel == item.channel), None)
+    if target is None:
+        from engine.queues import QueueRuntime
+        kept = QueueConfig(id=item.queue, tenant=item.tenant, name=item.queue, channel=item.channel)
+        eng.deployment = dataclasses.replace(eng.deployment, queues={**eng.deployment.queues, kept.id: kept})
+        eng.index.queues[kept.id] = QueueRuntime(kept)
+        log.warning("item %s: queue %s removed, no %s queue of %s: kept as it was",
+                    item.id, item.queue, item.channel, item.tenant)
+        return
+    handled = (eng.now - item.accepted_at).total_seconds() if item.state is ItemState.OPEN and item.accepted_at else 0.0
+    eng.journal(item, "transferred", agent=item.agent, to_queue=target.id, talk=f"{handled:.3f}",
+                channel=item.channel, by="configuration")
+    item.state, item.agent, item.offered_at, item.deadline, item.accepted_at = ItemState.QUEUED, "", None, None, None
+    item.last_agent = ""
+    item.front = True
+    item.queue, item.tenant, item.queue_entered_at = target.id, target.tenant, eng.now
+    eng.journal(item, "entered_queue", channel=item.channel, agency=target.tenant)
 
 
 def rearm(eng) -> None:

@@ -345,3 +345,35 @@ def test_a_declined_item_does_not_come_straight_back_while_another_waits():
     assert a.state is ItemState.QUEUED
     s.send(ev.ItemDecline("alice", b.id, s.now))        # both declined: the older one is hers again
     assert a.agent == "alice" and b.state is ItemState.QUEUED
+
+
+def test_a_restart_moves_an_item_off_a_removed_queue_or_keeps_the_queue():
+    s = desk()
+    s.login("alice")
+    held = s.item_of(s.mail())
+    s.send(ev.ItemAccept("alice", held.id, s.now))
+    text = s.item_of(s.mail(queue="sms", channel="sms"))
+    stored = {e.payload["id"]: e.payload for e in s.effects
+              if isinstance(e, fx.Notify) and e.topic == "item_changed"}
+    agents = {e.payload["agent"]: e.payload for e in s.effects
+              if isinstance(e, fx.Notify) and e.topic == "agent_changed"}
+    # the configuration loses "mail" (another e-mail queue of acme is there) and "sms" (none)
+    d = a_deployment(queues=[a_queue("sales"), a_queue("post", channel="email", ring_timeout=60),
+                             a_queue("other", tenant="beta", channel="email")],
+                     agents=[an_agent("alice", {"sales": 1, "post": 1}), an_agent("bob", {"post": 1})])
+    counter = itertools.count(100)
+    eng, out = recover(d, {}, agents=agents.values(), interactions=stored.values(), at=s.now,
+                       rng=random.Random(1), new_id=lambda kind: f"{kind}-{next(counter)}")
+    moved = eng.items[held.id]
+    assert moved.queue == "post" and moved.tenant == "acme" and moved.agent in ("alice", "bob")
+    rows = [r for r in out if isinstance(r, fx.Journal) and r.interaction == held.id]
+    assert [r.kind for r in rows][:2] == ["transferred", "entered_queue"]
+    assert rows[0].data["by"] == "configuration" and rows[0].data["to_queue"] == "post"
+    assert rows[0].seq == stored[held.id]["last_seq"] + 1
+    kept = eng.items[text.id]
+    assert kept.queue == "sms" and kept.state is ItemState.OFFERED and kept.agent == "alice"
+    assert eng.deployment.queues["sms"].channel == "sms"
+    r = Desk(d, engine=eng, now=s.now)
+    r.take(out)
+    r.advance(90)                                   # her offer ends: it waits in the kept queue
+    assert kept.state is ItemState.QUEUED and eng.written.count("sms") == 1
