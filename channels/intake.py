@@ -24,7 +24,11 @@ Rules:
   with `automatic` and never answered automatically.
 - An SMS joins its sender's latest SMS case in the tenant (a conversation by number);
   the engine adds it to that case's item while it is open, else it makes a new item.
-  The dedup key is the gateway's message id (`gateway_id`).
+  The dedup key is the gateway's message id (`gateway_id`). An SMPP text without an SMSC id
+  comes as `sha:<digest of sender, recipient, coding, user data>` (channels/sms/smpp.py),
+  a duplicate only within SMS_DIGEST_WINDOW (600 s): it is stored as
+  `sha:<digest>:<epoch // 600>` (external_id too), and the previous bucket's message counts
+  only while it is younger than 600 s, so the same "Ja" from the same number later is new.
 """
 from __future__ import annotations
 
@@ -47,6 +51,8 @@ from store import written
 from store.written import MessageRecord
 
 log = logging.getLogger(__name__)
+
+SMS_DIGEST_WINDOW = 600   # seconds a `sha:` SMS id counts as a duplicate (docs/channels.md)
 
 
 class NoSmsQueue(Exception):
@@ -113,7 +119,10 @@ def file_sms(store, post: Callable[[object], None], deployment, *, sender: str, 
     """Store one inbound SMS and tell the engine (a duplicate `gateway_id`: nothing posted)."""
     queue, known = sms_queue(deployment, to)
     tenant = deployment.queues[queue].tenant
-    stored = _stored(store, tenant, "sms", gateway_id)
+    if gateway_id.startswith("sha:"):
+        stored, gateway_id = _digest_stored(store, tenant, gateway_id, at)
+    else:
+        stored = _stored(store, tenant, "sms", gateway_id)
     if stored is not None:                    # a redelivery: no new case, nothing posted
         return SmsFiled(stored, False, queue, unknown_number=not known)
     problems = () if known else (f"unknown destination number {to!r}: filed to queue {queue}",)
@@ -125,6 +134,26 @@ def file_sms(store, post: Callable[[object], None], deployment, *, sender: str, 
                            subject=text[:60], body=text, headers={"to": to}, problems=problems)
     message, created = file_inbound(store, post, record, at)
     return SmsFiled(message, created, queue, unknown_number=not known)
+
+
+def _digest_stored(store, tenant: str, digest_id: str, at: datetime) -> tuple[str | None, str]:
+    """A `sha:` id (SMPP without an SMSC id) is a duplicate within SMS_DIGEST_WINDOW seconds
+    only: stored as `<id>:<epoch // window>`. -> (the message already stored within the
+    window or None, the key to store a new one under). The previous bucket's message counts
+    only while it is younger than the window, so the window is exact across a boundary."""
+    bucket = int(at.timestamp()) // SMS_DIGEST_WINDOW
+    key = f"{digest_id}:{bucket}"
+    stored = _stored(store, tenant, "sms", key)
+    if stored is not None:
+        return stored, key
+    m = written.MESSAGES
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(m.c.id, m.c.created_at).where(
+            m.c.tenant == tenant, m.c.channel == "sms", m.c.direction == "in",
+            m.c.dedup_key == f"{digest_id}:{bucket - 1}"[:512])).first()
+    if row is not None and (at - row.created_at).total_seconds() < SMS_DIGEST_WINDOW:
+        return row.id, key
+    return None, key
 
 
 # -- e-mail ------------------------------------------------------------------------------

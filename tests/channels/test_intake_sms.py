@@ -62,3 +62,26 @@ def test_without_any_sms_queue_nothing_is_stored(store):
     with pytest.raises(NoSmsQueue):
         file_sms(store, lambda e: None, d, sender="+4791234567", to="2020", text="x", gateway_id="g", at=T)
     assert store.unfiled_messages() == []
+
+
+def test_a_digest_id_is_a_duplicate_only_within_its_window(store):
+    """SMPP texts without an SMSC id come as `sha:<digest>`: the same text from the same
+    number within 600 s is one message; the same "Ja" days later (or 601 s later across a
+    bucket boundary) is a new one."""
+    from datetime import timedelta
+    d, posted = _deployment(), []
+    sha = "sha:" + "ab" * 16
+
+    def sms(at):
+        return file_sms(store, posted.append, d, sender="+4791234567", to="4722334455", text="Ja",
+                        gateway_id=sha, at=at)
+    start = datetime(2026, 12, 1, 9, 9, 50, tzinfo=timezone.utc)   # 10 s before a 600 s boundary
+    first = sms(start)
+    redelivered = sms(start + timedelta(seconds=30))                 # crosses the boundary
+    later = sms(start + timedelta(seconds=601))
+    days_later = sms(start + timedelta(days=3))
+    assert (first.created, redelivered.created, redelivered.message) == (True, False, first.message)
+    assert later.created and days_later.created
+    assert len({first.message, later.message, days_later.message}) == 3
+    assert len(posted) == 3
+    assert store.written_message(first.message).external_id.startswith(sha + ":")
