@@ -6,7 +6,9 @@ Rules:
   sending, atomic); a message that is not queued (sent, failed, or claimed by another
   attempt) is not sent. One greenlet per message in a bounded pool; a message already
   being handled here is not started twice.
-- By channel: email -> `outbound.build_reply` against the case's last received mail, From
+- By channel: email -> `outbound.build_reply` against the last mail received from the
+  reply's recipient (`recipients[0]`; else the case's last received mail: a case may hold a
+  third party's mail threaded in by References), From
   the queue's `reply_from`, sent with `smtp.send` (SmtpConfig.from_env()); sms -> the SMPP
   link's or the HTTP gateway's `send` to the number of the case's last received SMS;
   task -> an e-mail to the form's contact address when it gave one, From the queue's
@@ -230,7 +232,8 @@ class ChannelSender:
     def _deliver(self, rec, channel: str, queue: str) -> tuple[str, str]:
         """Send one claimed reply -> (external id, how: "email" / "sms" / "none")."""
         if channel == "email":
-            original = self._last_inbound(rec.case, "email")
+            original = self._last_inbound(rec.case, "email",
+                                          sender=rec.recipients[0] if rec.recipients else "")
             if original is None:
                 raise Permanent(f"case {rec.case} has no received mail to answer")
             return self._mail(rec, mail_item(original), queue), "email"
@@ -258,9 +261,17 @@ class ChannelSender:
                  "no SMS gateway for the contact's phone" if phone else "the form gave no contact")
         return "", "none"
 
-    def _last_inbound(self, case: str, channel: str):
+    def _last_inbound(self, case: str, channel: str, sender: str = ""):
+        """The case's last received message of `channel`; with `sender`, the last one from
+        that address (compared case-insensitively) when there is one: a case's last mail may
+        be a third party's, threaded in by References."""
         received = [m for m in self.store.written_messages(case=case)
                     if m.direction == "in" and m.channel == channel]
+        wanted = sender.strip().lower()
+        if wanted:
+            theirs = [m for m in received if (m.sender or "").strip().lower() == wanted]
+            if theirs:
+                return theirs[-1]
         return received[-1] if received else None
 
     def _mail(self, rec, original: MailItem, queue: str, sender: str = "") -> str:
