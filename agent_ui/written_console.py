@@ -12,7 +12,9 @@ Rules:
   (supervisor, tenant_admin, admin) of the message's tenant, only a digest listed on
   that message, read from the AttachmentStore (channels/email/attachments.py) the web
   app was given (`services.extra["attachments"]`; SENTRAL_ATTACHMENTS_DIR); without one
-  the attachments are listed without links and the page says why.
+  the attachments are listed without links and the page says why. Each download served
+  is audited: `item.attachment_read` on the message, with its tenant and detail
+  {digest, via: "holder" | "supervisor"}; a refused one is not.
 - A reply (POST JSON with the CSRF header) needs the item open (409 `item.not_open`) and a
   text the channel can carry (400 `item.empty` / `item.too_long`): channels/replies.py
   `queue_reply` stores it queued, then posts ItemReply (the API's item reply does the
@@ -163,6 +165,12 @@ def attachment(item_id: str, message_id: str, digest: str):
         abort(404)
     name = str(listed.get("name") or listed.get("filename") or "vedlegg")
     kind = str(listed.get("content_type") or listed.get("type") or "application/octet-stream")
+    try:
+        _store().audit(user.username, "item.attachment_read", "message", message_id, tenant=rec.tenant,
+                       detail={"digest": digest, "via": "holder" if holder else "supervisor"})
+    except Exception:
+        stream.close()
+        raise
     return send_file(stream, mimetype=kind, as_attachment=True, download_name=name, max_age=0)
 
 

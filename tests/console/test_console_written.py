@@ -155,6 +155,27 @@ def test_attachments_are_listed_and_served_only_to_the_items_agent_and_the_tenan
     assert kari.get(listed[0]["url"].rsplit("/", 1)[0] + "/" + other).status_code == 404
 
 
+def test_an_attachment_download_is_audited_with_its_digest_and_by_which_right(desk):
+    kari, _ = kari_working(desk)
+    pdf = desk.attachment(b"%PDF-1.4 vedtak", "vedtak.pdf")
+    item = desk.arrive(attachments=[pdf])
+    shown = kari.get(f"/console/api/items/{item}").get_json()
+    message = shown["messages"][0]["id"]
+    url = shown["messages"][0]["attachments"][0]["url"]
+    assert kari.get(url).status_code == 200
+    boss = desk.app.test_client()
+    login(boss, "sjef", "pw-sjef-123456")
+    assert boss.get(url).status_code == 200
+    ola = desk.app.test_client()
+    login(ola, "ola")
+    assert ola.get(url).status_code == 403                              # refused: not audited as read
+    tenant = desk.store.written_message(message).tenant
+    rows = [(e.actor, e.target_kind, e.target_id, e.tenant, e.detail)
+            for e in desk.store.audit_entries() if e.action == "item.attachment_read"]
+    assert rows == [("kari", "message", message, tenant, {"digest": pdf["digest"], "via": "holder"}),
+                    ("sjef", "message", message, tenant, {"digest": pdf["digest"], "via": "supervisor"})]
+
+
 def test_by_default_the_console_serves_attachments_from_where_the_mailbox_intake_keeps_them(tmp_path, monkeypatch):
     from channels.email.attachments import AttachmentStore
     from channels.service import attachments_root
