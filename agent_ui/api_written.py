@@ -242,8 +242,15 @@ def message_view(m: MessageRecord) -> dict:
             "created_at": _when(m.created_at), "sender": m.sender, "sender_name": m.sender_name,
             "recipients": list(m.recipients), "subject": m.subject, "body": m.body, "status": m.status,
             "author": m.author, "sent_at": _when(m.sent_at), "automatic": m.automatic,
-            "attachments": [{k: a.get(k) for k in ("name", "content_type", "size") if k in a}
-                            for a in m.attachments]}
+            "attachments": [attachment_view(a) for a in m.attachments or () if isinstance(a, dict)]}
+
+
+def attachment_view(a: dict) -> dict:
+    """A stored attachment entry (channels/intake.py: digest, name, type, size) as the API
+    shows it: name, content_type (the stored `type`), size."""
+    view = {"name": a.get("name"), "content_type": a.get("type") or a.get("content_type"),
+            "size": a.get("size")}
+    return {k: v for k, v in view.items() if v is not None}
 
 
 @route("GET", "/v1/tenants/<tenant>/items/<item_id>/messages", "The messages of a written item (audited)",

@@ -418,3 +418,18 @@ def test_the_webhook_is_501_without_an_http_gateway(tmp_path):
     unsigned = app.test_client().post("/api/v1/sms/inbound", json=INBOUND)
     assert (unsigned.status_code, unsigned.get_json()["error"]) == (401, "sms.bad_signature")
     store.close()
+
+
+def test_a_messages_attachments_show_the_stored_type_as_content_type():
+    from datetime import datetime, timezone
+
+    from agent_ui.api_written import message_view
+    from store.written import MessageRecord
+    rec = MessageRecord(id="in-1", tenant="helsedir", channel="email", direction="in", case="ABC123",
+                        created_at=datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc), sender="kari@kunde.example",
+                        attachments=[{"digest": "d" * 64, "name": "vedtak.pdf", "type": "application/pdf",
+                                      "size": 15},
+                                     {"digest": "", "name": "stor.zip", "type": "application/zip", "size": 9}])
+    assert message_view(rec)["attachments"] == [
+        {"name": "vedtak.pdf", "content_type": "application/pdf", "size": 15},
+        {"name": "stor.zip", "content_type": "application/zip", "size": 9}]
