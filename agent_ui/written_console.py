@@ -11,8 +11,10 @@ Rules:
 - An attachment is served only to the agent who holds the item or to a supervisor
   (supervisor, tenant_admin, admin) of the message's tenant, only a digest listed on
   that message, read from the AttachmentStore (channels/email/attachments.py) the web
-  app was given (`services.extra["attachments"]`; SENTRAL_ATTACHMENTS_DIR); without one
-  the attachments are listed without links and the page says why. Each download served
+  app was given (`services.extra["attachments"]`: sentral/web.attachment_store, always
+  where the mailbox intake keeps them, channels/service.attachments_root:
+  SENTRAL_ATTACHMENTS_DIR, else beside the recordings); only an app built without one
+  (no deployment, some tests) lists them without links and says why. Each download served
   is audited: `item.attachment_read` on the message, with its tenant and detail
   {digest, via: "holder" | "supervisor"}; a refused one is not.
 - A reply (POST JSON with the CSRF header) needs the item open (409 `item.not_open`) and a
