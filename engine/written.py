@@ -557,19 +557,19 @@ def route_agent(eng, agent: Agent) -> None:
 
 
 def _settle(eng, agent: Agent) -> None:
-    """Items of an agent who paused or left: offers go back; a logout gives back all."""
-    if agent.state is AgentState.LOGGED_OUT:
-        for item_id in list(agent.written):
-            item = eng.items.get(item_id)
-            if item is None:
-                agent.written.pop(item_id, None)
-            elif item.state in (ItemState.OFFERED, ItemState.OPEN):
-                give_back(eng, item)
-    elif agent.state is AgentState.PAUSED:
-        for item_id in list(agent.written):
-            item = eng.items.get(item_id)
-            if item is not None and item.state is ItemState.OFFERED:
-                _back(eng, item, ItemEvent.DECLINE, "offer_declined")
+    """Items of an agent who paused or left: offers go back; a logout gives back all. An id
+    of an item that is gone is dropped from her holding (her record changes)."""
+    if agent.state not in (AgentState.LOGGED_OUT, AgentState.PAUSED):
+        return
+    for item_id in list(agent.written):
+        item = eng.items.get(item_id)
+        if item is None:
+            agent.written.pop(item_id, None)
+            eng.touch_agent(agent)
+        elif agent.state is AgentState.LOGGED_OUT and item.state in (ItemState.OFFERED, ItemState.OPEN):
+            give_back(eng, item)
+        elif item.state is ItemState.OFFERED:
+            _back(eng, item, ItemEvent.DECLINE, "offer_declined")
 
 
 def offer(eng, item: WorkItem, agent: Agent) -> None:

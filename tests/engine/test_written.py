@@ -377,3 +377,16 @@ def test_a_restart_moves_an_item_off_a_removed_queue_or_keeps_the_queue():
     r.take(out)
     r.advance(90)                                   # her offer ends: it waits in the kept queue
     assert kept.state is ItemState.QUEUED and eng.written.count("sms") == 1
+
+
+def test_settling_drops_a_gone_items_id_and_tells_her_record():
+    from engine import written
+    s = desk()
+    s.login("alice")
+    s.send(ev.AgentLogout("alice", s.now))
+    agent = s.engine.agents["alice"]
+    agent.written["gone"] = 1.0                     # an item that is no longer in the engine
+    written.route_agent(s.engine, agent)
+    out = s.engine._flush()
+    changed = [e.payload for e in out if isinstance(e, fx.Notify) and e.topic == "agent_changed"]
+    assert agent.written == {} and changed and changed[-1]["written_units"] == 0
