@@ -119,8 +119,8 @@ CHANNELS = (VOICE,) + WRITTEN_CHANNELS
 class Capacity:
     """What one agent carries at once (engine.written). Written items are held up to
     `written` units, each costing its channel's entry in `costs`; a call is offered only
-    while the open written units are at most `calls_up_to` (None: always, a call
-    interrupts written work); new written items reach an agent on a call (offered,
+    while her written units, offered and open items alike, are at most `calls_up_to`
+    (None: always, a call interrupts written work); new written items reach an agent on a call (offered,
     talking or in wrap-up) only with `written_during_call`."""
 
     written: float = 3.0
